@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+// ShmLab: no package dependencies, only the toolchain's modules.
+import PackageDescription
+
+/// Student-facing code (exercises, reference solutions, mutants) stays in Swift 5 mode so that
+/// concurrency diagnostics unrelated to the lesson never get in a student's way.
+let studentMode: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "ShmLab",
+    products: [
+        .executable(name: "lab", targets: ["lab"]),
+    ],
+    targets: [
+        // GNU-only and variadic C calls Swift cannot import (pipe2, prctl, pidfd_open, wait macros).
+        .target(name: "CShmLab"),
+        // The runner engine: catalog types, isolation, outcomes, reporters, CLI. Knows no lesson.
+        .target(name: "LabKit", dependencies: ["CShmLab"]),
+        // One folder per lesson: the contract the student implements, the checks, hints, text.
+        .target(name: "Lessons", dependencies: ["LabKit"]),
+        // What the student edits.
+        .target(name: "Exercises", dependencies: ["Lessons"], path: "Exercises",
+                swiftSettings: studentMode),
+        // The reference for every lesson.
+        .target(name: "Solutions", dependencies: ["Lessons"], path: "Solutions",
+                swiftSettings: studentMode),
+        // Realistic student mistakes, each of which some part must catch.
+        .target(name: "Mutants", dependencies: ["Lessons", "Solutions"], swiftSettings: studentMode),
+        // main.swift only wires lessons to Exercises, Solutions and Mutants.
+        .executableTarget(name: "lab", dependencies: ["LabKit", "Lessons", "Exercises", "Solutions", "Mutants"]),
+        // Engine, CLI and lesson tests. Parts run through the built `lab` (never fork in here).
+        .testTarget(name: "ShmLabTests", dependencies: ["LabKit"]),
+    ]
+)

@@ -1,0 +1,45 @@
+// Small C shims for what Swift cannot import from Glibc: GNU-only or variadic calls and
+// the wait-status macros. Each function names the C call it wraps.
+#ifndef CSHMLAB_H
+#define CSHMLAB_H
+
+#include <sys/types.h>
+
+/// pipe2(fds, O_CLOEXEC): a pipe whose ends are closed on exec. Returns 0 or -1 (errno set).
+int shmlab_pipe_cloexec(int fds[2]);
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): orphaned descendants are re-parented to this process.
+int shmlab_become_subreaper(void);
+
+/// syscall(SYS_pidfd_open, pid, 0): a descriptor that polls readable when `pid` exits.
+int shmlab_pidfd_open(pid_t pid);
+
+/// sigabbrev_np(sig): "SEGV" for SIGSEGV, or NULL for an unknown number.
+const char *shmlab_signal_abbrev(int sig);
+
+/// WIFEXITED / WEXITSTATUS / WIFSIGNALED / WTERMSIG / WCOREDUMP.
+int shmlab_wifexited(int status);
+int shmlab_wexitstatus(int status);
+int shmlab_wifsignaled(int status);
+int shmlab_wtermsig(int status);
+int shmlab_wcoredump(int status);
+
+/// fcntl(fd, F_SETFL, flags | O_NONBLOCK) — fcntl is variadic and does not import.
+int shmlab_set_nonblocking(int fd);
+
+/// fcntl(fd, F_SETFD, FD_CLOEXEC).
+int shmlab_set_cloexec(int fd);
+
+/// accept4(fd, addr, len, SOCK_CLOEXEC).
+int shmlab_accept_cloexec(int fd);
+
+/// __atomic_load_n(p, __ATOMIC_ACQUIRE) on a 32-bit word, e.g. a flag in shared memory.
+unsigned int shmlab_atomic_load_u32(const void *p);
+/// __atomic_store_n(p, v, __ATOMIC_RELEASE).
+void shmlab_atomic_store_u32(void *p, unsigned int v);
+/// __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL) on a 64-bit word; returns the old value.
+unsigned long long shmlab_atomic_fetch_add_u64(void *p, unsigned long long v);
+/// __atomic_load_n on a 64-bit word.
+unsigned long long shmlab_atomic_load_u64(const void *p);
+
+#endif

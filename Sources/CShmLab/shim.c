@@ -1,0 +1,38 @@
+#define _GNU_SOURCE
+#include "CShmLab.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int shmlab_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+int shmlab_become_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+int shmlab_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    return -1;
+#endif
+}
+const char *shmlab_signal_abbrev(int sig) { return sigabbrev_np(sig); }
+int shmlab_wifexited(int status) { return WIFEXITED(status); }
+int shmlab_wexitstatus(int status) { return WEXITSTATUS(status); }
+int shmlab_wifsignaled(int status) { return WIFSIGNALED(status); }
+int shmlab_wtermsig(int status) { return WTERMSIG(status); }
+int shmlab_wcoredump(int status) { return WCOREDUMP(status); }
+int shmlab_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+int shmlab_set_cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC); }
+int shmlab_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+
+unsigned int shmlab_atomic_load_u32(const void *p) { return __atomic_load_n((const unsigned int *)p, __ATOMIC_ACQUIRE); }
+void shmlab_atomic_store_u32(void *p, unsigned int v) { __atomic_store_n((unsigned int *)p, v, __ATOMIC_RELEASE); }
+unsigned long long shmlab_atomic_fetch_add_u64(void *p, unsigned long long v) { return __atomic_fetch_add((unsigned long long *)p, v, __ATOMIC_ACQ_REL); }
+unsigned long long shmlab_atomic_load_u64(const void *p) { return __atomic_load_n((const unsigned long long *)p, __ATOMIC_ACQUIRE); }

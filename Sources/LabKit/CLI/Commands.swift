@@ -1,0 +1,243 @@
+import Foundation
+
+/// The commands every lab has: overview, list, show, check, hint.
+enum BuiltinCommands {
+    static var all: [LabCommand] { [overview, list, show, check, hint] }
+
+    static let lessonArgument = "<lesson>"
+
+    static var overview: LabCommand { LabCommand(CommandSpec(
+        "overview", summary: "Show the lessons, your progress and the next step (the default).",
+        discussion: "Running 'lab' with no command shows this.")) { _, session in
+        let progress = session.loadProgress()
+        let s = session.style
+        session.out(s.bold("ShmLab") + " — share memory between processes, in Swift\n")
+        session.out(lessonTable(session, progress))
+        session.out("")
+        session.out(nextStep(session, progress))
+        return ExitStatus.success
+    }}
+
+    static var list: LabCommand { LabCommand(CommandSpec("list", summary: "List the lessons and their status.")) { _, session in
+        session.out(lessonTable(session, session.loadProgress()))
+        return ExitStatus.success
+    }}
+
+    static var show: LabCommand { LabCommand(CommandSpec(
+        "show", summary: "Print a lesson's text.", arguments: "[\(lessonArgument)]", maximumArguments: 1,
+        discussion: "The lesson is a number (1, 01) or a name (fork-and-mmap). Without one, the current lesson.")) { invocation, session in
+        var progress = session.loadProgress()
+        let lesson = try currentOrNamed(invocation.arguments.first, session, progress)
+        let path = "Exercises/\(lesson.info.folder)/README.md"
+        guard let text = try? String(contentsOfFile: PackagePaths.absolute(path), encoding: .utf8) else {
+            throw LabError("cannot read \(path)")
+        }
+        session.out(text.trimmingTrailingNewlines())
+        session.out("")
+        session.out(session.style.dim("Your file: \(session.exerciseFile(lesson.info))  ·  check it: swift run lab check \(lesson.info.number)"))
+        progress.currentLesson = lesson.info.number
+        session.progressStore.save(progress)
+        return ExitStatus.success
+    }}
+
+    static var check: LabCommand { LabCommand(CommandSpec(
+        "check", summary: "Run a lesson's parts against your code, each in its own process.",
+        arguments: "[\(lessonArgument)|all]", maximumArguments: 1,
+        options: [
+            OptionSpec("solutions", help: "Check the reference solutions instead of your exercises."),
+            OptionSpec("part", value: "K", help: "Run only part K."),
+            OptionSpec("timeout", value: "S", help: "Stop each part after S seconds (default: the lesson's)."),
+            OptionSpec("verbose", short: "v", help: "Show every part's output, not only failing ones."),
+            OptionSpec("json", help: "Print the results as JSON on standard output."),
+            OptionSpec("mutant", value: "NAME", help: "Check a known-wrong implementation (the lab's own tests).", hidden: true),
+        ],
+        discussion: """
+            Each part runs in a child process of the lab: a crash, a hang or a stray exit() in
+            your code is reported for that part and never takes the lab down. Exit status: 0 when
+            every graded part passed (or was skipped), 1 otherwise.
+            """)) { invocation, session in
+        try runCheck(invocation, session)
+    }}
+
+    static var hint: LabCommand { LabCommand(CommandSpec(
+        "hint", summary: "Show the next hint for a part (the first that does not pass, or part K).",
+        arguments: "\(lessonArgument) [<part>]", minimumArguments: 0, maximumArguments: 2,
+        discussion: "Hints are staged: each call shows the next one for that part, and the lab remembers how far you got.")) { invocation, session in
+        var progress = session.loadProgress()
+        let lesson = try currentOrNamed(invocation.arguments.first, session, progress)
+        let part: PartInfo
+        if invocation.arguments.count == 2 {
+            part = try partNamed(invocation.arguments[1], in: lesson)
+        } else {
+            let passed = Set(progress.lesson(lesson.info.number).passedParts)
+            part = lesson.parts.first { $0.graded && !passed.contains($0.number) } ?? lesson.parts[0]
+        }
+        let key = "\(lesson.info.number).\(part.number)"
+        let level = min((progress.hintLevels[key] ?? 0) + 1, part.hints.count)
+        guard level > 0 else {
+            session.out("Part \(part.number) of lesson \(lesson.info.twoDigits) has no hints.")
+            return ExitStatus.success
+        }
+        progress.hintLevels[key] = level
+        session.progressStore.save(progress)
+        let s = session.style
+        session.out(s.bold("Lesson \(lesson.info.twoDigits), part \(part.number): \(part.title)") + s.dim("  (hint \(level) of \(part.hints.count))"))
+        session.out("")
+        session.out(part.hints[level - 1])
+        if level < part.hints.count {
+            session.out("")
+            session.out(s.dim("Run it again for the next hint: swift run lab hint \(lesson.info.number) \(part.number)"))
+        }
+        return ExitStatus.success
+    }}
+
+    // MARK: - Shared pieces
+
+    /// The named lesson, or the current one.
+    static func currentOrNamed(_ text: String?, _ session: LabSession, _ progress: Progress) throws -> LessonEntry {
+        if let text { return try session.lesson(named: text) }
+        return session.visibleLessons.first { $0.info.number == progress.currentLesson } ?? session.visibleLessons[0]
+    }
+
+    static func partNamed(_ text: String, in lesson: LessonEntry) throws -> PartInfo {
+        guard let number = Int(text), let part = lesson.part(number) else {
+            throw UsageError("lesson \(lesson.info.twoDigits) has no part '\(text)' (parts 1–\(lesson.parts.count))")
+        }
+        return part
+    }
+
+    /// How a lesson stands for the student, from the progress file.
+    static func status(_ lesson: LessonEntry, _ progress: Progress) -> (text: String, passed: Int, total: Int) {
+        let entry = progress.lesson(lesson.info.number)
+        let total = lesson.parts.filter(\.graded).count
+        let passed = entry.passedParts.filter { number in lesson.parts.contains { $0.number == number && $0.graded } }.count
+        if entry.doesNotCompile { return ("does not compile", passed, total) }
+        if passed == total && total > 0 { return ("passed", passed, total) }
+        if passed > 0 || !entry.checkedParts.isEmpty && passed > 0 { return ("in progress", passed, total) }
+        return ("not started", passed, total)
+    }
+
+    static func lessonTable(_ session: LabSession, _ progress: Progress) -> String {
+        let s = session.style
+        let width = session.visibleLessons.map { $0.info.title.count }.max() ?? 20
+        return session.visibleLessons.map { lesson in
+            let (text, passed, total) = status(lesson, progress)
+            let current = lesson.info.number == progress.currentLesson ? (s.fancy ? s.cyan("▸") : ">") : " "
+            let title = lesson.info.title + String(repeating: " ", count: width - lesson.info.title.count)
+            let coloured: String
+            switch text {
+            case "passed": coloured = s.green(text)
+            case "does not compile": coloured = s.red(text)
+            case "in progress": coloured = s.yellow(text)
+            default: coloured = s.dim(text)
+            }
+            return " \(current) \(lesson.info.twoDigits)  \(title)  \(passed)/\(total) parts  \(coloured)"
+        }.joined(separator: "\n")
+    }
+
+    static func nextStep(_ session: LabSession, _ progress: Progress) -> String {
+        let lessons = session.visibleLessons
+        guard let lesson = lessons.first(where: { $0.info.number == progress.currentLesson }) ?? lessons.first else {
+            return "No lessons are registered."
+        }
+        let (text, _, _) = status(lesson, progress)
+        let n = lesson.info.number
+        if text == "passed" {
+            if let next = lessons.first(where: { $0.info.number > n && status($0, progress).text != "passed" }) {
+                return "Next: swift run lab show \(next.info.number)   (lesson \(lesson.info.twoDigits) passes)"
+            }
+            if let open = lessons.first(where: { status($0, progress).text != "passed" }) {
+                return "Next: swift run lab show \(open.info.number)"
+            }
+            return "Every lesson passes. Compare with the references: swift run lab check all --solutions"
+        }
+        if progress.lesson(n).checkedParts.isEmpty {
+            return "Next: read the lesson with 'swift run lab show \(n)', edit \(session.exerciseFile(lesson.info)), then run 'swift run lab check \(n)'."
+        }
+        return "Next: edit \(session.exerciseFile(lesson.info)), then run 'swift run lab check \(n)'. Stuck? 'swift run lab hint \(n)'."
+    }
+
+    static func runCheck(_ invocation: Invocation, _ session: LabSession) throws -> Int32 {
+        var progress = session.loadProgress()
+        let target = invocation.arguments.first
+        let lessons: [LessonEntry] = target?.lowercased() == "all"
+            ? session.visibleLessons : [try currentOrNamed(target, session, progress)]
+        var implementation: Implementation = invocation.has("solutions") ? .solution : .exercise
+        if let mutant = invocation.values["mutant"] {
+            guard lessons.count == 1, lessons[0].mutants.contains(where: { $0.name == mutant }) else {
+                let names = lessons.count == 1 ? lessons[0].mutants.map(\.name).joined(separator: ", ") : "one lesson only"
+                throw UsageError("unknown mutant '\(mutant)' (\(names))")
+            }
+            implementation = .mutant(mutant)
+        }
+        var timeout: Double? = nil
+        if let text = invocation.values["timeout"] {
+            guard let seconds = Double(text), seconds > 0, seconds <= 3600 else {
+                throw UsageError("--timeout takes a number of seconds between 0 and 3600, not '\(text)'")
+            }
+            timeout = seconds
+        }
+        var onlyPart: Int? = nil
+        if let text = invocation.values["part"] {
+            guard lessons.count == 1 else { throw UsageError("--part needs one lesson, not 'all'") }
+            onlyPart = try partNamed(text, in: lessons[0]).number
+        }
+        let json = invocation.has("json")
+        let report = TerminalReport(style: session.style, verbose: invocation.has("verbose"))
+        var all: [PartResult] = []
+        for lesson in lessons {
+            guard let checks = lesson.checks(for: implementation) else { continue }
+            if !json { session.out(report.header(lesson.info, implementation: implementation)) }
+            var results: [PartResult] = []
+            for part in lesson.parts where onlyPart == nil || part.number == onlyPart {
+                let result: PartResult
+                if checks.parts[part.number] == nil {
+                    result = PartResult(lesson: lesson.info, part: part, implementation: implementation,
+                                        outcome: .skipped("this implementation has no check for part \(part.number)"),
+                                        output: "", leftovers: [], seconds: 0)
+                } else {
+                    result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part,
+                                                         implementation: implementation, timeout: timeout))
+                }
+                results.append(result)
+                if !json { session.out(report.describe(result)) }
+            }
+            if !json { session.out("  " + report.summary(results)) }
+            all += results
+            if implementation == .exercise {
+                progress.record(results)
+                if lessons.count == 1 { progress.currentLesson = lesson.info.number }
+            }
+        }
+        if implementation == .exercise { session.progressStore.save(progress) }
+        let ok = all.allSatisfy { !$0.part.graded || $0.outcome.isPassed || $0.outcome.key == "skipped" }
+        if json {
+            session.out(CheckReportRecord(results: all.map(PartResultRecord.init)).encoded())
+        } else {
+            session.out("")
+            session.out(checkAdvice(all, lessons: lessons, implementation: implementation, session: session, ok: ok))
+        }
+        return ok ? ExitStatus.success : ExitStatus.failure
+    }
+
+    static func checkAdvice(_ results: [PartResult], lessons: [LessonEntry], implementation: Implementation,
+                            session: LabSession, ok: Bool) -> String {
+        if implementation != .exercise {
+            return ok ? "Every part passes on the \(implementation)." : "Some parts do not pass on the \(implementation)."
+        }
+        if ok {
+            if lessons.count == 1, let next = session.visibleLessons.first(where: { $0.info.number > lessons[0].info.number }) {
+                return session.style.green("Lesson \(lessons[0].info.twoDigits) passes.") + " Next: swift run lab show \(next.info.number)"
+            }
+            return session.style.green("Every checked part passes.")
+        }
+        guard let first = results.first(where: { $0.part.graded && !$0.outcome.isPassed && $0.outcome.key != "skipped" }) else {
+            return ""
+        }
+        let n = first.lesson.number
+        if case .notStarted(let function, let location) = first.outcome {
+            return "Next: write \(function) (\(location)), then run 'swift run lab check \(n)'. Need a nudge? 'swift run lab hint \(n) \(first.part.number)'."
+        }
+        return "Next: fix part \(first.part.number) of lesson \(first.lesson.twoDigits), then run 'swift run lab check \(n)'. Stuck? 'swift run lab hint \(n) \(first.part.number)'."
+    }
+}

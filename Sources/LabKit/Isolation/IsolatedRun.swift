@@ -1,0 +1,319 @@
+import CShmLab
+import Glibc
+
+/// The result of one part run in its own process.
+public struct PartResult: Sendable {
+    public let lesson: LessonInfo
+    public let part: PartInfo
+    public let implementation: Implementation
+    public let outcome: PartOutcome
+    /// The tail of what the part printed (standard output and error together).
+    public let output: String
+    /// What the part left behind; it has been removed.
+    public let leftovers: [Leftover]
+    public let seconds: Double
+}
+
+/// What to run: one part of one lesson against one implementation.
+public struct PartRequest: Sendable {
+    public let lesson: LessonInfo
+    public let part: PartInfo
+    public let implementation: Implementation
+    /// Seconds before the part is stopped.
+    public let timeout: Double
+
+    public init(lesson: LessonInfo, part: PartInfo, implementation: Implementation, timeout: Double? = nil) {
+        self.lesson = lesson
+        self.part = part
+        self.implementation = implementation
+        self.timeout = timeout ?? part.timeout ?? lesson.defaultTimeout
+    }
+}
+
+/// Runs a part in a child process of the lab (`lab __part …`) and classifies how it ended.
+///
+/// The child gets its own process group, stdin from /dev/null, stdout and stderr into one pipe
+/// (the last `outputCap` bytes are kept), the report pipe as descriptor 3 and a nonce, and
+/// `SWIFT_BACKTRACE=enable=no`. Parts run one at a time across every lab process on the machine
+/// (an exclusive `flock` on /dev/shm), so what appears in /dev/shm during a part is the part's.
+public enum IsolatedRun {
+    /// Bytes of output kept; the rest is counted and dropped.
+    public static let outputCap = 64 * 1024
+
+    /// Runs `request` with the executable at `executable` (normally this one).
+    public static func run(_ request: PartRequest, executable: String = currentExecutablePath()) -> PartResult {
+        Interruption.install()
+        Subreaper.become()
+        let lock = MachineLock.acquire()
+        defer { lock.release() }
+        let started = monotonicSeconds()
+        let sweep = LeftoverSweep()
+        let partTemp = makePartTempDir()
+        let nonce = randomNonce()
+
+        func result(_ outcome: PartOutcome, _ output: String = "", _ leftovers: [Leftover] = []) -> PartResult {
+            PartResult(lesson: request.lesson, part: request.part, implementation: request.implementation,
+                       outcome: outcome, output: output, leftovers: leftovers,
+                       seconds: monotonicSeconds() - started)
+        }
+
+        let report: (read: Int32, write: Int32)
+        let child: ChildProcess
+        do {
+            report = try Descriptor.pipe()
+            defer { Descriptor.close(report.write) }
+            child = try ChildProcess.spawn(
+                executable,
+                ["__part", "\(request.lesson.number)", "\(request.part.number)", request.implementation.description],
+                environment: ["SWIFT_BACKTRACE": "enable=no", VerdictChannel.fdVariable: "\(VerdictChannel.reportFD)",
+                              VerdictChannel.nonceVariable: nonce, "TMPDIR": partTemp, "NO_COLOR": "1"],
+                output: .captureBoth, newProcessGroup: true,
+                mapDescriptors: [(report.write, VerdictChannel.reportFD)])
+        } catch {
+            removeTree(partTemp)
+            return result(.failed("the lab could not start the part: \(error)"))
+        }
+
+        var watch = PartWatch(outputFD: child.takeOutputFD(), reportFD: report.read, pidfd: child.pidfd)
+        let deadline = started + request.timeout
+        var timedOut = false
+        var interrupted = false
+        while child.reapIfEnded() == nil {
+            let remaining = deadline - monotonicSeconds()
+            if remaining <= 0 { timedOut = true; break }
+            if watch.pollOnce(timeout: remaining, interruptFD: Interruption.readFD) { interrupted = true; break }
+        }
+        let end: ProcessEnd = (timedOut || interrupted) ? child.terminate() : child.reap()
+        watch.drainAvailable()
+        // Anything still in the group holds the pipes open: sweep it before the last drain.
+        let strays = LeftoverSweep.sweepProcesses(group: child.pid)
+        watch.drainAvailable()
+        watch.close()
+        let leftovers = strays.filter { if case .process(let pid, _) = $0 { return pid != child.pid } else { return true } }
+            + sweep.sweepFiles(partTempDir: partTemp)
+
+        if interrupted {
+            Interruption.finish(message: "interrupted: stopped part \(request.part.number) of lesson \(request.lesson.twoDigits) and cleaned up")
+        }
+        let records = VerdictChannel.parse(watch.report, nonce: nonce)
+        let outcome = classify(records: records, end: end, childPID: child.pid, timedOut: timedOut,
+                               request: request, leftovers: leftovers, output: watch.outputTail)
+        return result(outcome, watch.outputTail, leftovers)
+    }
+
+    /// Turns the records, the exit and the leftovers into one outcome.
+    static func classify(records: [VerdictRecord], end: ProcessEnd, childPID: pid_t, timedOut: Bool,
+                         request: PartRequest, leftovers: [Leftover], output: String = "") -> PartOutcome {
+        if let todo = records.first(where: { $0.verdict == .notStarted }) {
+            return .notStarted(function: todo.function ?? "a function", location: todo.location ?? "?")
+        }
+        let own = records.filter { $0.pid == childPID }
+        let fromChildren = records.filter { $0.pid != childPID && $0.verdict == .failed }
+        let childNotes = fromChildren.map { "in a child process (pid \($0.pid)): \($0.message)" }
+        if let failed = own.first(where: { $0.verdict == .failed }) {
+            return .failed(([failed.message] + childNotes).joined(separator: "\n"))
+        }
+        if case .signaled(let sig) = end, !timedOut {
+            var meaning = PartOutcome.meaning(ofSignal: sig)
+            if let said = swiftFatalError(in: output) { meaning += "\nSwift said: \(said)" }
+            return .crashed(signal: sig, meaning: meaning)
+        }
+        if timedOut {
+            var cause = "deadlock, or a read that never ends?"
+            if let specific = request.part.ifTimedOut { cause += " " + specific }
+            if !childNotes.isEmpty { cause += "\n" + childNotes.joined(separator: "\n") }
+            return .timedOut(seconds: request.timeout, likelyCause: cause)
+        }
+        if let skipped = own.first(where: { $0.verdict == .skipped }) {
+            return .skipped(skipped.message)
+        }
+        if !childNotes.isEmpty {
+            return .failed(childNotes.joined(separator: "\n"))
+        }
+        if own.contains(where: { $0.verdict == .passed }) {
+            guard end == .exited(0) else {
+                return .failed("the part reported success but its process then \(end); a pass needs a clean exit")
+            }
+            if !leftovers.isEmpty {
+                return .failed("every check held, but the part left things behind (the lab removed them):\n"
+                    + leftovers.map { "  - \($0)" }.joined(separator: "\n"))
+            }
+            return .passed
+        }
+        return .exitedEarly(end)
+    }
+
+    /// The runtime's own line about a trap ("Fatal error: Index out of range"), if it printed one.
+    static func swiftFatalError(in output: String) -> String? {
+        guard let line = output.split(separator: "\n").first(where: { $0.contains("Fatal error") }) else { return nil }
+        return String(line.drop { $0 != "F" }.prefix(300))
+    }
+
+    static func makePartTempDir() -> String {
+        var template = Array("\(LeftoverSweep.systemTempRoot())/shmlab-part-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { return LeftoverSweep.systemTempRoot() }
+        return String(cString: made)
+    }
+
+    /// 16 hex digits from getrandom.
+    static func randomNonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next(), radix: 16).leftPadded(to: 16)
+    }
+}
+
+/// Polls a running part's output pipe, report pipe and pidfd.
+struct PartWatch {
+    var outputFD: Int32
+    var reportFD: Int32
+    let pidfd: Int32
+    var report: [UInt8] = []
+    private var output: [UInt8] = []
+    private var droppedBytes = 0
+    private var buffer = [UInt8](repeating: 0, count: 65536)
+
+    init(outputFD: Int32, reportFD: Int32, pidfd: Int32) {
+        self.outputFD = outputFD
+        self.reportFD = reportFD
+        self.pidfd = pidfd
+        _ = shmlab_set_nonblocking(outputFD)
+        _ = shmlab_set_nonblocking(reportFD)
+    }
+
+    /// Waits for something to happen; returns true when the user interrupted (Ctrl-C).
+    mutating func pollOnce(timeout: Double, interruptFD: Int32) -> Bool {
+        var fds = [pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: reportFD, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: interruptFD, events: Int16(POLLIN), revents: 0)]
+        // Without a pidfd, wake up often enough to notice the exit.
+        let waitMillis = pidfd >= 0 ? Int32(min(timeout, 5) * 1000) + 1 : 5
+        let ready = poll(&fds, nfds_t(fds.count), waitMillis)
+        if ready <= 0 { return false }
+        if fds[3].revents != 0 { return true }
+        if fds[0].revents != 0 { readOutput() }
+        if fds[1].revents != 0 { readReport() }
+        // A hung-up pipe with no writer left would spin the loop: stop watching it.
+        if fds[0].revents & Int16(POLLHUP) != 0 && fds[0].revents & Int16(POLLIN) == 0 { outputFD = -1 }
+        if fds[1].revents & Int16(POLLHUP) != 0 && fds[1].revents & Int16(POLLIN) == 0 { reportFD = -1 }
+        return false
+    }
+
+    mutating func drainAvailable() {
+        readOutput()
+        readReport()
+    }
+
+    private mutating func readOutput() {
+        guard outputFD >= 0 else { return }
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(outputFD, $0.baseAddress, $0.count) }
+            if n <= 0 {
+                if n == 0 { Descriptor.close(outputFD); outputFD = -1 }
+                return
+            }
+            output.append(contentsOf: buffer[0..<n])
+            if output.count > 2 * IsolatedRun.outputCap {
+                let cut = output.count - IsolatedRun.outputCap
+                droppedBytes += cut
+                output.removeFirst(cut)
+            }
+        }
+    }
+
+    private mutating func readReport() {
+        guard reportFD >= 0 else { return }
+        while report.count < 1 << 20 {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(reportFD, $0.baseAddress, $0.count) }
+            if n <= 0 {
+                if n == 0 { Descriptor.close(reportFD); reportFD = -1 }
+                return
+            }
+            report.append(contentsOf: buffer[0..<n])
+        }
+    }
+
+    mutating func close() {
+        Descriptor.close(outputFD)
+        Descriptor.close(reportFD)
+        outputFD = -1
+        reportFD = -1
+    }
+
+    /// The last `outputCap` bytes, with a note of how much came before.
+    var outputTail: String {
+        var kept = output
+        var dropped = droppedBytes
+        if kept.count > IsolatedRun.outputCap {
+            dropped += kept.count - IsolatedRun.outputCap
+            kept.removeFirst(kept.count - IsolatedRun.outputCap)
+        }
+        let text = String(decoding: kept, as: UTF8.self)
+        return dropped > 0 ? "…(\(dropped) earlier bytes not kept)\n" + text : text
+    }
+}
+
+/// The runner adopts orphaned descendants, so that a part's grandchild that left its process
+/// group (setsid) is still found, killed and reaped.
+enum Subreaper {
+    nonisolated(unsafe) static var done = false
+
+    /// The corresponding C call is `prctl(PR_SET_CHILD_SUBREAPER, 1)`.
+    static func become() {
+        if !done { _ = shmlab_become_subreaper(); done = true }
+    }
+}
+
+/// Serialises parts across every lab process on the machine: an exclusive `flock` on /dev/shm.
+struct MachineLock {
+    let fd: Int32
+
+    static func acquire() -> MachineLock {
+        let fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            while flock(fd, LOCK_EX) == -1 && errno == EINTR {}
+        }
+        return MachineLock(fd: fd)
+    }
+
+    func release() {
+        if fd >= 0 { flock(fd, LOCK_UN); Glibc.close(fd) }
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM in the runner: a self-pipe the run loop polls, so that the part's
+/// tree is killed and cleaned up before the lab exits with 130.
+public enum Interruption {
+    nonisolated(unsafe) static var readFD: Int32 = -1
+    nonisolated(unsafe) static var writeFD: Int32 = -1
+
+    /// Installs the handlers once. The corresponding C function is `sigaction`.
+    static func install() {
+        guard readFD < 0, let ends = try? Descriptor.pipe() else { return }
+        readFD = ends.read
+        writeFD = ends.write
+        _ = shmlab_set_nonblocking(writeFD)
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            var byte: UInt8 = 1
+            _ = write(Interruption.writeFD, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGINT, &action, nil)
+        sigaction(SIGTERM, &action, nil)
+        sigaction(SIGHUP, &action, nil)
+    }
+
+    /// Prints `message` and exits with 130, the status of a process ended by Ctrl-C.
+    static func finish(message: String) -> Never {
+        Console.err("\n\(message)\n")
+        exit(130)
+    }
+}
+
+extension String {
+    func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

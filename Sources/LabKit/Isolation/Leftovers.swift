@@ -1,0 +1,180 @@
+import Glibc
+
+/// Something a part left behind that outlives it.
+public enum Leftover: Equatable, Sendable, CustomStringConvertible {
+    /// A POSIX shared-memory object (`/dev/shm/NAME`).
+    case sharedMemory(String)
+    /// A named POSIX semaphore (`/dev/shm/sem.NAME`).
+    case semaphore(String)
+    /// A socket file.
+    case socket(String)
+    /// A temporary file or directory.
+    case temporary(String)
+    /// A process still running after the part ended.
+    case process(pid: Int32, command: String)
+
+    public var description: String {
+        switch self {
+        case .sharedMemory(let name): return "shared-memory segment /\(name) (never shm_unlink'ed)"
+        case .semaphore(let name): return "named semaphore /\(name) (never sem_unlink'ed)"
+        case .socket(let path): return "socket file \(path) (never unlink'ed)"
+        case .temporary(let path): return "temporary file or directory \(path)"
+        case .process(let pid, let command): return "process \(pid) (\(command)) still running (never waited for?)"
+        }
+    }
+}
+
+/// Finds and removes what parts leave behind: new names in /dev/shm, the part's own temp dir,
+/// new lab-looking entries in /tmp, and processes still alive after the part.
+public struct LeftoverSweep {
+    static let sharedMemoryDir = "/dev/shm"
+    static let tmpPrefixes = ["pymp-", "shmlab", "lab-", "listener-", "psm_"]
+    let sharedMemoryBefore: Set<String>
+    let tmpBefore: Set<String>
+    let tmpRoot: String
+
+    /// Notes what exists now; call before the part starts.
+    public init() {
+        sharedMemoryBefore = Set(Self.list(Self.sharedMemoryDir))
+        tmpRoot = Self.systemTempRoot()
+        tmpBefore = Set(Self.list(tmpRoot))
+    }
+
+    /// The temporary root: `$TMPDIR` or /tmp.
+    static func systemTempRoot() -> String {
+        if let env = getenv("TMPDIR"), env.pointee != 0 {
+            let text = String(cString: env)
+            return text.hasSuffix("/") && text.count > 1 ? String(text.dropLast()) : text
+        }
+        return "/tmp"
+    }
+
+    /// Removes (and returns) whatever files appeared since `init` and whatever the part put in
+    /// `partTempDir`, then the directory itself.
+    public func sweepFiles(partTempDir: String) -> [Leftover] {
+        var found: [Leftover] = []
+        let uid = getuid()
+        for name in Self.list(Self.sharedMemoryDir) where !sharedMemoryBefore.contains(name) {
+            let path = "\(Self.sharedMemoryDir)/\(name)"
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_uid == uid else { continue }
+            if name.hasPrefix("sem.") {
+                found.append(.semaphore(String(name.dropFirst(4))))
+            } else {
+                found.append(.sharedMemory(name))
+            }
+            unlink(path)
+        }
+        for name in Self.list(partTempDir) {
+            let path = "\(partTempDir)/\(name)"
+            found.append(Self.isSocket(path) ? .socket(path) : .temporary(path))
+            removeTree(path)
+        }
+        removeTree(partTempDir)
+        for name in Self.list(tmpRoot) where !tmpBefore.contains(name)
+            && Self.tmpPrefixes.contains(where: { name.hasPrefix($0) }) {
+            let path = "\(tmpRoot)/\(name)"
+            if path == partTempDir { continue }
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_uid == uid else { continue }
+            found.append(Self.isSocket(path) ? .socket(path) : .temporary(path))
+            removeTree(path)
+        }
+        return found
+    }
+
+    /// Kills and reaps every process left in `group` or re-parented to this (subreaper) process,
+    /// after giving them `grace` seconds to end on their own.
+    public static func sweepProcesses(group: pid_t, grace: Double = 0.3) -> [Leftover] {
+        let me = getpid()
+        var found: [Int32: String] = [:]
+        let deadline = monotonicSeconds() + grace
+        var rounds = 0
+        while rounds < 50 {
+            reapZombieChildren()
+            let alive = ProcessTable.scan().filter { ($0.group == group || $0.parent == me) && $0.pid != me && $0.state != "Z" }
+            if alive.isEmpty { break }
+            if monotonicSeconds() < deadline {
+                usleep(5000) // a grace period for exiting helpers, not synchronisation
+                continue
+            }
+            rounds += 1
+            for process in alive {
+                if found[process.pid] == nil { found[process.pid] = process.command }
+                kill(process.pid, SIGKILL)
+            }
+            kill(-group, SIGKILL)
+            usleep(2000)
+        }
+        reapZombieChildren()
+        return found.sorted { $0.key < $1.key }.map { .process(pid: $0.key, command: $0.value) }
+    }
+
+    /// Reaps every ended child without blocking. The corresponding C function is `waitpid(-1, …, WNOHANG)`.
+    static func reapZombieChildren() {
+        var status: Int32 = 0
+        while waitpid(-1, &status, WNOHANG) > 0 {}
+    }
+
+    static func isSocket(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK
+    }
+
+    /// The names in a directory, without "." and "..". The corresponding C function is `readdir`.
+    static func list(_ dir: String) -> [String] {
+        guard let handle = opendir(dir) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+}
+
+/// Removes a file or a directory tree; errors are ignored. Uses `lstat`, `unlink`, `rmdir`.
+public func removeTree(_ path: String) {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return }
+    if (info.st_mode & S_IFMT) == S_IFDIR {
+        for name in LeftoverSweep.list(path) { removeTree("\(path)/\(name)") }
+        rmdir(path)
+    } else {
+        unlink(path)
+    }
+}
+
+/// A line of `/proc/PID/stat`: enough to find a part's descendants.
+struct ProcessTable {
+    struct Entry {
+        let pid: Int32
+        let parent: Int32
+        let group: Int32
+        let state: Character
+        let command: String
+    }
+
+    /// Every process visible in /proc.
+    static func scan() -> [Entry] {
+        LeftoverSweep.list("/proc").compactMap { Int32($0) }.compactMap(read)
+    }
+
+    static func read(_ pid: Int32) -> Entry? {
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let n = Glibc.read(fd, &buffer, buffer.count)
+        guard n > 0 else { return nil }
+        let text = String(decoding: buffer[0..<n], as: UTF8.self)
+        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
+        let command = String(text[text.index(after: open)..<close])
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 3, let parent = Int32(fields[1]), let group = Int32(fields[2]) else { return nil }
+        return Entry(pid: pid, parent: parent, group: group, state: fields[0].first ?? "?", command: command)
+    }
+}

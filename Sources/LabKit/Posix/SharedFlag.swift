@@ -1,0 +1,41 @@
+import CShmLab
+import Glibc
+
+/// A 32-bit word in shared memory that processes use to signal each other without locks.
+/// Loads are acquire and stores release (`__atomic_load_n` / `__atomic_store_n`).
+public struct SharedFlag {
+    public let address: UnsafeMutableRawPointer
+
+    public init(at address: UnsafeMutableRawPointer) { self.address = address }
+
+    public var value: UInt32 {
+        get { shmlab_atomic_load_u32(address) }
+        nonmutating set { shmlab_atomic_store_u32(address, newValue) }
+    }
+
+    /// Spins (yielding the CPU each round) until the flag equals `expected` or `timeout` passes.
+    /// Returns whether it was seen. The corresponding C function is `sched_yield`.
+    public func wait(for expected: UInt32, timeout: Double) -> Bool {
+        let deadline = monotonicSeconds() + timeout
+        var rounds = 0
+        while value != expected {
+            rounds += 1
+            if rounds & 1023 == 0 && monotonicSeconds() > deadline { return false }
+            if rounds > 20_000 { usleep(100) } else { sched_yield() }
+        }
+        return true
+    }
+}
+
+/// Maps `bytes` of zero-filled memory shared with children forked afterwards: the lab's own,
+/// for checks that must not depend on the student's code. The corresponding C function is `mmap`.
+public func labSharedBlock(bytes: Int) throws -> UnsafeMutableRawBufferPointer {
+    let address = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+    guard let address, address != MAP_FAILED else { throw SystemError("mmap", object: "\(bytes) anonymous bytes") }
+    return UnsafeMutableRawBufferPointer(start: address, count: bytes)
+}
+
+/// Unmaps a block from `labSharedBlock`. The corresponding C function is `munmap`.
+public func labUnmap(_ block: UnsafeMutableRawBufferPointer) {
+    if let base = block.baseAddress { munmap(base, block.count) }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// Every lesson, part and mutant, as JSON (`lab __catalog`): what the test suite iterates over,
+/// so that a lesson added later is tested without touching the tests.
+public struct CatalogRecord: Codable, Sendable {
+    public struct Part: Codable, Sendable, Hashable {
+        public let number: Int
+        public let title: String
+        public let graded: Bool
+    }
+    public struct Mutant: Codable, Sendable, Hashable {
+        public let name: String
+        public let mistake: String
+        public let caughtBy: [Int]
+    }
+    public struct Lesson: Codable, Sendable {
+        public let number: Int
+        public let slug: String
+        public let title: String
+        public let hidden: Bool
+        public let parts: [Part]
+        public let mutants: [Mutant]
+        /// Part numbers with a check for the exercise and for the solution.
+        public let exerciseParts: [Int]
+        public let solutionParts: [Int]
+    }
+    public let lessons: [Lesson]
+
+    public init(lessons entries: [LessonEntry]) {
+        lessons = entries.map { entry in
+            Lesson(number: entry.info.number, slug: entry.info.slug, title: entry.info.title, hidden: entry.info.hidden,
+                   parts: entry.parts.map { Part(number: $0.number, title: $0.title, graded: $0.graded) },
+                   mutants: entry.mutants.map { Mutant(name: $0.name, mistake: $0.mistake, caughtBy: $0.caughtBy) },
+                   exerciseParts: entry.exercise.parts.keys.sorted(), solutionParts: entry.solution.parts.keys.sorted())
+        }
+    }
+
+    public func encoded() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

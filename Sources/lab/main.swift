@@ -1,0 +1,12 @@
+// Wires the lessons to the student's Exercises, the reference Solutions and the Mutants.
+import Exercises
+import LabKit
+import Lessons
+import Mutants
+import Solutions
+
+Lab.main(lessons: [
+    EngineFixtures.entry,
+    Lesson01.entry(exercise: Exercises.ForkAndMap.self, solution: Solutions.ForkAndMap.self,
+                   mutants: ForkAndMapMutants.all),
+])

@@ -1,0 +1,59 @@
+import Foundation
+import LabKit
+import Testing
+
+/// The runner against parts that misbehave on purpose (the hidden lesson 00): each is classified
+/// as it should be, the runner survives, and nothing is left behind.
+@Suite("The runner classifies every kind of ending")
+struct EngineFixtureTests {
+    struct Fixture: CustomTestStringConvertible, Sendable {
+        let part: Int
+        let outcome: String
+        let messageContains: String
+        var testDescription: String { "fixture \(part) → \(outcome)" }
+    }
+
+    static let fixtures: [Fixture] = [
+        Fixture(part: 1, outcome: "passed", messageContains: ""),
+        Fixture(part: 2, outcome: "failed", messageContains: "expected: 4"),
+        Fixture(part: 3, outcome: "crashed", messageContains: "SIGSEGV"),
+        Fixture(part: 4, outcome: "crashed", messageContains: "SIGBUS"),
+        Fixture(part: 5, outcome: "crashed", messageContains: "Swift runtime trap"),
+        Fixture(part: 6, outcome: "timedOut", messageContains: "deadlock"),
+        Fixture(part: 7, outcome: "exitedEarly", messageContains: "before reporting"),
+        Fixture(part: 8, outcome: "exitedEarly", messageContains: "before reporting"),
+        Fixture(part: 9, outcome: "passed", messageContains: ""),
+        Fixture(part: 10, outcome: "failed", messageContains: "still running"),
+        Fixture(part: 11, outcome: "failed", messageContains: "still running"),
+        Fixture(part: 12, outcome: "failed", messageContains: "shmlab-fixture-leak"),
+        Fixture(part: 13, outcome: "failed", messageContains: "shmlab-fixture-sem"),
+        Fixture(part: 14, outcome: "notStarted", messageContains: "fixtureNotWrittenYet()"),
+        Fixture(part: 15, outcome: "exitedEarly", messageContains: ""),
+        Fixture(part: 16, outcome: "skipped", messageContains: "always skips"),
+        Fixture(part: 17, outcome: "exitedEarly", messageContains: ""),
+    ]
+
+    @Test("a fixture part is classified correctly", arguments: fixtures)
+    func classified(_ fixture: Fixture) throws {
+        let shmBefore = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
+        let record = try LabBinary.check(lesson: 0, part: fixture.part, implementation: "solution")
+        #expect(record.outcome == fixture.outcome, "\(record.outcome): \(record.message)")
+        if !fixture.messageContains.isEmpty { #expect(record.message.contains(fixture.messageContains), "\(record.message)") }
+        let shmAfter = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
+        #expect(shmAfter.subtracting(shmBefore).filter { $0.contains("fixture") }.isEmpty)
+        // No process of this part survives it.
+        let survivors = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { pid in
+            guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let args = String(decoding: cmdline, as: UTF8.self).split(separator: "\0")
+            return args.count >= 3 && args[1] == "__part" && args[2] == "0" && args[3] == "\(fixture.part)"
+        }
+        #expect(survivors.isEmpty, "processes of fixture \(fixture.part) still running: \(survivors)")
+    }
+
+    @Test("the 100 MB fixture keeps only a bounded tail of the output")
+    func outputIsCapped() throws {
+        let record = try LabBinary.check(lesson: 0, part: 9, implementation: "solution")
+        #expect(record.output.utf8.count <= IsolatedRun.outputCap + 100)
+        #expect(record.output.contains("earlier bytes not kept"))
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import LabKit
+import Testing
+
+/// The built `lab` executable beside this test bundle, run as a separate process (the tests never
+/// fork: see SWIFT-LINUX-NOTES.md).
+enum LabBinary {
+    /// `.build/<triple>/debug/lab`, found next to the test bundle.
+    static var path: String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("lab").path
+    }
+
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs `lab arguments…` to the end, with NO_COLOR set and progress kept in a private folder.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes concurrently so a chatty child never blocks on a full pipe.
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                   stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs one part through `lab check --json` and returns its record.
+    static func check(lesson: Int, part: Int, implementation: String, timeout: Double? = nil) throws -> PartResultRecord {
+        var arguments = ["check", "\(lesson)", "--part", "\(part)", "--json"]
+        switch implementation {
+        case "solution": arguments.append("--solutions")
+        case "exercise": break
+        default: arguments += ["--mutant", String(implementation.dropFirst("mutant:".count))]
+        }
+        if let timeout { arguments += ["--timeout", "\(timeout)"] }
+        let run = try self.run(arguments, environment: ["SHMLAB_PROGRESS_DIR": scratchProgressDir])
+        let data = Data(run.stdout.utf8)
+        guard let report = try? JSONDecoder().decode(CheckReportRecord.self, from: data), let record = report.results.first else {
+            throw LabBinaryError("lab \(arguments.joined(separator: " ")) printed no result (status \(run.status)):\n\(run.stdout)\n\(run.stderr)")
+        }
+        return record
+    }
+
+    /// Progress written by test runs goes here, not into the student's `.lab/`.
+    static let scratchProgressDir: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shmlab-tests-progress").path
+        return dir
+    }()
+
+    /// The lessons, parts and mutants the binary knows (`lab __catalog`).
+    static let catalog: CatalogRecord = {
+        guard let run = try? run(["__catalog"]),
+              let catalog = try? JSONDecoder().decode(CatalogRecord.self, from: Data(run.stdout.utf8)) else {
+            fatalError("could not read the lab's catalog from \(path)")
+        }
+        return catalog
+    }()
+}
+
+struct LabBinaryError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One part of one lesson, as a test argument: "Lesson 02 › 3. attach reports the real size".
+struct PartCase: CustomTestStringConvertible, Sendable, Hashable {
+    let lesson: Int
+    let part: Int
+    let title: String
+    let graded: Bool
+    var testDescription: String { "Lesson \(lesson < 10 ? "0" : "")\(lesson) › \(part). \(title)" }
+
+    /// Every part of every visible lesson.
+    static var all: [PartCase] {
+        LabBinary.catalog.lessons.filter { !$0.hidden }.flatMap { lesson in
+            lesson.parts.map { PartCase(lesson: lesson.number, part: $0.number, title: $0.title, graded: $0.graded) }
+        }
+    }
+}
+
+/// One mutant and one part that must catch it.
+struct MutantCase: CustomTestStringConvertible, Sendable, Hashable {
+    let lesson: Int
+    let mutant: String
+    let mistake: String
+    let part: Int
+    var testDescription: String { "Lesson \(lesson < 10 ? "0" : "")\(lesson) › mutant \(mutant) › caught by part \(part)" }
+
+    static var all: [MutantCase] {
+        LabBinary.catalog.lessons.filter { !$0.hidden }.flatMap { lesson in
+            lesson.mutants.flatMap { mutant in
+                mutant.caughtBy.map { MutantCase(lesson: lesson.number, mutant: mutant.name, mistake: mutant.mistake, part: $0) }
+            }
+        }
+    }
+}
