@@ -31,6 +31,7 @@ struct EngineFixtureTests {
         Fixture(part: 15, outcome: "exitedEarly", messageContains: ""),
         Fixture(part: 16, outcome: "skipped", messageContains: "always skips"),
         Fixture(part: 17, outcome: "exitedEarly", messageContains: ""),
+        Fixture(part: 18, outcome: "timedOut", messageContains: "deadlock"),
     ]
 
     @Test("a fixture part is classified correctly", arguments: fixtures)
@@ -55,5 +56,48 @@ struct EngineFixtureTests {
         let record = try LabBinary.check(lesson: 0, part: 9, implementation: "solution")
         #expect(record.output.utf8.count <= IsolatedRun.outputCap + 100)
         #expect(record.output.contains("earlier bytes not kept"))
+    }
+}
+
+/// Ctrl-C while a part runs: the part's whole tree is killed, nothing is left, the lab exits 130.
+@Suite("Interrupting the runner")
+struct InterruptTests {
+    @Test("SIGINT during a hanging part kills its tree, cleans up and exits 130")
+    func interrupt() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: LabBinary.path)
+        process.arguments = ["check", "0", "--part", "18", "--timeout", "60"] // hangs with a grandchild
+        var env = ProcessInfo.processInfo.environment
+        env["SHMLAB_PROGRESS_DIR"] = LabBinary.scratchProgressDir
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait until the part process exists (its argv says so), then interrupt the runner.
+        let deadline = Date().addingTimeInterval(20)
+        var partSeen = false
+        while Date() < deadline && !partSeen {
+            partSeen = !partProcesses(lesson: "0", part: "18").isEmpty
+            if !partSeen { usleep(10_000) }
+        }
+        #expect(partSeen, "the part process never appeared")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 130)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.contains("interrupted"), "\(message)")
+        #expect(partProcesses(lesson: "0", part: "18").isEmpty)
+    }
+
+    func partProcesses(lesson: String, part: String) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
+            guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let args = String(decoding: cmdline, as: UTF8.self).split(separator: "\0")
+            guard args.count >= 4, args[1] == "__part", args[2] == Substring(lesson), args[3] == Substring(part) else { return false }
+            // A zombie is already dead.
+            let stat = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/stat") ?? Data(), as: UTF8.self)
+            return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? false)
+        }
     }
 }

@@ -92,7 +92,7 @@ public enum IsolatedRun {
         let leftovers = strays.filter { if case .process(let pid, _) = $0 { return pid != child.pid } else { return true } }
             + sweep.sweepFiles(partTempDir: partTemp)
 
-        if interrupted {
+        if interrupted || Interruption.isPending {
             Interruption.finish(message: "interrupted: stopped part \(request.part.number) of lesson \(request.lesson.twoDigits) and cleaned up")
         }
         let records = VerdictChannel.parse(watch.report, nonce: nonce)
@@ -303,6 +303,18 @@ public enum Interruption {
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGHUP, &action, nil)
+        // A parent may have started us with these blocked (threads of a test runner often do).
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, sig) }
+        sigprocmask(SIG_UNBLOCK, &handled, nil)
+    }
+
+    /// True when a signal arrived that the run loop has not seen (during the sweep, say).
+    static var isPending: Bool {
+        guard readFD >= 0 else { return false }
+        var entry = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0
     }
 
     /// Prints `message` and exits with 130, the status of a process ended by Ctrl-C.

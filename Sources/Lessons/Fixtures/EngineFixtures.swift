@@ -24,6 +24,7 @@ public enum EngineFixtures {
         PartInfo(15, "forges a passing record with the wrong nonce", hints: []),
         PartInfo(16, "skips", hints: []),
         PartInfo(17, "a forked child reports passed for the part", hints: []),
+        PartInfo(18, "hangs with a grandchild", hints: []),
     ]
 
     public static var entry: LessonEntry {
@@ -92,6 +93,10 @@ public enum EngineFixtures {
                 fflush(nil)
                 if fork() == 0 { return }
                 _exit(0)
+            },
+            18: { _ in
+                _ = try forkChild { while true { pause() } }
+                while true { pause() }
             },
         ])
     }
