@@ -47,7 +47,7 @@ enum ExercisePart {
         case "passed":
             return nil
         default:
-            return record.graded ? nil : "demonstration (not graded) \(record.outcome): \(record.message)"
+            return record.graded ? nil : "demonstration (not graded) \(label(record.outcome)): \(record.message)"
         }
     }
 
@@ -59,10 +59,14 @@ enum ExercisePart {
         Issue.record(Comment(rawValue: failureText(record)), sourceLocation: sourceLocation)
     }
 
+    /// The words the lab uses for an outcome key ("timedOut" → "timed out").
+    static func label(_ outcome: String) -> String {
+        ["notStarted": "not started", "timedOut": "timed out", "exitedEarly": "exited early"][outcome] ?? outcome
+    }
+
     /// "failed: …" (the lab's own words), the output tail, and the command that shows it again.
     static func failureText(_ record: PartResultRecord) -> String {
-        let label = ["failed": "failed", "crashed": "crashed", "timedOut": "timed out", "exitedEarly": "exited early"][record.outcome] ?? record.outcome
-        var lines = ["\(label): \(record.message)"]
+        var lines = ["\(label(record.outcome)): \(record.message)"]
         if !record.leftovers.isEmpty, !record.message.contains("left things behind") {
             lines.append("left behind (removed by the lab): " + record.leftovers.joined(separator: ", "))
         }
