@@ -28,7 +28,12 @@ let package = Package(
         .target(name: "Mutants", dependencies: ["Lessons", "Solutions"], swiftSettings: studentMode),
         // main.swift only wires lessons to Exercises, Solutions and Mutants.
         .executableTarget(name: "lab", dependencies: ["LabKit", "Lessons", "Exercises", "Solutions", "Mutants"]),
-        // Engine, CLI and lesson tests. Parts run through the built `lab` (never fork in here).
-        .testTarget(name: "ShmLabTests", dependencies: ["LabKit"]),
+        // Writes one Swift Testing test per part of every lesson (`lab __part-tests`), so that
+        // `swift test` grades the student's Exercises part by part.
+        .plugin(name: "ExercisePartTests", capability: .buildTool(), dependencies: ["lab"],
+                path: "Tests/ExercisePartTestsPlugin"),
+        // Engine, CLI and lesson tests, and the Exercises graded part by part. Parts run through
+        // the built `lab` (never fork in here).
+        .testTarget(name: "ShmLabTests", dependencies: ["LabKit"], plugins: ["ExercisePartTests"]),
     ]
 )

@@ -1,8 +1,8 @@
 import Foundation
 
-/// The commands every lab has: overview, list, show, check, hint.
+/// The commands every lab has: overview, list, show, check, hint, grade.
 enum BuiltinCommands {
-    static var all: [LabCommand] { [overview, list, show, check, hint] }
+    static var all: [LabCommand] { [overview, list, show, check, hint, grade] }
 
     static let lessonArgument = "<lesson>"
 
@@ -188,18 +188,8 @@ enum BuiltinCommands {
         for lesson in lessons {
             guard let checks = lesson.checks(for: implementation) else { continue }
             if !json { session.out(report.header(lesson.info, implementation: implementation)) }
-            var results: [PartResult] = []
-            for part in lesson.parts where onlyPart == nil || part.number == onlyPart {
-                let result: PartResult
-                if checks.parts[part.number] == nil {
-                    result = PartResult(lesson: lesson.info, part: part, implementation: implementation,
-                                        outcome: .skipped("this implementation has no check for part \(part.number)"),
-                                        output: "", leftovers: [], seconds: 0)
-                } else {
-                    result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part,
-                                                         implementation: implementation, timeout: timeout))
-                }
-                results.append(result)
+            let results = runParts(of: lesson, checks: checks, implementation: implementation,
+                                   timeout: timeout, onlyPart: onlyPart) { result in
                 if !json { session.out(report.describe(result)) }
             }
             if !json { session.out("  " + report.summary(results)) }
@@ -218,6 +208,28 @@ enum BuiltinCommands {
             session.out(checkAdvice(all, lessons: lessons, implementation: implementation, session: session, ok: ok))
         }
         return ok ? ExitStatus.success : ExitStatus.failure
+    }
+
+    /// Runs a lesson's parts (or only `onlyPart`) against one implementation, each in its own
+    /// process, in part order; `each` sees every result as soon as its part ends. Shared by
+    /// `check` and `grade`.
+    static func runParts(of lesson: LessonEntry, checks: ImplementationChecks, implementation: Implementation,
+                         timeout: Double?, onlyPart: Int? = nil, each: (PartResult) -> Void = { _ in }) -> [PartResult] {
+        var results: [PartResult] = []
+        for part in lesson.parts where onlyPart == nil || part.number == onlyPart {
+            let result: PartResult
+            if checks.parts[part.number] == nil {
+                result = PartResult(lesson: lesson.info, part: part, implementation: implementation,
+                                    outcome: .skipped("this implementation has no check for part \(part.number)"),
+                                    output: "", leftovers: [], seconds: 0)
+            } else {
+                result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part,
+                                                     implementation: implementation, timeout: timeout))
+            }
+            results.append(result)
+            each(result)
+        }
+        return results
     }
 
     static func checkAdvice(_ results: [PartResult], lessons: [LessonEntry], implementation: Implementation,

@@ -106,6 +106,11 @@ public enum Lab {
         case "__catalog":
             Console.out(CatalogRecord(lessons: lessons).encoded() + "\n")
             exit(0)
+        case "__part-tests" where arguments.count == 2:
+            do { try PartTestsSource.write(lessons: lessons, to: arguments[1]); exit(0) } catch {
+                Console.err("lab: cannot write \(arguments[1]): \(error)\n")
+                exit(1)
+            }
         case "__peer" where arguments.count >= 4:
             guard let implementation = Implementation(arguments[3]) else { break }
             PartProcess.runPeer(entry(arguments[1]), name: arguments[2], implementation: implementation,

@@ -39,6 +39,8 @@ public struct PartRequest: Sendable {
 public enum IsolatedRun {
     /// Bytes of output kept; the rest is counted and dropped.
     public static let outputCap = 64 * 1024
+    /// How the failure of a part that never started begins (the lab could not spawn its process).
+    public static let couldNotStart = "the lab could not start the part"
 
     /// Runs `request` with the executable at `executable` (normally this one).
     public static func run(_ request: PartRequest, executable: String = currentExecutablePath()) -> PartResult {
@@ -71,7 +73,7 @@ public enum IsolatedRun {
                 mapDescriptors: [(report.write, VerdictChannel.reportFD)])
         } catch {
             removeTree(partTemp)
-            return result(.failed("the lab could not start the part: \(error)"))
+            return result(.failed("\(couldNotStart): \(error)"))
         }
 
         var watch = PartWatch(outputFD: child.takeOutputFD(), reportFD: report.read, pidfd: child.pidfd)
