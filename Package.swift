@@ -1,6 +1,15 @@
 // swift-tools-version:6.0
 // ShmLab: no package dependencies, only the toolchain's modules.
+import Foundation
 import PackageDescription
+
+/// The lesson texts (`NN-slug/README.md`) inside a sources folder: not Swift, so excluded from the target.
+func lessonTexts(in folder: String) -> [String] {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(folder)
+    let lessons = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+    return lessons.sorted().map { "\($0)/README.md" }
+        .filter { FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path) }
+}
 
 /// Student-facing code (exercises, reference solutions, mutants) stays in Swift 5 mode so that
 /// concurrency diagnostics unrelated to the lesson never get in a student's way.
@@ -20,10 +29,10 @@ let package = Package(
         .target(name: "Lessons", dependencies: ["LabKit"]),
         // What the student edits.
         .target(name: "Exercises", dependencies: ["Lessons"], path: "Exercises",
-                swiftSettings: studentMode),
+                exclude: lessonTexts(in: "Exercises"), swiftSettings: studentMode),
         // The reference for every lesson.
         .target(name: "Solutions", dependencies: ["Lessons"], path: "Solutions",
-                swiftSettings: studentMode),
+                exclude: lessonTexts(in: "Solutions"), swiftSettings: studentMode),
         // Realistic student mistakes, each of which some part must catch.
         .target(name: "Mutants", dependencies: ["Lessons", "Solutions"], swiftSettings: studentMode),
         // main.swift only wires lessons to Exercises, Solutions and Mutants.

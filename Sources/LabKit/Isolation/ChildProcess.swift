@@ -204,11 +204,12 @@ public final class ChildProcess {
 
 /// The path of the running executable, from `/proc/self/exe`. The corresponding C function is `readlink`.
 public func currentExecutablePath() -> String {
-    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = buffer.withUnsafeMutableBufferPointer { raw in
+        raw.withMemoryRebound(to: CChar.self) { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
+    }
     guard n > 0 else { return CommandLine.arguments[0] }
-    buffer[n] = 0
-    return String(cString: buffer)
+    return String(decoding: buffer[0..<n], as: UTF8.self)
 }
 
 /// The first executable called `name` on `$PATH`, or nil.

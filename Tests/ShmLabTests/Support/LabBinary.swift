@@ -66,7 +66,7 @@ enum LabBinary {
 
     /// Progress written by test runs goes here, not into the student's `.lab/`.
     static let scratchProgressDir: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shmlab-tests-progress").path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("progress-of-the-lab-tests").path
         return dir
     }()
 
