@@ -32,6 +32,7 @@ struct EngineFixtureTests {
         Fixture(part: 16, outcome: "skipped", messageContains: "always skips"),
         Fixture(part: 17, outcome: "exitedEarly", messageContains: ""),
         Fixture(part: 18, outcome: "timedOut", messageContains: "deadlock"),
+        Fixture(part: 19, outcome: "notStarted", messageContains: "fixtureNotWrittenYet()"),
     ]
 
     @Test("a fixture part is classified correctly", arguments: fixtures)

@@ -25,6 +25,7 @@ public enum EngineFixtures {
         PartInfo(16, "skips", hints: []),
         PartInfo(17, "a forked child reports passed for the part", hints: []),
         PartInfo(18, "hangs with a grandchild", hints: []),
+        PartInfo(19, "reaches todo() in a forked child", hints: []),
     ]
 
     public static var entry: LessonEntry {
@@ -97,6 +98,11 @@ public enum EngineFixtures {
             18: { _ in
                 _ = try forkChild { while true { pause() } }
                 while true { pause() }
+            },
+            19: { _ in
+                let pid = try forkChild { fixtureNotWrittenYet() }
+                let end = try waitForProcess(pid)
+                throw CheckFailure("the child \(end)")
             },
         ])
     }
