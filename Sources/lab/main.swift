@@ -11,4 +11,6 @@ Lab.main(lessons: [
                    mutants: ForkAndMapMutants.all),
     Lesson02.entry(exercise: Exercises.NamedSegment.self, solution: Solutions.NamedSegment.self,
                    mutants: NamedSegmentMutants.all),
+    Lesson03.entry(exercise: Exercises.IntegerBytes.self, solution: Solutions.IntegerBytes.self,
+                   mutants: IntegerBytesMutants.all),
 ])
