@@ -130,10 +130,10 @@ extension Lesson02 {
 
         // A program started from scratch (posix_spawn + exec, not fork): it knows only the name.
         let peer = try context.spawnPeer("answer", [segment.name], output: .captureBoth)
-        let (output, end) = peer.collectOutput(timeout: 30)
+        let (output, end) = peer.collectOutput(timeout: 25)
         let said = String(decoding: output, as: UTF8.self)
         guard let end else {
-            throw CheckFailure("the other process did not finish within 30 s", seen: said.isEmpty ? "no output" : said,
+            throw CheckFailure("the other process did not finish within 25 s", seen: said.isEmpty ? "no output" : said,
                                look: "attach(name:size:) in \(file)")
         }
         guard end == .exited(0) else {
@@ -308,9 +308,9 @@ extension Lesson02 {
         for _ in 0..<400 { try add(try attempt("generateName()") { L.generateName() }, "this process") }
         for peer in 1...2 {
             let process = try context.spawnPeer("names", ["300"], output: .captureStdout)
-            let (output, end) = process.collectOutput(timeout: 30)
+            let (output, end) = process.collectOutput(timeout: 25)
             guard end == .exited(0) else {
-                throw CheckFailure("a process generating names failed", seen: end.map { "it \($0)" } ?? "it did not finish in 30 s",
+                throw CheckFailure("a process generating names failed", seen: end.map { "it \($0)" } ?? "it did not finish in 25 s",
                                    look: "generateName() in \(file)")
             }
             let names = String(decoding: output, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
@@ -374,7 +374,7 @@ extension Lesson02 {
             let segment: L
             do { segment = try L.attach(name: name, size: 0) } catch { attached.value = 2; throw error }
             attached.value = 1
-            guard unlinked.wait(for: 1, timeout: 60) else { return 3 }
+            guard unlinked.wait(for: 1, timeout: 25) else { return 3 }
             guard segment.bytes.count == 4096, segment.bytes[1000] == UInt8(truncatingIfNeeded: 1000 &* 31 &+ 3) else { return 4 }
             for i in 0..<16 { segment.bytes[2000 + i] = 0xC0 | UInt8(i) }
             try segment.close()
@@ -382,8 +382,8 @@ extension Lesson02 {
         }
         var reaped = false
         defer { if !reaped { kill(pid, SIGKILL); _ = try? waitForProcess(pid) } }
-        guard waitUntil(timeout: 60, { attached.value != 0 }), attached.value == 1 else {
-            throw CheckFailure("a forked child could not attach", seen: attached.value == 2 ? "attach threw (see below)" : "no sign within 60 s",
+        guard waitUntil(timeout: 25, { attached.value != 0 }), attached.value == 1 else {
+            throw CheckFailure("a forked child could not attach", seen: attached.value == 2 ? "attach threw (see below)" : "no sign within 25 s",
                                look: "attach(name:size:) in \(file)")
         }
         try attempt("unlink()") { try again.unlink() }
@@ -513,7 +513,7 @@ extension Lesson02 {
         try requireBacked(mine, what: "create(name: nil, size: 1000)")
         let message = Array("hello from swift".utf8)
         for (i, byte) in message.enumerated() { mine.bytes[i] = byte }
-        let said = try context.runPython(pythonAttaches, [mine.name], timeout: 30,
+        let said = try context.runPython(pythonAttaches, [mine.name], timeout: 25,
                                          what: "SharedMemory(name=\"\(mine.name)\")")
         let fields = chomp(said).split(separator: " ", maxSplits: 1).map(String.init)
         try requireEqual(fields.first ?? "", "1000", "Python sees the wrong size for your segment",
@@ -530,7 +530,7 @@ extension Lesson02 {
         removed = true
 
         // You attach to a segment Python created.
-        let name = chomp(try context.runPython(pythonCreates, timeout: 30, what: "SharedMemory(create=True, size=777)"))
+        let name = chomp(try context.runPython(pythonCreates, timeout: 25, what: "SharedMemory(create=True, size=777)"))
         defer { SharedSegment.unlinkIfPresent(name) }
         let theirs = try attempt("attach(name: \"\(name)\") for Python's segment") { try L.attach(name: name, size: 0) }
         defer { try? theirs.close() }

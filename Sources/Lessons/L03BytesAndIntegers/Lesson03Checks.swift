@@ -25,12 +25,12 @@ extension Lesson03 {
 
     /// One line of the table: what CPython's `value.to_bytes(length, order, signed=…)` gave;
     /// `bytes == nil` means it raised OverflowError.
-    public struct Vector: Sendable {
-        public let value: Int128
-        public let length: Int
-        public let order: ByteOrder
-        public let signed: Bool
-        public let bytes: [UInt8]?
+    struct Vector: Sendable {
+        let value: Int128
+        let length: Int
+        let order: ByteOrder
+        let signed: Bool
+        let bytes: [UInt8]?
 
         /// `encode(4660, length: 2, order: .big, signed: false)`
         var call: String { "encode(\(value), length: \(length), order: \(order), signed: \(signed))" }
@@ -39,7 +39,7 @@ extension Lesson03 {
     }
 
     /// The committed table (Lesson03Vectors.swift, made by make_vectors.py with CPython).
-    public static let vectors: [Vector] = vectorTable.split(separator: "\n").compactMap { line in
+    static let vectors: [Vector] = vectorTable.split(separator: "\n").compactMap { line in
         let fields = line.split(separator: " ")
         guard fields.count == 5, let value = Int128(String(fields[0])), let length = Int(String(fields[1])),
               let order = ByteOrder(rawValue: String(fields[2])) else { return nil }
