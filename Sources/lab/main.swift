@@ -9,4 +9,8 @@ Lab.main(lessons: [
     EngineFixtures.entry,
     Lesson01.entry(exercise: Exercises.ForkAndMap.self, solution: Solutions.ForkAndMap.self,
                    mutants: ForkAndMapMutants.all),
+    Lesson02.entry(exercise: Exercises.NamedSegment.self, solution: Solutions.NamedSegment.self,
+                   mutants: NamedSegmentMutants.all),
+    Lesson03.entry(exercise: Exercises.IntegerBytes.self, solution: Solutions.IntegerBytes.self,
+                   mutants: IntegerBytesMutants.all),
 ])
