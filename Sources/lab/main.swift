@@ -11,4 +11,6 @@ Lab.main(lessons: [
                    mutants: ForkAndMapMutants.all),
     Lesson04.entry(exercise: Exercises.Locking.self, solution: Solutions.Locking.self,
                    mutants: LockingMutants.all),
+    Lesson05.entry(exercise: Exercises.SharedQueue.self, solution: Solutions.SharedQueue.self,
+                   mutants: SharedQueueMutants.all),
 ])
