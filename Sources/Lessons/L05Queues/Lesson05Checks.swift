@@ -269,7 +269,7 @@ extension Lesson05 {
                     expected: "QueueError.empty after about 0.3 s", seen: "after \(secondsText(emptyTook))",
                     cause: emptyTook < 0.28 ? early : "the deadline is computed wrongly (nanosecond carry?)", look: look("get(timeout:)")))
                 let instant = try expect(.empty, from: "get(timeout: 0) on an empty queue") { try queue.get(timeout: 0) }
-                try require(instant < 0.25, CheckFailure("get(timeout: 0) waited", expected: "QueueError.empty at once",
+                try require(instant < 1, CheckFailure("get(timeout: 0) waited", expected: "QueueError.empty at once",
                                                          seen: "after \(secondsText(instant))", look: look("get(timeout:)")))
                 var stored = 0
                 while stored < 100 {
@@ -402,11 +402,11 @@ extension Lesson05 {
                     "maximumMessageSize of a queue in a 2048-byte block is \(maximum)",
                     expected: "the ring's capacity minus the length prefix (somewhat under 2048)", seen: "\(maximum)",
                     look: look("maximumMessageSize")))
-                let tooBig = try expect(.messageTooLarge(size: maximum + 1, maximum: maximum), from: "put(maximumMessageSize + 1 bytes, timeout: 1)",
+                let tooBig = try expect(.messageTooLarge(size: maximum + 1, maximum: maximum), from: "put(maximumMessageSize + 1 bytes, timeout: 3)",
                                         cause: "a message longer than the empty ring can never fit: throw messageTooLarge at once instead of waiting for room (or writing past the ring)") {
-                    try queue.put(pattern(maximum + 1), timeout: 1)
+                    try queue.put(pattern(maximum + 1), timeout: 3)
                 }
-                try require(tooBig < 0.5, CheckFailure("put of a too-large message waited", expected: "messageTooLarge at once",
+                try require(tooBig < 1.5, CheckFailure("put of a too-large message waited", expected: "messageTooLarge at once",
                                                        seen: "after \(secondsText(tooBig))", look: look("put(_:timeout:)")))
                 try expect(.empty, from: "get(timeout: 0) after a refused put") { try queue.get(timeout: 0) }
                 // One at a time: every size from 0 to the maximum; the start moves by 4 + size each time,
