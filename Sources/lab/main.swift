@@ -13,4 +13,8 @@ Lab.main(lessons: [
                    mutants: NamedSegmentMutants.all),
     Lesson03.entry(exercise: Exercises.IntegerBytes.self, solution: Solutions.IntegerBytes.self,
                    mutants: IntegerBytesMutants.all),
+    Lesson04.entry(exercise: Exercises.Locking.self, solution: Solutions.Locking.self,
+                   mutants: LockingMutants.all),
+    Lesson05.entry(exercise: Exercises.SharedQueue.self, solution: Solutions.SharedQueue.self,
+                   mutants: SharedQueueMutants.all),
 ])
