@@ -9,4 +9,6 @@ Lab.main(lessons: [
     EngineFixtures.entry,
     Lesson01.entry(exercise: Exercises.ForkAndMap.self, solution: Solutions.ForkAndMap.self,
                    mutants: ForkAndMapMutants.all),
+    Lesson08.entry(exercise: Exercises.SharedArrays.self, solution: Solutions.SharedArrays.self,
+                   mutants: SharedArraysMutants.all),
 ])
