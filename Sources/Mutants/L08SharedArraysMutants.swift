@@ -127,7 +127,7 @@ extension ForwardsToSharedArrays {
 }
 
 /// Waits for every worker; throws for the first that did not exit with 0.
-func waitForWorkers(_ pids: [pid_t]) throws {
+fileprivate func waitForWorkers(_ pids: [pid_t]) throws {
     var failure: SharedArrayError?
     for (worker, pid) in pids.enumerated() {
         let end = try waitForProcess(pid)
@@ -138,7 +138,7 @@ func waitForWorkers(_ pids: [pid_t]) throws {
 
 // MARK: - arrays
 
-enum ColumnMajor: ForwardsToSharedArrays {
+fileprivate enum ColumnMajor: ForwardsToSharedArrays {
     static func offset(of index: [Int], shape: [Int]) throws -> Int {
         guard index.count == shape.count else { throw SharedArrayError.indexOutOfRange(index: index, shape: shape) }
         var position = 0
@@ -152,7 +152,7 @@ enum ColumnMajor: ForwardsToSharedArrays {
     }
 }
 
-enum NoIndexCheck: ForwardsToSharedArrays {
+fileprivate enum NoIndexCheck: ForwardsToSharedArrays {
     static func offset(of index: [Int], shape: [Int]) throws -> Int {
         var position = 0
         for (i, n) in zip(index, shape) { position = position * n + i }   // mistake: no checks at all
@@ -160,7 +160,7 @@ enum NoIndexCheck: ForwardsToSharedArrays {
     }
 }
 
-enum SizeOverflowTraps: ForwardsToSharedArrays {
+fileprivate enum SizeOverflowTraps: ForwardsToSharedArrays {
     static func create<E: SharedElement>(_ type: E.Type, shape: [Int], name: String) throws -> SharedArray<E> {
         guard !shape.isEmpty else { throw SharedArrayError.emptyShape }
         guard shape.count <= SharedArrayLayout.maxRank, shape.allSatisfy({ $0 > 0 }) else { throw SharedArrayError.invalidShape(shape) }
@@ -170,7 +170,7 @@ enum SizeOverflowTraps: ForwardsToSharedArrays {
     }
 }
 
-enum HeaderIgnored: ForwardsToSharedArrays {
+fileprivate enum HeaderIgnored: ForwardsToSharedArrays {
     static func attach<E: SharedElement>(_ type: E.Type, shape: [Int]?, name: String) throws -> SharedArray<E> {
         let segment = try SharedSegment.attach(name: name)
         if let shape { return SharedArray(segment: segment, shape: shape) }   // mistake: trusts the caller
@@ -182,7 +182,7 @@ enum HeaderIgnored: ForwardsToSharedArrays {
     }
 }
 
-enum AttachTrustsSize: ForwardsToSharedArrays {
+fileprivate enum AttachTrustsSize: ForwardsToSharedArrays {
     static func attach<E: SharedElement>(_ type: E.Type, shape: [Int]?, name: String) throws -> SharedArray<E> {
         if let shape {
             guard !shape.isEmpty else { throw SharedArrayError.emptyShape }
@@ -207,7 +207,7 @@ enum AttachTrustsSize: ForwardsToSharedArrays {
     }
 }
 
-enum BandsDropRemainder: ForwardsToSharedArrays {
+fileprivate enum BandsDropRemainder: ForwardsToSharedArrays {
     static func bands(rows: Int, workers: Int) throws -> [Range<Int>] {
         guard workers >= 1, rows >= 0 else { throw SharedArrayError.invalidWorkerCount(workers) }
         let per = rows / workers                                   // mistake: the remainder is lost
@@ -215,7 +215,7 @@ enum BandsDropRemainder: ForwardsToSharedArrays {
     }
 }
 
-enum BandsOverlap: ForwardsToSharedArrays {
+fileprivate enum BandsOverlap: ForwardsToSharedArrays {
     static func bands(rows: Int, workers: Int) throws -> [Range<Int>] {
         guard workers >= 1, rows >= 0 else { throw SharedArrayError.invalidWorkerCount(workers) }
         // mistake: "end" treated as inclusive, so each band also takes the next band's first row
@@ -223,7 +223,7 @@ enum BandsOverlap: ForwardsToSharedArrays {
     }
 }
 
-enum FillInParent: ForwardsToSharedArrays {
+fileprivate enum FillInParent: ForwardsToSharedArrays {
     static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
         for band in try bands(rows: array.shape[0], workers: workers) {
             try fill(array, rows: band, with: value)               // mistake: no fork, all in this process
@@ -231,7 +231,7 @@ enum FillInParent: ForwardsToSharedArrays {
     }
 }
 
-enum WorkerFailureIgnored: ForwardsToSharedArrays {
+fileprivate enum WorkerFailureIgnored: ForwardsToSharedArrays {
     static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
         var pids: [pid_t] = []
         for band in try bands(rows: array.shape[0], workers: workers) {
@@ -244,7 +244,7 @@ enum WorkerFailureIgnored: ForwardsToSharedArrays {
     }
 }
 
-enum PartialSumsInChildVariable: ForwardsToSharedArrays {
+fileprivate enum PartialSumsInChildVariable: ForwardsToSharedArrays {
     static func parallelSum(_ array: SharedArray<Double>, workers: Int) throws -> Double {
         let bands = try bands(rows: array.shape[0], workers: workers)
         let rowLength = array.count / array.shape[0]
@@ -264,7 +264,7 @@ enum PartialSumsInChildVariable: ForwardsToSharedArrays {
     }
 }
 
-enum CopyCountNotBytes: ForwardsToSharedArrays {
+fileprivate enum CopyCountNotBytes: ForwardsToSharedArrays {
     static func copy<E: SharedElement>(_ values: [E], into array: SharedArray<E>) throws {
         guard values.count == array.count else { throw SharedArrayError.countMismatch(expected: array.count, got: values.count) }
         values.withUnsafeBytes { source in
@@ -283,7 +283,7 @@ enum CopyCountNotBytes: ForwardsToSharedArrays {
 // MARK: - ShareableList
 
 /// A ShareableList reader and writer with switchable mistakes: the reference's algorithm otherwise.
-struct MistakenShareableList {
+fileprivate struct MistakenShareableList {
     var absoluteOffsets = false
     var capacityFromCharacters = false
     var zeroFill = true
@@ -417,7 +417,7 @@ struct MistakenShareableList {
     }
 }
 
-enum ListAbsoluteOffsets: ForwardsToSharedArrays {
+fileprivate enum ListAbsoluteOffsets: ForwardsToSharedArrays {
     static let list = MistakenShareableList(absoluteOffsets: true)
     static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment { try list.create(items, name: name) }
     static func readShareableList(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] { try list.read(bytes) }
@@ -426,12 +426,12 @@ enum ListAbsoluteOffsets: ForwardsToSharedArrays {
     }
 }
 
-enum ListCapacityFromCharacters: ForwardsToSharedArrays {
+fileprivate enum ListCapacityFromCharacters: ForwardsToSharedArrays {
     static let list = MistakenShareableList(capacityFromCharacters: true)
     static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment { try list.create(items, name: name) }
 }
 
-enum ListNoZeroFill: ForwardsToSharedArrays {
+fileprivate enum ListNoZeroFill: ForwardsToSharedArrays {
     static let list = MistakenShareableList(zeroFill: false)
     static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
         try list.set(value, at: index, in: bytes)

@@ -245,7 +245,7 @@ extension Lesson08 {
     }
 }
 
-extension String {
+fileprivate extension String {
     /// The string padded with spaces on the right to `width` characters.
     func leftAligned(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
 }

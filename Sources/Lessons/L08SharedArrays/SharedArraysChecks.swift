@@ -808,7 +808,7 @@ stop_tracker()
             throw CheckFailure("\(call) threw the wrong error", expected: expected, seen: "\(error)", cause: cause, look: look)
         }
         let seen: String
-        if let array = value as? SharedArrayShape { seen = "an array of shape \(array.arrayShape)" } else { seen = "\(value)" }
+        if let array = value as? DescribesSharedArrayShape { seen = "an array of shape \(array.arrayShape)" } else { seen = "\(value)" }
         throw CheckFailure("\(call) did not throw", expected: expected, seen: "it returned \(seen.prefix(200))", cause: cause, look: look)
     }
 
@@ -834,11 +834,11 @@ stop_tracker()
 }
 
 /// Lets a failure message describe an array that should not have been returned.
-protocol SharedArrayShape { var arrayShape: [Int] { get } }
-extension SharedArray: SharedArrayShape { var arrayShape: [Int] { shape } }
+fileprivate protocol DescribesSharedArrayShape { var arrayShape: [Int] { get } }
+extension SharedArray: DescribesSharedArrayShape { fileprivate var arrayShape: [Int] { shape } }
 
 /// Two lowercase hex digits.
-func hexByte(_ byte: UInt8) -> String {
+fileprivate func hexByte(_ byte: UInt8) -> String {
     let hex = String(byte, radix: 16)
     return hex.count == 1 ? "0" + hex : hex
 }

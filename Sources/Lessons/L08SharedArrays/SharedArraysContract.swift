@@ -168,7 +168,7 @@ public enum ShareableValue: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// One byte as Python's `repr(bytes)` shows it: printable ASCII as is, the rest as `\\xNN`.
-func pythonByteLiteral(_ byte: UInt8) -> String {
+fileprivate func pythonByteLiteral(_ byte: UInt8) -> String {
     if byte >= 0x20 && byte < 0x7f && byte != 0x27 && byte != 0x5c { return String(UnicodeScalar(byte)) }
     let hex = String(byte, radix: 16)
     return "\\x" + (hex.count == 1 ? "0" + hex : hex)
