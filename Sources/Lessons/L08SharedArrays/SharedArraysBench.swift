@@ -158,53 +158,53 @@ extension Lesson08 {
         }
 
         reader = try forkChild {
-          do {
-            Descriptor.close(pipe.write)
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: largest, alignment: 64)
-            buffer.initializeMemory(as: UInt8.self, repeating: 0)     // faulted in before any timing
-            var attached: [Int: SharedArray<Double>] = [:]
-            var seen: UInt32 = 0
-            func sum(_ elements: UnsafeRawPointer, _ size: Int) -> Double {
-                var total = 0.0
-                for x in UnsafeBufferPointer(start: elements.assumingMemoryBound(to: Double.self), count: size / 8) { total += x }
-                return total
-            }
-            while true {
-                seen += 1
-                guard request.wait(for: seen, timeout: 120) else { return 2 }
-                let mode = TransferMode(rawValue: control.load(fromByteOffset: 8, as: UInt32.self)) ?? .quit
-                let size = Int(control.load(fromByteOffset: 16, as: Int64.self))
-                let name = String(cString: control.baseAddress!.advanced(by: 64).assumingMemoryBound(to: CChar.self))
-                var result = 0.0
-                switch mode {
-                case .quit:
-                    return 0
-                case .pipe:
-                    var got = 0
-                    while got < size {
-                        let n = read(pipe.read, buffer.baseAddress! + got, size - got)
-                        if n <= 0 { return 3 }
-                        got += n
-                    }
-                    result = sum(buffer.baseAddress!, size)
-                case .fresh:
-                    let array = try L.attach(Double.self, shape: nil, name: name)
-                    result = sum(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, size)
-                case .attach:
-                    let array = try L.attach(Double.self, shape: nil, name: name)
-                    attached[size] = array
-                    result = sum(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, size)   // touch every page once
-                case .reused:
-                    guard let array = attached[size] else { return 4 }
-                    result = sum(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, size)
+            do {
+                Descriptor.close(pipe.write)
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: largest, alignment: 64)
+                buffer.initializeMemory(as: UInt8.self, repeating: 0)     // faulted in before any timing
+                var attached: [Int: SharedArray<Double>] = [:]
+                var seen: UInt32 = 0
+                func sum(_ elements: UnsafeRawPointer, _ size: Int) -> Double {
+                    var total = 0.0
+                    for x in UnsafeBufferPointer(start: elements.assumingMemoryBound(to: Double.self), count: size / 8) { total += x }
+                    return total
                 }
-                control.storeBytes(of: result, toByteOffset: 24, as: Double.self)
-                done.value = seen
+                while true {
+                    seen += 1
+                    guard request.wait(for: seen, timeout: 120) else { return 2 }
+                    let mode = TransferMode(rawValue: control.load(fromByteOffset: 8, as: UInt32.self)) ?? .quit
+                    let size = Int(control.load(fromByteOffset: 16, as: Int64.self))
+                    let name = String(cString: control.baseAddress!.advanced(by: 64).assumingMemoryBound(to: CChar.self))
+                    var result = 0.0
+                    switch mode {
+                    case .quit:
+                        return 0
+                    case .pipe:
+                        var got = 0
+                        while got < size {
+                            let n = read(pipe.read, buffer.baseAddress! + got, size - got)
+                            if n <= 0 { return 3 }
+                            got += n
+                        }
+                        result = sum(buffer.baseAddress!, size)
+                    case .fresh:
+                        let array = try L.attach(Double.self, shape: nil, name: name)
+                        result = sum(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, size)
+                    case .attach:
+                        let array = try L.attach(Double.self, shape: nil, name: name)
+                        attached[size] = array
+                        result = sum(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, size)   // touch every page once
+                    case .reused:
+                        guard let array = attached[size] else { return 4 }
+                        result = sum(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, size)
+                    }
+                    control.storeBytes(of: result, toByteOffset: 24, as: Double.self)
+                    done.value = seen
+                }
+            } catch {
+                Console.err("bench reader: \(error)\n")   // outside a part nobody else would say it
+                return 1
             }
-          } catch {
-            Console.err("bench reader: \(error)\n")   // outside a part nobody else would say it
-            return 1
-          }
         }
         Descriptor.close(pipe.read)
         defer {
