@@ -28,7 +28,9 @@ public enum Leftover: Equatable, Sendable, CustomStringConvertible {
 /// new lab-looking entries in /tmp, and processes still alive after the part.
 public struct LeftoverSweep {
     static let sharedMemoryDir = "/dev/shm"
-    static let tmpPrefixes = ["pymp-", "shmlab", "lab-", "listener-", "psm_"]
+    /// Parts get a private TMPDIR, so of what appears directly in /tmp only Python's multiprocessing
+    /// names are attributed to a part (other programs' files there are none of the part's business).
+    static let tmpPrefixes = ["pymp-", "listener-"]
     let sharedMemoryBefore: Set<String>
     let tmpBefore: Set<String>
     let tmpRoot: String
