@@ -99,22 +99,38 @@ struct WatchLogicTests {
         SourceState(modified: modified, size: 10, inode: 1, hash: hash)
     }
 
-    @Test("stale sources: changed during the build, newer than the binary, or newer than their object file")
+    @Test("stale sources: saved during the build, saved after the compiler last ran, or (unknown) newer than the binary")
     func stale() {
         let before = SourceSnapshot(files: ["/a.swift": Self.state(100, 1), "/b.swift": Self.state(100, 2)])
-        // A clean build: nothing changed, binary and objects newer than the sources.
-        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 200, objects: ["/a.swift": 150]).isEmpty)
+        // A clean build: nothing changed, the compiler ran after the saves.
+        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 200, compiled: ["/a.swift": 150, "/b.swift": 150]).isEmpty)
         // Saved during the build: the content differs from what the build started with.
         let during = SourceSnapshot(files: ["/a.swift": Self.state(100, 9), "/b.swift": Self.state(100, 2)])
-        #expect(StaleSources.find(builtFrom: before, now: during, binaryModified: 200, objects: [:]) == ["/a.swift"])
-        // Newer than the binary (the brief's rule).
-        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 50, objects: [:]) == ["/a.swift", "/b.swift"])
-        // Newer than its object file: the incremental build skipped it (the same-second trap as measured).
-        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 200, objects: ["/b.swift": 99]) == ["/b.swift"])
+        #expect(StaleSources.find(builtFrom: before, now: during, binaryModified: 200, compiled: [:]) == ["/a.swift"])
+        // The same-second trap as measured: the compiler did not run for b after it was saved.
+        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 200, compiled: ["/a.swift": 150, "/b.swift": 99]) == ["/b.swift"])
+        // A comment edited: compiled after the save, but the object and the binary stayed as they were.
+        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 50, compiled: ["/a.swift": 150, "/b.swift": 150]).isEmpty)
+        // Nothing known about compiling: newer than the binary is stale.
+        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 50, compiled: [:]) == ["/a.swift", "/b.swift"])
         // A new file.
         var added = before
         added.files["/c.swift"] = Self.state(100, 3)
-        #expect(StaleSources.find(builtFrom: before, now: added, binaryModified: 200, objects: [:]) == ["/c.swift"])
+        #expect(StaleSources.find(builtFrom: before, now: added, binaryModified: 200, compiled: [:]) == ["/c.swift"])
+    }
+
+    @Test("compile times come from the module's .d, .dia and .o files, the newest of them")
+    func compileTimes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sltest-bin-\(UUID().uuidString.prefix(6))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/Exercises.build", withIntermediateDirectories: true)
+        for (name, seconds) in [("A.d", 10.0), ("A.dia", 30.0), ("A.swift.o", 20.0)] {
+            let path = dir + "/Exercises.build/" + name
+            try Data().write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: seconds)], ofItemAtPath: path)
+        }
+        let times = StaleSources.compileTimes(for: ["/x/01-a/A.swift", "/x/01-a/B.swift"], binDir: dir)
+        #expect(times == ["/x/01-a/A.swift": 30_000_000_000])
     }
 
     @Test("touching a second later gives a modification time in a later wall-clock second")

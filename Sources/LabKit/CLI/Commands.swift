@@ -30,7 +30,7 @@ enum BuiltinCommands {
         }
         session.out(text.trimmingTrailingNewlines())
         session.out("")
-        session.out(session.style.dim("Your file: \(session.exerciseFile(lesson.info))  ·  check it: swift run lab check \(lesson.info.number)"))
+        session.out(session.style.dim("Your file: \(session.exerciseFile(lesson.info))  ·  re-check on every save: swift run lab watch \(lesson.info.number)  ·  once: swift run lab check \(lesson.info.number)"))
         progress.currentLesson = lesson.info.number
         session.progressStore.save(progress)
         return ExitStatus.success

@@ -191,7 +191,7 @@ final class WatchLoop {
                 var info = stat()
                 if stat(builder.location.binary, &info) == 0 { binary = nanoseconds(info.st_mtim) }
                 let stale = StaleSources.find(builtFrom: snapshot, now: now, binaryModified: binary,
-                                              objects: StaleSources.objectTimes(for: Array(now.files.keys), binDir: builder.location.binDir))
+                                              compiled: StaleSources.compileTimes(for: Array(now.files.keys), binDir: builder.location.binDir))
                 if stale.isEmpty {
                     verified = snapshot.fingerprint
                     let numbers = session.visibleLessons.map(\.info.number)
@@ -225,9 +225,19 @@ final class WatchLoop {
         if state.verdict?.passes == true { finalCheckIfEverythingPasses() }
     }
 
+    /// Runs every part with the fresh binary. Parts run one at a time across the machine (the
+    /// runner's lock on /dev/shm): time spent waiting for another lab's parts is said, so a
+    /// slow verdict is not blamed on the student's code.
     func runParts(_ lesson: LessonEntry, each: (PartResult) -> Void) -> [PartResult] {
         var results: [PartResult] = []
+        var waited = 0.0
+        defer {
+            if waited >= 0.5 {
+                session.out(s.dim("  (waited \(Self.seconds(waited)) for other labs' parts: parts run one at a time on a machine)"))
+            }
+        }
         for part in lesson.parts {
+            let called = monotonicSeconds()
             let result: PartResult
             if lesson.exercise.parts[part.number] == nil {
                 result = PartResult(lesson: lesson.info, part: part, implementation: .exercise,
@@ -236,6 +246,7 @@ final class WatchLoop {
             } else {
                 result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part, implementation: .exercise),
                                          executable: builder.location.binary)
+                waited += max(0, monotonicSeconds() - called - result.seconds)
             }
             results.append(result)
             each(result)
@@ -326,7 +337,7 @@ final class WatchLoop {
         } else {
             session.out(String(repeating: "─", count: 60))
         }
-        var line = s.bold("lab watch") + " · lesson \(lesson.info.twoDigits) · \(lesson.info.title)"
+        var line = s.bold("lab watch") + " · lesson \(lesson.info.twoDigits) · your file: \(session.exerciseFile(lesson.info))"
         switch trigger {
         case .change where !changedFiles.isEmpty:
             line += s.dim("  (\(changedFiles.map(PackagePaths.relative).joined(separator: ", ")) changed)")
