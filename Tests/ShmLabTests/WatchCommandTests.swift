@@ -63,6 +63,26 @@ struct WatchCommandTests {
         #expect(watch.finish() == 0)
     }
 
+    @Test("--manual notices a save, says so, and re-checks only on r")
+    func manual() throws {
+        let setup = try Setup()
+        defer { setup.package.remove() }
+        let watch = try LabSessionProcess(["watch", "1", "--manual"], environment: setup.environment)
+        #expect(watch.waitFor("manual: press r to re-check"), "\(watch.text)")
+        var mark = watch.text.count
+        let original = try #require(setup.package.read(setup.exerciseFile))
+        try setup.package.write(setup.exerciseFile, original + "\n// manual\n")
+        #expect(watch.waitFor("Press r to re-check it.", after: mark), "\(watch.text)")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(!String(watch.text.dropFirst(mark)).contains("Building"))
+        mark = watch.text.count
+        watch.send("r")
+        #expect(watch.waitFor("Building", after: mark), "\(watch.text)")
+        #expect(watch.waitFor("q quit", after: mark), "\(watch.text)")
+        watch.send("q")
+        #expect(watch.finish() == 0)
+    }
+
     @Test("a compile error is shown with paths relative to the package and the lesson does not compile")
     func compileError() throws {
         var setup = try Setup()

@@ -53,6 +53,9 @@ final class WatchLoop {
         sigemptyset(&handled)
         for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, sig) }
         sigprocmask(SIG_UNBLOCK, &handled, nil)
+        // A closed terminal or pipe must end the loop through a failed write, not kill it
+        // before the terminal is restored. (Parts get the default back: posix_spawn SETSIGDEF.)
+        signal(SIGPIPE, SIG_IGN)
         keysFromTerminal = RawTerminal.enter()
         defer { RawTerminal.restore() }
         session.updateProgress { $0.currentLesson = state.current }
