@@ -5,7 +5,7 @@ import Lessons
 import Mutants
 import Solutions
 
-Lab.main(lessons: [
+Lab.main(pristine: PristineStubs.files, lessons: [
     EngineFixtures.entry,
     Lesson01.entry(exercise: Exercises.ForkAndMap.self, solution: Solutions.ForkAndMap.self,
                    mutants: ForkAndMapMutants.all),

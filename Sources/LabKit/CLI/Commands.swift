@@ -1,20 +1,18 @@
 import Foundation
 
-/// The commands every lab has: overview, list, show, check, hint, grade.
+/// The commands every lab has: overview, list, show, check, hint; the instructor's grade; then
+/// the student's loop (watch, reset, solution), each in its own file.
 enum BuiltinCommands {
-    static var all: [LabCommand] { [overview, list, show, check, hint, grade] }
+    static var all: [LabCommand] {
+        [overview, list, show, check, hint, grade, WatchCommand.command, ResetCommand.command, SolutionCommand.command]
+    }
 
     static let lessonArgument = "<lesson>"
 
     static var overview: LabCommand { LabCommand(CommandSpec(
         "overview", summary: "Show the lessons, your progress and the next step (the default).",
         discussion: "Running 'lab' with no command shows this.")) { _, session in
-        let progress = session.loadProgress()
-        let s = session.style
-        session.out(s.bold("ShmLab") + " — share memory between processes, in Swift\n")
-        session.out(lessonTable(session, progress))
-        session.out("")
-        session.out(nextStep(session, progress))
+        session.out(Overview.text(session, session.loadProgress()))
         return ExitStatus.success
     }}
 
@@ -34,7 +32,7 @@ enum BuiltinCommands {
         }
         session.out(text.trimmingTrailingNewlines())
         session.out("")
-        session.out(session.style.dim("Your file: \(session.exerciseFile(lesson.info))  ·  check it: swift run lab check \(lesson.info.number)"))
+        session.out(session.style.dim("Your file: \(session.exerciseFile(lesson.info))  ·  re-check on every save: swift run lab watch \(lesson.info.number)  ·  once: swift run lab check \(lesson.info.number)"))
         progress.currentLesson = lesson.info.number
         session.progressStore.save(progress)
         return ExitStatus.success
@@ -59,44 +57,15 @@ enum BuiltinCommands {
         try runCheck(invocation, session)
     }}
 
-    static var hint: LabCommand { LabCommand(CommandSpec(
-        "hint", summary: "Show the next hint for a part (the first that does not pass, or part K).",
-        arguments: "\(lessonArgument) [<part>]", minimumArguments: 0, maximumArguments: 2,
-        discussion: "Hints are staged: each call shows the next one for that part, and the lab remembers how far you got.")) { invocation, session in
-        var progress = session.loadProgress()
-        let lesson = try currentOrNamed(invocation.arguments.first, session, progress)
-        let part: PartInfo
-        if invocation.arguments.count == 2 {
-            part = try partNamed(invocation.arguments[1], in: lesson)
-        } else {
-            let passed = Set(progress.lesson(lesson.info.number).passedParts)
-            part = lesson.parts.first { $0.graded && !passed.contains($0.number) } ?? lesson.parts[0]
-        }
-        let key = "\(lesson.info.number).\(part.number)"
-        let level = min((progress.hintLevels[key] ?? 0) + 1, part.hints.count)
-        guard level > 0 else {
-            session.out("Part \(part.number) of lesson \(lesson.info.twoDigits) has no hints.")
-            return ExitStatus.success
-        }
-        progress.hintLevels[key] = level
-        session.progressStore.save(progress)
-        let s = session.style
-        session.out(s.bold("Lesson \(lesson.info.twoDigits), part \(part.number): \(part.title)") + s.dim("  (hint \(level) of \(part.hints.count))"))
-        session.out("")
-        session.out(part.hints[level - 1])
-        if level < part.hints.count {
-            session.out("")
-            session.out(s.dim("Run it again for the next hint: swift run lab hint \(lesson.info.number) \(part.number)"))
-        }
-        return ExitStatus.success
-    }}
+    static var hint: LabCommand { Hints.command }
 
     // MARK: - Shared pieces
 
     /// The named lesson, or the current one.
     static func currentOrNamed(_ text: String?, _ session: LabSession, _ progress: Progress) throws -> LessonEntry {
         if let text { return try session.lesson(named: text) }
-        return session.visibleLessons.first { $0.info.number == progress.currentLesson } ?? session.visibleLessons[0]
+        guard let lesson = Overview.currentLesson(session, progress) else { throw LabError("no lessons are registered") }
+        return lesson
     }
 
     static func partNamed(_ text: String, in lesson: LessonEntry) throws -> PartInfo {
@@ -108,53 +77,16 @@ enum BuiltinCommands {
 
     /// How a lesson stands for the student, from the progress file.
     static func status(_ lesson: LessonEntry, _ progress: Progress) -> (text: String, passed: Int, total: Int) {
-        let entry = progress.lesson(lesson.info.number)
-        let total = lesson.parts.filter(\.graded).count
-        let passed = entry.passedParts.filter { number in lesson.parts.contains { $0.number == number && $0.graded } }.count
-        if entry.doesNotCompile { return ("does not compile", passed, total) }
-        if passed == total && total > 0 { return ("passed", passed, total) }
-        if passed > 0 || !entry.checkedParts.isEmpty && passed > 0 { return ("in progress", passed, total) }
-        return ("not started", passed, total)
+        let (status, passed, total) = LessonStatus.of(lesson, in: progress)
+        return (status.label, passed, total)
     }
 
     static func lessonTable(_ session: LabSession, _ progress: Progress) -> String {
-        let s = session.style
-        let width = session.visibleLessons.map { $0.info.title.count }.max() ?? 20
-        return session.visibleLessons.map { lesson in
-            let (text, passed, total) = status(lesson, progress)
-            let current = lesson.info.number == progress.currentLesson ? (s.fancy ? s.cyan("▸") : ">") : " "
-            let title = lesson.info.title + String(repeating: " ", count: width - lesson.info.title.count)
-            let coloured: String
-            switch text {
-            case "passed": coloured = s.green(text)
-            case "does not compile": coloured = s.red(text)
-            case "in progress": coloured = s.yellow(text)
-            default: coloured = s.dim(text)
-            }
-            return " \(current) \(lesson.info.twoDigits)  \(title)  \(passed)/\(total) parts  \(coloured)"
-        }.joined(separator: "\n")
+        Overview.lessonTable(session, progress)
     }
 
     static func nextStep(_ session: LabSession, _ progress: Progress) -> String {
-        let lessons = session.visibleLessons
-        guard let lesson = lessons.first(where: { $0.info.number == progress.currentLesson }) ?? lessons.first else {
-            return "No lessons are registered."
-        }
-        let (text, _, _) = status(lesson, progress)
-        let n = lesson.info.number
-        if text == "passed" {
-            if let next = lessons.first(where: { $0.info.number > n && status($0, progress).text != "passed" }) {
-                return "Next: swift run lab show \(next.info.number)   (lesson \(lesson.info.twoDigits) passes)"
-            }
-            if let open = lessons.first(where: { status($0, progress).text != "passed" }) {
-                return "Next: swift run lab show \(open.info.number)"
-            }
-            return "Every lesson passes. Compare with the references: swift run lab check all --solutions"
-        }
-        if progress.lesson(n).checkedParts.isEmpty {
-            return "Next: read the lesson with 'swift run lab show \(n)', edit \(session.exerciseFile(lesson.info)), then run 'swift run lab check \(n)'."
-        }
-        return "Next: edit \(session.exerciseFile(lesson.info)), then run 'swift run lab check \(n)'. Stuck? 'swift run lab hint \(n)'."
+        Overview.nextStep(session, progress)
     }
 
     static func runCheck(_ invocation: Invocation, _ session: LabSession) throws -> Int32 {

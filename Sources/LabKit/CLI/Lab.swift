@@ -38,14 +38,15 @@ public enum Lab {
     public static let version = "0.1.0"
     public static let abstract = "ShmLab: learn how separate processes share memory on Linux, in Swift."
 
-    /// Runs the tool with the process's arguments and exits.
-    public static func main(lessons: [LessonEntry]) -> Never {
+    /// Runs the tool with the process's arguments and exits. `pristine` holds the untouched
+    /// exercise files `lab reset` restores.
+    public static func main(pristine: [PristineFile] = [], lessons: [LessonEntry]) -> Never {
         let arguments = Array(CommandLine.arguments.dropFirst())
         // The hidden sub-commands come first and stay cheap: they run once per part.
         if let first = arguments.first, first.hasPrefix("__") {
-            runHidden(arguments, lessons: lessons)
+            runHidden(arguments, lessons: lessons, pristine: pristine)
         }
-        let session = LabSession(lessons: lessons)
+        let session = LabSession(lessons: lessons, pristine: pristine)
         exit(run(arguments, session: session))
     }
 
@@ -91,7 +92,7 @@ public enum Lab {
         }
     }
 
-    static func runHidden(_ arguments: [String], lessons: [LessonEntry]) -> Never {
+    static func runHidden(_ arguments: [String], lessons: [LessonEntry], pristine: [PristineFile] = []) -> Never {
         func entry(_ text: String) -> LessonEntry {
             guard let number = Int(text), let entry = lessons.first(where: { $0.info.number == number }) else {
                 Console.err("lab: no lesson '\(text)'\n")
@@ -103,6 +104,8 @@ public enum Lab {
         case "__part" where arguments.count == 4:
             guard let part = Int(arguments[2]), let implementation = Implementation(arguments[3]) else { break }
             PartProcess.runPart(entry(arguments[1]), part: part, implementation: implementation)
+        case "__pristine":
+            PristineCommand.runHidden(Array(arguments.dropFirst()), lessons: lessons, pristine: pristine)
         case "__catalog":
             Console.out(CatalogRecord(lessons: lessons).encoded() + "\n")
             exit(0)
@@ -128,12 +131,15 @@ public final class LabSession {
     public let lessons: [LessonEntry]
     public let style: Style
     public let progressStore: ProgressStore
+    /// The untouched exercise files, as they ship with the lab.
+    public let pristine: [PristineFile]
     /// Commands beyond the built-in ones (registered by later features).
     public var commands: [LabCommand]
 
-    public init(lessons: [LessonEntry], style: Style = .forDescriptor(1),
+    public init(lessons: [LessonEntry], pristine: [PristineFile] = [], style: Style = .forDescriptor(1),
                 progressStore: ProgressStore = ProgressStore()) {
         self.lessons = lessons.sorted { $0.info.number < $1.info.number }
+        self.pristine = pristine
         self.style = style
         self.progressStore = progressStore
         self.commands = BuiltinCommands.all
@@ -164,6 +170,12 @@ public final class LabSession {
     }
 
     public func loadProgress() -> Progress { progressStore.load(warn: err) }
+
+    /// Loads, changes and saves the progress file in one step.
+    @discardableResult
+    public func updateProgress(_ change: (inout Progress) -> Void) -> Progress {
+        progressStore.update(warn: err, change)
+    }
 
     /// The exercise file for a lesson, relative to the package: `Exercises/01-…/ForkAndMap.swift`.
     public func exerciseFile(_ lesson: LessonInfo) -> String {

@@ -1,0 +1,34 @@
+import Glibc
+
+/// `lab watch [N]`: the save-to-verdict loop.
+enum WatchCommand {
+    static var command: LabCommand { LabCommand(CommandSpec(
+        "watch", summary: "Re-check a lesson every time you save (rebuilds, then runs its parts).",
+        arguments: "[\(BuiltinCommands.lessonArgument)]", maximumArguments: 1,
+        options: [
+            OptionSpec("poll", help: "Scan for changes every 0.25 s instead of using inotify."),
+            OptionSpec("manual", help: "Re-check only when you press r, not on every save."),
+        ],
+        discussion: """
+            Watches Exercises/ (inotify, or scanning with --poll; the screen says which), waits
+            for 0.2 s of quiet after a save, rebuilds with 'swift build --product lab' and runs the
+            lesson's parts with the freshly built lab. A compile error is shown as the compiler
+            printed it and the lesson shows "does not compile".
+
+            Keys: n next lesson (once this one passes) · h next hint for the first failing part ·
+            l list · c check every lesson · r re-run · q quit. Keys pressed while a build or a
+            run is in progress are ignored. Without a lesson, the current one.
+            """)) { invocation, session in
+        let progress = session.loadProgress()
+        let lesson = try BuiltinCommands.currentOrNamed(invocation.arguments.first, session, progress)
+        guard !lesson.info.hidden else { throw UsageError("lesson \(lesson.info.twoDigits) cannot be watched") }
+        let exercises = PackagePaths.absolute("Exercises")
+        var info = stat()
+        guard stat(exercises, &info) == 0 else { throw LabError("cannot find \(exercises)") }
+        let builder = try LabBuilder.forPackage(root: PackagePaths.root)
+        let watcher = SourceWatcher(folder: exercises, poll: invocation.has("poll"))
+        let loop = WatchLoop(session: session, lesson: lesson.info.number, builder: builder, watcher: watcher,
+                             manual: invocation.has("manual"), exercises: exercises)
+        return loop.run()
+    }}
+}

@@ -1,0 +1,268 @@
+import CShmLab
+import Foundation
+import Glibc
+
+/// Where `swift build --product lab` puts the `lab` executable the watcher runs parts with.
+public struct BuildLocation: Equatable, Sendable {
+    /// The freshly built `lab`.
+    public let binary: String
+    /// "debug" or "release".
+    public let configuration: String
+
+    public init(binary: String, configuration: String) {
+        self.binary = binary
+        self.configuration = configuration
+    }
+
+    /// The folder of the build products (`.build/x86_64-unknown-linux-gnu/debug`).
+    public var binDir: String { String(binary[..<(binary.lastIndex(of: "/") ?? binary.endIndex)]) }
+
+    /// The running lab's own location when it lies in the package's `.build` (how `swift run lab`
+    /// and `.build/debug/lab` start it); nil otherwise. `executable` is `/proc/self/exe`, which
+    /// gains " (deleted)" once a build has replaced the file.
+    public static func fromRunningLab(executable: String, root: String) -> BuildLocation? {
+        var path = executable
+        if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
+        guard path.hasPrefix(root + "/.build/") else { return nil }
+        let parts = path.split(separator: "/")
+        guard parts.count >= 2 else { return nil }
+        let configuration = String(parts[parts.count - 2])
+        return BuildLocation(binary: path, configuration: configuration == "release" ? "release" : "debug")
+    }
+
+    /// The newest modification time (seconds) of what a build of the exercises writes: the
+    /// binary and the `Exercises` module's build folder (objects, dependency records). An edit
+    /// stamped with the same second can be missed by the next incremental build.
+    public func latestBuildSecond() -> Int? {
+        var newest: Int64? = nil
+        var info = stat()
+        if stat(binary, &info) == 0 { newest = nanoseconds(info.st_mtim) }
+        let module = "\(binDir)/Exercises.build"
+        for name in LeftoverSweep.list(module) where stat("\(module)/\(name)", &info) == 0 {
+            newest = max(newest ?? 0, nanoseconds(info.st_mtim))
+        }
+        return newest.map { Int($0 / 1_000_000_000) }
+    }
+}
+
+/// How one build ended.
+public enum BuildAttempt: Equatable {
+    case built(seconds: Double)
+    /// The compiler (or the build) failed; its output as the student should see it.
+    case failed(output: String, seconds: Double)
+    /// Ctrl-C (or SIGTERM) arrived during the build; the build was stopped.
+    case interrupted
+}
+
+/// Rebuilds the lab with the student's code: `swift build --product lab` in the package.
+public final class LabBuilder {
+    public let root: String
+    public let location: BuildLocation
+    /// The program and its arguments.
+    public let command: [String]
+
+    public init(root: String, location: BuildLocation, command: [String]) {
+        self.root = root
+        self.location = location
+        self.command = command
+    }
+
+    /// The builder for the package at `root`. `$SHMLAB_BUILD_COMMAND` (run with /bin/sh) and
+    /// `$SHMLAB_BUILT_LAB` replace the build and the binary; the lab's own tests use them.
+    public static func forPackage(root: String) throws -> LabBuilder {
+        let override = environment("SHMLAB_BUILD_COMMAND")
+        let swift = findOnPath("swift")
+        var location: BuildLocation
+        if let built = environment("SHMLAB_BUILT_LAB") {
+            location = BuildLocation(binary: built, configuration: "debug")
+        } else if let own = BuildLocation.fromRunningLab(executable: currentExecutablePath(), root: root) {
+            location = own
+        } else {
+            guard let swift else { throw LabError("lab watch rebuilds your code with `swift build`, but `swift` is not on PATH") }
+            let ask = try ChildProcess.spawn(swift, ["build", "--package-path", root, "--product", "lab", "--show-bin-path"],
+                                             output: .captureStdout)
+            let (bytes, end) = ask.collectOutput(timeout: 120)
+            let dir = String(decoding: bytes, as: UTF8.self).trimmingTrailingNewlines()
+            guard end == .exited(0), dir.hasPrefix("/") else {
+                throw LabError("could not find where `swift build` puts the lab (swift build --show-bin-path said: \(dir))")
+            }
+            location = BuildLocation(binary: dir + "/lab", configuration: "debug")
+        }
+        let command: [String]
+        if let override {
+            command = ["/bin/sh", "-c", override]
+        } else {
+            guard let swift else { throw LabError("lab watch rebuilds your code with `swift build`, but `swift` is not on PATH") }
+            command = [swift, "build", "--package-path", root, "--product", "lab"]
+                + (location.configuration == "release" ? ["-c", "release"] : [])
+        }
+        return LabBuilder(root: root, location: location, command: command)
+    }
+
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
+
+    /// Runs the build to its end and collects its output. The build runs in a process group of
+    /// its own, so Ctrl-C reaches only the lab, which then stops the whole build; nothing of
+    /// the build is left running when this returns (the part sweep must never meet it).
+    public func build(interruptFD: Int32) -> BuildAttempt {
+        let started = monotonicSeconds()
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.spawn(command[0], Array(command.dropFirst()), output: .captureBoth,
+                                           newProcessGroup: true)
+        } catch {
+            return .failed(output: "could not start the build: \(error)", seconds: 0)
+        }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var outputFD = child.takeOutputFD()
+        defer { Descriptor.close(outputFD) }
+        while outputFD >= 0 || child.reapIfEnded() == nil {
+            var fds = [pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: child.pidfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: interruptFD, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, nfds_t(fds.count), child.pidfd >= 0 ? 1000 : 20)
+            if fds[2].revents != 0 {
+                child.terminate(grace: 1)
+                LeftoverSweep.reapZombieChildren()
+                return .interrupted
+            }
+            if outputFD >= 0 && fds[0].revents != 0 {
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(outputFD, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    if output.count < 4 << 20 { output.append(contentsOf: buffer[0..<n]) }
+                } else if n == 0 || errno != EINTR {
+                    Descriptor.close(outputFD)
+                    outputFD = -1
+                }
+            }
+        }
+        let end = child.reap()
+        // Anything of the build still in its group goes now, and its zombies are reaped: a
+        // part run afterwards sweeps re-parented processes and must find none of the build's.
+        _ = Glibc.kill(-child.pid, SIGKILL)
+        LeftoverSweep.reapZombieChildren()
+        let seconds = monotonicSeconds() - started
+        if end == .exited(0) { return .built(seconds: seconds) }
+        var text = BuildOutput.forStudent(String(decoding: output, as: UTF8.self), root: root)
+        if text.isEmpty { text = "the build \(end) without a message" }
+        return .failed(output: text, seconds: seconds)
+    }
+}
+
+/// The compiler's output as the student should see it.
+public enum BuildOutput {
+    /// Drops the build system's progress lines ("[3/6] Compiling …", "Building for debugging…")
+    /// and repeated diagnostics; keeps the compiler's lines as it printed them, with paths made
+    /// relative to the package.
+    public static func forStudent(_ raw: String, root: String) -> String {
+        let prefix = root.hasSuffix("/") ? root : root + "/"
+        var blocks: [[String]] = [[]]
+        var inPackageNote = false
+        for line in raw.split(separator: "\n", omittingEmptySubsequences: false) {
+            let text = String(line).replacingOccurrences(of: prefix, with: "")
+            // SwiftPM's note about files it does not build (a lesson's README.md), and the
+            // indented paths under it: about the package, not the student's code.
+            if text.hasPrefix("warning: '") && text.contains("which are unhandled") { inPackageNote = true; continue }
+            if inPackageNote && text.hasPrefix("    ") { continue }
+            inPackageNote = false
+            if isProgress(text) { continue }
+            if text.trimmingCharacters(in: .whitespaces).isEmpty {
+                if !(blocks.last?.isEmpty ?? true) { blocks.append([]) }
+                continue
+            }
+            blocks[blocks.count - 1].append(text)
+        }
+        var seen = Set<[String]>()
+        let kept = blocks.filter { !$0.isEmpty && seen.insert($0).inserted }
+        return kept.map { $0.joined(separator: "\n") }.joined(separator: "\n\n")
+    }
+
+    static func isProgress(_ line: String) -> Bool {
+        if line.hasPrefix("Building for ") || line.hasPrefix("Build complete!") || line.hasPrefix("Build of product ") {
+            return true
+        }
+        if line == "error: fatalError" { return true }
+        // "[12/34] Compiling Exercises ForkAndMap.swift"
+        guard line.hasPrefix("["), let close = line.firstIndex(of: "]") else { return false }
+        let inside = line[line.index(after: line.startIndex)..<close]
+        return !inside.isEmpty && inside.allSatisfy { $0.isNumber || $0 == "/" }
+    }
+
+    /// The lessons whose exercise folder appears in the compiler's output.
+    public static func lessonsNamed(in output: String, folders: [(number: Int, folder: String)]) -> [Int] {
+        folders.filter { output.contains("Exercises/\($0.folder)/") }.map(\.number)
+    }
+}
+
+/// Sources a finished build may not have compiled (SWIFT-LINUX-NOTES.md, "Same-second edits
+/// are missed"): the incremental build compares modification times at a coarser grain than the
+/// file system keeps, so a save in the same second as the previous build can be skipped, and the
+/// binary would then check old code.
+///
+/// Measured on this toolchain: in that case the build still says "Compiling ForkAndMap.swift",
+/// but the compiler does not run for the file: its `ForkAndMap.d` and `ForkAndMap.dia` keep the
+/// previous build's time. When the compiler does run, it rewrites those two every time, while
+/// `ForkAndMap.swift.o` (and so the linked binary) keep their old time if the code came out
+/// identical (a comment edited): "newer than the binary" alone would then cry wolf.
+public enum StaleSources {
+    /// The sources to touch and rebuild:
+    /// - content that changed since the build started (saved during the build);
+    /// - a source saved after the compiler last ran for it (`compiled`: the newest time of its
+    ///   `.d`, `.dia` and `.o` files);
+    /// - where that is unknown, a source newer than the binary the build produced.
+    public static func find(builtFrom before: SourceSnapshot, now: SourceSnapshot, binaryModified: Int64?,
+                            compiled: [String: Int64]) -> [String] {
+        var stale: [String] = []
+        for (path, state) in now.files.sorted(by: { $0.key < $1.key }) {
+            guard let old = before.files[path] else { stale.append(path); continue }   // a new file
+            if old.hash != nil, state.hash != nil, old.hash != state.hash {
+                stale.append(path)
+            } else if let compiledAt = compiled[path] {
+                if state.modified > compiledAt { stale.append(path) }
+            } else if let binary = binaryModified, state.modified > binary {
+                stale.append(path)
+            }
+        }
+        return stale
+    }
+
+    /// When the compiler last ran for each source, from the `Exercises` module's build folder:
+    /// the newest of `NAME.d`, `NAME.dia` and `NAME.swift.o` for `…/NAME.swift` (file names are
+    /// unique in a module). Sources with none of them are left out.
+    public static func compileTimes(for sources: [String], binDir: String) -> [String: Int64] {
+        var times: [String: Int64] = [:]
+        let module = "\(binDir)/Exercises.build"
+        for source in sources {
+            let file = source.split(separator: "/").last.map(String.init) ?? source
+            let stem = file.hasSuffix(".swift") ? String(file.dropLast(6)) : file
+            for output in ["\(stem).d", "\(stem).dia", "\(file).o"] {
+                var info = stat()
+                if stat("\(module)/\(output)", &info) == 0 { times[source] = max(times[source] ?? 0, nanoseconds(info.st_mtim)) }
+            }
+        }
+        return times
+    }
+
+    /// Waits until the wall clock is past the second of the newest of `paths`' modification
+    /// times (and of `notBefore`, a second), then sets their modification time to now, so the
+    /// next build sees them as changed. The corresponding C function is `utimensat`.
+    public static func touchInLaterSecond(_ paths: [String], notBefore: Int? = nil) {
+        var newest = notBefore ?? 0
+        for path in paths {
+            var info = stat()
+            if stat(path, &info) == 0 { newest = max(newest, Int(info.st_mtim.tv_sec)) }
+        }
+        while true {
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            if Int(now.tv_sec) > newest { break }
+            let wait = 1_000_000_000 - Int(now.tv_nsec) + 5_000_000
+            usleep(UInt32(min(wait / 1000, 1_000_000)))   // waiting for the clock, not for another process
+        }
+        for path in paths { _ = utimensat(AT_FDCWD, path, nil, 0) }
+    }
+}

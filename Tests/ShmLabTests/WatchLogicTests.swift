@@ -1,0 +1,196 @@
+import Foundation
+import Glibc
+@testable import LabKit
+import Testing
+
+/// Watch mode's rules as pure functions: keys, verdicts, the build output, stale sources.
+@Suite("Watch mode's rules")
+struct WatchLogicTests {
+    @Test("keys: n h l c r q, upper case too; anything else is no key")
+    func keys() {
+        #expect(WatchKey(byte: UInt8(ascii: "n")) == .next)
+        #expect(WatchKey(byte: UInt8(ascii: "Q")) == .quit)
+        #expect(WatchKey(byte: UInt8(ascii: "c")) == .checkAll)
+        #expect(WatchKey(byte: UInt8(ascii: "x")) == nil)
+        #expect(WatchKey(byte: 0x1B) == nil)
+        #expect(WatchKey(byte: 0xC3) == nil)
+    }
+
+    @Test("n moves on only when the lesson passes, and not past the last lesson")
+    func next() {
+        var state = WatchState(lessons: [1, 2, 3], current: 1, verdict: .ran(passed: 2, total: 6, firstFailing: 3))
+        #expect(state.action(for: .next) == .explain("n moves on once lesson 01 passes (2/6 parts so far)."))
+        state.verdict = .doesNotCompile
+        #expect(state.action(for: .next) == .explain("n moves on once lesson 01 compiles and passes."))
+        state.verdict = .ran(passed: 6, total: 6, firstFailing: nil)
+        #expect(state.action(for: .next) == .switchTo(lesson: 2))
+        state.current = 3
+        #expect(state.action(for: .next) == .explain("Lesson 03 is the last lesson."))
+    }
+
+    @Test("h asks for the first failing part; not while the code does not compile or when all pass")
+    func hint() {
+        var state = WatchState(lessons: [1], current: 1, verdict: .ran(passed: 2, total: 6, firstFailing: 3))
+        #expect(state.action(for: .hint) == .hint(part: 3))
+        state.verdict = .doesNotCompile
+        guard case .explain = state.action(for: .hint) else { Issue.record("expected an explanation"); return }
+        state.verdict = .ran(passed: 6, total: 6, firstFailing: nil)
+        #expect(state.action(for: .hint) == .explain("Every part of lesson 01 passes: no hint needed."))
+    }
+
+    @Test("every key is ignored while a build or a run is in progress")
+    func busy() {
+        var state = WatchState(lessons: [1, 2], current: 1, verdict: .ran(passed: 6, total: 6, firstFailing: nil))
+        state.busy = true
+        for key in WatchKey.allCases { #expect(state.action(for: key) == .ignore, "\(key)") }
+        state.busy = false
+        #expect(state.action(for: .quit) == .quit)
+        #expect(state.action(for: .rerun) == .rerun)
+        #expect(state.action(for: .list) == .list)
+        #expect(state.action(for: .checkAll) == .checkAll)
+    }
+
+    static let lesson = LessonInfo(number: 1, slug: "x", title: "X")
+    static func result(_ part: Int, _ outcome: PartOutcome, graded: Bool = true) -> PartResult {
+        PartResult(lesson: lesson, part: PartInfo(part, "p\(part)", graded: graded, hints: []), implementation: .exercise,
+                   outcome: outcome, output: "", leftovers: [], seconds: 0)
+    }
+
+    @Test("the verdict counts graded parts; skipped and demonstration parts neither pass nor fail it")
+    func verdict() {
+        let results = [Self.result(1, .passed), Self.result(2, .notStarted(function: "f", location: "x:1")),
+                       Self.result(3, .failed("no")), Self.result(4, .skipped("no python3")), Self.result(5, .failed("demo"), graded: false)]
+        #expect(WatchVerdict.of(results) == .ran(passed: 1, total: 3, firstFailing: 2))
+        #expect(WatchVerdict.of([Self.result(1, .passed), Self.result(2, .skipped("s"))]).passes)
+        #expect(!WatchVerdict.of([]).passes)
+    }
+
+    @Test("build output: progress lines and SwiftPM's package notes go, paths become relative, repeats are dropped")
+    func buildOutput() {
+        let raw = """
+            warning: 'shmlab': found 1 file(s) which are unhandled; explicitly declare them as resources or exclude from the target
+                /pkg/Exercises/01-a/README.md
+            Building for debugging...
+            [0/4] Write sources
+            [3/6] Compiling Exercises ForkAndMap.swift
+            /pkg/Exercises/01-a/ForkAndMap.swift:15:5: error: expected expression
+            13 |     func f() {
+               |     `- error: expected expression
+
+            /pkg/Exercises/01-a/ForkAndMap.swift:15:5: error: expected expression
+            13 |     func f() {
+               |     `- error: expected expression
+
+            /pkg/Exercises/03-c/Other.swift:2:1: warning: unused
+            error: fatalError
+            """
+        let shown = BuildOutput.forStudent(raw, root: "/pkg")
+        #expect(shown == """
+            Exercises/01-a/ForkAndMap.swift:15:5: error: expected expression
+            13 |     func f() {
+               |     `- error: expected expression
+
+            Exercises/03-c/Other.swift:2:1: warning: unused
+            """)
+        #expect(BuildOutput.lessonsNamed(in: shown, folders: [(1, "01-a"), (2, "02-b"), (3, "03-c")]) == [1, 3])
+    }
+
+    static func state(_ modified: Int64, _ hash: UInt64) -> SourceState {
+        SourceState(modified: modified, size: 10, inode: 1, hash: hash)
+    }
+
+    @Test("stale sources: saved during the build, saved after the compiler last ran, or (unknown) newer than the binary")
+    func stale() {
+        let before = SourceSnapshot(files: ["/a.swift": Self.state(100, 1), "/b.swift": Self.state(100, 2)])
+        // A clean build: nothing changed, the compiler ran after the saves.
+        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 200, compiled: ["/a.swift": 150, "/b.swift": 150]).isEmpty)
+        // Saved during the build: the content differs from what the build started with.
+        let during = SourceSnapshot(files: ["/a.swift": Self.state(100, 9), "/b.swift": Self.state(100, 2)])
+        #expect(StaleSources.find(builtFrom: before, now: during, binaryModified: 200, compiled: [:]) == ["/a.swift"])
+        // The same-second trap as measured: the compiler did not run for b after it was saved.
+        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 200, compiled: ["/a.swift": 150, "/b.swift": 99]) == ["/b.swift"])
+        // A comment edited: compiled after the save, but the object and the binary stayed as they were.
+        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 50, compiled: ["/a.swift": 150, "/b.swift": 150]).isEmpty)
+        // Nothing known about compiling: newer than the binary is stale.
+        #expect(StaleSources.find(builtFrom: before, now: before, binaryModified: 50, compiled: [:]) == ["/a.swift", "/b.swift"])
+        // A new file.
+        var added = before
+        added.files["/c.swift"] = Self.state(100, 3)
+        #expect(StaleSources.find(builtFrom: before, now: added, binaryModified: 200, compiled: [:]) == ["/c.swift"])
+    }
+
+    @Test("compile times come from the module's .d, .dia and .o files, the newest of them")
+    func compileTimes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sltest-bin-\(UUID().uuidString.prefix(6))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/Exercises.build", withIntermediateDirectories: true)
+        for (name, seconds) in [("A.d", 10.0), ("A.dia", 30.0), ("A.swift.o", 20.0)] {
+            let path = dir + "/Exercises.build/" + name
+            try Data().write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: seconds)], ofItemAtPath: path)
+        }
+        let times = StaleSources.compileTimes(for: ["/x/01-a/A.swift", "/x/01-a/B.swift"], binDir: dir)
+        #expect(times == ["/x/01-a/A.swift": 30_000_000_000])
+    }
+
+    @Test("touching a second later gives a modification time in a later wall-clock second")
+    func touchLater() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sltest-touch-\(UUID().uuidString.prefix(6)).swift").path
+        defer { unlink(path) }
+        try Data("x".utf8).write(to: URL(fileURLWithPath: path))
+        var info = stat()
+        stat(path, &info)
+        let before = info.st_mtim.tv_sec
+        StaleSources.touchInLaterSecond([path])
+        stat(path, &info)
+        #expect(info.st_mtim.tv_sec > before)
+    }
+
+    @Test("the fresh binary is the running lab's own path in .build, even once replaced")
+    func buildLocation() {
+        let debug = BuildLocation.fromRunningLab(executable: "/p/.build/x86_64-unknown-linux-gnu/debug/lab (deleted)", root: "/p")
+        #expect(debug == BuildLocation(binary: "/p/.build/x86_64-unknown-linux-gnu/debug/lab", configuration: "debug"))
+        #expect(debug?.binDir == "/p/.build/x86_64-unknown-linux-gnu/debug")
+        #expect(BuildLocation.fromRunningLab(executable: "/p/.build/release/lab", root: "/p")?.configuration == "release")
+        #expect(BuildLocation.fromRunningLab(executable: "/usr/local/bin/lab", root: "/p") == nil)
+    }
+
+    func temporaryFolder() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sltest-watch-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: dir + "/01-a", withIntermediateDirectories: true)
+        try Data("a".utf8).write(to: URL(fileURLWithPath: dir + "/01-a/A.swift"))
+        return dir
+    }
+
+    /// Waits up to `timeout` for the watcher to report a change.
+    func sawChange(_ watcher: SourceWatcher, timeout: Double = 5) -> Bool {
+        let deadline = monotonicSeconds() + timeout
+        while monotonicSeconds() < deadline {
+            if watcher.fd >= 0 {
+                var entry = pollfd(fd: watcher.fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&entry, 1, 50)
+            } else {
+                usleep(50_000)
+            }
+            if watcher.changed(now: monotonicSeconds()) { return true }
+        }
+        return false
+    }
+
+    @Test("inotify and polling both see a saved Swift file, in new folders too, and ignore other files", arguments: [false, true])
+    func watcherSeesSwiftSources(poll: Bool) throws {
+        let dir = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let watcher = SourceWatcher(folder: dir, poll: poll, interval: 0.05)
+        #expect(watcher.modeDescription == (poll ? "polling every 0.05 s" : "inotify"))
+        try Data("b".utf8).write(to: URL(fileURLWithPath: dir + "/01-a/A.swift"))
+        #expect(sawChange(watcher))
+        try Data("notes".utf8).write(to: URL(fileURLWithPath: dir + "/01-a/README.md"))
+        try Data("swap".utf8).write(to: URL(fileURLWithPath: dir + "/01-a/.A.swift.swp"))
+        #expect(!sawChange(watcher, timeout: 0.5))
+        try FileManager.default.createDirectory(atPath: dir + "/02-b", withIntermediateDirectories: true)
+        _ = sawChange(watcher, timeout: 0.5)   // the new folder itself
+        try Data("c".utf8).write(to: URL(fileURLWithPath: dir + "/02-b/B.swift"))
+        #expect(sawChange(watcher))
+    }
+}
