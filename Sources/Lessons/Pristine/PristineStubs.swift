@@ -39,5 +39,349 @@ public enum ForkAndMap: ForkAndMapContract {
 }
 
 """#),
+        PristineFile("Exercises/02-named-segments/NamedSegment.swift", #"""
+import Glibc
+import Lessons
+
+// Lesson 02 — named segments.
+// Read the lesson: swift run lab show 2     Check your work: swift run lab check 2
+//
+// Replace each todo() with your code; add the stored properties and the initializer you need.
+// Throw NamedSegmentError cases: .alreadyExists, .notFound, .invalidSize, .invalidName, and
+// .systemError(call:errno:) for any other failed system call.
+
+public final class NamedSegment: NamedSegmentContract {
+    /// Creates a new segment of exactly `size` bytes (mode 0600) and maps it; `name == nil`
+    /// means a generated one. shm_open(O_CREAT | O_EXCL | O_RDWR, 0o600), ftruncate, mmap.
+    public static func create(name: String?, size: Int) throws -> NamedSegment {
+        todo()
+    }
+
+    /// Attaches to an existing segment: shm_open(O_RDWR), fstat for the real size, mmap.
+    /// `size` is ignored (like Python's): never ftruncate someone else's segment.
+    public static func attach(name: String, size: Int) throws -> NamedSegment {
+        todo()
+    }
+
+    /// A fresh random name, valid for shm_open (no "/" inside, at most 255 bytes).
+    public static func generateName() -> String {
+        todo()
+    }
+
+    /// The name without the leading "/".
+    public var name: String {
+        todo()
+    }
+
+    /// The size in bytes.
+    public var size: Int {
+        todo()
+    }
+
+    /// The mapped memory.
+    public var bytes: UnsafeMutableRawBufferPointer {
+        todo()
+    }
+
+    /// Unmaps (munmap); the segment stays for others. A second call does nothing.
+    public func close() throws {
+        todo()
+    }
+
+    /// Removes the name (shm_unlink); mappings stay valid until unmapped.
+    public func unlink() throws {
+        todo()
+    }
+}
+
+"""#),
+        PristineFile("Exercises/03-bytes-and-integers/IntegerBytes.swift", #"""
+import Lessons
+
+// Lesson 03 — bytes to integers.
+// Read the lesson: swift run lab show 3     Check your work: swift run lab check 3
+//
+// Replace each todo() with your code. Throw IntegerBytesError cases: .invalidLength for a
+// length outside 1…8, .overflow for a value that does not fit, .outOfBounds for an offset
+// outside the buffer.
+
+public enum IntegerBytes: IntegerBytesContract {
+    /// Python's value.to_bytes(length, order, signed=signed).
+    public static func encode(_ value: Int128, length: Int, order: ByteOrder, signed: Bool) throws -> [UInt8] {
+        todo()
+    }
+
+    /// Python's int.from_bytes(bytes, order, signed=signed).
+    public static func decode(_ bytes: [UInt8], order: ByteOrder, signed: Bool) throws -> Int128 {
+        todo()
+    }
+
+    /// Writes the encoded value at buffer[offset..<offset+length] (any offset); nothing on error.
+    public static func store(_ value: Int128, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
+                             length: Int, order: ByteOrder, signed: Bool) throws {
+        todo()
+    }
+
+    /// Reads the integer at buffer[offset..<offset+length] (any offset).
+    public static func load(from buffer: UnsafeRawBufferPointer, at offset: Int, length: Int,
+                            order: ByteOrder, signed: Bool) throws -> Int128 {
+        todo()
+    }
+
+    /// Adds 1 to the unsigned counter at `offset`, holding `lock` for the whole read-modify-write.
+    public static func increment(counterIn buffer: UnsafeMutableRawBufferPointer, at offset: Int, length: Int,
+                                 order: ByteOrder, lock: ProcessSharedMutex) throws -> Int128 {
+        todo()
+    }
+}
+
+"""#),
+        PristineFile("Exercises/04-locking/Locking.swift", #"""
+import Glibc
+import Lessons
+
+// Lesson 04 — locking: a process-shared mutex and a named semaphore.
+// Read the lesson: swift run lab show 4     Check your work: swift run lab check 4
+//
+// Replace each todo() with your code. pthread calls return their error number (they do not set
+// errno): throw SystemError("pthread_mutex_lock", errno: rc). Bad input throws a LockingError.
+
+public enum Locking: LockingContract {
+    public typealias Mutex = SharedMutex
+    public typealias Semaphore = NamedSemaphore
+}
+
+/// A process-shared, robust pthread mutex living at an address inside shared memory.
+public struct SharedMutex: SharedMutexContract {
+    /// Where the pthread_mutex_t is: inside the shared block, never a copy.
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    /// pthread_mutexattr_setpshared + pthread_mutexattr_setrobust, then pthread_mutex_init at `address`.
+    public init(initializingAt address: UnsafeMutableRawPointer) throws {
+        todo()
+    }
+
+    /// Uses a mutex that is already initialised at `address`.
+    public init(at address: UnsafeMutableRawPointer) {
+        todo()
+    }
+
+    /// pthread_mutex_lock; EOWNERDEAD → pthread_mutex_consistent and .previousOwnerDied.
+    public func lock() throws -> LockOutcome {
+        todo()
+    }
+
+    /// timeout 0: pthread_mutex_trylock; otherwise pthread_mutex_timedlock (absolute CLOCK_REALTIME deadline).
+    public func tryLock(timeout: Double) throws -> LockOutcome? {
+        todo()
+    }
+
+    /// pthread_mutex_unlock; EPERM → LockingError.notOwner.
+    public func unlock() throws {
+        todo()
+    }
+
+    /// Runs body with the mutex held; releases it on every path.
+    public func withLock<T>(_ body: () throws -> T) throws -> T {
+        todo()
+    }
+
+    /// pthread_mutex_destroy.
+    public func destroy() throws {
+        todo()
+    }
+}
+
+/// A named POSIX semaphore (/dev/shm/sem.NAME on Linux).
+public struct NamedSemaphore: NamedSemaphoreContract {
+    /// What sem_open returned.
+    let semaphore: UnsafeMutablePointer<sem_t>
+    public let name: String
+
+    /// sem_open(name, O_CREAT | O_EXCL, 0o600, UInt32(value)).
+    public static func create(name: String, value: Int) throws -> NamedSemaphore {
+        todo()
+    }
+
+    /// sem_open(name, 0).
+    public static func open(name: String) throws -> NamedSemaphore {
+        todo()
+    }
+
+    /// timeout 0: sem_trywait; otherwise sem_timedwait (absolute CLOCK_REALTIME deadline). False on timeout.
+    public func wait(timeout: Double) throws -> Bool {
+        todo()
+    }
+
+    /// sem_post.
+    public func post() throws {
+        todo()
+    }
+
+    /// sem_close.
+    public func close() throws {
+        todo()
+    }
+
+    /// sem_unlink.
+    public static func unlink(name: String) throws {
+        todo()
+    }
+}
+
+"""#),
+        PristineFile("Exercises/05-queues/SharedQueue.swift", #"""
+import Glibc
+import Lessons
+
+// Lesson 05 — queues: a bounded multi-producer, multi-consumer queue in shared memory.
+// Read the lesson: swift run lab show 5     Check your work: swift run lab check 5
+//
+// Replace each todo() with your code. The lab hands you the block (zero-filled, shared with the
+// processes forked afterwards) and a working lock: `lock.lock()` (returns true when the previous
+// holder died), `lock.unlock()`, and `lock.address`, the pthread_mutex_t to pass to
+// pthread_cond_timedwait. Throw QueueError for full, empty, closed and bad input.
+
+public struct SharedQueue: SharedQueueContract {
+    /// The lab's process-shared, robust mutex: hold it whenever you read or change the queue.
+    let lock: ProcessSharedMutex
+    // Add what you need: a pointer to your header (two pthread_cond_t, head, tail, count,
+    // closed) at the start of the block, a pointer to the ring after it, the ring's capacity.
+
+    /// Lays out an empty queue in `block`; initialises the two condition variables
+    /// (pthread_condattr_setpshared, pthread_condattr_setclock(CLOCK_MONOTONIC), pthread_cond_init).
+    public init(creatingIn block: UnsafeMutableRawBufferPointer, lock: ProcessSharedMutex) throws {
+        todo()
+    }
+
+    /// The longest message that fits in the empty ring.
+    public var maximumMessageSize: Int {
+        todo()
+    }
+
+    /// Waits (pthread_cond_timedwait on notFull) up to `timeout` s for room, writes, wakes getters.
+    public func put(_ message: [UInt8], timeout: Double) throws {
+        todo()
+    }
+
+    /// Waits (pthread_cond_timedwait on notEmpty) up to `timeout` s for a message, takes the oldest, wakes putters.
+    public func get(timeout: Double) throws -> [UInt8] {
+        todo()
+    }
+
+    /// Marks the queue closed and wakes every waiter (pthread_cond_broadcast on both).
+    public func close() throws {
+        todo()
+    }
+
+    /// The number of messages in the queue (already out of date when you read it).
+    public var approximateCount: Int {
+        todo()
+    }
+}
+
+"""#),
+        PristineFile("Exercises/08-shared-arrays/SharedArrays.swift", #"""
+import Glibc
+import Lessons
+
+// Lesson 08 — shared arrays.
+// Read the lesson: swift run lab show 8     Check your work: swift run lab check 8
+//
+// Replace each todo() with your code. The lab's SharedSegment does the system calls:
+//   SharedSegment.create(name:size:)  SharedSegment.attach(name:)  segment.bytes  segment.unlink()
+// You write what the bytes mean. The layout constants are in SharedArrayLayout (magic "SHMARR01",
+// headerSize 64, field offsets 8 / 12 / 16, maxRank 6). Throw SharedArrayError or
+// ShareableListError for bad input, as the lesson's table says; never trap.
+
+public enum SharedArrays: SharedArraysContract {
+
+    // MARK: - the header and the layout
+
+    /// Checks the shape (emptyShape, invalidShape, tooLarge), creates a segment of exactly
+    /// 64 + count × size bytes and writes the header: magic, type code, rank, shape (little-endian).
+    public static func create<E: SharedElement>(_ type: E.Type, shape: [Int], name: String) throws -> SharedArray<E> {
+        todo()
+    }
+
+    /// Attaches by name and validates the header before trusting it: size ≥ 64, magic, type code
+    /// == E.elementType, rank 1…6, a valid shape equal to `shape` (if given), enough bytes.
+    public static func attach<E: SharedElement>(_ type: E.Type, shape: [Int]?, name: String) throws -> SharedArray<E> {
+        todo()
+    }
+
+    // MARK: - indexing
+
+    /// The row-major position of `index`: ((i0 × n1 + i1) × n2 + i2)… Throws indexOutOfRange.
+    public static func offset(of index: [Int], shape: [Int]) throws -> Int {
+        todo()
+    }
+
+    /// The element at `index` (the elements start 64 bytes into the segment).
+    public static func element<E: SharedElement>(at index: [Int], of array: SharedArray<E>) throws -> E {
+        todo()
+    }
+
+    /// Stores `value` at `index`.
+    public static func setElement<E: SharedElement>(_ value: E, at index: [Int], of array: SharedArray<E>) throws {
+        todo()
+    }
+
+    // MARK: - bulk
+
+    /// Sets every element of the rows in `rows` to value(index). Throws rowsOutOfRange.
+    public static func fill<E: SharedElement>(_ array: SharedArray<E>, rows: Range<Int>,
+                                              with value: (_ index: [Int]) -> E) throws {
+        todo()
+    }
+
+    /// One bulk copy from a Swift array into the shared array. Throws countMismatch.
+    public static func copy<E: SharedElement>(_ values: [E], into array: SharedArray<E>) throws {
+        todo()
+    }
+
+    /// One bulk copy from the shared array into a Swift array. Throws countMismatch.
+    public static func copy<E: SharedElement>(_ array: SharedArray<E>, into values: inout [E]) throws {
+        todo()
+    }
+
+    // MARK: - work split across processes
+
+    /// `workers` contiguous, disjoint bands covering 0..<rows, sizes differing by at most one.
+    public static func bands(rows: Int, workers: Int) throws -> [Range<Int>] {
+        todo()
+    }
+
+    /// One forkChild per band, each filling its rows; wait for all; throw workerFailed if one failed.
+    public static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int,
+                                                      with value: (_ index: [Int]) -> E) throws {
+        todo()
+    }
+
+    /// One forkChild per band, each summing its rows into its slot of a labSharedBlock; wait;
+    /// add the partial sums in band order.
+    public static func parallelSum(_ array: SharedArray<Double>, workers: Int) throws -> Double {
+        todo()
+    }
+
+    // MARK: - CPython's ShareableList
+
+    /// Creates a segment holding `items` in CPython's ShareableList layout.
+    public static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment {
+        todo()
+    }
+
+    /// Reads every item of a ShareableList; notAShareableList for bytes that are not one.
+    public static func readShareableList(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] {
+        todo()
+    }
+
+    /// Replaces one item in place, like Python's `sl[index] = value`.
+    public static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
+        todo()
+    }
+}
+
+"""#),
     ]
 }
