@@ -9,4 +9,6 @@ Lab.main(lessons: [
     EngineFixtures.entry,
     Lesson01.entry(exercise: Exercises.ForkAndMap.self, solution: Solutions.ForkAndMap.self,
                    mutants: ForkAndMapMutants.all),
+    Lesson06.entry(exercise: Exercises.Connection.self, solution: Solutions.Connection.self,
+                   mutants: PipesMutants.all),
 ])
