@@ -17,6 +17,10 @@ Lab.main(pristine: PristineStubs.files, lessons: [
                    mutants: LockingMutants.all),
     Lesson05.entry(exercise: Exercises.SharedQueue.self, solution: Solutions.SharedQueue.self,
                    mutants: SharedQueueMutants.all),
+    Lesson06.entry(exercise: Exercises.Connection.self, solution: Solutions.Connection.self,
+                   mutants: PipesMutants.all),
+    Lesson07.entry(exercise: Exercises.Manager.self, solution: Solutions.Manager.self,
+                   mutants: ManagersMutants.all),
     Lesson08.entry(exercise: Exercises.SharedArrays.self, solution: Solutions.SharedArrays.self,
                    mutants: SharedArraysMutants.all),
 ])
