@@ -143,7 +143,7 @@ struct WatchCommandTests {
         #expect(watch.waitFor("(hint 2 of", after: mark), "\(watch.text)")
         mark = watch.text.count
         watch.send("l")
-        #expect(watch.waitFor("Fork and an anonymous shared block  0/", after: mark), "\(watch.text)")
+        #expect(watch.waitFor("01  Fork and an anonymous shared block", after: mark), "\(watch.text)")
         watch.send("q")
         #expect(watch.finish() == 0)
         let progress = try #require(FileManager.default.contents(atPath: setup.package.progress + "/progress.json"))

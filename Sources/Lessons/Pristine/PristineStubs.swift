@@ -281,6 +281,158 @@ public struct SharedQueue: SharedQueueContract {
 }
 
 """#),
+        PristineFile("Exercises/06-pipes/Connection.swift", #"""
+import Glibc
+import Lessons
+
+// Lesson 06 — pipes.
+// Read the lesson: swift run lab show 6     Check your work: swift run lab check 6
+//
+// Replace each todo() with your code. Frame every message like Python's multiprocessing.connection:
+// a 4-byte big-endian signed length, then the payload. Throw PipeError for the cases the lesson
+// lists, and SystemError("write") (or the call that failed) when a system call fails.
+
+public final class Connection: PipeConnectionContract {
+    /// The descriptor, or -1 once closed.
+    public private(set) var descriptor: Int32
+
+    /// Takes ownership of a pipe end or a connected stream socket.
+    public init(descriptor: Int32) {
+        self.descriptor = descriptor
+    }
+
+    deinit { close() }
+
+    /// Sends the 4-byte big-endian length, then the bytes. Loop over partial writes and EINTR;
+    /// never die of SIGPIPE (send(…, MSG_NOSIGNAL) on sockets; ignore SIGPIPE for pipes).
+    public func send(_ message: [UInt8]) throws {
+        todo()
+    }
+
+    /// Reads the 4-byte length, then exactly that many bytes. read() returning 0 is end-of-file:
+    /// PipeError.endOfFile between messages, PipeError.truncated in the middle of one.
+    public func receive() throws -> [UInt8] {
+        todo()
+    }
+
+    /// True when receive() would not block within `timeout` seconds (a message or end-of-file is
+    /// waiting), false when the time ran out. poll() takes milliseconds.
+    public func poll(timeout: Double) throws -> Bool {
+        todo()
+    }
+
+    /// Closes the descriptor once; a second close does nothing.
+    public func close() {
+        todo()
+    }
+
+    /// duplex: socketpair(AF_UNIX, SOCK_STREAM); simplex: pipe(), returned as (read end, write end).
+    public static func pipe(duplex: Bool) throws -> (Connection, Connection) {
+        todo()
+    }
+
+    /// Makes a simplex pipe and forks: the child runs body(writer) and _exits (0, or 1 if body
+    /// threw); the parent gets (reader, child's pid). Each process closes the end it does not use.
+    public static func startWriter(_ body: (Connection) throws -> Void) throws -> (reader: Connection, writer: pid_t) {
+        todo()
+    }
+}
+
+"""#),
+        PristineFile("Exercises/07-managers/Manager.swift", #"""
+import Foundation
+import Glibc
+import Lessons
+
+// Lesson 07 — managers.
+// Read the lesson: swift run lab show 7     Check your work: swift run lab check 7
+//
+// Replace each todo() with your code. Messages travel in the lab's FramedConnection (lesson 06's
+// framing, ready to use) as JSON: JSONEncoder().encode(request), JSONDecoder().decode(…).
+// Throw ManagerError for the cases the lesson lists, and SystemError("bind") (or the call that
+// failed) when a system call fails.
+
+public enum Manager: ManagerContract {
+    /// Makes a 0700 directory in `parent` (mkdtemp), listens on <directory>/manager.sock, forks
+    /// the server (which never returns: it accepts clients until asked to shut down) and returns
+    /// the address. The server serves every client at once and refuses other uids (SO_PEERCRED).
+    public static func start(in parent: String) throws -> ManagerAddress {
+        todo()
+    }
+
+    /// Connects a new client to the manager's socket.
+    public static func connect(to address: ManagerAddress) throws -> ManagerClient {
+        todo()
+    }
+
+    /// Asks the server to stop, reaps it with waitpid, and makes sure the socket and directory are gone.
+    public static func shutdown(_ address: ManagerAddress) throws {
+        todo()
+    }
+}
+
+/// A connection to the manager; `list` and `dict` are its proxies.
+public final class ManagerClient: ManagerClientContract {
+    let connection: FramedConnection
+
+    init(connection: FramedConnection) {
+        self.connection = connection
+    }
+
+    public var list: ListProxy { ListProxy(client: self) }
+    public var dict: DictProxy { DictProxy(client: self) }
+
+    /// One request out (JSON in a frame), one reply back.
+    public func call(_ request: ManagerRequest) throws -> ManagerReply {
+        todo()
+    }
+
+    /// Closes the connection; a second close does nothing.
+    public func close() {
+        todo()
+    }
+}
+
+/// Python's manager.list(): each method is one request.
+public struct ListProxy: ListProxyContract {
+    let client: ManagerClient
+
+    public func append(_ value: Int) throws {
+        todo()
+    }
+
+    public func count() throws -> Int {
+        todo()
+    }
+
+    public func item(at index: Int) throws -> Int {
+        todo()
+    }
+
+    public func snapshot() throws -> [Int] {
+        todo()
+    }
+}
+
+/// Python's manager.dict(): each method is one request.
+public struct DictProxy: DictProxyContract {
+    let client: ManagerClient
+
+    public func set(_ key: String, to value: Int) throws {
+        todo()
+    }
+
+    public func get(_ key: String) throws -> Int? {
+        todo()
+    }
+
+    /// One request: the server adds, so that two clients never lose an update.
+    public func increment(_ key: String, by delta: Int) throws -> Int {
+        todo()
+    }
+}
+
+"""#),
         PristineFile("Exercises/08-shared-arrays/SharedArrays.swift", #"""
 import Glibc
 import Lessons
