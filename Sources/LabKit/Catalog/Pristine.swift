@@ -25,14 +25,15 @@ public struct PristineFile: Sendable, Equatable, Codable {
 
 /// The shape of an exercise stub: every function body is exactly `todo()`.
 public enum StubShape {
-    /// True when `source` declares at least one function (or initializer) and every such body
-    /// is `todo()` and nothing else (comments aside): the file as it ships.
+    /// True when `source` declares at least one function and every function body is `todo()` and
+    /// nothing else (comments aside): the file as it ships. Initializers and `deinit` may keep
+    /// what the lab hands them (a descriptor, a connection), so their bodies are not judged.
     public static func isUntouched(_ source: String) -> Bool {
         let bodies = functionBodies(stripCommentsAndStrings(source))
         return !bodies.isEmpty && bodies.allSatisfy { $0.filter { !$0.isWhitespace } == "todo()" }
     }
 
-    /// The text between the braces of every `func` and `init` body, in order.
+    /// The text between the braces of every `func` body, in order.
     static func functionBodies(_ code: [Character]) -> [String] {
         var bodies: [String] = []
         var i = 0
@@ -63,9 +64,9 @@ public enum StubShape {
         return bodies
     }
 
-    /// The index after `func` or `init` when one starts at `i` as a whole word.
+    /// The index after `func` when one starts at `i` as a whole word.
     static func keyword(in code: [Character], at i: Int) -> Int? {
-        for word in ["func", "init"] {
+        for word in ["func"] {
             let letters = Array(word)
             guard i + letters.count <= code.count, Array(code[i..<(i + letters.count)]) == letters else { continue }
             let before = i == 0 ? " " : code[i - 1]
