@@ -9,4 +9,8 @@ Lab.main(lessons: [
     EngineFixtures.entry,
     Lesson01.entry(exercise: Exercises.ForkAndMap.self, solution: Solutions.ForkAndMap.self,
                    mutants: ForkAndMapMutants.all),
+    Lesson04.entry(exercise: Exercises.Locking.self, solution: Solutions.Locking.self,
+                   mutants: LockingMutants.all),
+    Lesson05.entry(exercise: Exercises.SharedQueue.self, solution: Solutions.SharedQueue.self,
+                   mutants: SharedQueueMutants.all),
 ])

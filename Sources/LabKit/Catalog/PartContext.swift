@@ -167,3 +167,37 @@ public func waitForProcess(_ pid: pid_t, timeout: Double) -> ProcessEnd? {
         pause = min(pause * 2, 5000)
     }
 }
+
+/// Waits for every process in `pids` until `timeout` passes, but returns as soon as one of them
+/// ends other than `.exited(0)`: a failing worker is reported at once, not after the others time
+/// out. Returns how each ended (absent: still running). Kills nothing.
+/// The corresponding C function is `waitpid(…, WNOHANG)`, polled.
+public func waitForAll(_ pids: [pid_t], timeout: Double) -> [pid_t: ProcessEnd] {
+    var ends: [pid_t: ProcessEnd] = [:]
+    let deadline = monotonicSeconds() + timeout
+    var pause: UInt32 = 100
+    while ends.count < pids.count {
+        var progressed = false
+        for pid in pids where ends[pid] == nil {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                let end = ProcessEnd(waitStatus: status)
+                ends[pid] = end
+                progressed = true
+                if end != .exited(0) { return ends }
+            }
+        }
+        if monotonicSeconds() >= deadline { break }
+        if progressed { pause = 100 } else { usleep(pause); pause = min(pause * 2, 5000) }
+    }
+    return ends
+}
+
+/// Kills (SIGKILL) and reaps every process in `pids` that has not been reaped yet.
+public func killAndReap(_ pids: [pid_t]) {
+    for pid in pids { kill(pid, SIGKILL) }
+    for pid in pids {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+    }
+}

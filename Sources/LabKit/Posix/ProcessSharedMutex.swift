@@ -56,6 +56,14 @@ public struct ProcessSharedMutex {
         return try body()
     }
 
+    /// The thread (in a single-threaded process: the process) that holds the mutex now, or nil when
+    /// it is free. Read from glibc's lock word of a robust mutex (owner TID | FUTEX_WAITERS |
+    /// FUTEX_OWNER_DIED), so Linux and glibc only; checks use it to stop a holder mid-operation.
+    public var ownerThreadID: pid_t? {
+        let word = UInt32(bitPattern: address.pointee.__data.__lock) & 0x3fff_ffff   // FUTEX_TID_MASK
+        return word == 0 ? nil : pid_t(word)
+    }
+
     /// The corresponding C function is `pthread_mutex_destroy`.
     public func destroy() {
         pthread_mutex_destroy(address)

@@ -27,6 +27,31 @@ public struct SharedFlag {
     }
 }
 
+/// A one-shot start line in shared memory: `parties` processes arrive, and all leave together,
+/// so that code meant to race really runs at the same time. Takes 8 zeroed bytes at `address`.
+/// The corresponding C builtins are `__atomic_fetch_add` and `__atomic_load_n`.
+public struct StartBarrier {
+    public let address: UnsafeMutableRawPointer
+
+    public init(at address: UnsafeMutableRawPointer) { self.address = address }
+
+    /// Arrives and waits (yielding the CPU) until all `parties` have arrived; false after `timeout`.
+    public func arriveAndWait(parties: Int, timeout: Double) -> Bool {
+        shmlab_atomic_fetch_add_u64(address, 1)
+        let deadline = monotonicSeconds() + timeout
+        var rounds = 0
+        while shmlab_atomic_load_u64(address) < UInt64(parties) {
+            rounds += 1
+            if rounds & 1023 == 0 && monotonicSeconds() > deadline { return false }
+            sched_yield()
+        }
+        return true
+    }
+
+    /// How many have arrived so far.
+    public var arrived: Int { Int(shmlab_atomic_load_u64(address)) }
+}
+
 /// Maps `bytes` of zero-filled memory shared with children forked afterwards: the lab's own,
 /// for checks that must not depend on the student's code. The corresponding C function is `mmap`.
 public func labSharedBlock(bytes: Int) throws -> UnsafeMutableRawBufferPointer {

@@ -40,7 +40,8 @@ public struct TerminalReport {
             lines += result.leftovers.map { "        - \($0)" }
         }
         let output = result.output.trimmingTrailingNewlines()
-        let showOutput = verbose || !(result.outcome.isPassed || result.outcome.key == "notStarted" || result.outcome.key == "skipped")
+        // A demonstration's output is its point: show it whatever the outcome.
+        let showOutput = verbose || !part.graded || !(result.outcome.isPassed || result.outcome.key == "notStarted" || result.outcome.key == "skipped")
         if showOutput && !output.isEmpty {
             var outputLines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             var header = "output:"
