@@ -13,4 +13,6 @@ Lab.main(lessons: [
                    mutants: LockingMutants.all),
     Lesson05.entry(exercise: Exercises.SharedQueue.self, solution: Solutions.SharedQueue.self,
                    mutants: SharedQueueMutants.all),
+    Lesson08.entry(exercise: Exercises.SharedArrays.self, solution: Solutions.SharedArrays.self,
+                   mutants: SharedArraysMutants.all),
 ])

@@ -1,0 +1,439 @@
+import Glibc
+import Lessons
+import Solutions
+
+/// Lesson 08's realistic mistakes. Each forwards to the reference except for its one mistake.
+public enum SharedArraysMutants {
+    public static var all: [MutantEntry] {
+        [
+            MutantEntry(name: "column-major", mistake: "offset(of:shape:) makes the first index vary fastest (Fortran order)",
+                        caughtBy: [1, 3, 5], checks: Lesson08.checks(ColumnMajor.self)),
+            MutantEntry(name: "no-index-check", mistake: "offset(of:shape:) never checks the index against the shape",
+                        caughtBy: [1], checks: Lesson08.checks(NoIndexCheck.self)),
+            MutantEntry(name: "size-overflow-traps", mistake: "create multiplies the shape without overflow checks (a trap, not tooLarge)",
+                        caughtBy: [1], checks: Lesson08.checks(SizeOverflowTraps.self)),
+            MutantEntry(name: "header-ignored", mistake: "attach trusts the caller's type and shape and never reads the header",
+                        caughtBy: [2], checks: Lesson08.checks(HeaderIgnored.self)),
+            MutantEntry(name: "attach-trusts-size", mistake: "attach validates the header but not that the segment holds every element",
+                        caughtBy: [2], checks: Lesson08.checks(AttachTrustsSize.self)),
+            MutantEntry(name: "bands-drop-remainder", mistake: "bands are rows / workers long, so the last rows % workers rows are in no band",
+                        caughtBy: [3, 4], checks: Lesson08.checks(BandsDropRemainder.self)),
+            MutantEntry(name: "bands-overlap", mistake: "each band's upper bound is treated as inclusive: neighbouring bands share a row",
+                        caughtBy: [3, 4], checks: Lesson08.checks(BandsOverlap.self)),
+            MutantEntry(name: "fill-in-parent", mistake: "parallelFill fills every band in the calling process, no workers",
+                        caughtBy: [3], checks: Lesson08.checks(FillInParent.self)),
+            MutantEntry(name: "worker-failure-ignored", mistake: "parallelFill waits for the workers but never looks at how they ended",
+                        caughtBy: [3], checks: Lesson08.checks(WorkerFailureIgnored.self)),
+            MutantEntry(name: "partial-sums-in-child-variable", mistake: "each worker stores its partial sum in a Swift array, which is the child's own copy",
+                        caughtBy: [4], checks: Lesson08.checks(PartialSumsInChildVariable.self)),
+            MutantEntry(name: "copy-count-not-bytes", mistake: "the bulk copies pass the element count to memcpy instead of the byte count",
+                        caughtBy: [5], checks: Lesson08.checks(CopyCountNotBytes.self)),
+            MutantEntry(name: "list-absolute-offsets", mistake: "the ShareableList offset table holds offsets from the segment's start, not from the data area",
+                        caughtBy: [6], checks: Lesson08.checks(ListAbsoluteOffsets.self)),
+            MutantEntry(name: "list-capacity-from-characters", mistake: "a str's slot is sized from its character count, like CPython (gh-88336): non-ASCII text is cut",
+                        caughtBy: [6], checks: Lesson08.checks(ListCapacityFromCharacters.self)),
+            MutantEntry(name: "list-no-zero-fill", mistake: "setting a str/bytes item does not clear the rest of its slot",
+                        caughtBy: [6], checks: Lesson08.checks(ListNoZeroFill.self)),
+        ]
+    }
+}
+
+/// Forwards to the reference. Element access, `fill` and the parallel functions are composed
+/// from `Self`'s own `offset`, `setElement`, `fill` and `bands` (the reference's algorithm, in
+/// the shape a student writes it), so that one mistake shows wherever a student's code carries it.
+public protocol ForwardsToSharedArrays: SharedArraysContract {}
+extension ForwardsToSharedArrays {
+    public static func create<E: SharedElement>(_ type: E.Type, shape: [Int], name: String) throws -> SharedArray<E> {
+        try SharedArrays.create(type, shape: shape, name: name)
+    }
+    public static func attach<E: SharedElement>(_ type: E.Type, shape: [Int]?, name: String) throws -> SharedArray<E> {
+        try SharedArrays.attach(type, shape: shape, name: name)
+    }
+    public static func offset(of index: [Int], shape: [Int]) throws -> Int {
+        try SharedArrays.offset(of: index, shape: shape)
+    }
+    public static func element<E: SharedElement>(at index: [Int], of array: SharedArray<E>) throws -> E {
+        let position = try offset(of: index, shape: array.shape)
+        return (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize)
+            .load(fromByteOffset: position * MemoryLayout<E>.stride, as: E.self)
+    }
+    public static func setElement<E: SharedElement>(_ value: E, at index: [Int], of array: SharedArray<E>) throws {
+        let position = try offset(of: index, shape: array.shape)
+        (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize)
+            .storeBytes(of: value, toByteOffset: position * MemoryLayout<E>.stride, as: E.self)
+    }
+    public static func fill<E: SharedElement>(_ array: SharedArray<E>, rows: Range<Int>, with value: (_ index: [Int]) -> E) throws {
+        let shape = array.shape
+        guard rows.lowerBound >= 0 && rows.upperBound <= shape[0] else {
+            throw SharedArrayError.rowsOutOfRange(rows, rows: shape[0])
+        }
+        let rowLength = array.count / shape[0]
+        for position in (rows.lowerBound * rowLength)..<(rows.upperBound * rowLength) {
+            var index = [Int](repeating: 0, count: shape.count)
+            var rest = position
+            for k in (0..<shape.count).reversed() {
+                index[k] = rest % shape[k]
+                rest /= shape[k]
+            }
+            try setElement(value(index), at: index, of: array)
+        }
+    }
+    public static func copy<E: SharedElement>(_ values: [E], into array: SharedArray<E>) throws {
+        try SharedArrays.copy(values, into: array)
+    }
+    public static func copy<E: SharedElement>(_ array: SharedArray<E>, into values: inout [E]) throws {
+        try SharedArrays.copy(array, into: &values)
+    }
+    public static func bands(rows: Int, workers: Int) throws -> [Range<Int>] {
+        try SharedArrays.bands(rows: rows, workers: workers)
+    }
+    public static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
+        var pids: [pid_t] = []
+        for band in try bands(rows: array.shape[0], workers: workers) {
+            pids.append(try forkChild {
+                try fill(array, rows: band, with: value)
+                return 0
+            })
+        }
+        try waitForWorkers(pids)
+    }
+    public static func parallelSum(_ array: SharedArray<Double>, workers: Int) throws -> Double {
+        let bands = try bands(rows: array.shape[0], workers: workers)
+        let rowLength = array.count / array.shape[0]
+        let elements = (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize).assumingMemoryBound(to: Double.self)
+        let partials = try labSharedBlock(bytes: 8 * workers)
+        defer { labUnmap(partials) }
+        var pids: [pid_t] = []
+        for (worker, band) in bands.enumerated() {
+            pids.append(try forkChild {
+                var sum = 0.0
+                for k in (band.lowerBound * rowLength)..<(band.upperBound * rowLength) { sum += elements[k] }
+                partials.storeBytes(of: sum, toByteOffset: 8 * worker, as: Double.self)
+                return 0
+            })
+        }
+        try waitForWorkers(pids)
+        return (0..<workers).reduce(0.0) { $0 + partials.load(fromByteOffset: 8 * $1, as: Double.self) }
+    }
+    public static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment {
+        try SharedArrays.createShareableList(items, name: name)
+    }
+    public static func readShareableList(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] {
+        try SharedArrays.readShareableList(bytes)
+    }
+    public static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
+        try SharedArrays.setShareableListItem(value, at: index, in: bytes)
+    }
+}
+
+/// Waits for every worker; throws for the first that did not exit with 0.
+fileprivate func waitForWorkers(_ pids: [pid_t]) throws {
+    var failure: SharedArrayError?
+    for (worker, pid) in pids.enumerated() {
+        let end = try waitForProcess(pid)
+        if end != .exited(0) && failure == nil { failure = .workerFailed(worker: worker, end: end) }
+    }
+    if let failure { throw failure }
+}
+
+// MARK: - arrays
+
+fileprivate enum ColumnMajor: ForwardsToSharedArrays {
+    static func offset(of index: [Int], shape: [Int]) throws -> Int {
+        guard index.count == shape.count else { throw SharedArrayError.indexOutOfRange(index: index, shape: shape) }
+        var position = 0
+        var stride = 1
+        for (i, n) in zip(index, shape) {
+            guard 0 <= i && i < n else { throw SharedArrayError.indexOutOfRange(index: index, shape: shape) }
+            position += i * stride       // mistake: the first index varies fastest
+            stride *= n
+        }
+        return position
+    }
+}
+
+fileprivate enum NoIndexCheck: ForwardsToSharedArrays {
+    static func offset(of index: [Int], shape: [Int]) throws -> Int {
+        var position = 0
+        for (i, n) in zip(index, shape) { position = position * n + i }   // mistake: no checks at all
+        return position
+    }
+}
+
+fileprivate enum SizeOverflowTraps: ForwardsToSharedArrays {
+    static func create<E: SharedElement>(_ type: E.Type, shape: [Int], name: String) throws -> SharedArray<E> {
+        guard !shape.isEmpty else { throw SharedArrayError.emptyShape }
+        guard shape.count <= SharedArrayLayout.maxRank, shape.allSatisfy({ $0 > 0 }) else { throw SharedArrayError.invalidShape(shape) }
+        let bytes = shape.reduce(1, *) * MemoryLayout<E>.stride      // mistake: traps on overflow
+        _ = bytes
+        return try SharedArrays.create(type, shape: shape, name: name)
+    }
+}
+
+fileprivate enum HeaderIgnored: ForwardsToSharedArrays {
+    static func attach<E: SharedElement>(_ type: E.Type, shape: [Int]?, name: String) throws -> SharedArray<E> {
+        let segment = try SharedSegment.attach(name: name)
+        if let shape { return SharedArray(segment: segment, shape: shape) }   // mistake: trusts the caller
+        let rank = Int(segment.bytes.load(fromByteOffset: SharedArrayLayout.rankOffset, as: UInt32.self))
+        let stored = (0..<min(rank, SharedArrayLayout.maxRank)).map {
+            Int(segment.bytes.load(fromByteOffset: SharedArrayLayout.shapeOffset + 8 * $0, as: Int64.self))
+        }
+        return SharedArray(segment: segment, shape: stored)
+    }
+}
+
+fileprivate enum AttachTrustsSize: ForwardsToSharedArrays {
+    static func attach<E: SharedElement>(_ type: E.Type, shape: [Int]?, name: String) throws -> SharedArray<E> {
+        if let shape {
+            guard !shape.isEmpty else { throw SharedArrayError.emptyShape }
+            guard shape.count <= SharedArrayLayout.maxRank, shape.allSatisfy({ $0 > 0 }) else { throw SharedArrayError.invalidShape(shape) }
+        }
+        let segment = try SharedSegment.attach(name: name)
+        let bytes = UnsafeRawBufferPointer(segment.bytes)
+        func notAnArray(_ reason: String) -> SharedArrayError { .notASharedArray(name: name, reason: reason) }
+        guard bytes.count >= SharedArrayLayout.headerSize else { throw notAnArray("too small") }
+        guard bytes.prefix(8).elementsEqual(SharedArrayLayout.magic) else { throw notAnArray("no magic") }
+        let code = UInt32(littleEndian: bytes.load(fromByteOffset: SharedArrayLayout.elementTypeOffset, as: UInt32.self))
+        guard let found = ElementType(rawValue: code) else { throw notAnArray("unknown type code") }
+        guard found == E.elementType else { throw SharedArrayError.wrongElementType(expected: E.elementType, found: found) }
+        let rank = Int(UInt32(littleEndian: bytes.load(fromByteOffset: SharedArrayLayout.rankOffset, as: UInt32.self)))
+        guard (1...SharedArrayLayout.maxRank).contains(rank) else { throw notAnArray("bad rank") }
+        let stored = (0..<rank).map {
+            Int(Int64(littleEndian: bytes.load(fromByteOffset: SharedArrayLayout.shapeOffset + 8 * $0, as: Int64.self)))
+        }
+        guard stored.allSatisfy({ $0 > 0 }) else { throw notAnArray("bad shape") }
+        if let shape, shape != stored { throw SharedArrayError.wrongShape(expected: shape, found: stored) }
+        return SharedArray(segment: segment, shape: stored)        // mistake: never compares the size with the shape
+    }
+}
+
+fileprivate enum BandsDropRemainder: ForwardsToSharedArrays {
+    static func bands(rows: Int, workers: Int) throws -> [Range<Int>] {
+        guard workers >= 1, rows >= 0 else { throw SharedArrayError.invalidWorkerCount(workers) }
+        let per = rows / workers                                   // mistake: the remainder is lost
+        return (0..<workers).map { w in (w * per)..<((w + 1) * per) }
+    }
+}
+
+fileprivate enum BandsOverlap: ForwardsToSharedArrays {
+    static func bands(rows: Int, workers: Int) throws -> [Range<Int>] {
+        guard workers >= 1, rows >= 0 else { throw SharedArrayError.invalidWorkerCount(workers) }
+        // mistake: "end" treated as inclusive, so each band also takes the next band's first row
+        return (0..<workers).map { w in (w * rows / workers)..<min(rows, (w + 1) * rows / workers + 1) }
+    }
+}
+
+fileprivate enum FillInParent: ForwardsToSharedArrays {
+    static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
+        for band in try bands(rows: array.shape[0], workers: workers) {
+            try fill(array, rows: band, with: value)               // mistake: no fork, all in this process
+        }
+    }
+}
+
+fileprivate enum WorkerFailureIgnored: ForwardsToSharedArrays {
+    static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
+        var pids: [pid_t] = []
+        for band in try bands(rows: array.shape[0], workers: workers) {
+            pids.append(try forkChild {
+                try fill(array, rows: band, with: value)
+                return 0
+            })
+        }
+        for pid in pids { _ = try waitForProcess(pid) }            // mistake: how they ended is ignored
+    }
+}
+
+fileprivate enum PartialSumsInChildVariable: ForwardsToSharedArrays {
+    static func parallelSum(_ array: SharedArray<Double>, workers: Int) throws -> Double {
+        let bands = try bands(rows: array.shape[0], workers: workers)
+        let rowLength = array.count / array.shape[0]
+        let elements = (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize).assumingMemoryBound(to: Double.self)
+        var partials = [Double](repeating: 0, count: workers)      // mistake: private memory, copied by fork
+        var pids: [pid_t] = []
+        for (worker, band) in bands.enumerated() {
+            pids.append(try forkChild {
+                var sum = 0.0
+                for k in (band.lowerBound * rowLength)..<(band.upperBound * rowLength) { sum += elements[k] }
+                partials[worker] = sum                             // …so the parent never sees this
+                return 0
+            })
+        }
+        try waitForWorkers(pids)
+        return partials.reduce(0, +)
+    }
+}
+
+fileprivate enum CopyCountNotBytes: ForwardsToSharedArrays {
+    static func copy<E: SharedElement>(_ values: [E], into array: SharedArray<E>) throws {
+        guard values.count == array.count else { throw SharedArrayError.countMismatch(expected: array.count, got: values.count) }
+        values.withUnsafeBytes { source in
+            _ = memcpy(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, source.baseAddress!, values.count)   // mistake: elements, not bytes
+        }
+    }
+    static func copy<E: SharedElement>(_ array: SharedArray<E>, into values: inout [E]) throws {
+        guard values.count == array.count else { throw SharedArrayError.countMismatch(expected: array.count, got: values.count) }
+        let count = values.count
+        values.withUnsafeMutableBytes { target in
+            _ = memcpy(target.baseAddress!, array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, count)   // mistake: elements, not bytes
+        }
+    }
+}
+
+// MARK: - ShareableList
+
+/// A ShareableList reader and writer with switchable mistakes: the reference's algorithm otherwise.
+fileprivate struct MistakenShareableList {
+    var absoluteOffsets = false
+    var capacityFromCharacters = false
+    var zeroFill = true
+
+    func slot(for item: ShareableValue) -> (format: String, size: Int, code: Int8) {
+        switch item {
+        case .int: return ("q", 8, 0)
+        case .float: return ("d", 8, 0)
+        case .bool: return ("xxxxxxx?", 8, 0)
+        case .none: return ("xxxxxx?x", 8, 3)
+        case .string(let text):
+            let length = capacityFromCharacters ? text.count : text.utf8.count   // the mistake, when set
+            return ("\(8 * (length / 8 + 1))s", 8 * (length / 8 + 1), 1)
+        case .bytes(let data):
+            return ("\(8 * (data.count / 8 + 1))s", 8 * (data.count / 8 + 1), 2)
+        }
+    }
+
+    /// (count, slot starts from the segment's start, slot sizes, formats start, codes start)
+    func layout(_ bytes: UnsafeRawBufferPointer) throws -> (count: Int, starts: [Int], sizes: [Int], formats: Int, codes: Int) {
+        func bad(_ reason: String) -> ShareableListError { .notAShareableList(reason: reason) }
+        guard bytes.count >= 16 else { throw bad("too short") }
+        let n = bytes.loadUnaligned(fromByteOffset: 0, as: Int64.self)
+        guard n >= 0 && n <= Int64((bytes.count - 16) / 17) else { throw bad("bad count") }
+        let count = Int(n)
+        let data = 8 * (count + 2)
+        var offsets = (0...count).map { Int(bytes.loadUnaligned(fromByteOffset: 8 + 8 * $0, as: Int64.self)) }
+        if absoluteOffsets { offsets = offsets.map { $0 - data } }   // the mistake: the table counts from byte 0
+        guard offsets[0] == 0 else { throw bad("first offset \(offsets[0])") }
+        for i in 0..<count where offsets[i + 1] < offsets[i] { throw bad("offsets go backwards") }
+        let formats = data + offsets[count]
+        guard offsets[count] <= bytes.count, formats + 9 * count <= bytes.count else { throw bad("offsets past the end") }
+        return (count, offsets.dropLast().map { data + $0 }, (0..<count).map { offsets[$0 + 1] - offsets[$0] }, formats, formats + 8 * count)
+    }
+
+    func write(_ value: ShareableValue, at start: Int, size: Int, _ bytes: UnsafeMutableRawBufferPointer) {
+        if zeroFill {
+            for k in start..<(start + size) { bytes[k] = 0 }
+        }
+        switch value {
+        case .int(let v): bytes.storeBytes(of: v, toByteOffset: start, as: Int64.self)
+        case .float(let v): bytes.storeBytes(of: v, toByteOffset: start, as: Double.self)
+        case .bool(let v): bytes[start + 7] = v ? 1 : 0
+        case .none: break
+        case .string(let text): for (k, b) in text.utf8.prefix(size).enumerated() { bytes[start + k] = b }
+        case .bytes(let data): for (k, b) in data.prefix(size).enumerated() { bytes[start + k] = b }
+        }
+    }
+
+    func writeFormat(_ format: String, at offset: Int, _ bytes: UnsafeMutableRawBufferPointer) {
+        let ascii = Array(format.utf8)
+        for k in 0..<8 { bytes[offset + k] = k < ascii.count ? ascii[k] : 0 }
+    }
+
+    func create(_ items: [ShareableValue], name: String) throws -> SharedSegment {
+        for (index, item) in items.enumerated() {
+            if case .string(let text) = item, text.utf8.count > 9_999_991 {
+                throw ShareableListError.itemTooLong(index: index, bytes: text.utf8.count, capacity: 9_999_991)
+            }
+            if case .bytes(let data) = item, data.count > 9_999_991 {
+                throw ShareableListError.itemTooLong(index: index, bytes: data.count, capacity: 9_999_991)
+            }
+        }
+        let slots = items.map(slot(for:))
+        let data = 8 * (items.count + 2)
+        var offsets = [0]
+        for slot in slots { offsets.append(offsets.last! + slot.size) }
+        let formats = data + offsets.last!
+        let segment = try SharedSegment.create(name: name, size: formats + 9 * items.count)
+        let bytes = segment.bytes
+        bytes.storeBytes(of: Int64(items.count), toByteOffset: 0, as: Int64.self)
+        for (i, offset) in offsets.enumerated() {
+            bytes.storeBytes(of: Int64(absoluteOffsets ? data + offset : offset), toByteOffset: 8 + 8 * i, as: Int64.self)
+        }
+        for (i, item) in items.enumerated() {
+            write(item, at: data + offsets[i], size: slots[i].size, bytes)
+            writeFormat(slots[i].format, at: formats + 8 * i, bytes)
+            bytes[formats + 8 * items.count + i] = UInt8(bitPattern: slots[i].code)
+        }
+        return segment
+    }
+
+    func read(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] {
+        let list = try layout(bytes)
+        return try (0..<list.count).map { i in
+            let format = String(decoding: bytes[(list.formats + 8 * i)..<(list.formats + 8 * i + 8)].prefix { $0 != 0 }, as: UTF8.self)
+            let start = list.starts[i], size = list.sizes[i]
+            switch Int8(bitPattern: bytes[list.codes + i]) {
+            case 3: return .none
+            case let code where code == 1 || code == 2:
+                guard format.hasSuffix("s"), let length = Int(format.dropLast()), length >= 0, length <= size else {
+                    throw ShareableListError.notAShareableList(reason: "bad format")
+                }
+                var value = Array(bytes[start..<(start + length)])
+                while value.last == 0 { value.removeLast() }
+                if code == 2 { return .bytes(value) }
+                guard let text = String(validating: value, as: UTF8.self) else { throw ShareableListError.notAShareableList(reason: "bad UTF-8") }
+                return .string(text)
+            case 0:
+                guard size >= 8 else { throw ShareableListError.notAShareableList(reason: "small slot") }
+                switch format {
+                case "q": return .int(bytes.loadUnaligned(fromByteOffset: start, as: Int64.self))
+                case "d": return .float(bytes.loadUnaligned(fromByteOffset: start, as: Double.self))
+                case "xxxxxxx?": return .bool(bytes[start + 7] != 0)
+                default: throw ShareableListError.notAShareableList(reason: "unknown format")
+                }
+            default:
+                throw ShareableListError.notAShareableList(reason: "unknown code")
+            }
+        }
+    }
+
+    func set(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
+        let list = try layout(UnsafeRawBufferPointer(bytes))
+        guard 0 <= index && index < list.count else { throw ShareableListError.indexOutOfRange(index: index, count: list.count) }
+        let capacity = list.sizes[index]
+        var (format, _, code) = slot(for: value)
+        switch value {
+        case .string(let text):
+            guard text.utf8.count <= capacity else { throw ShareableListError.itemTooLong(index: index, bytes: text.utf8.count, capacity: capacity) }
+            format = "\(capacity)s"
+        case .bytes(let data):
+            guard data.count <= capacity else { throw ShareableListError.itemTooLong(index: index, bytes: data.count, capacity: capacity) }
+            format = "\(capacity)s"
+        default:
+            break
+        }
+        writeFormat(format, at: list.formats + 8 * index, bytes)
+        bytes[list.codes + index] = UInt8(bitPattern: code)
+        write(value, at: list.starts[index], size: capacity, bytes)
+    }
+}
+
+fileprivate enum ListAbsoluteOffsets: ForwardsToSharedArrays {
+    static let list = MistakenShareableList(absoluteOffsets: true)
+    static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment { try list.create(items, name: name) }
+    static func readShareableList(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] { try list.read(bytes) }
+    static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
+        try list.set(value, at: index, in: bytes)
+    }
+}
+
+fileprivate enum ListCapacityFromCharacters: ForwardsToSharedArrays {
+    static let list = MistakenShareableList(capacityFromCharacters: true)
+    static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment { try list.create(items, name: name) }
+}
+
+fileprivate enum ListNoZeroFill: ForwardsToSharedArrays {
+    static let list = MistakenShareableList(zeroFill: false)
+    static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
+        try list.set(value, at: index, in: bytes)
+    }
+}
