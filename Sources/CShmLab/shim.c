@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -36,3 +37,14 @@ unsigned int shmlab_atomic_load_u32(const void *p) { return __atomic_load_n((con
 void shmlab_atomic_store_u32(void *p, unsigned int v) { __atomic_store_n((unsigned int *)p, v, __ATOMIC_RELEASE); }
 unsigned long long shmlab_atomic_fetch_add_u64(void *p, unsigned long long v) { return __atomic_fetch_add((unsigned long long *)p, v, __ATOMIC_ACQ_REL); }
 unsigned long long shmlab_atomic_load_u64(const void *p) { return __atomic_load_n((const unsigned long long *)p, __ATOMIC_ACQUIRE); }
+
+int shmlab_setfsuid(uid_t uid) { return setfsuid(uid); }
+int shmlab_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
+    struct ucred cred;
+    socklen_t length = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) == -1) return -1;
+    *pid = cred.pid;
+    *uid = cred.uid;
+    *gid = cred.gid;
+    return 0;
+}

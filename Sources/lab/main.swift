@@ -15,4 +15,6 @@ Lab.main(lessons: [
                    mutants: SharedQueueMutants.all),
     Lesson08.entry(exercise: Exercises.SharedArrays.self, solution: Solutions.SharedArrays.self,
                    mutants: SharedArraysMutants.all),
+    Lesson06.entry(exercise: Exercises.Connection.self, solution: Solutions.Connection.self,
+                   mutants: PipesMutants.all),
 ])

@@ -42,4 +42,11 @@ unsigned long long shmlab_atomic_fetch_add_u64(void *p, unsigned long long v);
 /// __atomic_load_n on a 64-bit word.
 unsigned long long shmlab_atomic_load_u64(const void *p);
 
+/// setfsuid(uid): the uid used for file-system permission checks only. Returns the previous one.
+int shmlab_setfsuid(uid_t uid);
+
+/// getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &ucred): the pid, uid and gid of the process at the other
+/// end of a connected Unix socket, as they were when it connected (struct ucred needs _GNU_SOURCE).
+int shmlab_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+
 #endif

@@ -1,0 +1,341 @@
+import Foundation
+import Glibc
+import Lessons
+
+// Lesson 07 — reference solution.
+//
+// A manager is a server process that owns the objects; clients hold proxies, and every proxy call
+// is one request and one reply over a Unix domain socket. The pieces:
+//   start     — a private 0700 directory, a listening socket in it, fork the server.
+//   server    — accept; check who connected (SO_PEERCRED); one thread per client, so a slow or
+//               stalled client never holds up the others; one lock around the list and the dict.
+//   client    — FramedConnection (the lab's lesson-06 framing) carrying JSON requests and replies.
+//   shutdown  — ask, reap, and make sure the socket and its directory are gone.
+
+public enum Manager: ManagerContract {
+    /// The socket's name inside the private directory.
+    public static let socketName = "manager.sock"
+
+    // MARK: - Starting
+
+    public static func start(in parent: String) throws -> ManagerAddress {
+        let directory = try makePrivateDirectory(in: parent)
+        let socketPath = directory + "/" + socketName
+        guard socketPath.utf8.count <= UnixSocket.maximumPathBytes else {
+            rmdir(directory)
+            throw ManagerError.pathTooLong(socketPath)
+        }
+        let listener: Int32
+        do {
+            listener = try listen(at: socketPath)
+        } catch {
+            rmdir(directory)
+            throw error
+        }
+        // Bound and listening before the fork: a client may connect as soon as start returns;
+        // the kernel queues it until the server accepts.
+        fflush(nil)
+        let pid = fork()
+        if pid == -1 {
+            let error = SystemError("fork")
+            Glibc.close(listener)
+            unlink(socketPath)
+            rmdir(directory)
+            throw error
+        }
+        if pid == 0 {
+            runServer(listener: listener, socketPath: socketPath, directory: directory)
+        }
+        Glibc.close(listener)                      // the server owns it now
+        return ManagerAddress(socketPath: socketPath, directory: directory, serverPID: pid)
+    }
+
+    /// mkdtemp creates the directory with mode 0700: only our user can reach the socket inside.
+    /// (Python puts its manager's socket in such a directory too: /tmp/pymp-XXXXXXXX.)
+    public static func makePrivateDirectory(in parent: String) throws -> String {
+        var template = Array("\(parent)/manager-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SystemError("mkdtemp", object: parent) }
+        return String(cString: made)
+    }
+
+    /// A socket bound to `path` and listening. The corresponding C functions are `socket`,
+    /// `bind` and `listen`.
+    public static func listen(at path: String) throws -> Int32 {
+        var address = try socketAddress(path)
+        let fd = try valueOrErrno("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) }
+        do {
+            try withUnsafePointer(to: &address) { pointer in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    _ = try valueOrErrno("bind", object: path) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                }
+            }
+            try valueOrErrno("listen", object: path) { Glibc.listen(fd, 64) }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// `sockaddr_un` holding `path` (at most 107 bytes and a NUL).
+    static func socketAddress(_ path: String) throws -> sockaddr_un {
+        let bytes = Array(path.utf8)
+        guard bytes.count <= UnixSocket.maximumPathBytes else { throw ManagerError.pathTooLong(path) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+        }
+        return address
+    }
+
+    // MARK: - The server (runs in the forked child, never returns)
+
+    public static func runServer(listener: Int32, socketPath: String, directory: String) -> Never {
+        let state = ServerState(socketPath: socketPath, directory: directory)
+        let me = geteuid()
+        while true {
+            let fd = accept(listener, nil, nil)
+            if fd == -1 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                state.removeSocketAndDirectory()
+                _exit(1)
+            }
+            let connection = FramedConnection(fd: fd)
+            // Who is at the other end? The kernel recorded the peer's uid when it connected.
+            // The 0700 directory already keeps other users out; this check does not rely on it.
+            guard let peer = try? peerCredentials(of: fd), peer.uid == me else {
+                let uid = (try? peerCredentials(of: fd)).map { "\($0.uid)" } ?? "unknown"
+                try? connection.send(encode(ManagerReply.failure("refused: uid \(uid) is not the manager's uid \(me)")))
+                connection.close()
+                continue
+            }
+            // One thread per client: a client that stalls in the middle of a request blocks only
+            // its own thread. The threads share the state under one lock.
+            Thread { serveClient(connection, state) }.start()
+        }
+    }
+
+    /// Answers one client's requests until it closes (or breaks) its connection.
+    public static func serveClient(_ connection: FramedConnection, _ state: ServerState) {
+        defer { connection.close() }
+        let decoder = JSONDecoder()
+        while true {
+            let bytes: [UInt8]
+            do {
+                bytes = try connection.receive()
+            } catch {
+                // End-of-file, a client killed mid-request, an absurd length: the framing is lost
+                // for this client only. Drop its connection; everyone else carries on.
+                return
+            }
+            guard let request = try? decoder.decode(ManagerRequest.self, from: Data(bytes)) else {
+                // The frame was fine but its content is not a request: say so, keep the connection.
+                guard (try? connection.send(encode(ManagerReply.failure("bad request: expected a ManagerRequest in JSON")))) != nil else { return }
+                continue
+            }
+            let reply = state.apply(request)
+            if request.op == .shutdown {
+                state.removeSocketAndDirectory()       // no new clients from here on
+                try? connection.send(encode(reply))
+                _exit(0)
+            }
+            // A client killed before it read its reply makes send fail (EPIPE, never SIGPIPE:
+            // FramedConnection sends with MSG_NOSIGNAL): drop that client.
+            guard (try? connection.send(encode(reply))) != nil else { return }
+        }
+    }
+
+    /// What the server owns, and the one lock every request takes.
+    public final class ServerState {
+        let socketPath: String
+        let directory: String
+        let lock = NSLock()
+        var list: [Int] = []
+        var dict: [String: Int] = [:]
+
+        public init(socketPath: String, directory: String) {
+            self.socketPath = socketPath
+            self.directory = directory
+        }
+
+        /// Carries out one request, atomically with respect to every other.
+        public func apply(_ request: ManagerRequest) -> ManagerReply {
+            lock.lock()
+            defer { lock.unlock() }
+            switch request.op {
+            case .append:
+                guard let value = request.value else { return .failure("append needs a value") }
+                list.append(value)
+                return .success()
+            case .count:
+                return .success(value: list.count)
+            case .item:
+                guard let index = request.index else { return .failure("item needs an index") }
+                guard list.indices.contains(index) else { return .failure(ManagerReply.indexOutOfRange) }
+                return .success(value: list[index])
+            case .snapshot:
+                return .success(values: list)
+            case .set:
+                guard let key = request.key, let value = request.value else { return .failure("set needs a key and a value") }
+                dict[key] = value
+                return .success()
+            case .get:
+                guard let key = request.key else { return .failure("get needs a key") }
+                return .success(value: dict[key])
+            case .increment:
+                // Read, add and write under the lock, in the server: the whole point. Done by the
+                // client as get + set, two clients can read the same value and one update is lost.
+                guard let key = request.key else { return .failure("increment needs a key") }
+                let (sum, overflow) = (dict[key] ?? 0).addingReportingOverflow(request.value ?? 1)
+                if overflow { return .failure("increment overflows Int") }
+                dict[key] = sum
+                return .success(value: sum)
+            case .shutdown:
+                return .success()
+            }
+        }
+
+        /// Unlinks the socket and removes its directory (the server's job when it stops).
+        public func removeSocketAndDirectory() {
+            unlink(socketPath)
+            rmdir(directory)
+        }
+    }
+
+    // MARK: - Clients
+
+    public static func connect(to address: ManagerAddress) throws -> ManagerClient {
+        var socketAddress = try socketAddress(address.socketPath)
+        let fd = try valueOrErrno("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) }
+        do {
+            try withUnsafePointer(to: &socketAddress) { pointer in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    _ = try valueOrErrno("connect", object: address.socketPath) {
+                        Glibc.connect(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size))
+                    }
+                }
+            }
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
+        return ManagerClient(connection: FramedConnection(fd: fd))
+    }
+
+    // MARK: - Stopping
+
+    public static func shutdown(_ address: ManagerAddress) throws {
+        // Ask: the server removes its socket and directory, answers, and exits.
+        var askError: Error? = nil
+        do {
+            let client = try connect(to: address)
+            defer { client.close() }
+            _ = try client.result(ManagerRequest(.shutdown))
+        } catch {
+            askError = error
+        }
+        // Reap: an ended child stays a zombie in the process table until its parent waits for it.
+        // A server that does not stop within 5 s of being asked is killed.
+        let deadline = monotonicSeconds() + 5
+        var status: Int32 = 0
+        while true {
+            let rc = waitpid(address.serverPID, &status, WNOHANG)
+            if rc == address.serverPID { break }
+            if rc == -1 && errno != EINTR { throw SystemError("waitpid", object: "pid \(address.serverPID)") }
+            if monotonicSeconds() > deadline { kill(address.serverPID, SIGKILL) }
+            usleep(1000)
+        }
+        // If the server could not clean up after itself (it had crashed), do it here.
+        unlink(address.socketPath)
+        rmdir(address.directory)
+        if let askError { throw askError }
+    }
+
+    /// Requests and replies are JSON.
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try JSONEncoder().encode(value))
+    }
+}
+
+/// A connection to the manager. Its proxies (`list`, `dict`) turn method calls into requests.
+public final class ManagerClient: ManagerClientContract {
+    let connection: FramedConnection
+    let encoder = JSONEncoder()
+    let decoder = JSONDecoder()
+
+    init(connection: FramedConnection) { self.connection = connection }
+
+    deinit { connection.close() }
+
+    public var list: ListProxy { ListProxy(client: self) }
+    public var dict: DictProxy { DictProxy(client: self) }
+
+    public func call(_ request: ManagerRequest) throws -> ManagerReply {
+        guard connection.fd >= 0 else { throw ManagerError.closed }
+        let payload = Array(try encoder.encode(request))
+        let bytes: [UInt8]
+        do {
+            try connection.send(payload)
+            bytes = try connection.receive()
+        } catch is FramedConnection.Failure {
+            throw ManagerError.disconnected            // closed (or broke) instead of answering
+        } catch let error as SystemError where error.errno == EPIPE || error.errno == ECONNRESET {
+            throw ManagerError.disconnected
+        }
+        return try decoder.decode(ManagerReply.self, from: Data(bytes))
+    }
+
+    /// The reply, or its error thrown as `ManagerError.server`.
+    func result(_ request: ManagerRequest) throws -> ManagerReply {
+        let reply = try call(request)
+        guard reply.ok else { throw ManagerError.server(reply.error ?? "unknown error") }
+        return reply
+    }
+
+    public func close() { connection.close() }
+}
+
+/// Python's `manager.list()`: each method is one request.
+public struct ListProxy: ListProxyContract {
+    let client: ManagerClient
+
+    public func append(_ value: Int) throws {
+        _ = try client.result(ManagerRequest(.append, value: value))
+    }
+
+    public func count() throws -> Int {
+        try client.result(ManagerRequest(.count)).value ?? 0
+    }
+
+    public func item(at index: Int) throws -> Int {
+        let reply = try client.call(ManagerRequest(.item, index: index))
+        if reply.error == ManagerReply.indexOutOfRange { throw ManagerError.indexOutOfRange(index) }
+        guard reply.ok, let value = reply.value else { throw ManagerError.server(reply.error ?? "no value") }
+        return value
+    }
+
+    public func snapshot() throws -> [Int] {
+        try client.result(ManagerRequest(.snapshot)).values ?? []
+    }
+}
+
+/// Python's `manager.dict()`: each method is one request.
+public struct DictProxy: DictProxyContract {
+    let client: ManagerClient
+
+    public func set(_ key: String, to value: Int) throws {
+        _ = try client.result(ManagerRequest(.set, key: key, value: value))
+    }
+
+    public func get(_ key: String) throws -> Int? {
+        try client.result(ManagerRequest(.get, key: key)).value
+    }
+
+    public func increment(_ key: String, by delta: Int) throws -> Int {
+        guard let value = try client.result(ManagerRequest(.increment, key: key, value: delta)).value else {
+            throw ManagerError.server("increment answered without a value")
+        }
+        return value
+    }
+}
