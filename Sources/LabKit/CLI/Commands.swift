@@ -2,7 +2,7 @@ import Foundation
 
 /// The commands every lab has: overview, list, show, check, hint, grade.
 enum BuiltinCommands {
-    static var all: [LabCommand] { [overview, list, show, check, hint, grade] }
+    static var all: [LabCommand] { [overview, list, show, check, hint, grade, bench] }
 
     static let lessonArgument = "<lesson>"
 
