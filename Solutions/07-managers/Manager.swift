@@ -112,8 +112,21 @@ public enum Manager: ManagerContract {
             }
             // One thread per client: a client that stalls in the middle of a request blocks only
             // its own thread. The threads share the state under one lock.
-            Thread { serveClient(connection, state) }.start()
+            let client = ClientThread(connection: connection, state: state)
+            Thread { client.run() }.start()
         }
+    }
+
+    /// What one client's thread works with. Only that thread touches the connection; the state
+    /// has its own lock. (@unchecked Sendable: we promise the compiler that much.)
+    final class ClientThread: @unchecked Sendable {
+        let connection: FramedConnection
+        let state: ServerState
+        init(connection: FramedConnection, state: ServerState) {
+            self.connection = connection
+            self.state = state
+        }
+        func run() { serveClient(connection, state) }
     }
 
     /// Answers one client's requests until it closes (or breaks) its connection.

@@ -17,4 +17,6 @@ Lab.main(lessons: [
                    mutants: SharedArraysMutants.all),
     Lesson06.entry(exercise: Exercises.Connection.self, solution: Solutions.Connection.self,
                    mutants: PipesMutants.all),
+    Lesson07.entry(exercise: Exercises.Manager.self, solution: Solutions.Manager.self,
+                   mutants: ManagersMutants.all),
 ])

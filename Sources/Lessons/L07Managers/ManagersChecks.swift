@@ -1,0 +1,596 @@
+import Foundation
+import Glibc
+
+extension Lesson07 {
+    /// The lesson bound to the student's type, the reference and the mutants.
+    public static func entry<E: ManagerContract, S: ManagerContract>(
+        exercise: E.Type, solution: S.Type, mutants: [MutantEntry]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, exercise: checks(E.self), solution: checks(S.self), mutants: mutants)
+    }
+
+    static let file = "Manager.swift"
+
+    /// The eight parts and the "bench" peer, run against `L`.
+    public static func checks<L: ManagerContract>(_ lab: L.Type) -> ImplementationChecks {
+        ImplementationChecks(parts: [
+            1: { context in try twoAppenders(L.self, context) },
+            2: { context in try blocksUnderALock(L.self, context) },
+            3: { context in try atomicIncrements(L.self, context) },
+            4: { context in try sixteenClients(L.self, context) },
+            5: { context in try clientKilledMidRequest(L.self, context) },
+            6: { context in try malformedRequests(L.self, context) },
+            7: { context in try otherUserRefused(L.self, context) },
+            8: { context in try shutdownLeavesNothing(L.self, context) },
+        ], peers: [
+            "bench": { arguments in try ManagerBench.run(L.self, arguments: arguments) },
+        ])
+    }
+
+    // MARK: - Part 1
+
+    static func twoAppenders<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
+        let address = try startManager(L.self, context)
+        try runClients(L.self, address, count: 2) { index, client, barrier in
+            try barrier.arrive("connected")
+            for i in 0..<10 { try attempt("list.append(\(index * 10 + i))") { try client.list.append(index * 10 + i) } }
+            try barrier.arrive("appended")       // stay connected until both are done
+        }
+        let client = try connect(L.self, address, after: "both clients left")
+        let snapshot = try attempt("list.snapshot()", look: "snapshot() in \(file)") { try client.list.snapshot() }
+        try require(snapshot.sorted() == Array(0..<20), CheckFailure(
+            "the list does not hold what the two processes appended", expected: "0…19, each once",
+            seen: "\(snapshot.count) items: \(snapshot.prefix(30))", look: "the server's append in \(file)"))
+        for first in [0, 10] {
+            let mine = snapshot.filter { $0 >= first && $0 < first + 10 }
+            try require(mine == Array(first..<(first + 10)), CheckFailure(
+                "one process's appends are out of order", expected: "\(Array(first..<(first + 10)))", seen: "\(mine)",
+                cause: "the server must apply one client's requests in the order they arrive", look: file))
+        }
+        let count = try attempt("list.count()", look: "count() in \(file)") { try client.list.count() }
+        try requireEqual(count, 20, "list.count() is wrong", look: "count() in \(file)")
+        for index in [0, 7, 19] {
+            let item = try attempt("list.item(at: \(index))", look: "item(at:) in \(file)") { try client.list.item(at: index) }
+            try requireEqual(item, snapshot[index], "list.item(at: \(index)) differs from the snapshot", look: "item(at:) in \(file)")
+        }
+        for bad in [20, -1] {
+            try expectManagerError(.indexOutOfRange(bad), "list.item(at: \(bad))") { _ = try client.list.item(at: bad) }
+        }
+        client.close()
+        client.close()
+        try expectManagerError(.closed, "list.count() after close()") { _ = try client.list.count() }
+        try stopManager(L.self, address)
+    }
+
+    // MARK: - Part 2
+
+    static func blocksUnderALock<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
+        let address = try startManager(L.self, context)
+        let block = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(block) }
+        let lock = try ProcessSharedMutex.initialize(at: block.baseAddress! + 1024)
+        try runClients(L.self, address, count: 4) { index, client, barrier in
+            try barrier.arrive("connected")
+            try lock.withLock {
+                for _ in 0..<100 { try attempt("list.append(\(index))") { try client.list.append(index) } }
+            }
+            try barrier.arrive("appended")
+        }
+        let client = try connect(L.self, address, after: "the four clients left")
+        let snapshot = try attempt("list.snapshot()") { try client.list.snapshot() }
+        var runs: [(value: Int, length: Int)] = []
+        for value in snapshot {
+            if let last = runs.last, last.value == value { runs[runs.count - 1].length += 1 } else { runs.append((value, 1)) }
+        }
+        try require(snapshot.count == 400 && runs.count == 4 && Set(runs.map(\.value)) == Set(0..<4) && runs.allSatisfy { $0.length == 100 },
+                    CheckFailure("the list is not four blocks of 100", expected: "400 items: four runs of 100 equal values (0, 1, 2, 3 in some order)",
+                                 seen: "\(snapshot.count) items in \(runs.count) runs: " + runs.prefix(8).map { "\($0.length)×\($0.value)" }.joined(separator: ", "),
+                                 cause: "each process appends its 100 items while holding the lock: the server must apply requests as they come, losing none",
+                                 look: "the server's append in \(file)"))
+        client.close()
+        try stopManager(L.self, address)
+    }
+
+    // MARK: - Part 3
+
+    static func atomicIncrements<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
+        let address = try startManager(L.self, context)
+        let client = try connect(L.self, address, after: "start")
+        let look = "the dict proxy in \(file)"
+        try attempt("dict.set(\"a\", to: 5)", look: look) { try client.dict.set("a", to: 5) }
+        try requireEqual(try attempt("dict.get(\"a\")") { try client.dict.get("a") }, 5, "dict.get(\"a\") after set(\"a\", to: 5)", look: look)
+        try requireEqual(try attempt("dict.get(\"missing\")") { try client.dict.get("missing") }, nil, "dict.get of a missing key",
+                         cause: "a missing key is nil (Python's d.get(k))", look: look)
+        try requireEqual(try attempt("dict.increment(\"b\", by: 3)") { try client.dict.increment("b", by: 3) }, 3,
+                         "increment of a missing key", cause: "a missing key counts as 0", look: look)
+        try requireEqual(try attempt("dict.increment(\"b\", by: -5)") { try client.dict.increment("b", by: -5) }, -2,
+                         "increment by a negative amount", look: look)
+        let perClient = 1_000
+        let block = try labSharedBlock(bytes: 4 * perClient * 8)
+        defer { labUnmap(block) }
+        let results = block.bindMemory(to: Int.self)
+        try runClients(L.self, address, count: 4) { index, client, barrier in
+            try barrier.arrive("connected")
+            for i in 0..<perClient {
+                results[index * perClient + i] = try attempt("dict.increment(\"hits\", by: 1)") { try client.dict.increment("hits", by: 1) }
+            }
+            try barrier.arrive("counted")
+        }
+        let total = try attempt("dict.get(\"hits\")") { try client.dict.get("hits") }
+        let returned = Array(results)
+        let distinct = Set(returned)
+        if total != 4 * perClient || distinct != Set(1...(4 * perClient)) {
+            throw CheckFailure("4 processes × 1,000 increments did not make 4,000",
+                               expected: "hits = 4000, and the 4000 increments returned 1…4000, each once",
+                               seen: "hits = \(total.map(String.init) ?? "nil"); the increments returned \(distinct.count) distinct values",
+                               cause: "an increment done by the client as get + set can be overtaken between the two: both read the same value and one update is lost. Send one increment request and let the server add under its lock",
+                               look: "increment(_:by:) in \(file)")
+        }
+        client.close()
+        try stopManager(L.self, address)
+    }
+
+    // MARK: - Part 4
+
+    static func sixteenClients<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
+        let address = try startManager(L.self, context)
+        try runClients(L.self, address, count: 16) { index, client, barrier in
+            try barrier.arrive("connected")
+            try attempt("list.append(\(index))") { try client.list.append(index) }
+            _ = try attempt("list.count()") { try client.list.count() }
+            try barrier.arrive("served")
+        }
+        let client = try connect(L.self, address, after: "the 16 clients left")
+        let snapshot = try attempt("list.snapshot()") { try client.list.snapshot() }
+        try require(snapshot.sorted() == Array(0..<16), CheckFailure(
+            "the list does not hold one item from each of the 16 clients", expected: "0…15", seen: "\(snapshot)", look: file))
+        client.close()
+        try stopManager(L.self, address)
+    }
+
+    // MARK: - Part 5
+
+    static func clientKilledMidRequest<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
+        let address = try startManager(L.self, context)
+        let survivor = try connect(L.self, address, after: "start")
+        try attempt("list.append(1)") { try survivor.list.append(1) }
+
+        // A client killed half-way through sending a request.
+        let halfway = try forkChild {
+            let fd = try UnixSocket.connect(to: address.socketPath)
+            try rawWrite(fd, bigEndianLength(100) + Array(repeating: 0x7B, count: 10))
+            kill(getpid(), SIGKILL)
+            return 0
+        }
+        _ = try waitForProcess(halfway)
+        try requireServerAlive(address, after: "a client died half-way through sending a request",
+                               cause: "receive() on that client's connection throws (a truncated message): end that client's thread, not the server")
+        // A client killed after sending a whole request, before reading the reply.
+        let rude = try forkChild {
+            let fd = try UnixSocket.connect(to: address.socketPath)
+            try rawWrite(fd, frame(Array(#"{"op":"snapshot"}"#.utf8)))
+            kill(getpid(), SIGKILL)
+            return 0
+        }
+        _ = try waitForProcess(rude)
+        // A client of yours killed at some point in a burst of increments.
+        let block = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(block) }
+        let progress = SharedCounter(at: block.baseAddress!)
+        let busy = try forkChild {
+            let client = try L.connect(to: address)
+            while true {
+                _ = try client.dict.increment("busy", by: 1)
+                progress.add()
+            }
+        }
+        // Wait for 50 increments, unless the busy client gives up first (its server is gone).
+        var busyEnded = false
+        let deadline = monotonicSeconds() + 15
+        while !progress.wait(atLeast: 50, timeout: 0.05) && monotonicSeconds() < deadline {
+            var status: Int32 = 0
+            if waitpid(busy, &status, WNOHANG) == busy { busyEnded = true; break }
+        }
+        let moving = progress.value >= 50
+        if !busyEnded {
+            kill(busy, SIGKILL)
+            _ = try waitForProcess(busy)
+        }
+        try requireServerAlive(address, after: "clients were killed in the middle of requests",
+                               cause: "a client that disappears makes receive() or send() on its connection fail: close that connection and end its thread — never exit, and never use try! on what a client sends")
+        try require(moving, CheckFailure("a client's increments made no progress", expected: "50 increments within 15 s",
+                                         seen: "\(progress.value)", look: "increment(_:by:) in \(file)"))
+        try requireServerAlive(address, after: "clients were killed in the middle of requests",
+                               cause: "a client that disappears makes receive() or send() on its connection fail: close that connection and end its thread — never exit, and never use try! on what a client sends")
+        let count = try served(by: survivor, "the client connected before the others died") { try survivor.list.count() }
+        try requireEqual(count, 1, "list.count() from the surviving client is wrong")
+        let newcomer = try connect(L.self, address, after: "clients were killed mid-request")
+        let busyCount = try served(by: newcomer, "a client that connected afterwards") { try newcomer.dict.get("busy") } ?? 0
+        try require(busyCount >= 50, CheckFailure("the killed client's increments are missing", expected: "at least 50", seen: "\(busyCount)"))
+        survivor.close()
+        newcomer.close()
+        try stopManager(L.self, address)
+    }
+
+    // MARK: - Part 6
+
+    static func malformedRequests<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
+        let address = try startManager(L.self, context)
+        let survivor = try connect(L.self, address, after: "start")
+        try attempt("list.append(7)") { try survivor.list.append(7) }
+        // A client that sends half a request and then stalls, connected all along.
+        let stalled = try UnixSocket.connect(to: address.socketPath)
+        defer { Descriptor.close(stalled) }
+        try rawWrite(stalled, bigEndianLength(100) + Array(repeating: 0x7B, count: 5))
+
+        let malformed: [(String, [UInt8])] = [
+            ("a frame of garbage bytes", frame([0xFF, 0x00, 0x13] + Array("this is not JSON".utf8))),
+            ("JSON that is not a request", frame(Array(#"{"op":"explode","value":1}"#.utf8))),
+            ("an absurd length (2 GiB − 1)", [0x7F, 0xFF, 0xFF, 0xFF] + Array(repeating: 1, count: 16)),
+            ("a negative length", [0x80, 0x00, 0x00, 0x00] + Array(repeating: 1, count: 4)),
+        ]
+        for (what, bytes) in malformed {
+            let fd = try UnixSocket.connect(to: address.socketPath)
+            let connection = FramedConnection(fd: fd)
+            try rawWrite(fd, bytes)
+            guard connection.poll(timeout: 5) else {
+                throw CheckFailure("after \(what), the server neither answered nor closed the connection",
+                                   expected: "an error reply or a closed connection within 5 s", seen: "silence: that client waits for ever",
+                                   cause: "a request that cannot be decoded still needs a reply (ManagerReply.failure); a frame whose length is absurd breaks the framing: close that connection",
+                                   look: "the server's request loop in \(file)")
+            }
+            do {
+                let reply = try JSONDecoder().decode(ManagerReply.self, from: Data(try connection.receive()))
+                try require(!reply.ok && reply.error != nil, CheckFailure(
+                    "the server answered \(what) as if it were fine", expected: "{\"ok\":false,\"error\":…}", seen: "\(reply)",
+                    look: "the server's request loop in \(file)"))
+            } catch is FramedConnection.Failure {
+                // Closed: fine.
+            } catch let error as SystemError where error.errno == ECONNRESET {
+                // Closed: fine.
+            } catch let failure as CheckFailure {
+                throw failure
+            } catch {
+                throw CheckFailure("the server's answer to \(what) is not a ManagerReply", seen: "\(error)", look: file)
+            }
+            connection.close()
+        }
+        // Requests that decode but lack what they need: an error reply, through your own client.
+        let incomplete = [ManagerRequest(.item), ManagerRequest(.append), ManagerRequest(.set, key: "k"),
+                          ManagerRequest(.increment), ManagerRequest(.get)]
+        for request in incomplete {
+            let reply = try attempt("call(\(request))", look: "call(_:) in \(file)") { try survivor.call(request) }
+            try require(!reply.ok && reply.error != nil, CheckFailure(
+                "a \(request.op.rawValue) request without its argument was answered as a success",
+                expected: "{\"ok\":false,\"error\":…}", seen: "\(reply)",
+                cause: "guard let each field the operation needs, and reply ManagerReply.failure(…) when it is missing",
+                look: "the server in \(file)"))
+        }
+        try requireServerAlive(address, after: "malformed requests",
+                               cause: "never trap (try!, force-unwrap) on what a client sends: reply with an error or close that connection")
+        let count = try served(by: survivor, "the client connected before the malformed requests") { try survivor.list.count() }
+        try requireEqual(count, 1, "list.count() from the client connected all along is wrong")
+        let newcomer = try connect(L.self, address, after: "malformed requests")
+        _ = try served(by: newcomer, "a client that connected after the malformed requests (a stalled one is still connected)") {
+            try newcomer.list.count()
+        }
+        survivor.close()
+        newcomer.close()
+        try stopManager(L.self, address)
+    }
+
+    // MARK: - Part 7
+
+    static let nobody: uid_t = 65534
+
+    static func otherUserRefused<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
+        guard geteuid() == 0 else {
+            throw SkipPart("running a client as another uid needs root (the check lowers a child's effective uid to 65534, nobody); run as root, as CI does")
+        }
+        try probeOtherUser(context)
+        let address = try startManager(L.self, context)
+        // The socket's directory is private.
+        var info = stat()
+        try require(stat(address.directory, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR, CheckFailure(
+            "the manager's directory does not exist", expected: address.directory, look: "start(in:) in \(file)"))
+        try require(info.st_mode & 0o777 == 0o700 && info.st_uid == geteuid(), CheckFailure(
+            "the manager's directory is not private", expected: "mode 0700, owned by uid \(geteuid())",
+            seen: "mode 0\(String(info.st_mode & 0o777, radix: 8)), owned by uid \(info.st_uid)",
+            cause: "mkdtemp makes it 0700: other users must not even reach the socket", look: "start(in:) in \(file)"))
+        try require(address.socketPath.hasPrefix(address.directory + "/"), CheckFailure(
+            "the socket is not inside the private directory", expected: "\(address.directory)/…", seen: address.socketPath,
+            look: "start(in:) in \(file)"))
+        // A client running as uid 65534 (which keeps root's file access, so it can reach the socket).
+        let result = try Descriptor.pipe()
+        let stranger = try forkChild {
+            Descriptor.close(result.read)
+            try becomeOtherUser(nobody)
+            var outcome: String
+            do {
+                let client = try L.connect(to: address)
+                do {
+                    try client.list.append(666)
+                    outcome = "served"
+                } catch {
+                    outcome = "refused: \(error)"
+                }
+            } catch {
+                outcome = "connect failed: \(error)"
+            }
+            try Descriptor.writeAll(result.write, outcome)
+            return 0
+        }
+        Descriptor.close(result.write)
+        let outcome = String(decoding: try Descriptor.readAll(result.read), as: UTF8.self)
+        Descriptor.close(result.read)
+        _ = try waitForProcess(stranger)
+        if outcome == "served" {
+            throw CheckFailure("a client running as uid \(nobody) was served", expected: "refused (an error reply, or the connection closed)",
+                               seen: "list.append(666) succeeded",
+                               cause: "after accept, check the peer with peerCredentials(of: fd) (getsockopt SO_PEERCRED) and refuse any uid but the server's own",
+                               look: "the server's accept loop in \(file)")
+        }
+        if outcome.hasPrefix("connect failed") {
+            throw CheckFailure("the uid-\(nobody) client could not even connect", expected: "connect succeeds, then the server refuses it",
+                               seen: outcome, look: "connect(to:) in \(file)")
+        }
+        try requireServerAlive(address, after: "a client of another uid was refused",
+                               cause: "refusing a client means closing that connection, not stopping the server")
+        let client = try connect(L.self, address, after: "the other-uid client was refused")
+        let snapshot = try served(by: client, "your own client after the refusal") { try client.list.snapshot() }
+        try require(!snapshot.contains(666), CheckFailure(
+            "the refused client's append reached the list", expected: "no 666 in the list", seen: "\(snapshot)",
+            cause: "check the peer before reading any request", look: "the server's accept loop in \(file)"))
+        client.close()
+        try stopManager(L.self, address)
+    }
+
+    /// Proves the check can do what part 7 needs: a child that lowered its effective uid to 65534
+    /// (keeping root's file access with setfsuid) reaches a socket in a 0700 root directory, and
+    /// SO_PEERCRED reports 65534. Skips with the reason when this machine cannot.
+    static func probeOtherUser(_ context: PartContext) throws {
+        var template = Array("\(context.temporaryDirectory)/probe-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SystemError("mkdtemp", object: context.temporaryDirectory) }
+        let directory = String(cString: made)
+        let path = directory + "/probe.sock"
+        defer { unlink(path); rmdir(directory) }
+        let listener = try UnixSocket.listen(at: path)
+        defer { Descriptor.close(listener) }
+        let child = try forkChild {
+            try becomeOtherUser(nobody)
+            let fd = try UnixSocket.connect(to: path)
+            Descriptor.close(fd)
+            return 0
+        }
+        var entry = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&entry, 1, 10_000)
+        let end = waitForProcess(child, timeout: 10)
+        guard ready > 0, end == .exited(0) else {
+            throw SkipPart("this machine cannot run a client as uid \(nobody) that reaches a 0700 directory (seteuid + setfsuid): the child \(end.map { "\($0)" } ?? "hung")")
+        }
+        let accepted = try UnixSocket.accept(listener)
+        defer { Descriptor.close(accepted) }
+        let peer = try peerCredentials(of: accepted)
+        guard peer.uid == nobody else {
+            throw SkipPart("SO_PEERCRED reported uid \(peer.uid), not \(nobody), for a child that lowered its effective uid: the check cannot play another user here")
+        }
+    }
+
+    /// Lowers this (forked) process's effective uid to `uid` and keeps root's file-system access,
+    /// so that it can reach a socket inside a 0700 root directory; its real uid stays 0.
+    /// The corresponding C functions are `seteuid` and `setfsuid`.
+    static func becomeOtherUser(_ uid: uid_t) throws {
+        try valueOrErrno("seteuid", object: "\(uid)") { seteuid(uid) }
+        setFilesystemUser(0)
+        guard setFilesystemUser(0) == 0 else { throw SystemError("setfsuid", errno: EPERM, object: "0") }
+    }
+
+    // MARK: - Part 8
+
+    static func shutdownLeavesNothing<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
+        let address = try startManager(L.self, context)
+        let lingering = try connect(L.self, address, after: "start")
+        try attempt("list.append(1)") { try lingering.list.append(1) }
+        try attempt("shutdown(\(address))", look: "shutdown(_:) in \(file)") { try L.shutdown(address) }
+        if kill(address.serverPID, 0) == 0 {
+            let state = ProcessInspection.state(of: address.serverPID)
+            throw CheckFailure(state == "Z" ? "the server exited but was never reaped" : "the server is still running after shutdown",
+                               expected: "no process \(address.serverPID)",
+                               seen: state == "Z" ? "a zombie (state Z) in the process table" : "process \(address.serverPID) in state \(state.map(String.init) ?? "?")",
+                               cause: state == "Z" ? "the process that started the server must waitpid(serverPID, …) for it"
+                                                   : "on a shutdown request the server must _exit after replying",
+                               look: "shutdown(_:) in \(file)")
+        }
+        var info = stat()
+        try require(lstat(address.socketPath, &info) != 0, CheckFailure(
+            "the socket file is still there after shutdown", expected: "\(address.socketPath) gone", seen: "it exists",
+            cause: "a socket file outlives its process: unlink it when the server stops", look: "shutdown(_:) in \(file)"))
+        try require(lstat(address.directory, &info) != 0, CheckFailure(
+            "the manager's directory is still there after shutdown", expected: "\(address.directory) gone", seen: "it exists",
+            cause: "remove the directory (rmdir) once the socket is unlinked", look: "shutdown(_:) in \(file)"))
+        do {
+            let count = try lingering.list.count()
+            throw CheckFailure("a client got an answer after shutdown", expected: "ManagerError.disconnected", seen: "count \(count)")
+        } catch let error as ManagerError {
+            try requireEqual(error, .disconnected, "a client still connected at shutdown got the wrong error",
+                             cause: "when the server closes the connection instead of answering, call() throws ManagerError.disconnected",
+                             look: "call(_:) in \(file)")
+        } catch let failure as CheckFailure {
+            throw failure
+        } catch {
+            throw CheckFailure("a client still connected at shutdown got the wrong error", expected: "ManagerError.disconnected",
+                               seen: "\(error)", look: "call(_:) in \(file)")
+        }
+        lingering.close()
+        do {
+            let late = try L.connect(to: address)
+            late.close()
+            throw CheckFailure("connect(to:) succeeded after shutdown", expected: "a SystemError from connect (ENOENT)", seen: "a connection")
+        } catch is SystemError {
+        } catch let failure as CheckFailure {
+            throw failure
+        } catch {
+            throw CheckFailure("connect(to:) after shutdown threw the wrong error", expected: "a SystemError from connect (ENOENT)",
+                               seen: "\(error)", look: "connect(to:) in \(file)")
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func startManager<L: ManagerContract>(_: L.Type, _ context: PartContext) throws -> ManagerAddress {
+        let address = try attempt("start(in:)", look: "start(in:) in \(file)") { try L.start(in: context.temporaryDirectory) }
+        try context.requirePartProcess(after: "start(in:)")
+        var info = stat()
+        try require(lstat(address.socketPath, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK, CheckFailure(
+            "start returned, but there is no socket at its address", expected: "a listening socket at \(address.socketPath)",
+            seen: lstat(address.socketPath, &info) == 0 ? "a file that is not a socket" : "nothing there",
+            cause: "bind and listen before fork, so that clients can connect as soon as start returns", look: "start(in:) in \(file)"))
+        try require(address.serverPID > 0 && kill(address.serverPID, 0) == 0, CheckFailure(
+            "start returned, but its server process is not running", expected: "process \(address.serverPID) alive",
+            look: "start(in:) in \(file)"))
+        return address
+    }
+
+    static func stopManager<L: ManagerContract>(_: L.Type, _ address: ManagerAddress) throws {
+        try attempt("shutdown(\(address))", look: "shutdown(_:) in \(file)") { try L.shutdown(address) }
+    }
+
+    static func connect<L: ManagerContract>(_: L.Type, _ address: ManagerAddress, after moment: String) throws -> L.Client {
+        do {
+            return try L.connect(to: address)
+        } catch {
+            let ended = serverEnd(address).map { " The server process \($0)." } ?? ""
+            throw CheckFailure("connect(to:) failed after \(moment)", expected: "a connection to a running manager", seen: "\(error)",
+                               cause: "is the server still running?\(ended) It must keep accepting clients until it is asked to shut down",
+                               look: "the server in \(file)")
+        }
+    }
+
+    /// Runs a call that must be answered by a live server; explains a `disconnected`.
+    static func served<T>(by client: AnyObject, _ who: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw CheckFailure("\(who) was not served", expected: "an answer", seen: "\(error)",
+                               cause: "the server must keep serving every other client whatever one client does", look: "the server in \(file)")
+        }
+    }
+
+    /// How the server ended, if it has (the part process is its parent: reaping it here is fine).
+    static func serverEnd(_ address: ManagerAddress) -> ProcessEnd? {
+        var status: Int32 = 0
+        if waitpid(address.serverPID, &status, WNOHANG) == address.serverPID { return ProcessEnd(waitStatus: status) }
+        return nil
+    }
+
+    static func requireServerAlive(_ address: ManagerAddress, after moment: String, cause: String) throws {
+        if let end = serverEnd(address) {
+            throw CheckFailure("the server process ended after \(moment)", expected: "the server keeps running",
+                               seen: "the server process \(end)", cause: cause, look: "the server in \(file)")
+        }
+    }
+
+    /// Where forked clients meet: a named count in shared memory that each client bumps and then
+    /// waits on until every client got there (at most 10 s).
+    struct Barrier {
+        let counters: UnsafeMutableRawPointer
+        let clients: Int
+        var names: [String]
+
+        func arrive(_ name: String) throws {
+            guard let slot = names.firstIndex(of: name) else { throw CheckFailure("unknown barrier \(name)") }
+            let counter = SharedCounter(at: counters + 8 * slot)
+            counter.add()
+            guard counter.wait(atLeast: UInt64(clients), timeout: 10) else {
+                throw Stalled(name: name, arrived: Int(counter.value), clients: clients)
+            }
+        }
+    }
+
+    struct Stalled: Error, CustomStringConvertible {
+        let name: String
+        let arrived: Int
+        let clients: Int
+        var description: String { "only \(arrived) of \(clients) clients reached \"\(name)\" within 10 s" }
+    }
+
+    /// Forks `count` client processes that each connect and run `body`, all kept connected until
+    /// `body` returns; waits for all (15 s at most). Fails with what went wrong in which client,
+    /// and recognises a server that serves one client at a time.
+    static func runClients<L: ManagerContract>(_: L.Type, _ address: ManagerAddress, count: Int,
+                                               _ body: @escaping (Int, L.Client, Barrier) throws -> Void) throws {
+        let block = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(block) }
+        let barrier = Barrier(counters: block.baseAddress!, clients: count, names: ["connected", "appended", "counted", "served"])
+        let report = try Descriptor.pipe()
+        var children: [pid_t] = []
+        for index in 0..<count {
+            children.append(try forkChild {
+                Descriptor.close(report.read)
+                do {
+                    let client = try L.connect(to: address)
+                    try body(index, client, barrier)
+                    client.close()
+                    return 0
+                } catch {
+                    let line = "client \(index + 1): \(error)".prefix(1500).replacingOccurrences(of: "\n", with: " / ")
+                    try? Descriptor.writeAll(report.write, line + "\n")
+                    return 1
+                }
+            })
+        }
+        Descriptor.close(report.write)
+        let deadline = monotonicSeconds() + 15
+        var hung: [Int] = []
+        for (index, pid) in children.enumerated() {
+            if waitForProcess(pid, timeout: max(0.5, deadline - monotonicSeconds())) == nil { hung.append(index + 1) }
+        }
+        let lines = String(decoding: (try? Descriptor.readAll(report.read)) ?? [], as: UTF8.self)
+            .split(separator: "\n").map(String.init)
+        Descriptor.close(report.read)
+        if !hung.isEmpty || lines.contains(where: { $0.contains("within 10 s") }) {
+            throw CheckFailure("clients were left waiting while other clients stayed connected",
+                               expected: "all \(count) clients served at the same time",
+                               seen: ((hung.isEmpty ? [] : ["client(s) \(hung.map(String.init).joined(separator: ", ")) still blocked after 15 s"])
+                                      + Array(lines.prefix(4))).joined(separator: "; "),
+                               cause: "the server serves one connection until it closes, so the others wait behind it: serve each accepted connection in its own thread",
+                               look: "the server's accept loop in \(file)")
+        }
+        if !lines.isEmpty {
+            let ended = serverEnd(address).map { " (the server process \($0))" } ?? ""
+            throw CheckFailure("a client process failed\(ended)", seen: lines.prefix(4).joined(separator: "; "), look: file)
+        }
+    }
+
+    static func bigEndianLength(_ n: Int32) -> [UInt8] {
+        let u = UInt32(bitPattern: n)
+        return [UInt8(u >> 24), UInt8((u >> 16) & 0xff), UInt8((u >> 8) & 0xff), UInt8(u & 0xff)]
+    }
+
+    static func frame(_ payload: [UInt8]) -> [UInt8] { bigEndianLength(Int32(payload.count)) + payload }
+
+    static func rawWrite(_ fd: Int32, _ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = send(fd, raw.baseAddress! + done, raw.count - done, Int32(MSG_NOSIGNAL))
+                if n == -1 {
+                    if errno == EINTR { continue }
+                    throw SystemError("send", object: "fd \(fd)")
+                }
+                done += n
+            }
+        }
+    }
+
+    static func expectManagerError(_ expected: ManagerError, _ call: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as ManagerError {
+            try requireEqual(error, expected, "\(call) threw the wrong error", look: file)
+            return
+        } catch {
+            throw CheckFailure("\(call) threw the wrong error", expected: "\(expected)", seen: "\(error)", look: file)
+        }
+        throw CheckFailure("\(call) did not throw", expected: "\(expected)", seen: "no error", look: file)
+    }
+}
