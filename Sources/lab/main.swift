@@ -19,4 +19,7 @@ Lab.main(lessons: [
                    mutants: PipesMutants.all),
     Lesson07.entry(exercise: Exercises.Manager.self, solution: Solutions.Manager.self,
                    mutants: ManagersMutants.all),
+    Lesson09.entry(exercise: (Exercises.SharedQueue.self, Exercises.Connection.self, Exercises.SharedArrays.self),
+                   solution: (Solutions.SharedQueue.self, Solutions.Connection.self, Solutions.SharedArrays.self),
+                   mutants: MeasureMutants.all),
 ])

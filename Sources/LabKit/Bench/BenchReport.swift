@@ -33,10 +33,10 @@ public struct BenchReport {
     // MARK: - Table
 
     public func table() -> String {
-        let labelWidth = max(30, (figures.map { $0.label.count }.max() ?? 0) + 2)
         var lines: [String] = []
         for measurement in measurements {
             let rows = figures.filter { $0.measurement == measurement }
+            let labelWidth = max(30, (rows.map { $0.label.count }.max() ?? 0) + 2)
             lines.append(style.bold(titles[measurement] ?? measurement))
             lines.append(style.dim("  " + "figure".padded(to: labelWidth) + "unit".padded(to: 9) + "median".padded(to: 12, left: true)
                                    + "spread".padded(to: 8, left: true) + "÷ baseline".padded(to: 12, left: true) + "÷ Python".padded(to: 10, left: true)))
@@ -52,6 +52,7 @@ public struct BenchReport {
                 line += (row.spread.map { "\(Int(($0 * 100).rounded()))%" } ?? "—").padded(to: 8, left: true)
                 line += (ratio(row, to: row.baseline).map(BenchReport.ratioText) ?? "").padded(to: 12, left: true)
                 line += (ratio(row, to: row.python).map(BenchReport.ratioText) ?? "").padded(to: 10, left: true)
+                if let note = row.note { line += "  " + style.yellow(note) }
                 lines.append(line)
             }
             lines.append("")

@@ -56,12 +56,15 @@ extension BuiltinCommands {
 
         var figures: [BenchFigure] = []
         var notes: [String] = []
+        var durations: [Double] = []
         for (index, item) in plan.enumerated() {
             progress.show("[\(index + 1)/\(plan.count)] \(item.heading)…")
             var arguments = ["__peer", "\(item.lesson.info.number)", "bench", implementation.description, item.name, "--lines"]
             if quick { arguments.append("--quick") }
             if !python { arguments.append("--no-python") }
+            let began = monotonicSeconds()
             let (measured, said) = runMeasurement(item, arguments: arguments, quick: quick)
+            durations.append(monotonicSeconds() - began)
             figures += measured
             notes += said
         }
@@ -83,7 +86,9 @@ extension BuiltinCommands {
         guard let path = invocation.values["json"] else { return ExitStatus.success }
         let document = BenchDocument(lab: "ShmLab \(Lab.version)", implementation: implementation.description,
                                      build: BenchBuild.name, quick: quick, python: python, seconds: seconds,
-                                     measurements: plan.map { .init(name: $0.name, lesson: $0.lesson.info.number, title: $0.title) },
+                                     measurements: zip(plan, durations).map {
+                                         .init(name: $0.name, lesson: $0.lesson.info.number, title: $0.title, seconds: $1)
+                                     },
                                      figures: figures)
         if let problem = writeResults(document.encoded(), to: path) {
             session.err("Error: cannot write the --json file: \(problem)")
@@ -177,6 +182,7 @@ struct BenchDocument: Encodable {
         let name: String
         let lesson: Int
         let title: String
+        let seconds: Double
     }
     let lab: String
     let implementation: String

@@ -102,6 +102,33 @@ enum QueueBench {
         return Double(received) / elapsed
     }
 
+    /// An echo process that gets each message from one new `Q` and puts it back on another, for
+    /// round trips (`PipeBench.Echo`): every get finds its queue empty and must be woken by the put.
+    static func queueEcho<Q: SharedQueueContract>(_: Q.Type, size: Int = 8) throws -> PipeBench.Echo {
+        let lockBlocks = try labSharedBlock(bytes: 8192)
+        let there = try labSharedBlock(bytes: 64 << 10), back = try labSharedBlock(bytes: 64 << 10)
+        let thereQueue = try attempt("SharedQueue(creatingIn: 64 KiB, lock:)") {
+            try Q(creatingIn: there, lock: try ProcessSharedMutex.initialize(at: lockBlocks.baseAddress!))
+        }
+        let backQueue = try attempt("SharedQueue(creatingIn: 64 KiB, lock:)") {
+            try Q(creatingIn: back, lock: try ProcessSharedMutex.initialize(at: lockBlocks.baseAddress! + 4096))
+        }
+        let message = [UInt8](repeating: 0x78, count: size)
+        return try PipeBench.startEcho(echo: {
+            while true {
+                let request = try attempt("get(timeout: 60)") { try thereQueue.get(timeout: 60) }
+                if request.isEmpty { return 0 }
+                try attempt("put(_:timeout: 60)") { try backQueue.put(request, timeout: 60) }
+            }
+        }, closeInParent: {}, trip: {
+            try attempt("put(_:timeout: 10)") { try thereQueue.put(message, timeout: 10) }
+            let reply = try attempt("get(timeout: 10)") { try backQueue.get(timeout: 10) }
+            guard reply == message else { throw CheckFailure("the echo process sent back \(reply.count) bytes", expected: "the \(size) bytes it got") }
+        }, finish: {
+            try? thereQueue.put([], timeout: 1)
+        })
+    }
+
     /// Messages per second through a raw pipe: a forked writer writes `messages` messages of
     /// `size` bytes with one write() each, this process reads them with one read() each.
     static func pipeRate(messages: Int, size: Int) throws -> Double {
