@@ -1,3 +1,4 @@
+import CShmLab
 import Foundation
 import Glibc
 
@@ -106,6 +107,21 @@ public final class BenchRun {
             }
             record(key, values.map(\.doubleValue))
         }
+    }
+
+    /// Runs `body` with this process — and every process it starts meanwhile (forks, python3) —
+    /// on the one CPU it is on now, then lets it run anywhere again. For round trips: the figure is
+    /// then what the mechanism costs (system calls, copies, encoding, two context switches), not how
+    /// long the kernel takes to wake another, sleeping CPU — which varies from run to run with where
+    /// the scheduler puts the two processes. The corresponding C functions are `sched_getcpu`,
+    /// `sched_getaffinity` and `sched_setaffinity`.
+    public func onOneCPU<T>(_ body: () throws -> T) rethrows -> T {
+        var saved = [UInt8](repeating: 0, count: 128)
+        let cpu = shmlab_current_cpu()
+        guard cpu >= 0, saved.withUnsafeMutableBytes({ shmlab_get_affinity($0.baseAddress, UInt($0.count)) }) == 0,
+              shmlab_pin_to_cpu(cpu) == 0 else { return try body() }
+        defer { _ = saved.withUnsafeBytes { shmlab_set_affinity($0.baseAddress, UInt($0.count)) } }
+        return try body()
     }
 
     func begin(_ measurement: String) { self.measurement = measurement }

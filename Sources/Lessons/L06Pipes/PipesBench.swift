@@ -5,15 +5,15 @@ import Glibc
 enum PipeBench {
     static func measurements<L: PipeConnectionContract>(_: L.Type) -> [BenchMeasurement] {
         [
-            BenchMeasurement("pipe-rt", "round trip of an 8-byte message over two pipes") { run in
-                try roundTrips(run, key: "pipe-rt", your: "your Connection, two pipes", raw: "raw pipes, write/read (baseline)",
+            BenchMeasurement("pipe-rt", "round trip of an 8-byte message over two pipes, on one CPU") { run in
+                try run.onOneCPU { try roundTrips(run, key: "pipe-rt", your: "your Connection, two pipes", raw: "raw pipes, write/read (baseline)",
                                python: "Python Pipe(duplex=False) × 2, send_bytes", duplex: false,
-                               baseline: rawPipeEcho, implementation: { try pipePairEcho(L.self) })
+                               baseline: rawPipeEcho, implementation: { try pipePairEcho(L.self) }) }
             },
-            BenchMeasurement("socketpair-rt", "round trip of an 8-byte message over a socketpair") { run in
-                try roundTrips(run, key: "socketpair-rt", your: "your Connection, duplex", raw: "raw socketpair, send/read (baseline)",
+            BenchMeasurement("socketpair-rt", "round trip of an 8-byte message over a socketpair, on one CPU") { run in
+                try run.onOneCPU { try roundTrips(run, key: "socketpair-rt", your: "your Connection, duplex", raw: "raw socketpair, send/read (baseline)",
                                python: "Python Pipe(), send_bytes", duplex: true,
-                               baseline: rawSocketEcho, implementation: { try duplexEcho(L.self) })
+                               baseline: rawSocketEcho, implementation: { try duplexEcho(L.self) }) }
             },
             BenchMeasurement("pipe-bulk", "64 MiB in 1 MiB messages through a pipe") { run in
                 try bulk(run, key: "pipe-bulk", your: "your Connection, pipe", raw: "raw pipe, 1 MiB write() (baseline)",
@@ -32,6 +32,7 @@ enum PipeBench {
 
     /// µs per round trip: an echo process for the baseline and one for the implementation stay up
     /// and are timed in turns, a burst of trips each, so that both see the same machine load.
+    /// `lab bench` runs it on one CPU (`BenchRun.onOneCPU`), Python's equivalent too.
     static func roundTrips(_ run: BenchRun, key: String, your: String, raw: String, python: String, duplex: Bool,
                            baseline: () throws -> Echo, implementation: () throws -> Echo) throws {
         run.declare("\(key).connection", your, unit: "µs", higherIsBetter: false, baseline: "\(key).raw", python: "\(key).python")
