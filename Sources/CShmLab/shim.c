@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CShmLab.h"
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/fsuid.h>
@@ -47,4 +48,20 @@ int shmlab_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     *uid = cred.uid;
     *gid = cred.gid;
     return 0;
+}
+
+int shmlab_current_cpu(void) { return sched_getcpu(); }
+int shmlab_get_affinity(void *saved, unsigned long size) {
+    if (size < sizeof(cpu_set_t)) return -1;
+    return sched_getaffinity(0, sizeof(cpu_set_t), (cpu_set_t *)saved);
+}
+int shmlab_set_affinity(const void *saved, unsigned long size) {
+    if (size < sizeof(cpu_set_t)) return -1;
+    return sched_setaffinity(0, sizeof(cpu_set_t), (const cpu_set_t *)saved);
+}
+int shmlab_pin_to_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set);
 }

@@ -30,12 +30,13 @@ public enum SharedQueueMutants {
 
 /// The one thing a mutant gets wrong.
 public enum QueueFlaw {
-    case busyWaitGet, signalNotBroadcast, wrapAroundLoss, noSizeCheck, conditionsNotShared, relativeDeadline,
+    case busyWaitGet, nappingGet, signalNotBroadcast, wrapAroundLoss, noSizeCheck, conditionsNotShared, relativeDeadline,
          clockMismatch, closeWithoutWake, noDrainOnClose, ownerDeadInWaitIgnored, unlockedCopyOut, countNeverDecremented
 }
 
 public protocol QueueMistake { static var flaw: QueueFlaw { get } }
 enum QueueBusyWaitGet: QueueMistake { static let flaw = QueueFlaw.busyWaitGet }
+enum QueueNappingGet: QueueMistake { static let flaw = QueueFlaw.nappingGet }
 enum QueueSignalNotBroadcast: QueueMistake { static let flaw = QueueFlaw.signalNotBroadcast }
 enum QueueWrapAroundLoss: QueueMistake { static let flaw = QueueFlaw.wrapAroundLoss }
 enum QueueNoSizeCheck: QueueMistake { static let flaw = QueueFlaw.noSizeCheck }
@@ -130,13 +131,13 @@ struct FlawedQueue<M: QueueMistake>: SharedQueueContract {
     }
 
     func get(timeout: Double) throws -> [UInt8] {
-        if flawed(.busyWaitGet) {
+        if flawed(.busyWaitGet) || flawed(.nappingGet) {
             _ = try QueueDeadline(timeout: timeout)                        // bad timeouts as the reference
             let deadline = monotonicSeconds() + timeout
-            while true {                                                  // mistake: spins instead of sleeping
+            while true {                                                  // mistake: spins (or naps) instead of sleeping
                 do { return try base.get(timeout: 0) } catch QueueError.empty {
                     if monotonicSeconds() >= deadline { throw QueueError.empty }
-                    sched_yield()
+                    if flawed(.nappingGet) { usleep(1000) } else { sched_yield() }
                 }
             }
         }

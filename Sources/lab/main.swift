@@ -23,4 +23,7 @@ Lab.main(pristine: PristineStubs.files, lessons: [
                    mutants: ManagersMutants.all),
     Lesson08.entry(exercise: Exercises.SharedArrays.self, solution: Solutions.SharedArrays.self,
                    mutants: SharedArraysMutants.all),
+    Lesson09.entry(exercise: (Exercises.SharedQueue.self, Exercises.Connection.self, Exercises.SharedArrays.self),
+                   solution: (Solutions.SharedQueue.self, Solutions.Connection.self, Solutions.SharedArrays.self),
+                   mutants: MeasureMutants.all),
 ])

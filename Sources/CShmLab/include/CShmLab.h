@@ -49,4 +49,13 @@ int shmlab_setfsuid(uid_t uid);
 /// end of a connected Unix socket, as they were when it connected (struct ucred needs _GNU_SOURCE).
 int shmlab_peer_credentials(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 
+/// sched_getcpu(): the CPU the calling thread runs on at this moment, or -1.
+int shmlab_current_cpu(void);
+/// sched_getaffinity(0, …) into an opaque saved mask of `size` bytes (at least sizeof(cpu_set_t), 128).
+int shmlab_get_affinity(void *saved, unsigned long size);
+/// sched_setaffinity(0, …) from a mask saved by shmlab_get_affinity.
+int shmlab_set_affinity(const void *saved, unsigned long size);
+/// sched_setaffinity(0, …) to the single CPU `cpu` (CPU_ZERO, CPU_SET).
+int shmlab_pin_to_cpu(int cpu);
+
 #endif

@@ -4,7 +4,7 @@ import Foundation
 /// the student's loop (watch, reset, solution), each in its own file.
 enum BuiltinCommands {
     static var all: [LabCommand] {
-        [overview, list, show, check, hint, grade, WatchCommand.command, ResetCommand.command, SolutionCommand.command]
+        [overview, list, show, check, hint, grade, bench, WatchCommand.command, ResetCommand.command, SolutionCommand.command]
     }
 
     static let lessonArgument = "<lesson>"

@@ -44,6 +44,41 @@ public enum IsolatedRun {
 
     /// Runs `request` with the executable at `executable` (normally this one).
     public static func run(_ request: PartRequest, executable: String = currentExecutablePath()) -> PartResult {
+        let run = runHidden(["__part", "\(request.lesson.number)", "\(request.part.number)", request.implementation.description],
+                            timeout: request.timeout, executable: executable,
+                            stopped: "part \(request.part.number) of lesson \(request.lesson.twoDigits)")
+        let outcome: PartOutcome
+        if let error = run.couldNotStart {
+            outcome = .failed("\(couldNotStart): \(error)")
+        } else {
+            outcome = classify(records: run.records, end: run.end, childPID: run.pid, timedOut: run.timedOut,
+                               request: request, leftovers: run.leftovers, output: run.output)
+        }
+        return PartResult(lesson: request.lesson, part: request.part, implementation: request.implementation,
+                          outcome: outcome, output: run.output, leftovers: run.leftovers, seconds: run.seconds)
+    }
+
+    /// How a hidden sub-command run in its own process ended: what it reported, how it exited,
+    /// what it printed and what it left behind (already removed).
+    public struct HiddenRun {
+        public let records: [VerdictRecord]
+        public let end: ProcessEnd
+        public let pid: pid_t
+        public let timedOut: Bool
+        /// The tail of standard output and error together.
+        public let output: String
+        public let leftovers: [Leftover]
+        public let seconds: Double
+        /// Why the process could not be started at all (then nothing else is meaningful).
+        public let couldNotStart: String?
+    }
+
+    /// Runs `lab ARGUMENTS…` (a hidden sub-command: `__part`, `__peer`) the way a part runs: its
+    /// own process group, the report pipe, a private TMPDIR, one at a time machine-wide, stopped
+    /// after `timeout` seconds, and everything it left behind swept. `stopped` names it in the
+    /// message printed when the user interrupts.
+    public static func runHidden(_ arguments: [String], timeout: Double, executable: String = currentExecutablePath(),
+                                 stopped: String) -> HiddenRun {
         Interruption.install()
         Subreaper.become()
         let lock = MachineLock.acquire()
@@ -53,31 +88,25 @@ public enum IsolatedRun {
         let partTemp = makePartTempDir()
         let nonce = randomNonce()
 
-        func result(_ outcome: PartOutcome, _ output: String = "", _ leftovers: [Leftover] = []) -> PartResult {
-            PartResult(lesson: request.lesson, part: request.part, implementation: request.implementation,
-                       outcome: outcome, output: output, leftovers: leftovers,
-                       seconds: monotonicSeconds() - started)
-        }
-
         let report: (read: Int32, write: Int32)
         let child: ChildProcess
         do {
             report = try Descriptor.pipe()
             defer { Descriptor.close(report.write) }
             child = try ChildProcess.spawn(
-                executable,
-                ["__part", "\(request.lesson.number)", "\(request.part.number)", request.implementation.description],
+                executable, arguments,
                 environment: ["SWIFT_BACKTRACE": "enable=no", VerdictChannel.fdVariable: "\(VerdictChannel.reportFD)",
                               VerdictChannel.nonceVariable: nonce, "TMPDIR": partTemp, "NO_COLOR": "1"],
                 output: .captureBoth, newProcessGroup: true,
                 mapDescriptors: [(report.write, VerdictChannel.reportFD)])
         } catch {
             removeTree(partTemp)
-            return result(.failed("\(couldNotStart): \(error)"))
+            return HiddenRun(records: [], end: .exited(-1), pid: 0, timedOut: false, output: "", leftovers: [],
+                             seconds: monotonicSeconds() - started, couldNotStart: "\(error)")
         }
 
         var watch = PartWatch(outputFD: child.takeOutputFD(), reportFD: report.read, pidfd: child.pidfd)
-        let deadline = started + request.timeout
+        let deadline = started + timeout
         var timedOut = false
         var interrupted = false
         while child.reapIfEnded() == nil {
@@ -95,12 +124,11 @@ public enum IsolatedRun {
             + sweep.sweepFiles(partTempDir: partTemp)
 
         if interrupted || Interruption.isPending {
-            Interruption.finish(message: "interrupted: stopped part \(request.part.number) of lesson \(request.lesson.twoDigits) and cleaned up")
+            Interruption.finish(message: "interrupted: stopped \(stopped) and cleaned up")
         }
-        let records = VerdictChannel.parse(watch.report, nonce: nonce)
-        let outcome = classify(records: records, end: end, childPID: child.pid, timedOut: timedOut,
-                               request: request, leftovers: leftovers, output: watch.outputTail)
-        return result(outcome, watch.outputTail, leftovers)
+        return HiddenRun(records: VerdictChannel.parse(watch.report, nonce: nonce), end: end, pid: child.pid,
+                         timedOut: timedOut, output: watch.outputTail, leftovers: leftovers,
+                         seconds: monotonicSeconds() - started, couldNotStart: nil)
     }
 
     /// Turns the records, the exit and the leftovers into one outcome.

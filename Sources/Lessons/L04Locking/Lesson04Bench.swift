@@ -1,93 +1,109 @@
 import Glibc
 
-/// `lab __peer 4 bench IMPLEMENTATION`: what one locked increment costs, with the implementation's
-/// mutex, beside CPython's `multiprocessing.Value` and its lock measured in the same run.
-/// Prints a table and one JSON line.
+/// Lesson 04's measurement for `lab bench` (`lab __peer 4 bench IMPLEMENTATION`): what one locked
+/// increment costs with the implementation's mutex, beside a lock-free atomic add (the baseline)
+/// and CPython's `multiprocessing.Value` with its lock, measured in the same run.
 enum LockingBench {
     static let pythonScript = """
         import json, multiprocessing as mp, sys, time
-        n = int(sys.argv[1]) if len(sys.argv) > 1 else 200000
+        n, reps = int(sys.argv[1]), int(sys.argv[2])
         ctx = mp.get_context("fork")
         v = ctx.Value("q", 0)
         lock = v.get_lock()
-        t = time.perf_counter()
-        for _ in range(n):
-            with lock:
-                v.value += 1
-        single = (time.perf_counter() - t) / n * 1e9
-        def work(v, n):
-            lock = v.get_lock()
+
+        def one():
+            t = time.perf_counter()
             for _ in range(n):
                 with lock:
                     v.value += 1
-        v.value = 0
-        each = n // 4
-        ps = [ctx.Process(target=work, args=(v, each)) for _ in range(4)]
-        t = time.perf_counter()
-        for p in ps: p.start()
-        for p in ps: p.join()
-        four = (time.perf_counter() - t) / (4 * each) * 1e9
-        assert v.value == 4 * each
-        print(json.dumps({"uncontended_ns": single, "contended4_ns": four}))
+            return (time.perf_counter() - t) / n * 1e9
+
+        def work(v, count):
+            lock = v.get_lock()
+            for _ in range(count):
+                with lock:
+                    v.value += 1
+
+        def four():
+            v.value = 0
+            each = n // 4
+            ps = [ctx.Process(target=work, args=(v, each)) for _ in range(4)]
+            t = time.perf_counter()
+            for p in ps: p.start()
+            for p in ps: p.join()
+            elapsed = time.perf_counter() - t
+            assert v.value == 4 * each
+            return elapsed / (4 * each) * 1e9
+
+        one()
+        print(json.dumps({"one": [one() for _ in range(reps)], "four": [four() for _ in range(reps)]}))
         """
 
-    static func run<M: SharedMutexContract>(mutex make: (UnsafeMutableRawPointer) throws -> M, arguments: [String]) throws -> Int32 {
-        let rounds = arguments.first.flatMap { Int($0) } ?? 2_000_000
-        let block = try labSharedBlock(bytes: 4096)
-        defer { labUnmap(block) }
-        let base = block.baseAddress!
-        let mutex = try make(base)
-        let counter = base + 64
+    static func measurements<M: SharedMutexContract>(mutex make: @escaping (UnsafeMutableRawPointer) throws -> M) -> [BenchMeasurement] {
+        [BenchMeasurement("locked-counter", "locked counter: one increment") { run in
+            run.declare("locked-counter.one", "your mutex, 1 process", unit: "ns", higherIsBetter: false,
+                        baseline: "locked-counter.atomic", python: "locked-counter.python-one")
+            run.declare("locked-counter.four", "your mutex, 4 processes at once", unit: "ns", higherIsBetter: false,
+                        baseline: "locked-counter.one", python: "locked-counter.python-four")
+            run.declare("locked-counter.atomic", "atomic add, no lock (baseline)", unit: "ns", higherIsBetter: false, role: .baseline)
+            run.declare("locked-counter.python-one", "Python Value + its lock, 1 process", unit: "ns", higherIsBetter: false, role: .python)
+            run.declare("locked-counter.python-four", "Python Value + its lock, 4 processes", unit: "ns", higherIsBetter: false, role: .python)
 
-        // One process, nobody else wants the lock: the cost of lock + increment + unlock.
-        counter.storeBytes(of: 0, as: UInt64.self)
-        var started = monotonicSeconds()
-        for _ in 0..<rounds {
-            try mutex.withLock { counter.storeBytes(of: counter.load(as: UInt64.self) + 1, as: UInt64.self) }
-        }
-        let uncontended = (monotonicSeconds() - started) / Double(rounds) * 1e9
+            let rounds = run.pick(quick: 200_000, full: 2_000_000)
+            let block = try labSharedBlock(bytes: 4096)
+            defer { labUnmap(block) }
+            let base = block.baseAddress!
+            let counter = base + 64
+            let atomic = SharedCounter(at: base + 192)
+            func nanoseconds(_ count: Int, _ body: () throws -> Void) rethrows -> Double {
+                try BenchRepeat.seconds(body) / Double(count) * 1e9
+            }
 
-        // Four processes fighting for it (wall time over all increments, fork and reap included).
-        counter.storeBytes(of: 0, as: UInt64.self)
-        base.storeBytes(of: 0, toByteOffset: 128, as: UInt64.self)
-        let barrier = StartBarrier(at: base + 128)
-        let each = rounds / 8
-        started = monotonicSeconds()
-        var pids: [pid_t] = []
-        for _ in 0..<4 {
-            pids.append(try forkChild {
-                _ = barrier.arriveAndWait(parties: 4, timeout: 30)
-                for _ in 0..<each {
-                    try mutex.withLock { counter.storeBytes(of: counter.load(as: UInt64.self) + 1, as: UInt64.self) }
+            // One process, nobody else wants the lock: lock + increment + unlock, against an atomic add.
+            var bodies: [() throws -> Double] = [{ nanoseconds(rounds) { for _ in 0..<rounds { atomic.add() } } }]
+            var mutex: M? = nil
+            if run.implementation {
+                let made = try make(base)
+                mutex = made
+                bodies.append({
+                    try nanoseconds(rounds) {
+                        for _ in 0..<rounds {
+                            try made.withLock { counter.storeBytes(of: counter.load(as: UInt64.self) + 1, as: UInt64.self) }
+                        }
+                    }
+                })
+            }
+            let times = try BenchRepeat.inTurns(run.repetitions, bodies)
+            run.record("locked-counter.atomic", times[0])
+
+            if let mutex {
+                run.record("locked-counter.one", times[1])
+                // Four processes fighting for it (wall time over all increments, fork and reap included).
+                let each = rounds / 8
+                var exact = true
+                let contended = try BenchRepeat.values(run.repetitions) {
+                    counter.storeBytes(of: 0, as: UInt64.self)
+                    base.storeBytes(of: 0, toByteOffset: 128, as: UInt64.self)
+                    let barrier = StartBarrier(at: base + 128)
+                    return try nanoseconds(4 * each) {
+                        var pids: [pid_t] = []
+                        for _ in 0..<4 {
+                            pids.append(try forkChild {
+                                _ = barrier.arriveAndWait(parties: 4, timeout: 30)
+                                for _ in 0..<each {
+                                    try mutex.withLock { counter.storeBytes(of: counter.load(as: UInt64.self) + 1, as: UInt64.self) }
+                                }
+                                return 0
+                            })
+                        }
+                        for pid in pids { _ = try waitForProcess(pid) }
+                        exact = exact && counter.load(as: UInt64.self) == UInt64(4 * each)
+                    }
                 }
-                return 0
-            })
-        }
-        for pid in pids { _ = try waitForProcess(pid) }
-        let contended = (monotonicSeconds() - started) / Double(4 * each) * 1e9
-        let exact = counter.load(as: UInt64.self) == UInt64(4 * each)
-
-        let python = PythonBaseline.run(pythonScript, ["200000"])
-        let rows: [(String, Double, Double?)] = [
-            ("1 process, uncontended", uncontended, python?["uncontended_ns"]),
-            ("4 processes, contended", contended, python?["contended4_ns"]),
-        ]
-        Console.out("Locked counter: cost of one increment (lower is better)\n")
-        Console.out(BenchFormat.pad("", 26) + BenchFormat.pad("this mutex", 14) + BenchFormat.pad("Python Value+lock", 20) + "speed-up\n")
-        for (name, swift, py) in rows {
-            Console.out(BenchFormat.pad(name, 26) + BenchFormat.pad("\(BenchFormat.oneDecimal(swift)) ns", 14)
-                        + BenchFormat.pad(py.map { "\(BenchFormat.oneDecimal($0)) ns" } ?? "—", 20)
-                        + (py.map { "\(BenchFormat.oneDecimal($0 / swift))×" } ?? "—") + "\n")
-        }
-        if !exact { Console.out("warning: the contended counter is not exact: the mutex lost updates\n") }
-        var record: [String: Any] = ["bench": "locked-counter", "lesson": 4, "unit": "ns/increment",
-                                     "increments": rounds, "swift_uncontended_ns": uncontended,
-                                     "swift_contended4_ns": contended, "exact": exact]
-        if let python {
-            record["python_uncontended_ns"] = python["uncontended_ns"]
-            record["python_contended4_ns"] = python["contended4_ns"]
-        }
-        Console.out(BenchFormat.json(record) + "\n")
-        return exact ? 0 : 1
+                run.record("locked-counter.four", contended, note: exact ? nil : "the counter was not exact: the mutex lost updates")
+            }
+            run.measurePython(pythonScript, ["\(run.pick(quick: 20_000, full: 200_000))", "\(run.repetitions)"],
+                              names: ["locked-counter.python-one": "one", "locked-counter.python-four": "four"])
+        }]
     }
 }

@@ -128,7 +128,7 @@ extension Lesson04 {
                 let workers = 4, each = 10_000, total = UInt64(workers * each)
                 let unlocked = try race(block, workers: workers, each: each, mutex: nil, yieldEvery: 1, context: context)
                 let lost = total - min(unlocked, total)
-                let n = { (value: UInt64) in BenchFormat.grouped(Double(value)) }
+                let n = { (value: UInt64) in BenchReport.number(Double(value)) }
                 Console.out("""
                     without a lock: \(workers) processes × \(n(UInt64(each))) increments → counter = \(n(unlocked)) of \(n(total)): \
                     \(n(lost)) updates lost (\(lost * 100 / total) %) on this run.
@@ -541,7 +541,7 @@ extension Lesson04 {
                 return 0
             },
             "bench": { arguments in
-                try LockingBench.run(mutex: { try L.Mutex(initializingAt: $0) }, arguments: arguments)
+                try BenchPeer.run(LockingBench.measurements(mutex: { try L.Mutex(initializingAt: $0) }), arguments: arguments)
             },
         ])
     }

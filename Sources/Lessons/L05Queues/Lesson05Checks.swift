@@ -687,7 +687,7 @@ extension Lesson05 {
                 }
             },
         ], peers: [
-            "bench": { arguments in try QueueBench.run(Q.self, arguments: arguments) },
+            "bench": { arguments in try BenchPeer.run(QueueBench.measurements(Q.self), arguments: arguments) },
         ])
     }
 }

@@ -3,12 +3,72 @@ import Glibc
 /// Lesson 06's benchmark (`lab __peer 6 bench solution`): round-trip latency and bulk throughput of
 /// an implementation beside a raw pipe measured in the same run, and Python's equivalents.
 enum PipeBench {
-    static let method = """
-        round trip: an 8-byte message to a forked echo process and back; the four echo pairs stay up \
-        and are timed in turns, B trips each, R×3 turns, the median turn reported (so that all four \
-        see the same machine load); bulk: 64 MiB in 1 MiB messages from a forked writer, the raw pipe \
-        and the connection in turns, R rounds, the median reported
-        """
+    static func measurements<L: PipeConnectionContract>(_: L.Type) -> [BenchMeasurement] {
+        [
+            BenchMeasurement("pipe-rt", "round trip of an 8-byte message over two pipes, on one CPU") { run in
+                try run.onOneCPU { try roundTrips(run, key: "pipe-rt", your: "your Connection, two pipes", raw: "raw pipes, write/read (baseline)",
+                               python: "Python Pipe(duplex=False) × 2, send_bytes", duplex: false,
+                               baseline: rawPipeEcho, implementation: { try pipePairEcho(L.self) }) }
+            },
+            BenchMeasurement("socketpair-rt", "round trip of an 8-byte message over a socketpair, on one CPU") { run in
+                try run.onOneCPU { try roundTrips(run, key: "socketpair-rt", your: "your Connection, duplex", raw: "raw socketpair, send/read (baseline)",
+                               python: "Python Pipe(), send_bytes", duplex: true,
+                               baseline: rawSocketEcho, implementation: { try duplexEcho(L.self) }) }
+            },
+            BenchMeasurement("pipe-bulk", "64 MiB in 1 MiB messages through a pipe") { run in
+                try bulk(run, key: "pipe-bulk", your: "your Connection, pipe", raw: "raw pipe, 1 MiB write() (baseline)",
+                         python: "Python Pipe(duplex=False), send_bytes", duplex: false,
+                         baseline: { try rawBulk(ends: Descriptor.pipe(), messages: $0) },
+                         implementation: { try connectionBulk(L.self, duplex: false, messages: $0) })
+            },
+            BenchMeasurement("socketpair-bulk", "64 MiB in 1 MiB messages through a socketpair") { run in
+                try bulk(run, key: "socketpair-bulk", your: "your Connection, socketpair", raw: "raw socketpair, 1 MiB write() (baseline)",
+                         python: "Python Pipe(), send_bytes", duplex: true,
+                         baseline: { try rawBulk(ends: socketPair(), messages: $0) },
+                         implementation: { try connectionBulk(L.self, duplex: true, messages: $0) })
+            },
+        ]
+    }
+
+    /// µs per round trip: an echo process for the baseline and one for the implementation stay up
+    /// and are timed in turns, a burst of trips each, so that both see the same machine load.
+    /// `lab bench` runs it on one CPU (`BenchRun.onOneCPU`), Python's equivalent too.
+    static func roundTrips(_ run: BenchRun, key: String, your: String, raw: String, python: String, duplex: Bool,
+                           baseline: () throws -> Echo, implementation: () throws -> Echo) throws {
+        run.declare("\(key).connection", your, unit: "µs", higherIsBetter: false, baseline: "\(key).raw", python: "\(key).python")
+        run.declare("\(key).raw", raw, unit: "µs", higherIsBetter: false, role: .baseline)
+        run.declare("\(key).python", python, unit: "µs", higherIsBetter: false, role: .python)
+        let burst = run.pick(quick: 500, full: 5_000)
+        var echoes = [try baseline()]
+        if run.implementation { echoes.append(try implementation()) }
+        defer {
+            for echo in echoes { echo.close() }
+            for echo in echoes.reversed() { _ = waitForProcess(echo.child, timeout: 10) }
+        }
+        let times = try BenchRepeat.inTurns(run.repetitions, echoes.map { echo in
+            { try BenchRepeat.seconds { for _ in 0..<burst { try echo.trip() } } / Double(burst) * 1e6 }
+        })
+        run.record("\(key).raw", times[0])
+        if run.implementation { run.record("\(key).connection", times[1]) }
+        run.measurePython(pythonScript, ["rt", duplex ? "duplex" : "simplex", "\(run.pick(quick: 2_000, full: 20_000))", "\(run.repetitions)"],
+                          names: ["\(key).python": "values"])
+    }
+
+    /// GiB/s of 64 MiB in 1 MiB messages from a forked writer, the raw ends and the connection in turns.
+    static func bulk(_ run: BenchRun, key: String, your: String, raw: String, python: String, duplex: Bool,
+                     baseline: @escaping (Int) throws -> Double, implementation: @escaping (Int) throws -> Double) throws {
+        run.declare("\(key).connection", your, unit: "GiB/s", higherIsBetter: true, baseline: "\(key).raw", python: "\(key).python")
+        run.declare("\(key).raw", raw, unit: "GiB/s", higherIsBetter: true, role: .baseline)
+        run.declare("\(key).python", python, unit: "GiB/s", higherIsBetter: true, role: .python)
+        let messages = 64
+        var bodies = [{ try baseline(messages) }]
+        if run.implementation { bodies.append({ try implementation(messages) }) }
+        let rates = try BenchRepeat.inTurns(run.repetitions, bodies)
+        run.record("\(key).raw", rates[0])
+        if run.implementation { run.record("\(key).connection", rates[1]) }
+        run.measurePython(pythonScript, ["bulk", duplex ? "duplex" : "simplex", "\(messages)", "\(run.repetitions)"],
+                          names: ["\(key).python": "values"])
+    }
 
     /// An echo process and the way to make one round trip with it.
     struct Echo {
@@ -17,57 +77,6 @@ enum PipeBench {
         /// so every echo is closed before any is waited for.
         let close: () -> Void
         let child: pid_t
-    }
-
-    static func run<L: PipeConnectionContract>(_: L.Type, arguments: [String]) throws -> Int32 {
-        let (rounds, quick) = Bench.options(arguments)
-        let burst = quick ? 200 : 2_000
-        let turns = rounds * 3
-        let bulkMessages = quick ? 8 : 64
-        let echoes = [try rawPipeEcho(), try pipePairEcho(L.self), try rawSocketEcho(), try duplexEcho(L.self)]
-        var times: [[Double]] = Array(repeating: [], count: echoes.count)
-        for echo in echoes { for _ in 0..<200 { try echo.trip() } }          // warm up
-        for _ in 0..<turns {
-            for (i, echo) in echoes.enumerated() {
-                let elapsed = try Bench.seconds { for _ in 0..<burst { try echo.trip() } }
-                times[i].append(elapsed / Double(burst) * 1e6)
-            }
-        }
-        for echo in echoes { echo.close() }
-        for echo in echoes.reversed() { _ = try waitForProcess(echo.child) }
-        let (rawRT, pairRT, socketRT, duplexRT) = (Bench.median(times[0]), Bench.median(times[1]), Bench.median(times[2]), Bench.median(times[3]))
-        var rawBulk: [Double] = [], bulk: [Double] = []
-        for _ in 0..<rounds {
-            rawBulk.append(try rawPipeBulk(messages: bulkMessages))
-            bulk.append(try connectionBulk(L.self, messages: bulkMessages))
-        }
-        var figures = [
-            Bench.Figure("raw_pipe_rt_us", "raw pipe round trip (write/read)", rawRT, "µs"),
-            Bench.Figure("pipe_rt_us", "Connection round trip, two pipes", pairRT, "µs"),
-            Bench.Figure("raw_socketpair_rt_us", "raw socketpair round trip", socketRT, "µs"),
-            Bench.Figure("duplex_rt_us", "Connection round trip, socketpair", duplexRT, "µs"),
-            Bench.Figure("raw_pipe_bulk_gib_s", "raw pipe bulk, 1 MiB writes", Bench.median(rawBulk), "GiB/s"),
-            Bench.Figure("pipe_bulk_gib_s", "Connection bulk, 1 MiB messages", Bench.median(bulk), "GiB/s"),
-        ]
-        var ratios = [
-            Bench.Figure("pipe_rt_vs_raw", "round trip ÷ raw pipe (goal ≤ 1.3)", pairRT / rawRT, "×"),
-            Bench.Figure("duplex_rt_vs_raw_socketpair", "duplex round trip ÷ raw socketpair", duplexRT / socketRT, "×"),
-            Bench.Figure("pipe_bulk_vs_raw", "bulk ÷ raw pipe bulk (goal ≥ 0.9)", Bench.median(bulk) / Bench.median(rawBulk), "×"),
-        ]
-        if let python = Bench.python(pythonScript, ["\(quick ? 2_000 : 20_000)", "\(rounds)", "\(bulkMessages)"]) {
-            let keys = [("python_pipe_bytes_rt_us", "Python Pipe() send_bytes round trip", "µs"),
-                        ("python_pipe_obj_rt_us", "Python Pipe() send/recv (pickle) round trip", "µs"),
-                        ("python_raw_pipe_rt_us", "Python raw os.pipe round trip", "µs"),
-                        ("python_raw_pipe_bulk_gib_s", "Python raw os.pipe bulk, 1 MiB", "GiB/s"),
-                        ("python_pipe_bulk_gib_s", "Python Pipe() send_bytes bulk, 1 MiB", "GiB/s")]
-            for (key, label, unit) in keys { if let value = python[key] { figures.append(Bench.Figure(key, label, value, unit)) } }
-            if let py = python["python_pipe_bytes_rt_us"] {
-                ratios.append(Bench.Figure("pipe_rt_vs_python", "round trip ÷ Python's Pipe", pairRT / py, "×"))
-            }
-        }
-        Bench.report(name: "pipes", lesson: 6, implementation: "\(L.self)",
-                     method: method + " (B = \(burst), R = \(rounds))", figures: figures, ratios: ratios)
-        return 0
     }
 
     // MARK: - Round trips
@@ -161,8 +170,16 @@ enum PipeBench {
 
     static let chunk = 1 << 20
 
-    static func rawPipeBulk(messages: Int) throws -> Double {
-        let ends = try Descriptor.pipe()
+    /// A connected `AF_UNIX` stream socket pair. The corresponding C function is `socketpair`.
+    static func socketPair() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        try valueOrErrno("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
+        return (fds[0], fds[1])
+    }
+
+    /// GiB/s of `messages` × 1 MiB written by a forked writer to `ends.write` with 1 MiB write()s
+    /// and read from `ends.read` with 1 MiB read()s.
+    static func rawBulk(ends: (read: Int32, write: Int32), messages: Int) throws -> Double {
         let child = try forkChild {
             Descriptor.close(ends.read)
             let data = [UInt8](repeating: 7, count: chunk)
@@ -172,11 +189,13 @@ enum PipeBench {
         Descriptor.close(ends.write)
         var buffer = [UInt8](repeating: 0, count: chunk)
         var total = 0
-        let elapsed = try Bench.seconds {
-            while total < messages * chunk {
-                let n = try valueOrErrno("read") { buffer.withUnsafeMutableBytes { read(ends.read, $0.baseAddress, $0.count) } }
-                if n == 0 { break }
-                total += n
+        let elapsed = try BenchRepeat.seconds {
+            try buffer.withUnsafeMutableBytes { raw in
+                while total < messages * chunk {
+                    let n = try valueOrErrno("read") { read(ends.read, raw.baseAddress, raw.count) }
+                    if n == 0 { break }
+                    total += n
+                }
             }
         }
         Descriptor.close(ends.read)
@@ -184,147 +203,115 @@ enum PipeBench {
         return Double(total) / elapsed / Double(1 << 30)
     }
 
-    static func connectionBulk<L: PipeConnectionContract>(_: L.Type, messages: Int) throws -> Double {
-        let (reader, writer) = try L.pipe(duplex: false)
+    /// GiB/s of `messages` 1 MiB messages sent by a forked writer through a new pair of `L`
+    /// (simplex: a pipe; duplex: a socketpair) and received here. After `deadline` seconds it
+    /// stops, ends the writer and returns the rate so far (a slow connection is measured, not
+    /// waited for).
+    static func connectionBulk<L: PipeConnectionContract>(_: L.Type, duplex: Bool, messages: Int,
+                                                          deadline: Double = 120) throws -> Double {
+        let (reader, writer) = try attempt("pipe(duplex: \(duplex))") { try L.pipe(duplex: duplex) }
+        let started = monotonicSeconds()
         let child = try forkChild {
             Glibc.close(reader.descriptor)
             let data = [UInt8](repeating: 7, count: chunk)
-            for _ in 0..<messages { try writer.send(data) }
+            try attempt("send(1 MiB)") { for _ in 0..<messages { try writer.send(data) } }
             return 0
         }
         writer.close()
         var total = 0
-        let elapsed = try Bench.seconds {
-            for _ in 0..<messages { total += try reader.receive().count }
+        for _ in 0..<messages {
+            let message = try attempt("receive()") { try reader.receive() }
+            guard message.count == chunk else {
+                kill(child, SIGKILL)
+                throw CheckFailure("receive() returned \(message.count) bytes", expected: "the 1 MiB message that was sent")
+            }
+            total += chunk
+            if monotonicSeconds() - started > deadline { break }
         }
+        let elapsed = monotonicSeconds() - started
         reader.close()
+        if total < messages * chunk { kill(child, SIGKILL) }
         _ = try waitForProcess(child)
         return Double(total) / elapsed / Double(1 << 30)
     }
 
     // MARK: - Python
 
+    /// `rt simplex|duplex N REPS`: µs per round trip of an 8-byte message with send_bytes /
+    /// recv_bytes, over Pipe(duplex=False) × 2 or Pipe(); `bulk simplex|duplex COUNT REPS`: GiB/s
+    /// of COUNT 1 MiB messages. Prints {"values": [...]}.
     static let pythonScript = """
-        import json, os, sys, time
+        import json, sys, time
         import multiprocessing as mp
 
-        def echo_bytes(c, other):
-            other.close()
+        ctx = mp.get_context("fork")
+
+        def echo(receive_end, send_end, unused):
+            for c in unused:
+                c.close()
             while True:
                 try:
-                    m = c.recv_bytes()
+                    m = receive_end.recv_bytes()
                 except EOFError:
                     break
-                c.send_bytes(m)
+                send_end.send_bytes(m)
 
-        def echo_obj(c, other):
-            other.close()
-            while True:
-                try:
-                    m = c.recv()
-                except EOFError:
-                    break
-                c.send(m)
+        def round_trips(duplex, n, reps):
+            if duplex:
+                mine, theirs = ctx.Pipe()
+                p = ctx.Process(target=echo, args=(theirs, theirs, [mine]))
+                p.start()
+                theirs.close()
+                send, receive = mine, mine
+            else:
+                there_r, there_w = ctx.Pipe(duplex=False)
+                back_r, back_w = ctx.Pipe(duplex=False)
+                p = ctx.Process(target=echo, args=(there_r, back_w, [there_w, back_r]))
+                p.start()
+                there_r.close(); back_w.close()
+                send, receive = there_w, back_r
+            message = b"12345678"
+            def burst():
+                t = time.perf_counter()
+                for _ in range(n):
+                    send.send_bytes(message)
+                    receive.recv_bytes()
+                return (time.perf_counter() - t) / n * 1e6
+            burst()
+            values = [burst() for _ in range(reps)]
+            send.close()
+            receive.close()
+            p.join()
+            return values
 
-        def bulk_writer(c, other, count):
-            other.close()
+        def writer(send_end, unused, count):
+            for c in unused:
+                c.close()
             data = b"\\x07" * (1 << 20)
             for _ in range(count):
-                c.send_bytes(data)
-            c.close()
+                send_end.send_bytes(data)
+            send_end.close()
 
-        def median(xs):
-            xs = sorted(xs)
-            n = len(xs)
-            return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
-
-        def pipe_rt(target, message, send, recv, n, rounds):
-            a, b = mp.Pipe()
-            p = mp.Process(target=target, args=(b, a))
-            p.start()
-            b.close()
-            for _ in range(100):
-                send(a, message); recv(a)
-            times = []
-            for _ in range(rounds):
-                t = time.perf_counter()
-                for _ in range(n):
-                    send(a, message); recv(a)
-                times.append((time.perf_counter() - t) / n * 1e6)
-            a.close()
-            p.join()
-            return median(times)
-
-        def raw_rt(n, rounds):
-            r1, w1 = os.pipe(); r2, w2 = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(w1); os.close(r2)
-                while True:
-                    m = os.read(r1, 64)
-                    if not m:
-                        os._exit(0)
-                    os.write(w2, m)
-            os.close(r1); os.close(w2)
-            times = []
-            for _ in range(rounds):
-                t = time.perf_counter()
-                for _ in range(n):
-                    os.write(w1, b"12345678"); os.read(r2, 64)
-                times.append((time.perf_counter() - t) / n * 1e6)
-            os.close(w1); os.close(r2)
-            os.waitpid(pid, 0)
-            return median(times)
-
-        def raw_bulk(count):
-            r, w = os.pipe()
-            pid = os.fork()
-            if pid == 0:
-                os.close(r)
-                data = memoryview(b"\\x07" * (1 << 20))
-                for _ in range(count):
-                    done = 0
-                    while done < len(data):
-                        done += os.write(w, data[done:])
-                os._exit(0)
-            os.close(w)
-            total = 0
-            buf = bytearray(1 << 20)
+        def bulk(duplex, count):
+            receive, send = ctx.Pipe() if duplex else ctx.Pipe(duplex=False)
+            p = ctx.Process(target=writer, args=(send, [receive], count))
             t = time.perf_counter()
-            while total < count << 20:
-                n = os.readv(r, [buf])
-                if n == 0:
-                    break
-                total += n
-            elapsed = time.perf_counter() - t
-            os.close(r)
-            os.waitpid(pid, 0)
-            return total / elapsed / (1 << 30)
-
-        def pipe_bulk(count):
-            a, b = mp.Pipe(duplex=False)
-            p = mp.Process(target=bulk_writer, args=(b, a, count))
             p.start()
-            b.close()
+            send.close()
             total = 0
-            t = time.perf_counter()
             for _ in range(count):
-                total += len(a.recv_bytes())
+                total += len(receive.recv_bytes())
             elapsed = time.perf_counter() - t
-            a.close()
+            receive.close()
             p.join()
             return total / elapsed / (1 << 30)
 
-        if __name__ == "__main__":
-            mp.set_start_method("fork")
-            n, rounds, count = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-            out = {
-                "python_pipe_bytes_rt_us": pipe_rt(echo_bytes, b"12345678", lambda c, m: c.send_bytes(m), lambda c: c.recv_bytes(), n, rounds),
-                "python_pipe_obj_rt_us": pipe_rt(echo_obj, 12345678, lambda c, m: c.send(m), lambda c: c.recv(), n, rounds),
-                "python_raw_pipe_rt_us": raw_rt(n, rounds),
-                "python_raw_pipe_bulk_gib_s": median([raw_bulk(count) for _ in range(rounds)]),
-                "python_pipe_bulk_gib_s": median([pipe_bulk(count) for _ in range(rounds)]),
-            }
-            print(json.dumps(out))
+        mode, duplex, n, reps = sys.argv[1], sys.argv[2] == "duplex", int(sys.argv[3]), int(sys.argv[4])
+        if mode == "rt":
+            values = round_trips(duplex, n, reps)
+        else:
+            bulk(duplex, n)
+            values = [bulk(duplex, n) for _ in range(reps)]
+        print(json.dumps({"values": values}))
         """
 }

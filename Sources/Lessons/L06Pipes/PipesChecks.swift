@@ -20,7 +20,7 @@ extension Lesson06 {
             6: { context in try pythonInterop(L.self, context) },
             7: { context in try peerDiesMidMessage(L.self, context) },
         ], peers: [
-            "bench": { arguments in try PipeBench.run(L.self, arguments: arguments) },
+            "bench": { arguments in try BenchPeer.run(PipeBench.measurements(L.self), arguments: arguments) },
         ])
     }
 

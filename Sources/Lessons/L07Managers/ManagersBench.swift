@@ -1,85 +1,94 @@
 import Glibc
 
-/// Lesson 07's benchmark (`lab __peer 7 bench solution`): the round trip of a proxy call, beside a
-/// raw Unix-socket round trip measured in the same run, and Python's Manager proxies.
+/// Lesson 07's measurement for `lab bench` (`lab __peer 7 bench IMPLEMENTATION`): the round trip
+/// of a proxy call on a running manager, beside an 8-byte echo over a raw socketpair (the
+/// baseline) and CPython's Manager proxies, measured in the same run. One client, one call at a
+/// time; the calls and the echo are timed in turns, a burst each.
 enum ManagerBench {
-    static let method = """
-        one client, one call at a time: list.append(i), list.count() and dict.increment(k) on a running \
-        manager, and an 8-byte echo over a raw socketpair; B calls each, in turns, R×3 turns, the \
-        median turn reported; Python: Manager().list().append(i) and dict()[k] = i, R rounds of N \
-        calls, the median reported
-        """
+    static func measurements<L: ManagerContract>(_: L.Type) -> [BenchMeasurement] {
+        [BenchMeasurement("manager-call", "manager: one proxy call (request and reply over a Unix socket), on one CPU") { run in
+            try run.onOneCPU { try measure(L.self, run) }
+        }]
+    }
 
-    static func run<L: ManagerContract>(_: L.Type, arguments: [String]) throws -> Int32 {
-        let (rounds, quick) = Bench.options(arguments)
-        let burst = quick ? 200 : 2_000
-        var parent = "/tmp"
-        if let env = getenv("TMPDIR"), env.pointee != 0 { parent = String(cString: env) }
-        let address = try L.start(in: parent)
-        let client = try L.connect(to: address)
+    /// Runs on one CPU, with Python's equivalent (see `BenchRun.onOneCPU`).
+    static func measure<L: ManagerContract>(_: L.Type, _ run: BenchRun) throws {
+        let key = "manager-call"
+        run.declare("\(key).append", "your manager, list.append", unit: "µs", higherIsBetter: false,
+                    baseline: "\(key).raw", python: "\(key).python-append")
+        run.declare("\(key).count", "your manager, list.count", unit: "µs", higherIsBetter: false,
+                    baseline: "\(key).raw", python: "\(key).python-len")
+        run.declare("\(key).increment", "your manager, dict.increment (atomic)", unit: "µs", higherIsBetter: false,
+                    baseline: "\(key).raw", python: "\(key).python-increment")
+        run.declare("\(key).raw", "raw socketpair, 8-byte echo (baseline)", unit: "µs", higherIsBetter: false, role: .baseline)
+        run.declare("\(key).python-append", "Python Manager list.append", unit: "µs", higherIsBetter: false, role: .python)
+        run.declare("\(key).python-len", "Python Manager len(list)", unit: "µs", higherIsBetter: false, role: .python)
+        run.declare("\(key).python-increment", "Python Manager d[k] += 1 (2 calls, not atomic)", unit: "µs",
+                    higherIsBetter: false, role: .python)
+
+        let burst = run.pick(quick: 300, full: 3_000)
+        func perCall(_ body: () throws -> Void) throws -> Double {
+            try BenchRepeat.seconds { for _ in 0..<burst { try body() } } / Double(burst) * 1e6
+        }
         let echo = try PipeBench.rawSocketEcho()
-        var appendTimes: [Double] = [], countTimes: [Double] = [], incrementTimes: [Double] = [], rawTimes: [Double] = []
-        var next = 0
-        for _ in 0..<50 { _ = try client.list.count(); try echo.trip() }   // warm up
-        for _ in 0..<(rounds * 3) {
-            appendTimes.append(try Bench.seconds { for _ in 0..<burst { try client.list.append(next); next += 1 } } / Double(burst) * 1e6)
-            countTimes.append(try Bench.seconds { for _ in 0..<burst { _ = try client.list.count() } } / Double(burst) * 1e6)
-            incrementTimes.append(try Bench.seconds { for _ in 0..<burst { _ = try client.dict.increment("k", by: 1) } } / Double(burst) * 1e6)
-            rawTimes.append(try Bench.seconds { for _ in 0..<burst { try echo.trip() } } / Double(burst) * 1e6)
+        defer { echo.close(); _ = waitForProcess(echo.child, timeout: 10) }
+        var bodies: [() throws -> Double] = [{ try perCall(echo.trip) }]
+        var stop: () throws -> Void = {}
+        if run.implementation {
+            var parent = "/tmp"
+            if let env = getenv("TMPDIR"), env.pointee != 0 { parent = String(cString: env) }
+            let address = try L.start(in: parent)
+            let client = try L.connect(to: address)
+            stop = { client.close(); try L.shutdown(address) }
+            var next = 0
+            bodies += [
+                { try perCall { try client.list.append(next); next += 1 } },
+                { try perCall { _ = try client.list.count() } },
+                { try perCall { _ = try client.dict.increment("k", by: 1) } },
+            ]
         }
-        echo.close()
-        _ = try waitForProcess(echo.child)
-        client.close()
-        try L.shutdown(address)
-        let append = Bench.median(appendTimes)
-        var figures = [
-            Bench.Figure("manager_append_us", "manager list.append round trip", append, "µs"),
-            Bench.Figure("manager_count_us", "manager list.count round trip", Bench.median(countTimes), "µs"),
-            Bench.Figure("manager_increment_us", "manager dict.increment round trip", Bench.median(incrementTimes), "µs"),
-            Bench.Figure("raw_socketpair_rt_us", "raw socketpair round trip", Bench.median(rawTimes), "µs"),
-        ]
-        var ratios = [Bench.Figure("manager_vs_raw_socket", "manager call ÷ raw socket round trip", append / Bench.median(rawTimes), "×")]
-        if let python = Bench.python(pythonScript, ["\(quick ? 1_000 : 5_000)", "\(rounds)"]) {
-            for (key, label) in [("python_manager_append_us", "Python Manager list.append"),
-                                 ("python_manager_dict_set_us", "Python Manager dict[k] = v")] {
-                if let value = python[key] { figures.append(Bench.Figure(key, label, value, "µs")) }
-            }
-            if let py = python["python_manager_append_us"] {
-                ratios.append(Bench.Figure("manager_vs_python", "manager call ÷ Python's (goal ≤ 0.33)", append / py, "×"))
-            }
+        let times = try BenchRepeat.inTurns(run.repetitions, bodies)
+        try stop()
+        run.record("\(key).raw", times[0])
+        if run.implementation {
+            run.record("\(key).append", times[1])
+            run.record("\(key).count", times[2])
+            run.record("\(key).increment", times[3])
         }
-        Bench.report(name: "managers", lesson: 7, implementation: "\(L.self)",
-                     method: method + " (B = \(burst), R = \(rounds))", figures: figures, ratios: ratios)
-        return 0
+        run.measurePython(pythonScript, ["\(run.pick(quick: 1_000, full: 5_000))", "\(run.repetitions)"],
+                          names: ["\(key).python-append": "append", "\(key).python-len": "len",
+                                  "\(key).python-increment": "increment"])
     }
 
     static let pythonScript = """
         import json, sys, time
         import multiprocessing as mp
 
-        def median(xs):
-            xs = sorted(xs)
-            n = len(xs)
-            return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+        n, reps = int(sys.argv[1]), int(sys.argv[2])
+        ctx = mp.get_context("fork")
 
-        if __name__ == "__main__":
-            mp.set_start_method("fork")
-            n, rounds = int(sys.argv[1]), int(sys.argv[2])
-            with mp.Manager() as manager:
-                L = manager.list()
-                d = manager.dict()
-                for i in range(200):
-                    L.append(i)
-                appends, sets = [], []
-                for _ in range(rounds):
-                    t = time.perf_counter()
-                    for i in range(n):
-                        L.append(i)
-                    appends.append((time.perf_counter() - t) / n * 1e6)
-                    t = time.perf_counter()
-                    for i in range(n):
-                        d["k"] = i
-                    sets.append((time.perf_counter() - t) / n * 1e6)
-            print(json.dumps({"python_manager_append_us": median(appends), "python_manager_dict_set_us": median(sets)}))
+        def per_call(body):
+            t = time.perf_counter()
+            for i in range(n):
+                body(i)
+            return (time.perf_counter() - t) / n * 1e6
+
+        def increment(d):
+            def body(i):
+                d["k"] += 1
+            return body
+
+        with ctx.Manager() as manager:
+            L = manager.list()
+            d = manager.dict()
+            d["k"] = 0
+            bodies = {"append": L.append, "len": lambda i: len(L), "increment": increment(d)}
+            out = {name: [] for name in bodies}
+            for body in bodies.values():
+                per_call(body)
+            for _ in range(reps):
+                for name, body in bodies.items():
+                    out[name].append(per_call(body))
+        print(json.dumps(out))
         """
 }

@@ -22,7 +22,7 @@ extension Lesson07 {
             7: { context in try otherUserRefused(L.self, context) },
             8: { context in try shutdownLeavesNothing(L.self, context) },
         ], peers: [
-            "bench": { arguments in try ManagerBench.run(L.self, arguments: arguments) },
+            "bench": { arguments in try BenchPeer.run(ManagerBench.measurements(L.self), arguments: arguments) },
         ])
     }
 

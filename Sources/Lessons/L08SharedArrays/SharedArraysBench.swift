@@ -1,145 +1,246 @@
 import Glibc
 
-extension Lesson08 {
-    /// `lab __peer 8 bench IMPLEMENTATION [MiB]`: measures an implementation of the contract and
-    /// prints a table and one JSON line (`{"bench":"shared-arrays",…}`). Not a test: figures only.
-    ///
-    /// 1. Bulk copy into and out of a warm shared array (`copy(_:into:)` both ways) against a plain
-    ///    `memcpy` of the same size between two warm private buffers, in the same run.
-    /// 2. `parallelSum` of 16 Mi Float64 with 1 worker and with 2 workers.
-    /// 3. Moving N bytes to another (already running) process: through a pipe, through a fresh
-    ///    segment (create, copy in, the reader attaches and reads it, unlink) and through a segment
-    ///    created once and reused (copy in, the reader reads).
-    /// Times are the median of several rounds (and the best, for the copies).
-    ///
-    /// Run it under the lab's machine lock, like a part (`flock /dev/shm lab __peer 8 bench
-    /// solution`): a part running meanwhile would take the bench's segments for its own leftovers
-    /// and remove them.
-    static func bench<L: SharedArraysContract>(_: L.Type, _ arguments: [String]) throws -> Int32 {
-        let copyMiB = max(1, Int(arguments.first ?? "") ?? 64)
-        var names: [String] = []
-        defer { for name in names { SharedSegment.unlinkIfPresent(name) } }
-        func newName() -> String {
+/// Lesson 08's measurements for `lab bench` (`lab __peer 8 bench IMPLEMENTATION`):
+///
+/// 1. `array-copy`: bulk copy into and out of a warm shared array (`copy(_:into:)` both ways)
+///    against a plain `memcpy` of the same size between two warm private buffers, in turns;
+///    CPython's `SharedMemory` buffer copied the same way.
+/// 2. `array-element`: one element at a time (`element(at:)`, `setElement`) against a raw pointer
+///    load; CPython's `ShareableList`, a `memoryview` over `SharedMemory`, and a Manager list —
+///    the tutorial's "ShareableList beats a Manager list by about 10×".
+/// 3. `transfer-64k`, `transfer-4m`: moving N bytes to another, already running process: through a
+///    pipe, through a fresh segment (create, copy in, the reader attaches and reads it, unlink) and
+///    through a segment created once and reused (copy in, the reader reads).
+enum ArraysBench {
+    static func measurements<L: SharedArraysContract>(_: L.Type) -> [BenchMeasurement] {
+        [
+            BenchMeasurement("array-copy", "bulk copy of 64 MiB of Float64") { run in try copy(L.self, run) },
+            BenchMeasurement("array-element", "element access, one Float64 at a time") { run in try elements(L.self, run) },
+            BenchMeasurement("transfer-64k", "64 KiB to a running process: pipe or segment") { run in
+                try transfer(L.self, run, bytes: 64 << 10, name: "64 KiB")
+            },
+            BenchMeasurement("transfer-4m", "4 MiB to a running process: pipe or segment") { run in
+                try transfer(L.self, run, bytes: 4 << 20, name: "4 MiB")
+            },
+        ]
+    }
+
+    /// Names made by a measurement, unlinked when it ends (even when the implementation threw).
+    final class Names {
+        private(set) var made: [String] = []
+        func next() -> String {
             let name = SharedSegment.uniqueName()
-            names.append(name)
+            made.append(name)
             return name
         }
-        func timed(_ rounds: Int, _ body: () throws -> Void) rethrows -> (median: Double, best: Double) {
-            var times: [Double] = []
-            for _ in 0..<rounds {
-                let start = monotonicSeconds()
-                try body()
-                times.append(monotonicSeconds() - start)
-            }
-            times.sort()
-            return (times[times.count / 2], times[0])
-        }
-        func gibs(_ bytes: Int, _ seconds: Double) -> Double { Double(bytes) / seconds / Double(1 << 30) }
-        func fixed(_ value: Double, _ digits: Int) -> String {
-            var scale = 1.0
-            for _ in 0..<digits { scale *= 10 }
-            let rounded = (value * scale).rounded() / scale
-            var text = "\(rounded)"
-            if text.contains("e") { return text }
-            if !text.contains(".") { text += "." }
-            let decimals = text.split(separator: ".", omittingEmptySubsequences: false)[1].count
-            return text + String(repeating: "0", count: max(0, digits - decimals))
-        }
+        deinit { for name in made { SharedSegment.unlinkIfPresent(name) } }
+    }
 
-        // 1. Bulk copy of a warm array against memcpy.
-        let count = copyMiB << 20 / 8
-        let bytes = count * 8
-        let array = try L.create(Double.self, shape: [count], name: newName())
-        let source = (0..<count).map(Double.init)
-        var destination = [Double](repeating: 0, count: count)
+    static func gibs(_ bytes: Int, _ seconds: Double) -> Double { Double(bytes) / seconds / Double(1 << 30) }
+
+    // MARK: - Bulk copy
+
+    static func copy<L: SharedArraysContract>(_: L.Type, _ run: BenchRun) throws {
+        run.declare("array-copy.into", "your copy(_:into:) into the shared array", unit: "GiB/s", higherIsBetter: true,
+                    baseline: "array-copy.memcpy", python: "array-copy.python-into")
+        run.declare("array-copy.out", "your copy(_:into:) out of the shared array", unit: "GiB/s", higherIsBetter: true,
+                    baseline: "array-copy.memcpy", python: "array-copy.python-out")
+        run.declare("array-copy.memcpy", "memcpy, private → private (baseline)", unit: "GiB/s", higherIsBetter: true, role: .baseline)
+        run.declare("array-copy.python-into", "Python SharedMemory: shm.buf[:] = bytes", unit: "GiB/s", higherIsBetter: true, role: .python)
+        run.declare("array-copy.python-out", "Python SharedMemory: bytearray[:] = shm.buf", unit: "GiB/s", higherIsBetter: true, role: .python)
+        let rates = try copyRates(L.self, bytes: 64 << 20, rounds: run.repetitions, implementation: run.implementation)
+        run.record("array-copy.memcpy", rates.memcpy)
+        run.record("array-copy.into", rates.into)
+        run.record("array-copy.out", rates.outOf)
+        run.measurePython(pythonCopyScript, ["\(64 << 20)", "\(run.repetitions)"],
+                          names: ["array-copy.python-into": "into", "array-copy.python-out": "out"])
+    }
+
+    /// GiB/s of `bytes` of Float64 copied by `memcpy` between two warm private buffers, into a
+    /// warm shared array and out of it, the three in turns round by round (so that a busy moment
+    /// of the machine hits all of them alike), after one warm-up round that faults every page in.
+    static func copyRates<L: SharedArraysContract>(_: L.Type, bytes: Int, rounds: Int, implementation: Bool = true) throws
+        -> (memcpy: [Double], into: [Double], outOf: [Double]) {
+        let names = Names()
+        let count = bytes / 8
+        // Filled by the standard library (fast in a debug build too), with a few marks to check.
+        var source = [Double](repeating: 0.25, count: count)
+        for i in stride(from: 0, to: count, by: count / 64) { source[i] = Double(i) }
         var scratch = [Double](repeating: 1, count: count)
-        try L.copy(source, into: array)                       // first touch: every page faulted in
-        try L.copy(array, into: &destination)
-        // The three copies take turns round by round, so that a busy moment of the machine
-        // hits all of them alike.
-        let rounds = 12
-        var plainTimes: [Double] = [], intoTimes: [Double] = [], outTimes: [Double] = []
-        for _ in 0..<rounds {
-            plainTimes.append(timed(1) {
+        var bodies: [() throws -> Double] = [{
+            gibs(bytes, BenchRepeat.seconds {
                 source.withUnsafeBytes { from in
                     scratch.withUnsafeMutableBytes { to in _ = memcpy(to.baseAddress!, from.baseAddress!, bytes) }
                 }
-            }.best)
-            intoTimes.append(try timed(1) { try L.copy(source, into: array) }.best)
-            outTimes.append(try timed(1) { try L.copy(array, into: &destination) }.best)
+            })
+        }]
+        var destination: [Double] = []
+        if implementation {
+            let array = try attempt("create(Double.self, shape: [\(count)], name:)", look: Lesson08.look("create(_:shape:name:)")) {
+                try L.create(Double.self, shape: [count], name: names.next())
+            }
+            destination = [Double](repeating: 0, count: count)
+            bodies.append({ gibs(bytes, try BenchRepeat.seconds { try attempt("copy(_:into:)", look: Lesson08.look("copy(_:into:)")) { try L.copy(source, into: array) } }) })
+            bodies.append({ gibs(bytes, try BenchRepeat.seconds { try attempt("copy(_:into:)", look: Lesson08.look("copy(_:into:)")) { try L.copy(array, into: &destination) } }) })
         }
-        func summary(_ times: [Double]) -> (median: Double, best: Double) {
-            let sorted = times.sorted()
-            return (sorted[sorted.count / 2], sorted[0])
+        let rates = try BenchRepeat.inTurns(rounds, bodies)
+        func same(_ a: [Double], _ b: [Double]) -> Bool {
+            a.count == b.count && a.withUnsafeBytes { x in b.withUnsafeBytes { y in memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 } }
         }
-        let plain = summary(plainTimes), into = summary(intoTimes), outOf = summary(outTimes)
-        precondition(destination == source && scratch == source, "the copies did not copy")
-
-        // 2. Parallel sum, 1 and 2 workers.
-        let side = 4096
-        let sumArray = try L.create(Double.self, shape: [side, side], name: newName())
-        try L.copy((0..<(side * side)).map { Double($0 % 1000) * 0.001 + 0.25 }, into: sumArray)
-        _ = try L.parallelSum(sumArray, workers: 1)             // warm
-        let one = try timed(5) { _ = try L.parallelSum(sumArray, workers: 1) }
-        let two = try timed(5) { _ = try L.parallelSum(sumArray, workers: 2) }
-
-        // 3. One-off transfers to a running reader: pipe, fresh segment, reused segment.
-        let sizes = [64 << 10, 1 << 20, 16 << 20, 64 << 20]
-        let transfers = try transferBench(L.self, sizes: sizes, newName: newName, timed: timed)
-
-        #if DEBUG
-        let build = "debug"
-        #else
-        let build = "release"
-        #endif
-        print("lesson 08 bench (\(L.self), \(build) build), \(copyMiB) MiB copies, best of \(rounds) (median in brackets)")
-        if build == "debug" { print("  (a debug build: loops are not optimised; swift build -c release for figures)") }
-        print("  memcpy, private → private     \(fixed(gibs(bytes, plain.best), 2)) GiB/s  [\(fixed(gibs(bytes, plain.median), 2))]")
-        print("  copy into the shared array    \(fixed(gibs(bytes, into.best), 2)) GiB/s  [\(fixed(gibs(bytes, into.median), 2))]  \(fixed(plain.best / into.best, 2))× memcpy")
-        print("  copy out of the shared array  \(fixed(gibs(bytes, outOf.best), 2)) GiB/s  [\(fixed(gibs(bytes, outOf.median), 2))]  \(fixed(plain.best / outOf.best, 2))× memcpy")
-        print("parallelSum of 16 Mi Float64, median of 5")
-        print("  1 worker   \(fixed(one.median * 1000, 1)) ms")
-        print("  2 workers  \(fixed(two.median * 1000, 1)) ms   speed-up \(fixed(one.median / two.median, 2))×")
-        print("moving N bytes to a running process, median (µs): pipe | fresh segment | reused segment")
-        for t in transfers {
-            print("  \(String(t.bytes >> 10).leftAligned(6)) KiB   \(fixed(t.pipe * 1e6, 0).leftAligned(9)) \(fixed(t.fresh * 1e6, 0).leftAligned(9)) \(fixed(t.reused * 1e6, 0))")
+        guard same(scratch, source), !implementation || same(destination, source) else {
+            throw CheckFailure("the copies did not copy", expected: "the shared array and the copy out hold what was copied in",
+                               look: Lesson08.look("copy(_:into:)"))
         }
-        let transferJSON = transfers.map {
-            "{\"bytes\":\($0.bytes),\"pipe_us\":\(fixed($0.pipe * 1e6, 1)),\"fresh_segment_us\":\(fixed($0.fresh * 1e6, 1)),\"reused_segment_us\":\(fixed($0.reused * 1e6, 1))}"
-        }.joined(separator: ",")
-        print("{\"bench\":\"shared-arrays\",\"lesson\":8,\"implementation\":\"\(L.self)\",\"build\":\"\(build)\","
-            + "\"copy\":{\"bytes\":\(bytes),\"rounds\":\(rounds),\"memcpy_gibs\":\(fixed(gibs(bytes, plain.best), 3)),"
-            + "\"into_gibs\":\(fixed(gibs(bytes, into.best), 3)),\"out_of_gibs\":\(fixed(gibs(bytes, outOf.best), 3)),"
-            + "\"into_vs_memcpy\":\(fixed(plain.best / into.best, 3)),\"out_of_vs_memcpy\":\(fixed(plain.best / outOf.best, 3))},"
-            + "\"sum\":{\"elements\":\(side * side),\"one_worker_ms\":\(fixed(one.median * 1000, 2)),"
-            + "\"two_workers_ms\":\(fixed(two.median * 1000, 2)),\"speedup\":\(fixed(one.median / two.median, 3))},"
-            + "\"transfer\":[\(transferJSON)]}")
-        return 0
+        return (rates[0], implementation ? rates[1] : [], implementation ? rates[2] : [])
     }
 
-    /// What the bench's reader process is asked to do.
+    static let pythonCopyScript = """
+        import json, sys, time
+        from multiprocessing import shared_memory
+        n, reps = int(sys.argv[1]), int(sys.argv[2])
+        data = bytes(range(256)) * (n // 256)
+        out = bytearray(n)
+        shm = shared_memory.SharedMemory(create=True, size=n)
+        try:
+            def into():
+                t = time.perf_counter()
+                shm.buf[:n] = data
+                return n / (time.perf_counter() - t) / (1 << 30)
+            def out_of():
+                t = time.perf_counter()
+                out[:] = shm.buf[:n]
+                return n / (time.perf_counter() - t) / (1 << 30)
+            into(); out_of()
+            values = {"into": [], "out": []}
+            for _ in range(reps):
+                values["into"].append(into())
+                values["out"].append(out_of())
+            assert out == data
+        finally:
+            shm.close()
+            shm.unlink()
+        print(json.dumps(values))
+        """
+
+    // MARK: - Element access
+
+    static func elements<L: SharedArraysContract>(_: L.Type, _ run: BenchRun) throws {
+        run.declare("array-element.read", "your element(at:)", unit: "ns", higherIsBetter: false,
+                    baseline: "array-element.raw", python: "array-element.python-list")
+        run.declare("array-element.write", "your setElement(_:at:)", unit: "ns", higherIsBetter: false,
+                    baseline: "array-element.raw", python: "array-element.python-list-write")
+        run.declare("array-element.raw", "raw pointer load (baseline)", unit: "ns", higherIsBetter: false, role: .baseline)
+        run.declare("array-element.python-list", "Python ShareableList: sl[i]", unit: "ns", higherIsBetter: false, role: .python)
+        run.declare("array-element.python-list-write", "Python ShareableList: sl[i] = x", unit: "ns", higherIsBetter: false, role: .python)
+        run.declare("array-element.python-memoryview", "Python memoryview of SharedMemory: mv[i]", unit: "ns", higherIsBetter: false, role: .python)
+        run.declare("array-element.python-manager", "Python Manager list: ml[i]", unit: "ns", higherIsBetter: false, role: .python)
+
+        let names = Names()
+        let side = 4096, accesses = run.pick(quick: 50_000, full: 1_000_000)
+        let block = UnsafeMutableBufferPointer<Double>.allocate(capacity: side)
+        block.initialize(repeating: 0.5)
+        defer { block.deallocate() }
+        var sink = 0.0
+        func nanoseconds(_ body: () throws -> Void) rethrows -> Double { try BenchRepeat.seconds(body) / Double(accesses) * 1e9 }
+        var bodies: [() throws -> Double] = [{
+            nanoseconds { for i in 0..<accesses { sink += block[i & (side - 1)] } }
+        }]
+        if run.implementation {
+            let array = try L.create(Double.self, shape: [side], name: names.next())
+            bodies.append({ try nanoseconds { for i in 0..<accesses { sink += try L.element(at: [i & (side - 1)], of: array) } } })
+            bodies.append({ try nanoseconds { for i in 0..<accesses { try L.setElement(1.5, at: [i & (side - 1)], of: array) } } })
+        }
+        let times = try BenchRepeat.inTurns(run.repetitions, bodies)
+        if sink.isNaN { Console.out("") }          // keeps the loops' loads from being optimised away
+        run.record("array-element.raw", times[0])
+        if run.implementation {
+            run.record("array-element.read", times[1])
+            run.record("array-element.write", times[2])
+        }
+        run.measurePython(pythonElementScript, ["\(run.pick(quick: 20_000, full: 200_000))", "\(run.pick(quick: 500, full: 5_000))", "\(run.repetitions)"],
+                          names: ["array-element.python-list": "list", "array-element.python-list-write": "list_write",
+                                  "array-element.python-memoryview": "memoryview", "array-element.python-manager": "manager"])
+    }
+
+    /// `N M REPS`: ns per access, N accesses (M for the Manager list, whose every access is a
+    /// request and a reply to its server process).
+    static let pythonElementScript = """
+        import json, sys, time
+        import multiprocessing as mp
+        from multiprocessing import shared_memory
+        n, m, reps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+        side = 4096
+
+        def per_access(body, count):
+            t = time.perf_counter()
+            body(count)
+            return (time.perf_counter() - t) / count * 1e9
+
+        def list_read(sl):
+            def body(count):
+                for i in range(count):
+                    sl[i & 4095]
+            return body
+
+        def list_write(sl):
+            def body(count):
+                for i in range(count):
+                    sl[i & 4095] = 1.5
+            return body
+
+        values = {"list": [], "list_write": [], "memoryview": [], "manager": []}
+        sl = shared_memory.ShareableList([0.5] * side)
+        shm = shared_memory.SharedMemory(create=True, size=8 * side)
+        mv = shm.buf.cast("d")
+        try:
+            with mp.get_context("fork").Manager() as manager:
+                ml = manager.list([0.5] * side)
+                bodies = [("list", list_read(sl), n), ("list_write", list_write(sl), n),
+                          ("memoryview", list_read(mv), n), ("manager", list_read(ml), m)]
+                for _, body, count in bodies:
+                    per_access(body, count)
+                for _ in range(reps):
+                    for name, body, count in bodies:
+                        values[name].append(per_access(body, count))
+        finally:
+            mv.release()
+            shm.close(); shm.unlink()
+            sl.shm.close(); sl.shm.unlink()
+        print(json.dumps(values))
+        """
+
+    // MARK: - One-off transfers
+
+    static func transfer<L: SharedArraysContract>(_: L.Type, _ run: BenchRun, bytes: Int, name: String) throws {
+        let key = run.measurement
+        run.declare("\(key).fresh", "\(name) in a fresh segment: create, copy, attach, read, unlink", unit: "µs",
+                    higherIsBetter: false, baseline: "\(key).pipe")
+        run.declare("\(key).reused", "\(name) in a segment made once: copy, read", unit: "µs", higherIsBetter: false,
+                    baseline: "\(key).pipe")
+        run.declare("\(key).pipe", "\(name) through a pipe: write, read (baseline)", unit: "µs", higherIsBetter: false, role: .baseline)
+        let times = try transferTimes(L.self, bytes: bytes, rounds: run.pick(quick: 10, full: 50), implementation: run.implementation)
+        run.record("\(key).pipe", times.pipe.map { $0 * 1e6 })
+        run.record("\(key).fresh", times.fresh.map { $0 * 1e6 })
+        run.record("\(key).reused", times.reused.map { $0 * 1e6 })
+    }
+
+    /// What the reader process is asked to do.
     enum TransferMode: UInt32 { case quit = 0, pipe = 1, fresh = 2, attach = 3, reused = 4 }
 
-    struct TransferTimes {
-        let bytes: Int
-        let pipe: Double
-        let fresh: Double
-        let reused: Double
-    }
-
-    /// Part 3 of the bench: a reader process started once serves every request, so that no fork is
-    /// timed. Requests go through a control block (sequence flags, mode, size, segment name).
-    static func transferBench<L: SharedArraysContract>(_: L.Type, sizes: [Int], newName: () -> String,
-                                                       timed: (Int, () throws -> Void) throws -> (median: Double, best: Double)) throws -> [TransferTimes] {
+    /// Seconds to move `bytes` to a reader process started once (so that no fork is timed), which
+    /// reads every byte (sums them) and says done. Requests go through a control block (sequence
+    /// flags, mode, size, segment name). Each way is timed `rounds` times after a warm-up.
+    static func transferTimes<L: SharedArraysContract>(_: L.Type, bytes size: Int, rounds: Int, implementation: Bool)
+        throws -> (pipe: [Double], fresh: [Double], reused: [Double]) {
+        let names = Names()
         let control = try labSharedBlock(bytes: 4096)
         defer { labUnmap(control) }
         let request = SharedFlag(at: control.baseAddress!)
         let done = SharedFlag(at: control.baseAddress! + 4)
-        let largest = sizes.max()!
         let pipe = try Descriptor.pipe()
         var sequence: UInt32 = 0
 
-        func send(_ mode: TransferMode, size: Int = 0, name: String = "") throws {
+        func send(_ mode: TransferMode, name: String = "") {
             control.storeBytes(of: mode.rawValue, toByteOffset: 8, as: UInt32.self)
             control.storeBytes(of: Int64(size), toByteOffset: 16, as: Int64.self)
             let utf8 = Array(name.utf8) + [0]
@@ -152,100 +253,95 @@ extension Lesson08 {
             while !done.wait(for: sequence, timeout: 1) {
                 var status: Int32 = 0
                 if waitpid(reader, &status, WNOHANG) == reader {
-                    throw CheckFailure("bench: the reader process ended (\(ProcessEnd(waitStatus: status))) during request \(sequence)")
+                    throw CheckFailure("the reader process ended (\(ProcessEnd(waitStatus: status))) during request \(sequence)")
                 }
             }
         }
 
         reader = try forkChild {
-            do {
-                Descriptor.close(pipe.write)
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: largest, alignment: 64)
-                buffer.initializeMemory(as: UInt8.self, repeating: 0)     // faulted in before any timing
-                var attached: [Int: SharedArray<Double>] = [:]
-                var seen: UInt32 = 0
-                func sum(_ elements: UnsafeRawPointer, _ size: Int) -> Double {
-                    var total = 0.0
-                    for x in UnsafeBufferPointer(start: elements.assumingMemoryBound(to: Double.self), count: size / 8) { total += x }
-                    return total
-                }
-                while true {
-                    seen += 1
-                    guard request.wait(for: seen, timeout: 120) else { return 2 }
-                    let mode = TransferMode(rawValue: control.load(fromByteOffset: 8, as: UInt32.self)) ?? .quit
-                    let size = Int(control.load(fromByteOffset: 16, as: Int64.self))
-                    let name = String(cString: control.baseAddress!.advanced(by: 64).assumingMemoryBound(to: CChar.self))
-                    var result = 0.0
-                    switch mode {
-                    case .quit:
-                        return 0
-                    case .pipe:
-                        var got = 0
-                        while got < size {
-                            let n = read(pipe.read, buffer.baseAddress! + got, size - got)
-                            if n <= 0 { return 3 }
-                            got += n
-                        }
-                        result = sum(buffer.baseAddress!, size)
-                    case .fresh:
-                        let array = try L.attach(Double.self, shape: nil, name: name)
-                        result = sum(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, size)
-                    case .attach:
-                        let array = try L.attach(Double.self, shape: nil, name: name)
-                        attached[size] = array
-                        result = sum(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, size)   // touch every page once
-                    case .reused:
-                        guard let array = attached[size] else { return 4 }
-                        result = sum(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, size)
+            Descriptor.close(pipe.write)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            buffer.initializeMemory(as: UInt8.self, repeating: 0)     // faulted in before any timing
+            var attached: SharedArray<Double>? = nil
+            var seen: UInt32 = 0
+            func sum(_ elements: UnsafeRawPointer) -> Double {
+                var total = 0.0
+                for x in UnsafeBufferPointer(start: elements.assumingMemoryBound(to: Double.self), count: size / 8) { total += x }
+                return total
+            }
+            func sum(_ array: SharedArray<Double>) -> Double {
+                withExtendedLifetime(array) { sum(UnsafeRawPointer(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize)) }
+            }
+            while true {
+                seen += 1
+                guard request.wait(for: seen, timeout: 120) else { return 2 }
+                let mode = TransferMode(rawValue: control.load(fromByteOffset: 8, as: UInt32.self)) ?? .quit
+                let name = String(cString: control.baseAddress!.advanced(by: 64).assumingMemoryBound(to: CChar.self))
+                var result = 0.0
+                switch mode {
+                case .quit:
+                    return 0
+                case .pipe:
+                    var got = 0
+                    while got < size {
+                        let n = read(pipe.read, buffer.baseAddress! + got, size - got)
+                        if n <= 0 { return 3 }
+                        got += n
                     }
-                    control.storeBytes(of: result, toByteOffset: 24, as: Double.self)
-                    done.value = seen
+                    result = sum(buffer.baseAddress!)
+                case .fresh:
+                    result = sum(try L.attach(Double.self, shape: nil, name: name))
+                case .attach:
+                    let array = try L.attach(Double.self, shape: nil, name: name)
+                    attached = array
+                    result = sum(array)                     // touches every page once
+                case .reused:
+                    guard let attached else { return 4 }
+                    result = sum(attached)
                 }
-            } catch {
-                Console.err("bench reader: \(error)\n")   // outside a part nobody else would say it
-                return 1
+                control.storeBytes(of: result, toByteOffset: 24, as: Double.self)
+                done.value = seen
             }
         }
         Descriptor.close(pipe.read)
         defer {
-            try? send(.quit)
+            send(.quit)
             Descriptor.close(pipe.write)
             _ = waitForProcess(reader, timeout: 10)
         }
 
-        var results: [TransferTimes] = []
-        for size in sizes {
-            let values = (0..<(size / 8)).map { Double($0 & 1023) }
-            let rounds = max(5, min(100, (256 << 20) / size))
-            let viaPipe = try timed(rounds) {
-                try send(.pipe, size: size)
+        let values = (0..<(size / 8)).map { Double($0 & 1023) }
+        var bodies: [() throws -> Double] = [{
+            try BenchRepeat.seconds {
+                send(.pipe)
                 try values.withUnsafeBytes { try Descriptor.writeAll(pipe.write, $0) }
                 try awaitDone()
             }
-            let viaFresh = try timed(rounds) {
-                let name = SharedSegment.uniqueName()
-                defer { SharedSegment.unlinkIfPresent(name) }
-                let array = try L.create(Double.self, shape: [size / 8], name: name)
-                try L.copy(values, into: array)
-                try send(.fresh, size: size, name: name)
-                try awaitDone()
-            }
-            let warm = try L.create(Double.self, shape: [size / 8], name: newName())
+        }]
+        if implementation {
+            bodies.append({
+                try BenchRepeat.seconds {
+                    let name = SharedSegment.uniqueName()
+                    defer { SharedSegment.unlinkIfPresent(name) }
+                    let array = try L.create(Double.self, shape: [size / 8], name: name)
+                    try L.copy(values, into: array)
+                    send(.fresh, name: name)
+                    try awaitDone()
+                }
+            })
+            let warm = try L.create(Double.self, shape: [size / 8], name: names.next())
             try L.copy(values, into: warm)
-            try send(.attach, size: size, name: warm.name)
+            send(.attach, name: warm.name)
             try awaitDone()
-            let viaReused = try timed(rounds) {
-                try L.copy(values, into: warm)
-                try send(.reused, size: size)
-                try awaitDone()
-            }
-            results.append(TransferTimes(bytes: size, pipe: viaPipe.median, fresh: viaFresh.median, reused: viaReused.median))
+            bodies.append({
+                try BenchRepeat.seconds {
+                    try L.copy(values, into: warm)
+                    send(.reused)
+                    try awaitDone()
+                }
+            })
         }
-        return results
+        let times = try BenchRepeat.inTurns(rounds, bodies)
+        return (times[0], implementation ? times[1] : [], implementation ? times[2] : [])
     }
-}
-
-fileprivate extension String {
-    /// The string padded with spaces on the right to `width` characters.
-    func leftAligned(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
 }

@@ -21,7 +21,7 @@ extension Lesson08 {
             6: { context in try shareableListsBothWays(L.self, context) },
         ], peers: [
             "tutorial-reader": { arguments in try tutorialReader(L.self, name: arguments.first ?? "") },
-            "bench": { arguments in try bench(L.self, arguments) },
+            "bench": { arguments in try BenchPeer.run(ArraysBench.measurements(L.self), arguments: arguments) },
         ])
     }
 

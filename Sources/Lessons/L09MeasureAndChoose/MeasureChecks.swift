@@ -1,0 +1,133 @@
+import Glibc
+
+extension Lesson09 {
+    /// The lesson bound to the student's lessons 05, 06 and 08, the references and the mutants:
+    /// lesson 09 has no contract of its own, it measures those three.
+    public static func entry<EQ: SharedQueueContract, EC: PipeConnectionContract, EA: SharedArraysContract,
+                             SQ: SharedQueueContract, SC: PipeConnectionContract, SA: SharedArraysContract>(
+        exercise: (queue: EQ.Type, connection: EC.Type, arrays: EA.Type),
+        solution: (queue: SQ.Type, connection: SC.Type, arrays: SA.Type),
+        mutants: [MutantEntry]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, exercise: checks(EQ.self, EC.self, EA.self),
+                    solution: checks(SQ.self, SC.self, SA.self), mutants: mutants)
+    }
+
+    /// The four floors, run against a queue, a connection and a shared-arrays implementation.
+    public static func checks<Q: SharedQueueContract, C: PipeConnectionContract, A: SharedArraysContract>(
+        _: Q.Type, _: C.Type, _: A.Type) -> ImplementationChecks {
+        ImplementationChecks(parts: [
+            1: { _ in try queueHandOff(Q.self) },
+            2: { _ in try consumerSleeps(Q.self) },
+            3: { _ in try pipeRate(C.self) },
+            4: { _ in try copySpeed(A.self) },
+        ])
+    }
+
+    static func look(_ lesson: String, _ what: String) -> String { "\(what) in Exercises/\(lesson)" }
+
+    /// "123,456".
+    static func count(_ value: Double) -> String { BenchReport.number(value.rounded()) }
+
+    // MARK: - part 1
+
+    static func queueHandOff<Q: SharedQueueContract>(_: Q.Type) throws {
+        // The raw pipe is measured in the same run, in turns, for comparison only: the floor is absolute.
+        let raw = try PipeBench.rawPipeEcho()
+        defer { raw.close(); _ = waitForProcess(raw.child, timeout: 5) }
+        let queue = try QueueBench.queueEcho(Q.self)
+        defer { queue.close(); _ = waitForProcess(queue.child, timeout: 5) }
+        let burst = 200
+        let times = try BenchRepeat.inTurns(5, [raw, queue].map { echo in
+            { try BenchRepeat.seconds { for _ in 0..<burst { try echo.trip() } } / Double(burst) * 1e6 }
+        })
+        let (pipe, yours) = (BenchFigure.median(times[0]), BenchFigure.median(times[1]))
+        let micro = { (x: Double) in BenchReport.number(x) + " µs" }
+        Console.out("round trip of an 8-byte message: your queues \(micro(yours)), a raw pipe \(micro(pipe)) (the median of 5 bursts of \(burst) round trips)\n")
+        try require(yours <= queueRoundTripCeiling, CheckFailure(
+            "a message and its reply take too long through your queue",
+            expected: "at most \(micro(queueRoundTripCeiling)) for a put and the reply's get through two queues (a raw pipe takes \(micro(pipe)) here)",
+            seen: "\(micro(yours)) (the 5 bursts: \(times[1].map(micro).joined(separator: ", ")))",
+            cause: "a get that finds the queue empty sleeps a fixed time (usleep) and looks again, instead of waiting on the notEmpty condition variable that put broadcasts: every message waits out a nap",
+            look: look("05-queues/SharedQueue.swift", "get(timeout:) and put(_:timeout:)")))
+    }
+
+    // MARK: - part 2
+
+    static func consumerSleeps<Q: SharedQueueContract>(_: Q.Type) throws {
+        let lockBlock = try labSharedBlock(bytes: 4096)
+        let queueBlock = try labSharedBlock(bytes: 64 << 10)
+        defer { labUnmap(queueBlock); labUnmap(lockBlock) }
+        let lock = try ProcessSharedMutex.initialize(at: lockBlock.baseAddress!)
+        let getLook = look("05-queues/SharedQueue.swift", "get(timeout:)")
+        let queue = try attempt("SharedQueue(creatingIn: 64 KiB, lock:)", look: look("05-queues/SharedQueue.swift", "init(creatingIn:lock:)")) {
+            try Q(creatingIn: queueBlock, lock: lock)
+        }
+        let messages = 50, gap: UInt32 = 20_000
+        let cpuBefore = cpuSeconds(children: true)
+        let started = monotonicSeconds()
+        let consumer = try forkChild {
+            for i in 0..<messages {
+                let message = try attempt("get(timeout: 10)", look: getLook) { try queue.get(timeout: 10) }
+                guard message == Array("message \(i)".utf8) else {
+                    throw CheckFailure("the consumer received the wrong message", expected: "\"message \(i)\"",
+                                       seen: "\(message.count) bytes: \(String(decoding: message.prefix(40), as: UTF8.self))", look: getLook)
+                }
+            }
+            return 0
+        }
+        for i in 0..<messages {
+            usleep(gap)                 // the rhythm of the producer, not synchronisation: the consumer waits meanwhile
+            try attempt("put(\"message \(i)\", timeout: 5)", look: look("05-queues/SharedQueue.swift", "put(_:timeout:)")) {
+                try queue.put(Array("message \(i)".utf8), timeout: 5)
+            }
+        }
+        guard let end = waitForProcess(consumer, timeout: 15) else {
+            throw CheckFailure("the consumer did not receive the \(messages) messages within 15 s of the last put",
+                               cause: "a waiting get is not woken by put", look: getLook)
+        }
+        try requireEqual(end, .exited(0), "the consumer did not finish cleanly", look: getLook)
+        let cpu = cpuSeconds(children: true) - cpuBefore
+        let wall = monotonicSeconds() - started
+        Console.out("the consumer used \(secondsText(cpu)) of CPU in \(secondsText(wall)) (\(BenchReport.number(cpu / wall * 100))%)\n")
+        try require(cpu < consumerCPUCeiling * wall, CheckFailure(
+            "the consumer kept a CPU busy while it waited for messages",
+            expected: "under \(Int(consumerCPUCeiling * 100))% of the wall time: under \(secondsText(consumerCPUCeiling * wall)) of CPU in \(secondsText(wall)), for \(messages) messages 20 ms apart",
+            seen: "\(secondsText(cpu)) of CPU (\(Int((cpu / wall * 100).rounded()))%)",
+            cause: "get polls the ring in a loop (get(timeout: 0), sched_yield, a short spin) instead of sleeping on the notEmpty condition variable",
+            look: getLook))
+    }
+
+    // MARK: - part 3
+
+    static func pipeRate<C: PipeConnectionContract>(_: C.Type) throws {
+        var rates: [Double] = []
+        for _ in 0..<3 {
+            rates.append(try PipeBench.connectionBulk(C.self, duplex: false, messages: 32, deadline: 3) * 1024)
+            if rates.last! >= pipeFloorMiBs { break }
+        }
+        Console.out("pipe: \(rates.map(count).joined(separator: ", ")) MiB/s in 1 MiB messages\n")
+        try require(rates.max()! >= pipeFloorMiBs, CheckFailure(
+            "your Connection moves too few bytes a second",
+            expected: "at least \(count(pipeFloorMiBs)) MiB/s of 1 MiB messages through a pipe, from a forked writer (a raw pipe does more than 1 GiB/s)",
+            seen: "\(rates.map(count).joined(separator: ", ")) MiB/s in \(rates.count) tries",
+            cause: "send writes (or receive reads) a few bytes per system call — a byte at a time costs a million write() calls per MiB",
+            look: look("06-pipes/Connection.swift", "send(_:) and receive()")))
+    }
+
+    // MARK: - part 4
+
+    static func copySpeed<A: SharedArraysContract>(_: A.Type) throws {
+        let rates = try ArraysBench.copyRates(A.self, bytes: 16 << 20, rounds: 3)
+        let memcpyBest = rates.memcpy.max()!, intoBest = rates.into.max()!, outBest = rates.outOf.max()!
+        let text = { (x: Double) in BenchReport.number(x) + " GiB/s" }
+        Console.out("memcpy \(text(memcpyBest)), copy into the array \(text(intoBest)), copy out \(text(outBest)) (best of 3)\n")
+        for (way, best) in [("into the shared array", intoBest), ("out of the shared array", outBest)] {
+            try require(best >= copyFraction * memcpyBest, CheckFailure(
+                "your bulk copy \(way) is much slower than memcpy",
+                expected: "at least \(Int(copyFraction * 100))% of memcpy's speed on the same 16 MiB in the same run: \(text(copyFraction * memcpyBest))",
+                seen: "\(text(best)) (\(Int((best / memcpyBest * 100).rounded()))% of memcpy)",
+                cause: "the copy goes element by element (through element/setElement or a subscript) instead of one bulk copy of the contiguous bytes",
+                look: look("08-shared-arrays/SharedArrays.swift", "copy(_:into:)")))
+        }
+    }
+}
