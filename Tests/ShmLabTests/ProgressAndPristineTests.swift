@@ -140,6 +140,7 @@ struct PristineStubTests {
         #expect(!StubShape.isUntouched(stub.replacingOccurrences(of: "{ todo() }", with: "{ self.init() }")))
         #expect(!StubShape.isUntouched(stub.replacingOccurrences(of: "        todo()", with: "        return 1")))
         #expect(!StubShape.isUntouched("let x = 1"))
+        #expect(StubShape.isUntouched("// a lesson with nothing to write\n"))
         // An initializer that keeps what the lab hands it is part of the stub (lessons 06, 07).
         #expect(StubShape.isUntouched("final class C { let fd: Int32\n init(fd: Int32) { self.fd = fd }\n func f() { todo() } }"))
         #expect(StubShape.isUntouched("protocol P { func a() }\nenum E: P { static func a() { todo() } }"))
