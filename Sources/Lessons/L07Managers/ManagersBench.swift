@@ -18,7 +18,9 @@ enum ManagerBench {
         let address = try L.start(in: parent)
         let client = try L.connect(to: address)
         let echo = try PipeBench.rawSocketEcho()
+        let framed = try framedEcho()
         var appendTimes: [Double] = [], countTimes: [Double] = [], incrementTimes: [Double] = [], rawTimes: [Double] = []
+        var framedTimes: [Double] = []
         var next = 0
         for _ in 0..<50 { _ = try client.list.count(); try echo.trip() }   // warm up
         for _ in 0..<(rounds * 3) {
@@ -26,17 +28,33 @@ enum ManagerBench {
             countTimes.append(try Bench.seconds { for _ in 0..<burst { _ = try client.list.count() } } / Double(burst) * 1e6)
             incrementTimes.append(try Bench.seconds { for _ in 0..<burst { _ = try client.dict.increment("k", by: 1) } } / Double(burst) * 1e6)
             rawTimes.append(try Bench.seconds { for _ in 0..<burst { try echo.trip() } } / Double(burst) * 1e6)
+            framedTimes.append(try Bench.seconds { for _ in 0..<burst { try framed.trip() } } / Double(burst) * 1e6)
         }
         echo.close()
+        framed.close()
+        _ = try waitForProcess(framed.child)
         _ = try waitForProcess(echo.child)
         client.close()
         try L.shutdown(address)
         let append = Bench.median(appendTimes)
+        // The JSON work of one call, in this process: encode and decode a request and a reply.
+        var codecTimes: [Double] = []
+        let request = ManagerRequest(.increment, key: "hits", value: 1), reply = ManagerReply.success(value: 42)
+        for _ in 0..<(rounds * 3) {
+            codecTimes.append(try Bench.seconds {
+                for _ in 0..<burst {
+                    _ = try CompactJSON.decode(ManagerRequest.self, from: CompactJSON.encode(request))
+                    _ = try CompactJSON.decode(ManagerReply.self, from: CompactJSON.encode(reply))
+                }
+            } / Double(burst) * 1e6)
+        }
         var figures = [
             Bench.Figure("manager_append_us", "manager list.append round trip", append, "µs"),
             Bench.Figure("manager_count_us", "manager list.count round trip", Bench.median(countTimes), "µs"),
             Bench.Figure("manager_increment_us", "manager dict.increment round trip", Bench.median(incrementTimes), "µs"),
             Bench.Figure("raw_socketpair_rt_us", "raw socketpair round trip", Bench.median(rawTimes), "µs"),
+            Bench.Figure("framed_echo_rt_us", "FramedConnection echo round trip", Bench.median(framedTimes), "µs"),
+            Bench.Figure("compact_json_per_call_us", "CompactJSON work of one call (4 codings)", Bench.median(codecTimes), "µs"),
         ]
         var ratios = [Bench.Figure("manager_vs_raw_socket", "manager call ÷ raw socket round trip", append / Bench.median(rawTimes), "×")]
         if let python = Bench.python(pythonScript, ["\(quick ? 1_000 : 5_000)", "\(rounds)"]) {
@@ -51,6 +69,26 @@ enum ManagerBench {
         Bench.report(name: "managers", lesson: 7, implementation: "\(L.self)",
                      method: method + " (B = \(burst), R = \(rounds))", figures: figures, ratios: ratios)
         return 0
+    }
+
+    /// The lab's FramedConnection over a socketpair with an echo process: the transport alone.
+    static func framedEcho() throws -> PipeBench.Echo {
+        var fds: [Int32] = [-1, -1]
+        try valueOrErrno("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) }
+        let mine = FramedConnection(fd: fds[0]), theirs = FramedConnection(fd: fds[1])
+        let message = Array(#"{"op":"count"}"#.utf8)
+        return try PipeBench.startEcho(echo: {
+            Glibc.close(mine.fd)
+            while let request = try? theirs.receive() { try theirs.send(request) }
+            return 0
+        }, closeInParent: {
+            theirs.close()
+        }, trip: {
+            try mine.send(message)
+            _ = try mine.receive()
+        }, finish: {
+            mine.close()
+        })
     }
 
     static let pythonScript = """
