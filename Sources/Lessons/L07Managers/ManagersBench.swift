@@ -110,19 +110,9 @@ enum ManagerBench {
     /// The lab's FramedConnection over a socketpair with an echo process: the transport alone.
     static func framedEcho() throws -> PipeBench.Echo {
         let ends = try PipeBench.socketPair()
-        let mine = FramedConnection(fd: ends.read), theirs = FramedConnection(fd: ends.write)
-        let message = Array(#"{"op":"count"}"#.utf8)
-        return try PipeBench.startEcho(echo: {
-            Glibc.close(mine.fd)
-            while let request = try? theirs.receive() { try theirs.send(request) }
-            return 0
-        }, closeInParent: {
-            theirs.close()
-        }, trip: {
-            try mine.send(message)
-            _ = try mine.receive()
-        }, finish: {
-            mine.close()
-        })
+        return try PipeBench.messageEcho(
+            mine: FramedConnection(fd: ends.read), theirs: FramedConnection(fd: ends.write),
+            message: Array(#"{"op":"count"}"#.utf8), descriptor: { $0.fd },
+            send: { try $0.send($1) }, receive: { try $0.receive() }, close: { $0.close() })
     }
 }
