@@ -6,7 +6,8 @@ import Lessons
 // Read the lesson: swift run lab show 7     Check your work: swift run lab check 7
 //
 // Replace each todo() with your code. Messages travel in the lab's FramedConnection (lesson 06's
-// framing, ready to use) as JSON: JSONEncoder().encode(request), JSONDecoder().decode(…).
+// framing, ready to use) as JSON: JSONEncoder().encode(request), JSONDecoder().decode(…) — or the
+// lab's faster CompactJSON.encode(request), CompactJSON.decode(ManagerRequest.self, from: bytes).
 // Throw ManagerError for the cases the lesson lists, and SystemError("bind") (or the call that
 // failed) when a system call fails.
 

@@ -88,8 +88,8 @@ final class MutantClientThread: @unchecked Sendable {
             }
             let request: ManagerRequest
             if style == .trapOnBadClient {
-                request = try! JSONDecoder().decode(ManagerRequest.self, from: Data(bytes))   // mistake
-            } else if let decoded = try? JSONDecoder().decode(ManagerRequest.self, from: Data(bytes)) {
+                request = try! CompactJSON.decode(ManagerRequest.self, from: bytes)   // mistake
+            } else if let decoded = try? CompactJSON.decode(ManagerRequest.self, from: bytes) {
                 request = decoded
             } else {
                 if style == .ignoreBadRequest { continue }                  // mistake: no reply at all

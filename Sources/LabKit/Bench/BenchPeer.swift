@@ -73,7 +73,7 @@ public final class BenchRun {
         update(key) { $0.ended(.skipped, note: reason) }
     }
 
-    /// Runs `python3 -c script arguments…`, whose last line of output is a JSON object mapping
+    /// Runs `python3 -c script arguments…`, whose last JSON line of output is an object mapping
     /// names to lists of samples, and records each declared Python figure `figureKey` from
     /// `names[figureKey]`. When python3 is missing or fails, those figures are skipped with the
     /// reason. Does nothing with `--no-python`.
@@ -94,8 +94,10 @@ public final class BenchRun {
         }
         let (output, end) = process.collectOutput(timeout: timeout)
         let text = String(decoding: output, as: UTF8.self)
-        guard end == .exited(0), let line = text.split(separator: "\n").last,
-              let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        // The last line that is a JSON object (a warning printed at exit may follow it).
+        let object = text.split(separator: "\n").reversed().lazy
+            .compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.first
+        guard end == .exited(0), let object else {
             let how = end.map { "\($0)" } ?? "did not finish within \(Int(timeout)) s"
             for key in keys { skip(key, "python3 \(how): \(text.suffix(300))") }
             return

@@ -7,11 +7,11 @@ import Glibc
 /// `todo()` costs that row only.
 extension BuiltinCommands {
     static var bench: LabCommand { LabCommand(CommandSpec(
-        "bench", summary: "Measure your pipes, queue, locks and shared arrays beside raw baselines and Python.",
+        "bench", summary: "Measure your locks, queue, pipes, manager and shared arrays beside raw baselines and Python.",
         options: [
             OptionSpec("solutions", help: "Measure the reference solutions instead of your exercises."),
             OptionSpec("json", value: "FILE", help: "Also write every figure (all repetitions, median, ratios) as JSON."),
-            OptionSpec("quick", help: "Less data and 3 repetitions: a rough picture in well under 20 s."),
+            OptionSpec("quick", help: "Less data and 3 repetitions: a rough picture in under 20 s."),
             OptionSpec("no-python", help: "Leave CPython's figures out (they need python3 on PATH)."),
         ],
         discussion: """

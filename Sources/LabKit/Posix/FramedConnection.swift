@@ -34,11 +34,13 @@ public final class FramedConnection {
     /// Sends one message: header and payload, looping over partial writes and EINTR. Uses
     /// `send(…, MSG_NOSIGNAL)` on sockets (EPIPE instead of SIGPIPE) and `write` on pipes.
     public func send(_ payload: [UInt8]) throws {
-        var message = [UInt8](repeating: 0, count: 4)
+        // One buffer, one allocation: the header, then the payload.
+        var message = [UInt8]()
+        message.reserveCapacity(4 + payload.count)
         let n = UInt32(payload.count)
-        message[0] = UInt8(n >> 24); message[1] = UInt8((n >> 16) & 0xff)
-        message[2] = UInt8((n >> 8) & 0xff); message[3] = UInt8(n & 0xff)
-        message += payload
+        message.append(UInt8(n >> 24)); message.append(UInt8((n >> 16) & 0xff))
+        message.append(UInt8((n >> 8) & 0xff)); message.append(UInt8(n & 0xff))
+        message.append(contentsOf: payload)
         try message.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
@@ -57,8 +59,9 @@ public final class FramedConnection {
 
     /// Receives one message. Throws `Failure.endOfFile` when the peer closed between messages.
     public func receive() throws -> [UInt8] {
-        let header = try readExactly(4, atStart: true)
-        let length = Int(Int32(bitPattern: UInt32(header[0]) << 24 | UInt32(header[1]) << 16 | UInt32(header[2]) << 8 | UInt32(header[3])))
+        var header: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)      // on the stack: no allocation
+        try withUnsafeMutableBytes(of: &header) { try readExactly(into: $0, atStart: true) }
+        let length = Int(Int32(bitPattern: UInt32(header.0) << 24 | UInt32(header.1) << 16 | UInt32(header.2) << 8 | UInt32(header.3)))
         guard length >= 0, length <= Self.maximumMessage else { throw Failure.badLength(length) }
         return try readExactly(length, atStart: false)
     }
@@ -71,10 +74,17 @@ public final class FramedConnection {
     }
 
     func readExactly(_ count: Int, atStart: Bool) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try readExactly(into: UnsafeMutableRawBufferPointer(buffer), atStart: atStart)
+            initialized = count
+        }
+    }
+
+    func readExactly(into buffer: UnsafeMutableRawBufferPointer, atStart: Bool) throws {
+        let count = buffer.count
         var done = 0
         while done < count {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, count - done) }
+            let n = Glibc.read(fd, buffer.baseAddress! + done, count - done)
             if n == -1 {
                 if errno == EINTR { continue }
                 throw SystemError("read", object: "fd \(fd)")
@@ -85,7 +95,6 @@ public final class FramedConnection {
             }
             done += n
         }
-        return buffer
     }
 
     /// Closes the descriptor once. The corresponding C function is `close`.

@@ -151,18 +151,26 @@ enum PipeBench {
 
     static func duplexEcho<L: PipeConnectionContract>(_: L.Type) throws -> Echo {
         let (mine, theirs) = try L.pipe(duplex: true)
-        let message = [UInt8](repeating: 1, count: 8)
-        return try startEcho(echo: {
-            Glibc.close(mine.descriptor)
-            while let request = try? theirs.receive() { try theirs.send(request) }
+        return try messageEcho(mine: mine, theirs: theirs, message: [UInt8](repeating: 1, count: 8), descriptor: { $0.descriptor },
+                               send: { try $0.send($1) }, receive: { try $0.receive() }, close: { $0.close() })
+    }
+
+    /// Round trips over a duplex pair of message connections (an implementation's, or the lab's
+    /// own `FramedConnection`): a forked child echoes every message on `theirs` until end-of-file.
+    static func messageEcho<C>(mine: C, theirs: C, message: [UInt8], descriptor: @escaping (C) -> Int32,
+                               send: @escaping (C, [UInt8]) throws -> Void, receive: @escaping (C) throws -> [UInt8],
+                               close: @escaping (C) -> Void) throws -> Echo {
+        try startEcho(echo: {
+            Glibc.close(descriptor(mine))
+            while let request = try? receive(theirs) { try send(theirs, request) }
             return 0
         }, closeInParent: {
-            theirs.close()
+            close(theirs)
         }, trip: {
-            try mine.send(message)
-            _ = try mine.receive()
+            try send(mine, message)
+            _ = try receive(mine)
         }, finish: {
-            mine.close()
+            close(mine)
         })
     }
 

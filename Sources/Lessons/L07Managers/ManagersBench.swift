@@ -2,8 +2,9 @@ import Glibc
 
 /// Lesson 07's measurement for `lab bench` (`lab __peer 7 bench IMPLEMENTATION`): the round trip
 /// of a proxy call on a running manager, beside an 8-byte echo over a raw socketpair (the
-/// baseline) and CPython's Manager proxies, measured in the same run. One client, one call at a
-/// time; the calls and the echo are timed in turns, a burst each.
+/// baseline), the same echo through the lab's `FramedConnection` (the transport alone), the lab's
+/// `CompactJSON` work of one call, and CPython's Manager proxies, measured in the same run. One
+/// client, one call at a time; the calls and the echoes are timed in turns, a burst each.
 enum ManagerBench {
     static func measurements<L: ManagerContract>(_: L.Type) -> [BenchMeasurement] {
         [BenchMeasurement("manager-call", "manager: one proxy call (request and reply over a Unix socket), on one CPU") { run in
@@ -21,6 +22,8 @@ enum ManagerBench {
         run.declare("\(key).increment", "your manager, dict.increment (atomic)", unit: "µs", higherIsBetter: false,
                     baseline: "\(key).raw", python: "\(key).python-increment")
         run.declare("\(key).raw", "raw socketpair, 8-byte echo (baseline)", unit: "µs", higherIsBetter: false, role: .baseline)
+        run.declare("\(key).framed", "FramedConnection echo of a request (transport alone)", unit: "µs", higherIsBetter: false, role: .baseline)
+        run.declare("\(key).coding", "CompactJSON: encode + decode a request and a reply", unit: "µs", higherIsBetter: false, role: .baseline)
         run.declare("\(key).python-append", "Python Manager list.append", unit: "µs", higherIsBetter: false, role: .python)
         run.declare("\(key).python-len", "Python Manager len(list)", unit: "µs", higherIsBetter: false, role: .python)
         run.declare("\(key).python-increment", "Python Manager d[k] += 1 (2 calls, not atomic)", unit: "µs",
@@ -32,7 +35,17 @@ enum ManagerBench {
         }
         let echo = try PipeBench.rawSocketEcho()
         defer { echo.close(); _ = waitForProcess(echo.child, timeout: 10) }
-        var bodies: [() throws -> Double] = [{ try perCall(echo.trip) }]
+        let framed = try framedEcho()
+        defer { framed.close(); _ = waitForProcess(framed.child, timeout: 10) }
+        let request = ManagerRequest(.increment, key: "hits", value: 1), reply = ManagerReply.success(value: 42)
+        var bodies: [() throws -> Double] = [
+            { try perCall(echo.trip) },
+            { try perCall(framed.trip) },
+            { try perCall {
+                _ = try CompactJSON.decode(ManagerRequest.self, from: CompactJSON.encode(request))
+                _ = try CompactJSON.decode(ManagerReply.self, from: CompactJSON.encode(reply))
+            } },
+        ]
         var stop: () throws -> Void = {}
         if run.implementation {
             var parent = "/tmp"
@@ -50,10 +63,12 @@ enum ManagerBench {
         let times = try BenchRepeat.inTurns(run.repetitions, bodies)
         try stop()
         run.record("\(key).raw", times[0])
+        run.record("\(key).framed", times[1])
+        run.record("\(key).coding", times[2])
         if run.implementation {
-            run.record("\(key).append", times[1])
-            run.record("\(key).count", times[2])
-            run.record("\(key).increment", times[3])
+            run.record("\(key).append", times[3])
+            run.record("\(key).count", times[4])
+            run.record("\(key).increment", times[5])
         }
         run.measurePython(pythonScript, ["\(run.pick(quick: 1_000, full: 5_000))", "\(run.repetitions)"],
                           names: ["\(key).python-append": "append", "\(key).python-len": "len",
@@ -91,4 +106,13 @@ enum ManagerBench {
                     out[name].append(per_call(body))
         print(json.dumps(out))
         """
+
+    /// The lab's FramedConnection over a socketpair with an echo process: the transport alone.
+    static func framedEcho() throws -> PipeBench.Echo {
+        let ends = try PipeBench.socketPair()
+        return try PipeBench.messageEcho(
+            mine: FramedConnection(fd: ends.read), theirs: FramedConnection(fd: ends.write),
+            message: Array(#"{"op":"count"}"#.utf8), descriptor: { $0.fd },
+            send: { try $0.send($1) }, receive: { try $0.receive() }, close: { $0.close() })
+    }
 }

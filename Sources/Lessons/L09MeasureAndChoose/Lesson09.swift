@@ -9,8 +9,11 @@ public enum Lesson09 {
     public static let consumerCPUCeiling = 0.05
     /// Part 3: MiB/s a simplex connection must carry in 1 MiB messages.
     public static let pipeFloorMiBs = 100.0
-    /// Part 4: the shared array's bulk copies, as a fraction of memcpy's speed in the same run.
+    /// Part 4: the shared array's bulk copies, as a fraction of memcpy's speed in the same run
+    /// (best round of `copyRounds`, `copyBytes` each).
     public static let copyFraction = 0.5
+    public static let copyBytes = 4 << 20
+    public static let copyRounds = 9
 
     public static let parts: [PartInfo] = [
         PartInfo(1, "queue hand-off: a message and its reply through two of your queues in under 250 µs (lesson 05)", hints: [
@@ -30,8 +33,8 @@ public enum Lesson09 {
             "The same when reading: read() into the whole remaining part of the message, not one byte (or 4 bytes) at a time.",
         ], ifTimedOut: "receive() did not return the messages: see lesson 06 (a read loop that never ends, or a missing end-of-file).",
                  timeout: 60),
-        PartInfo(4, "shared-array bulk copy of 16 MiB at ≥ half memcpy's speed, both ways (lesson 08)", hints: [
-            "This part runs your lesson 08 copy(_:into:) both ways on a 16 MiB Float64 array and times memcpy of the same size in the same run, in turns. Your copies must reach at least half memcpy's speed (the best of the rounds is compared).",
+        PartInfo(4, "shared-array bulk copy of 4 MiB at ≥ half memcpy's speed, both ways (lesson 08)", hints: [
+            "This part runs your lesson 08 copy(_:into:) both ways on a 4 MiB Float64 array and times memcpy of the same size in the same run, in turns, 9 rounds. Your copies must reach at least half memcpy's speed (the best round of each is compared).",
             "The elements of the array and of the Swift array are contiguous on both sides: one bulk copy moves them all — values.withUnsafeBytes { ... copyMemory(from:) } or memcpy.",
             "A loop over the elements through setElement/element (or any per-element subscript) does an index computation and a bounds check per element: a hundred times slower than memcpy in a debug build.",
         ], timeout: 90),

@@ -117,14 +117,14 @@ extension Lesson09 {
     // MARK: - part 4
 
     static func copySpeed<A: SharedArraysContract>(_: A.Type) throws {
-        let rates = try ArraysBench.copyRates(A.self, bytes: 16 << 20, rounds: 3)
+        let rates = try ArraysBench.copyRates(A.self, bytes: copyBytes, rounds: copyRounds)
         let memcpyBest = rates.memcpy.max()!, intoBest = rates.into.max()!, outBest = rates.outOf.max()!
         let text = { (x: Double) in BenchReport.number(x) + " GiB/s" }
-        Console.out("memcpy \(text(memcpyBest)), copy into the array \(text(intoBest)), copy out \(text(outBest)) (best of 3)\n")
+        Console.out("memcpy \(text(memcpyBest)), copy into the array \(text(intoBest)), copy out \(text(outBest)) (best of \(copyRounds) rounds of \(copyBytes >> 20) MiB)\n")
         for (way, best) in [("into the shared array", intoBest), ("out of the shared array", outBest)] {
             try require(best >= copyFraction * memcpyBest, CheckFailure(
                 "your bulk copy \(way) is much slower than memcpy",
-                expected: "at least \(Int(copyFraction * 100))% of memcpy's speed on the same 16 MiB in the same run: \(text(copyFraction * memcpyBest))",
+                expected: "at least \(Int(copyFraction * 100))% of memcpy's speed on the same \(copyBytes >> 20) MiB in the same run (best of \(copyRounds) rounds): \(text(copyFraction * memcpyBest))",
                 seen: "\(text(best)) (\(Int((best / memcpyBest * 100).rounded()))% of memcpy)",
                 cause: "the copy goes element by element (through element/setElement or a subscript) instead of one bulk copy of the contiguous bytes",
                 look: look("08-shared-arrays/SharedArrays.swift", "copy(_:into:)")))

@@ -1,0 +1,641 @@
+/// A small, fast JSON coder for `Codable` messages: what a lesson's wire protocol needs (objects,
+/// arrays, strings, integers, doubles, booleans, null), written straight into a byte array and
+/// parsed from one, with none of Foundation's `Data` round trips. Foundation's `JSONEncoder` and
+/// `JSONDecoder` produce and accept the same JSON; this one is several times faster on small
+/// messages, which matters when every call of a proxy is a message (lesson 07). Untrusted input is
+/// safe: malformed text, absurd nesting (over 64 levels) and wrong types are thrown errors.
+public enum CompactJSON {
+    /// `value` as compact JSON (no spaces; keys in the order the type encodes them).
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let writer = JSONWriter()
+        try writer.encodeValue(value)
+        return writer.bytes
+    }
+
+    /// Decodes a `T` from JSON text.
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        var parser = JSONParser(bytes: bytes)
+        let tree = try parser.parseDocument()
+        return try T(from: TreeDecoder(value: tree, codingPath: []))
+    }
+
+    /// What the parser throws for text that is not JSON.
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public let offset: Int
+        public let reason: String
+        public var description: String { "not JSON at byte \(offset): \(reason)" }
+    }
+}
+
+// MARK: - Encoding
+
+final class JSONWriter {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(128) }
+
+    func encodeValue<T: Encodable>(_ value: T) throws {
+        switch value {
+        case let v as Int: writeInteger(Int64(v))
+        case let v as String: writeString(v)
+        case let v as Bool: writeRaw(v ? "true" : "false")
+        case let v as Double: try writeDouble(v)
+        default:
+            let level = EncodingLevel()
+            try value.encode(to: LevelEncoder(writer: self, level: level, codingPath: []))
+            if let closer = level.closer { bytes.append(closer) } else if !level.wroteSomething { writeRaw("{}") }
+        }
+    }
+
+    func writeRaw(_ text: StaticString) {
+        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    func writeInteger(_ value: Int64) {
+        if value == 0 { bytes.append(0x30); return }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { raw in
+            while magnitude > 0 {
+                raw[count] = 0x30 + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            if value < 0 { bytes.append(0x2D) }
+            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(raw[i]) }
+        }
+    }
+
+    func writeUnsigned(_ value: UInt64) {
+        if value <= UInt64(Int64.max) { writeInteger(Int64(value)) } else { bytes.append(contentsOf: Array(String(value).utf8)) }
+    }
+
+    func writeDouble(_ value: Double) throws {
+        guard value.isFinite else {
+            throw EncodingError.invalidValue(value, EncodingError.Context(codingPath: [], debugDescription: "JSON has no \(value)"))
+        }
+        if value == value.rounded(), abs(value) < 1e15 { writeInteger(Int64(value)); return }
+        bytes.append(contentsOf: Array("\(value)".utf8))
+    }
+
+    func writeString(_ value: String) {
+        bytes.append(0x22)
+        var text = value
+        text.withUTF8 { utf8 in
+            for byte in utf8 {
+                switch byte {
+                case 0x22: bytes.append(0x5C); bytes.append(0x22)
+                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+                case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+                case 0x0D: bytes.append(0x5C); bytes.append(0x72)
+                case 0x09: bytes.append(0x5C); bytes.append(0x74)
+                case 0..<0x20:
+                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                default: bytes.append(byte)
+                }
+            }
+        }
+        bytes.append(0x22)
+    }
+}
+
+/// One value being encoded: which bracket it opened (and so must close) and how many members it has.
+final class EncodingLevel {
+    var closer: UInt8?
+    var members = 0
+    var wroteSomething = false
+}
+
+struct LevelEncoder: Encoder {
+    let writer: JSONWriter
+    let level: EncodingLevel
+    var codingPath: [CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if level.closer == nil {
+            writer.bytes.append(0x7B)
+            level.closer = 0x7D
+            level.wroteSomething = true
+        }
+        return KeyedEncodingContainer(KeyedWriter<Key>(writer: writer, level: level, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> UnkeyedEncodingContainer {
+        if level.closer == nil {
+            writer.bytes.append(0x5B)
+            level.closer = 0x5D
+            level.wroteSomething = true
+        }
+        return UnkeyedWriter(writer: writer, level: level, codingPath: codingPath)
+    }
+
+    func singleValueContainer() -> SingleValueEncodingContainer {
+        level.wroteSomething = true
+        return SingleWriter(writer: writer, codingPath: codingPath)
+    }
+}
+
+struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
+    let writer: JSONWriter
+    let level: EncodingLevel
+    var codingPath: [CodingKey]
+
+    func key(_ key: Key) {
+        if level.members > 0 { writer.bytes.append(0x2C) }
+        level.members += 1
+        writer.writeString(key.stringValue)
+        writer.bytes.append(0x3A)
+    }
+
+    mutating func encodeNil(forKey key: Key) throws { self.key(key); writer.writeRaw("null") }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { self.key(key); writer.writeRaw(value ? "true" : "false") }
+    mutating func encode(_ value: String, forKey key: Key) throws { self.key(key); writer.writeString(value) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { self.key(key); try writer.writeDouble(value) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { self.key(key); try writer.writeDouble(Double(value)) }
+    mutating func encode(_ value: Int, forKey key: Key) throws { self.key(key); writer.writeInteger(Int64(value)) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { self.key(key); writer.writeInteger(Int64(value)) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { self.key(key); writer.writeInteger(Int64(value)) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { self.key(key); writer.writeInteger(Int64(value)) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { self.key(key); writer.writeInteger(value) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { self.key(key); writer.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { self.key(key); writer.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { self.key(key); writer.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { self.key(key); writer.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { self.key(key); writer.writeUnsigned(value) }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { self.key(key); try writer.encodeValue(value) }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        preconditionFailure("CompactJSON does not support nested containers; encode a nested Codable value instead")
+    }
+    mutating func nestedUnkeyedContainer(forKey key: Key) -> UnkeyedEncodingContainer {
+        preconditionFailure("CompactJSON does not support nested containers; encode a nested Codable value instead")
+    }
+    mutating func superEncoder() -> Encoder { preconditionFailure("CompactJSON does not support superEncoder") }
+    mutating func superEncoder(forKey key: Key) -> Encoder { preconditionFailure("CompactJSON does not support superEncoder") }
+}
+
+struct UnkeyedWriter: UnkeyedEncodingContainer {
+    let writer: JSONWriter
+    let level: EncodingLevel
+    var codingPath: [CodingKey]
+    var count: Int { level.members }
+
+    func comma() {
+        if level.members > 0 { writer.bytes.append(0x2C) }
+        level.members += 1
+    }
+
+    mutating func encodeNil() throws { comma(); writer.writeRaw("null") }
+    mutating func encode(_ value: Bool) throws { comma(); writer.writeRaw(value ? "true" : "false") }
+    mutating func encode(_ value: String) throws { comma(); writer.writeString(value) }
+    mutating func encode(_ value: Double) throws { comma(); try writer.writeDouble(value) }
+    mutating func encode(_ value: Int) throws { comma(); writer.writeInteger(Int64(value)) }
+    mutating func encode(_ value: Int64) throws { comma(); writer.writeInteger(value) }
+    mutating func encode<T: Encodable>(_ value: T) throws { comma(); try writer.encodeValue(value) }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        preconditionFailure("CompactJSON does not support nested containers; encode a nested Codable value instead")
+    }
+    mutating func nestedUnkeyedContainer() -> UnkeyedEncodingContainer {
+        preconditionFailure("CompactJSON does not support nested containers; encode a nested Codable value instead")
+    }
+    mutating func superEncoder() -> Encoder { preconditionFailure("CompactJSON does not support superEncoder") }
+}
+
+struct SingleWriter: SingleValueEncodingContainer {
+    let writer: JSONWriter
+    var codingPath: [CodingKey]
+
+    mutating func encodeNil() throws { writer.writeRaw("null") }
+    mutating func encode(_ value: Bool) throws { writer.writeRaw(value ? "true" : "false") }
+    mutating func encode(_ value: String) throws { writer.writeString(value) }
+    mutating func encode(_ value: Double) throws { try writer.writeDouble(value) }
+    mutating func encode(_ value: Float) throws { try writer.writeDouble(Double(value)) }
+    mutating func encode(_ value: Int) throws { writer.writeInteger(Int64(value)) }
+    mutating func encode(_ value: Int8) throws { writer.writeInteger(Int64(value)) }
+    mutating func encode(_ value: Int16) throws { writer.writeInteger(Int64(value)) }
+    mutating func encode(_ value: Int32) throws { writer.writeInteger(Int64(value)) }
+    mutating func encode(_ value: Int64) throws { writer.writeInteger(value) }
+    mutating func encode(_ value: UInt) throws { writer.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt8) throws { writer.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt16) throws { writer.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt32) throws { writer.writeUnsigned(UInt64(value)) }
+    mutating func encode(_ value: UInt64) throws { writer.writeUnsigned(value) }
+    mutating func encode<T: Encodable>(_ value: T) throws { try writer.encodeValue(value) }
+}
+
+// MARK: - Parsing
+
+/// A parsed JSON value. Objects keep their members in order (lookups are linear: messages are small).
+enum JSONTree {
+    case null
+    case bool(Bool)
+    case integer(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONTree])
+    case object([(key: String, value: JSONTree)])
+
+    var kind: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .integer, .double: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+}
+
+struct JSONParser {
+    let bytes: [UInt8]
+    var index = 0
+    static let maximumDepth = 64
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    mutating func parseDocument() throws -> JSONTree {
+        let value = try parseValue(depth: 0)
+        skipSpace()
+        guard index == bytes.count else { throw fail("text after the value") }
+        return value
+    }
+
+    func fail(_ reason: String) -> CompactJSON.SyntaxError { CompactJSON.SyntaxError(offset: index, reason: reason) }
+
+    mutating func skipSpace() {
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D || bytes[index] == 0x09 {
+            index += 1
+        }
+    }
+
+    mutating func parseValue(depth: Int) throws -> JSONTree {
+        guard depth < JSONParser.maximumDepth else { throw fail("nested deeper than \(JSONParser.maximumDepth) levels") }
+        skipSpace()
+        guard index < bytes.count else { throw fail("unexpected end") }
+        switch bytes[index] {
+        case 0x7B: return try parseObject(depth: depth)
+        case 0x5B: return try parseArray(depth: depth)
+        case 0x22: return .string(try parseString())
+        case 0x74: try expectWord("true"); return .bool(true)
+        case 0x66: try expectWord("false"); return .bool(false)
+        case 0x6E: try expectWord("null"); return .null
+        case 0x2D, 0x30...0x39: return try parseNumber()
+        default: throw fail("unexpected byte \(bytes[index])")
+        }
+    }
+
+    mutating func expectWord(_ word: StaticString) throws {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw fail("unexpected end") }
+        let matches = word.withUTF8Buffer { Array($0) == Array(bytes[index..<(index + count)]) }
+        guard matches else { throw fail("expected \(word)") }
+        index += count
+    }
+
+    mutating func parseObject(depth: Int) throws -> JSONTree {
+        index += 1
+        var members: [(key: String, value: JSONTree)] = []
+        skipSpace()
+        if index < bytes.count, bytes[index] == 0x7D { index += 1; return .object(members) }
+        while true {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == 0x22 else { throw fail("expected a key") }
+            let key = try parseString()
+            skipSpace()
+            guard index < bytes.count, bytes[index] == 0x3A else { throw fail("expected ':'") }
+            index += 1
+            members.append((key, try parseValue(depth: depth + 1)))
+            skipSpace()
+            guard index < bytes.count else { throw fail("unexpected end") }
+            if bytes[index] == 0x2C { index += 1; continue }
+            if bytes[index] == 0x7D { index += 1; return .object(members) }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    mutating func parseArray(depth: Int) throws -> JSONTree {
+        index += 1
+        var elements: [JSONTree] = []
+        skipSpace()
+        if index < bytes.count, bytes[index] == 0x5D { index += 1; return .array(elements) }
+        while true {
+            elements.append(try parseValue(depth: depth + 1))
+            skipSpace()
+            guard index < bytes.count else { throw fail("unexpected end") }
+            if bytes[index] == 0x2C { index += 1; continue }
+            if bytes[index] == 0x5D { index += 1; return .array(elements) }
+            throw fail("expected ',' or ']'")
+        }
+    }
+
+    mutating func parseString() throws -> String {
+        index += 1                                           // the opening quote
+        let start = index
+        // Fast path: no escapes.
+        while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 { index += 1 }
+        guard index < bytes.count else { throw fail("unterminated string") }
+        if bytes[index] == 0x22 {
+            let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            index += 1
+            return text
+        }
+        var utf8 = Array(bytes[start..<index])
+        while true {
+            guard index < bytes.count else { throw fail("unterminated string") }
+            let byte = bytes[index]
+            if byte == 0x22 { index += 1; return String(decoding: utf8, as: UTF8.self) }
+            if byte < 0x20 { throw fail("control character in a string") }
+            if byte != 0x5C { utf8.append(byte); index += 1; continue }
+            index += 1
+            guard index < bytes.count else { throw fail("unterminated escape") }
+            let escape = bytes[index]
+            index += 1
+            switch escape {
+            case 0x22: utf8.append(0x22)
+            case 0x5C: utf8.append(0x5C)
+            case 0x2F: utf8.append(0x2F)
+            case 0x62: utf8.append(0x08)
+            case 0x66: utf8.append(0x0C)
+            case 0x6E: utf8.append(0x0A)
+            case 0x72: utf8.append(0x0D)
+            case 0x74: utf8.append(0x09)
+            case 0x75:
+                var scalar = try parseHex4()
+                if (0xD800..<0xDC00).contains(scalar) {   // a surrogate pair
+                    guard index + 1 < bytes.count, bytes[index] == 0x5C, bytes[index + 1] == 0x75 else { throw fail("lone surrogate") }
+                    index += 2
+                    let low = try parseHex4()
+                    guard (0xDC00..<0xE000).contains(low) else { throw fail("bad surrogate pair") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let unicode = Unicode.Scalar(scalar) else { throw fail("bad \\u escape") }
+                utf8.append(contentsOf: Array(String(Character(unicode)).utf8))
+            default: throw fail("bad escape")
+            }
+        }
+    }
+
+    mutating func parseHex4() throws -> UInt32 {
+        guard index + 4 <= bytes.count else { throw fail("short \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt32
+            switch byte {
+            case 0x30...0x39: digit = UInt32(byte - 0x30)
+            case 0x41...0x46: digit = UInt32(byte - 0x41 + 10)
+            case 0x61...0x66: digit = UInt32(byte - 0x61 + 10)
+            default: throw fail("bad hex digit")
+            }
+            value = value << 4 | digit
+            index += 1
+        }
+        return value
+    }
+
+    mutating func parseNumber() throws -> JSONTree {
+        let start = index
+        var isInteger = true
+        if bytes[index] == 0x2D { index += 1 }
+        guard index < bytes.count, (0x30...0x39).contains(bytes[index]) else { throw fail("bad number") }
+        while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+        if index < bytes.count, bytes[index] == 0x2E {
+            isInteger = false
+            index += 1
+            guard index < bytes.count, (0x30...0x39).contains(bytes[index]) else { throw fail("bad number") }
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+        }
+        if index < bytes.count, bytes[index] == 0x65 || bytes[index] == 0x45 {
+            isInteger = false
+            index += 1
+            if index < bytes.count, bytes[index] == 0x2B || bytes[index] == 0x2D { index += 1 }
+            guard index < bytes.count, (0x30...0x39).contains(bytes[index]) else { throw fail("bad number") }
+            while index < bytes.count, (0x30...0x39).contains(bytes[index]) { index += 1 }
+        }
+        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if isInteger, let value = Int64(text) { return .integer(value) }
+        guard let value = Double(text) else { throw fail("bad number") }
+        return .double(value)
+    }
+}
+
+// MARK: - Decoding
+
+struct TreeDecoder: Decoder {
+    let value: JSONTree
+    var codingPath: [CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func mismatch(_ expected: String) -> DecodingError {
+        .typeMismatch(Any.self, DecodingError.Context(codingPath: codingPath, debugDescription: "expected \(expected), found \(value.kind)"))
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = value else { throw mismatch("an object") }
+        return KeyedDecodingContainer(KeyedReader<Key>(members: members, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() throws -> UnkeyedDecodingContainer {
+        guard case .array(let elements) = value else { throw mismatch("an array") }
+        return UnkeyedReader(elements: elements, codingPath: codingPath)
+    }
+
+    func singleValueContainer() throws -> SingleValueDecodingContainer { SingleReader(value: value, codingPath: codingPath) }
+}
+
+/// Turns a tree node into a scalar, or throws a type mismatch.
+enum Scalars {
+    static func bool(_ value: JSONTree, _ path: @autoclosure () -> [CodingKey]) throws -> Bool {
+        guard case .bool(let b) = value else { throw mismatch(value, "a boolean", path) }
+        return b
+    }
+
+    static func string(_ value: JSONTree, _ path: @autoclosure () -> [CodingKey]) throws -> String {
+        guard case .string(let s) = value else { throw mismatch(value, "a string", path) }
+        return s
+    }
+
+    static func double(_ value: JSONTree, _ path: @autoclosure () -> [CodingKey]) throws -> Double {
+        switch value {
+        case .double(let d): return d
+        case .integer(let i): return Double(i)
+        default: throw mismatch(value, "a number", path)
+        }
+    }
+
+    static func integer<T: FixedWidthInteger>(_ value: JSONTree, _ type: T.Type, _ path: @autoclosure () -> [CodingKey]) throws -> T {
+        switch value {
+        case .integer(let i):
+            guard let v = T(exactly: i) else { throw mismatch(value, "a number that fits \(T.self)", path) }
+            return v
+        case .double(let d):
+            guard let v = T(exactly: d) else { throw mismatch(value, "a whole number that fits \(T.self)", path) }
+            return v
+        default: throw mismatch(value, "a number", path)
+        }
+    }
+
+    static func mismatch(_ value: JSONTree, _ expected: String, _ path: () -> [CodingKey]) -> DecodingError {
+        .typeMismatch(Any.self, DecodingError.Context(codingPath: path(), debugDescription: "expected \(expected), found \(value.kind)"))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ value: JSONTree, _ path: @autoclosure () -> [CodingKey]) throws -> T {
+        switch type {
+        case is Int.Type: return try integer(value, Int.self, path()) as! T
+        case is String.Type: return try string(value, path()) as! T
+        case is Bool.Type: return try bool(value, path()) as! T
+        case is Double.Type: return try double(value, path()) as! T
+        default: return try T(from: TreeDecoder(value: value, codingPath: path()))
+        }
+    }
+}
+
+struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let members: [(key: String, value: JSONTree)]
+    var codingPath: [CodingKey]
+
+    var allKeys: [Key] { members.compactMap { Key(stringValue: $0.key) } }
+
+    func contains(_ key: Key) -> Bool { members.contains { $0.key == key.stringValue } }
+
+    func member(_ key: Key) throws -> JSONTree {
+        let name = key.stringValue
+        for member in members where member.key == name { return member.value }
+        throw DecodingError.keyNotFound(key, DecodingError.Context(codingPath: codingPath, debugDescription: "no \"\(name)\""))
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        if case .null = try member(key) { return true }
+        return false
+    }
+
+    /// The member, or nil when it is absent or null: one lookup (the default costs three).
+    func present(_ key: Key) -> JSONTree? {
+        let name = key.stringValue
+        for member in members where member.key == name {
+            if case .null = member.value { return nil }
+            return member.value
+        }
+        return nil
+    }
+
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        guard let value = present(key) else { return nil }
+        return try Scalars.integer(value, Int.self, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        guard let value = present(key) else { return nil }
+        return try Scalars.string(value, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        guard let value = present(key) else { return nil }
+        return try Scalars.bool(value, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
+        guard let value = present(key) else { return nil }
+        return try Scalars.double(value, codingPath + [key])
+    }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let value = present(key) else { return nil }
+        return try Scalars.decode(type, value, codingPath + [key])
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try Scalars.bool(member(key), codingPath + [key]) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try Scalars.string(member(key), codingPath + [key]) }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try Scalars.double(member(key), codingPath + [key]) }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { Float(try Scalars.double(member(key), codingPath + [key])) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try Scalars.integer(member(key), Int.self, codingPath + [key]) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try Scalars.integer(member(key), Int8.self, codingPath + [key]) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try Scalars.integer(member(key), Int16.self, codingPath + [key]) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try Scalars.integer(member(key), Int32.self, codingPath + [key]) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try Scalars.integer(member(key), Int64.self, codingPath + [key]) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try Scalars.integer(member(key), UInt.self, codingPath + [key]) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try Scalars.integer(member(key), UInt8.self, codingPath + [key]) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try Scalars.integer(member(key), UInt16.self, codingPath + [key]) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try Scalars.integer(member(key), UInt32.self, codingPath + [key]) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try Scalars.integer(member(key), UInt64.self, codingPath + [key]) }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try Scalars.decode(type, member(key), codingPath + [key]) }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        try TreeDecoder(value: member(key), codingPath: codingPath + [key]).container(keyedBy: type)
+    }
+    func nestedUnkeyedContainer(forKey key: Key) throws -> UnkeyedDecodingContainer {
+        try TreeDecoder(value: member(key), codingPath: codingPath + [key]).unkeyedContainer()
+    }
+    func superDecoder() throws -> Decoder { TreeDecoder(value: .object(members), codingPath: codingPath) }
+    func superDecoder(forKey key: Key) throws -> Decoder { TreeDecoder(value: try member(key), codingPath: codingPath + [key]) }
+}
+
+struct UnkeyedReader: UnkeyedDecodingContainer {
+    let elements: [JSONTree]
+    var codingPath: [CodingKey]
+    var currentIndex = 0
+    var count: Int? { elements.count }
+    var isAtEnd: Bool { currentIndex >= elements.count }
+
+    init(elements: [JSONTree], codingPath: [CodingKey]) {
+        self.elements = elements
+        self.codingPath = codingPath
+    }
+
+    mutating func next() throws -> JSONTree {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(Any.self, DecodingError.Context(codingPath: codingPath, debugDescription: "the array ended"))
+        }
+        defer { currentIndex += 1 }
+        return elements[currentIndex]
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd else { return false }
+        if case .null = elements[currentIndex] { currentIndex += 1; return true }
+        return false
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try Scalars.bool(next(), codingPath) }
+    mutating func decode(_ type: String.Type) throws -> String { try Scalars.string(next(), codingPath) }
+    mutating func decode(_ type: Double.Type) throws -> Double { try Scalars.double(next(), codingPath) }
+    mutating func decode(_ type: Int.Type) throws -> Int { try Scalars.integer(next(), Int.self, codingPath) }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try Scalars.integer(next(), Int64.self, codingPath) }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try Scalars.decode(type, next(), codingPath) }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        try TreeDecoder(value: next(), codingPath: codingPath).container(keyedBy: type)
+    }
+    mutating func nestedUnkeyedContainer() throws -> UnkeyedDecodingContainer {
+        try TreeDecoder(value: next(), codingPath: codingPath).unkeyedContainer()
+    }
+    mutating func superDecoder() throws -> Decoder { TreeDecoder(value: try next(), codingPath: codingPath) }
+}
+
+struct SingleReader: SingleValueDecodingContainer {
+    let value: JSONTree
+    var codingPath: [CodingKey]
+
+    func decodeNil() -> Bool {
+        if case .null = value { return true }
+        return false
+    }
+    func decode(_ type: Bool.Type) throws -> Bool { try Scalars.bool(value, codingPath) }
+    func decode(_ type: String.Type) throws -> String { try Scalars.string(value, codingPath) }
+    func decode(_ type: Double.Type) throws -> Double { try Scalars.double(value, codingPath) }
+    func decode(_ type: Float.Type) throws -> Float { Float(try Scalars.double(value, codingPath)) }
+    func decode(_ type: Int.Type) throws -> Int { try Scalars.integer(value, Int.self, codingPath) }
+    func decode(_ type: Int8.Type) throws -> Int8 { try Scalars.integer(value, Int8.self, codingPath) }
+    func decode(_ type: Int16.Type) throws -> Int16 { try Scalars.integer(value, Int16.self, codingPath) }
+    func decode(_ type: Int32.Type) throws -> Int32 { try Scalars.integer(value, Int32.self, codingPath) }
+    func decode(_ type: Int64.Type) throws -> Int64 { try Scalars.integer(value, Int64.self, codingPath) }
+    func decode(_ type: UInt.Type) throws -> UInt { try Scalars.integer(value, UInt.self, codingPath) }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try Scalars.integer(value, UInt8.self, codingPath) }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try Scalars.integer(value, UInt16.self, codingPath) }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try Scalars.integer(value, UInt32.self, codingPath) }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try Scalars.integer(value, UInt64.self, codingPath) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try Scalars.decode(type, value, codingPath) }
+}
