@@ -44,6 +44,6 @@ let package = Package(
                 path: "Tests/ExercisePartTestsPlugin"),
         // Engine, CLI and lesson tests, and the Exercises graded part by part. Parts run through
         // the built `lab` (never fork in here).
-        .testTarget(name: "ShmLabTests", dependencies: ["LabKit"], plugins: ["ExercisePartTests"]),
+        .testTarget(name: "ShmLabTests", dependencies: ["LabKit", "Lessons"], plugins: ["ExercisePartTests"]),
     ]
 )

@@ -266,9 +266,9 @@ public enum Manager: ManagerContract {
         if let askError { throw askError }
     }
 
-    /// Requests and replies are JSON.
-    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        try CompactJSON.encode(value)
+    /// Replies are JSON (CompactJSON's fast lane: ManagerReply writes its own members).
+    public static func encode(_ reply: ManagerReply) throws -> [UInt8] {
+        try CompactJSON.encode(reply)
     }
 }
 

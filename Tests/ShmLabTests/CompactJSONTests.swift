@@ -1,5 +1,6 @@
 import Foundation
 import LabKit
+import Lessons
 import Testing
 
 /// The lab's CompactJSON must speak the same JSON as Foundation's coders, and refuse bad text
@@ -52,5 +53,71 @@ struct CompactJSONTests {
     ])
     func refusesBadText(_ text: String) {
         #expect(throws: (any Error).self) { try CompactJSON.decode(Message.self, from: Array(text.utf8)) }
+    }
+}
+
+/// Lesson 07's messages take CompactJSON's fast lane (`CompactJSONMessage`): it must write exactly
+/// what their Codable conformance writes, and read whatever that reads.
+@Suite("CompactJSON fast lane")
+struct CompactJSONFastLaneTests {
+    /// The Codable lane: inside a generic function the `Encodable` overload is the one chosen.
+    static func codableLane<T: Encodable>(_ value: T) throws -> [UInt8] { try CompactJSON.encode(value) }
+    static func codableLane<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T { try CompactJSON.decode(type, from: bytes) }
+
+    static let requests: [ManagerRequest] = [
+        ManagerRequest(.append, value: 7), ManagerRequest(.count), ManagerRequest(.item, index: -1),
+        ManagerRequest(.increment, key: "hits", value: Int.min), ManagerRequest(.set, key: "é \"q\" \\ \n\u{1}🎉", value: Int.max),
+        ManagerRequest(.get, key: ""), ManagerRequest(.shutdown), ManagerRequest(.snapshot, index: 0, key: "k", value: 0),
+    ]
+    static let replies: [ManagerReply] = [
+        .success(), .success(value: 42), .success(values: []), .success(values: [1, -2, 3_000_000_000]),
+        .failure(ManagerReply.indexOutOfRange), ManagerReply(ok: false, value: -5, values: [0], error: "\t"),
+    ]
+
+    @Test("requests: the same bytes as the Codable lane; Foundation and both lanes read them back")
+    func requestsMatchCodable() throws {
+        for request in Self.requests {
+            let fast = try CompactJSON.encode(request)
+            #expect(fast == (try Self.codableLane(request)))
+            #expect(try JSONDecoder().decode(ManagerRequest.self, from: Data(fast)) == request)
+            #expect(try CompactJSON.decode(ManagerRequest.self, from: fast) == request)
+            let foundation = Array(try JSONEncoder().encode(request))
+            #expect(try CompactJSON.decode(ManagerRequest.self, from: foundation) == request)
+        }
+    }
+
+    @Test("replies: the same bytes as the Codable lane; Foundation and both lanes read them back")
+    func repliesMatchCodable() throws {
+        for reply in Self.replies {
+            let fast = try CompactJSON.encode(reply)
+            #expect(fast == (try Self.codableLane(reply)))
+            #expect(try JSONDecoder().decode(ManagerReply.self, from: Data(fast)) == reply)
+            #expect(try CompactJSON.decode(ManagerReply.self, from: fast) == reply)
+            let foundation = Array(try JSONEncoder().encode(reply))
+            #expect(try CompactJSON.decode(ManagerReply.self, from: foundation) == reply)
+        }
+    }
+
+    @Test("spaces, other member orders, nulls and unknown members read as the Codable lane reads them")
+    func readsLikeCodable() throws {
+        let texts = [#" { "value" : 3 , "op" : "append" } "#, #"{"op":"get","key":null,"extra":[1,{"a":2}]}"#,
+                     #"{"op":"set","key":"\u00e9","value":-0}"#, #"{"\u006fp":"count","v\u0061lue":5}"#]
+        for text in texts {
+            let bytes = Array(text.utf8)
+            #expect(try CompactJSON.decode(ManagerRequest.self, from: bytes) == (try Self.codableLane(ManagerRequest.self, bytes)))
+        }
+    }
+
+    @Test("what the Codable lane refuses, the fast lane refuses", arguments: [
+        "", "[]", "{}", #"{"op":"explode"}"#, #"{"op":7}"#, #"{"op":"append","value":1.5}"#, #"{"op":"append","value":"7"}"#,
+        #"{"op":"item","index":99999999999999999999}"#, #"{"ok":"yes"}"#, #"{"ok":true,"values":[1,"2"]}"#, #"{"ok":true,"values":3}"#,
+        #"{"op":"append"} trailing"#, "\u{FF}garbage",
+    ])
+    func refusesLikeCodable(_ text: String) {
+        let bytes = Array(text.utf8)
+        let codableRequest = (try? Self.codableLane(ManagerRequest.self, bytes)) != nil
+        let codableReply = (try? Self.codableLane(ManagerReply.self, bytes)) != nil
+        #expect(((try? CompactJSON.decode(ManagerRequest.self, from: bytes)) != nil) == codableRequest)
+        #expect(((try? CompactJSON.decode(ManagerReply.self, from: bytes)) != nil) == codableReply)
     }
 }

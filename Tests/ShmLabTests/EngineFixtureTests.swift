@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import LabKit
 import Testing
 
@@ -89,6 +90,50 @@ struct InterruptTests {
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(message.contains("interrupted"), "\(message)")
         #expect(partProcesses(lesson: "0", part: "18").isEmpty)
+    }
+
+    @Test("SIGINT while waiting for another lab's part (the machine lock) exits 130 at once")
+    func interruptWhileWaitingForTheLock() throws {
+        // Hold the machine-wide part lock, as another lab running a part would.
+        let lockFD = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        #expect(lockFD >= 0)
+        defer { Glibc.close(lockFD) }
+        #expect(flock(lockFD, LOCK_EX) == 0)
+        defer { flock(lockFD, LOCK_UN) }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: LabBinary.path)
+        process.arguments = ["check", "0", "--part", "1"]
+        var env = ProcessInfo.processInfo.environment
+        env["SHMLAB_PROGRESS_DIR"] = LabBinary.scratchProgressDir
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The lab opens /dev/shm to take the lock: once it holds that descriptor, it is waiting.
+        let pid = process.processIdentifier
+        let deadline = Date().addingTimeInterval(20)
+        var waiting = false
+        while Date() < deadline && !waiting {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            waiting = fds.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) == "/dev/shm" }
+            if !waiting { usleep(5_000) }
+        }
+        #expect(waiting, "the lab never opened /dev/shm to wait for the lock")
+        kill(pid, SIGINT)
+        // It must end while the lock is still held; if it does not within 10 s, free the lock so
+        // that the test ends (and fails) instead of hanging.
+        let stopBy = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < stopBy { usleep(5_000) }
+        let endedWhileLocked = !process.isRunning
+        if !endedWhileLocked { flock(lockFD, LOCK_UN) }
+        process.waitUntilExit()
+        #expect(endedWhileLocked, "the lab did not stop until the lock was free")
+        #expect(process.terminationStatus == 130)
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(message.contains("interrupted while waiting"), "\(message)")
+        #expect(partProcesses(lesson: "0", part: "1").isEmpty)
     }
 
     func partProcesses(lesson: String, part: String) -> [Int32] {

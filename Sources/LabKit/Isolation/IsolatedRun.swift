@@ -298,10 +298,20 @@ enum Subreaper {
 struct MachineLock {
     let fd: Int32
 
+    /// Waits for the lock. While another lab's part holds it, Ctrl-C still ends this lab at once
+    /// (exit 130): `flock(LOCK_EX | LOCK_NB)` is retried every 10 ms between looks at the
+    /// interrupt pipe, because a blocking `flock` would be restarted after the signal.
     static func acquire() -> MachineLock {
         let fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            while flock(fd, LOCK_EX) == -1 && errno == EINTR {}
+        guard fd >= 0 else { return MachineLock(fd: fd) }
+        while flock(fd, LOCK_EX | LOCK_NB) == -1 {
+            if errno != EWOULDBLOCK && errno != EINTR { break }     // no lock to be had: run anyway
+            var entry = pollfd(fd: Interruption.readFD, events: Int16(POLLIN), revents: 0)
+            if Interruption.readFD >= 0, poll(&entry, 1, 10) > 0 {
+                Glibc.close(fd)
+                Interruption.finish(message: "interrupted while waiting for another lab's part to finish (nothing was started)")
+            }
+            if Interruption.readFD < 0 { usleep(10_000) }
         }
         return MachineLock(fd: fd)
     }

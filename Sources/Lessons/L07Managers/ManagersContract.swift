@@ -1,4 +1,5 @@
 import Glibc
+import LabKit
 
 /// Where a running manager listens, and which process serves it.
 public struct ManagerAddress: Equatable, Sendable, CustomStringConvertible {
@@ -70,6 +71,41 @@ public struct ManagerReply: Codable, Equatable, Sendable {
 
     /// The error text for `item` outside `0..<count`; clients turn it into `indexOutOfRange`.
     public static let indexOutOfRange = "index out of range"
+}
+
+// CompactJSON's fast lane: the same JSON as the synthesized Codable conformance (members in
+// declaration order, nil ones left out), written and read without Codable's containers. A
+// manager call encodes and decodes four messages; this keeps that well under a microsecond.
+// Foundation's JSONEncoder/JSONDecoder still work on these types, and read and write the same text.
+extension ManagerRequest: CompactJSONMessage {
+    public func writeCompactJSON(_ object: inout CompactJSON.ObjectWriter) {
+        object.write("op", op.rawValue)
+        object.write("index", index)
+        object.write("key", key)
+        object.write("value", value)
+    }
+
+    public init(compactJSON object: CompactJSON.ObjectReader) throws {
+        let name = try object.required(object.string("op"), "op")
+        guard let op = Operation(rawValue: name) else {
+            throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: [], debugDescription: "unknown op \"\(name)\""))
+        }
+        self.init(op, index: try object.int("index"), key: try object.string("key"), value: try object.int("value"))
+    }
+}
+
+extension ManagerReply: CompactJSONMessage {
+    public func writeCompactJSON(_ object: inout CompactJSON.ObjectWriter) {
+        object.write("ok", ok)
+        object.write("value", value)
+        object.write("values", values)
+        object.write("error", error)
+    }
+
+    public init(compactJSON object: CompactJSON.ObjectReader) throws {
+        self.init(ok: try object.required(object.bool("ok"), "ok"), value: try object.int("value"),
+                  values: try object.ints("values"), error: try object.string("error"))
+    }
 }
 
 /// What lesson 07 throws (a failed system call is a `SystemError` naming it, e.g. `connect` with
