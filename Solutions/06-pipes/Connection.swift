@@ -43,16 +43,17 @@ public final class Connection: PipeConnectionContract {
         guard descriptor >= 0 else { throw PipeError.closed }
         guard message.count <= maximumMessageBytes else { throw PipeError.messageTooLarge(message.count) }
         let n = UInt32(message.count)
-        let header: [UInt8] = [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]
+        // A tuple, not an array: four bytes on the stack, no allocation per message.
+        let header: (UInt8, UInt8, UInt8, UInt8) = (UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff))
         if message.count <= Connection.combineLimit {
             // Header and payload side by side in a scratch buffer (on the stack when small).
             try withUnsafeTemporaryAllocation(byteCount: 4 + message.count, alignment: 1) { frame in
-                frame.copyBytes(from: header)
+                withUnsafeBytes(of: header) { frame.copyMemory(from: $0) }
                 message.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: frame[4...]).copyMemory(from: $0) }
                 try writeAll(UnsafeRawBufferPointer(frame))
             }
         } else {
-            try header.withUnsafeBytes { try writeAll($0) }
+            try withUnsafeBytes(of: header) { try writeAll($0) }
             try message.withUnsafeBytes { try writeAll($0) }
         }
     }

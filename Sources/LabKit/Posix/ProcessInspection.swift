@@ -3,6 +3,18 @@ import Glibc
 /// What `/proc` says about another process: enough for a check to wait until a process is really
 /// blocked in a system call (instead of sleeping and hoping), or to explain why it is stuck.
 public enum ProcessInspection {
+    /// The line of this process's `/proc/self/maps` whose address range contains `address`, if
+    /// any: what the kernel says is mapped there (anonymous, shared, a /dev/shm file...).
+    public static func mappingLine(containing address: UInt) -> String? {
+        guard let bytes = try? readFile("/proc/self/maps") else { return nil }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let range = line.prefix { $0 != " " }.split(separator: "-")
+            guard range.count == 2, let low = UInt(range[0], radix: 16), let high = UInt(range[1], radix: 16) else { continue }
+            if low <= address && address < high { return String(line) }
+        }
+        return nil
+    }
+
     /// System calls a check may wait for, by name; their numbers depend on the architecture.
     public enum SystemCall: Sendable, CaseIterable {
         case read, write, poll, accept, receive, send

@@ -156,7 +156,7 @@ extension Lesson01 {
                     let block = try attempt("mapSharedBlock(bytes: \(size))") { try L.mapSharedBlock(bytes: size) }
                     let start = UInt(bitPattern: block.baseAddress!)
                     try attempt("unmap") { try L.unmap(block) }
-                    if let line = mappingLine(containing: start) {
+                    if let line = ProcessInspection.mappingLine(containing: start) {
                         labUnmap(block)
                         throw CheckFailure("the block is still mapped after unmap",
                                            expected: "no line of /proc/self/maps covers 0x\(String(start, radix: 16))",
@@ -167,16 +167,4 @@ extension Lesson01 {
             },
         ])
     }
-
-    /// The line of /proc/self/maps whose range contains `address`, if any.
-    static func mappingLine(containing address: UInt) -> String? {
-        guard let bytes = try? readFile("/proc/self/maps") else { return nil }
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let range = line.prefix { $0 != " " }.split(separator: "-")
-            guard range.count == 2, let low = UInt(range[0], radix: 16), let high = UInt(range[1], radix: 16) else { continue }
-            if low <= address && address < high { return String(line) }
-        }
-        return nil
-    }
 }
-

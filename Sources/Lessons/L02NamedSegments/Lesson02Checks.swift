@@ -350,7 +350,7 @@ extension Lesson02 {
         // close: this mapping goes, the segment stays.
         let firstStart = UInt(bitPattern: first.bytes.baseAddress!)
         try attempt("close()") { try first.close() }
-        if let line = Lesson01.mappingLine(containing: firstStart) {
+        if let line = ProcessInspection.mappingLine(containing: firstStart) {
             throw CheckFailure("close() left the segment mapped", expected: "no line of /proc/self/maps covers 0x\(String(firstStart, radix: 16))",
                                seen: line, cause: "close must munmap(base, size)", look: look)
         }
