@@ -25,9 +25,9 @@ public enum CompactJSON {
     /// without Codable's containers (a few hundred nanoseconds instead of a few microseconds).
     public static func encode<T: CompactJSONMessage>(_ value: T) throws -> [UInt8] {
         var object = ObjectWriter()
-        object.text.bytes.append(0x7B)
+        object.text.append(0x7B)
         try value.writeCompactJSON(&object)
-        object.text.bytes.append(0x7D)
+        object.text.append(0x7D)
         return object.text.bytes
     }
 
@@ -48,17 +48,17 @@ public enum CompactJSON {
 
     /// Writes the members of one JSON object, in order, leaving out nil values (as Codable's
     /// synthesized `encode(to:)` does with `encodeIfPresent`).
-    public struct ObjectWriter {
+    public struct ObjectWriter: ~Copyable {
         var text = JSONText()
         var members = 0
 
         mutating func key(_ key: StaticString) {
-            if members > 0 { text.bytes.append(0x2C) }
+            if members > 0 { text.append(0x2C) }
             members += 1
-            text.bytes.append(0x22)
+            text.append(0x22)
             text.writeRaw(key)                               // keys are plain ASCII names
-            text.bytes.append(0x22)
-            text.bytes.append(0x3A)
+            text.append(0x22)
+            text.append(0x3A)
         }
 
         public mutating func write(_ key: StaticString, _ value: Int?) {
@@ -76,12 +76,12 @@ public enum CompactJSON {
         public mutating func write(_ key: StaticString, _ values: [Int]?) {
             guard let values else { return }
             self.key(key)
-            text.bytes.append(0x5B)
+            text.append(0x5B)
             for (i, value) in values.enumerated() {
-                if i > 0 { text.bytes.append(0x2C) }
+                if i > 0 { text.append(0x2C) }
                 text.writeInteger(Int64(value))
             }
-            text.bytes.append(0x5D)
+            text.append(0x5D)
         }
     }
 
@@ -136,12 +136,24 @@ public enum CompactJSON {
             guard case .array(let elements) = value else { throw Scalars.mismatch(value, "an array", { Self.path(key) }) }
             return try elements.map { try Scalars.integer($0, Int.self, Self.path(key)) }
         }
-        /// `value`, or `DecodingError.keyNotFound` naming `key` (a member that must be there).
-        public func required<T>(_ value: T?, _ key: StaticString) throws -> T {
-            guard let value else {
-                throw DecodingError.keyNotFound(NamedKey(stringValue: key.description), DecodingError.Context(codingPath: [], debugDescription: "no \"\(key)\""))
-            }
+        /// The member `key`, which must be there (else `DecodingError.keyNotFound`, as Codable's
+        /// `decode` throws). Not generic on purpose: called from another module, a generic
+        /// function costs a metadata lookup per call.
+        public func requiredString(_ key: StaticString) throws -> String {
+            guard let value = try string(key) else { throw Self.missing(key) }
             return value
+        }
+        public func requiredBool(_ key: StaticString) throws -> Bool {
+            guard let value = try bool(key) else { throw Self.missing(key) }
+            return value
+        }
+        public func requiredInt(_ key: StaticString) throws -> Int {
+            guard let value = try int(key) else { throw Self.missing(key) }
+            return value
+        }
+
+        static func missing(_ key: StaticString) -> DecodingError {
+            DecodingError.keyNotFound(NamedKey(stringValue: key.description), DecodingError.Context(codingPath: [], debugDescription: "no \"\(key)\""))
         }
     }
 
@@ -174,13 +186,49 @@ public protocol CompactJSONMessage: Codable {
 /// JSON text being written: the scalars, each appended with as few `append` calls as possible.
 /// A struct, used `inout`: appending to an array inside a class costs a dynamic exclusivity check
 /// per call, which for small messages was most of the time.
-struct JSONText {
-    var bytes: [UInt8] = []
+struct JSONText: ~Copyable {
+    /// The text so far: `count` bytes at `base`, room for `capacity`. Appends are a bounds check
+    /// and a store (or a memcpy), with none of Array's uniqueness checks per call.
+    private var base: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
 
-    init() { bytes.reserveCapacity(128) }
+    init() {
+        capacity = 256
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The text as an array (one copy).
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    mutating func append(_ byte: UInt8) {
+        if count == capacity { grow(to: count + 1) }
+        base[count] = byte
+        count += 1
+    }
+
+    mutating func append(_ raw: UnsafeRawBufferPointer) {
+        guard raw.count > 0 else { return }
+        if count + raw.count > capacity { grow(to: count + raw.count) }
+        UnsafeMutableRawPointer(base + count).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+        count += raw.count
+    }
+
+    mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) { append(UnsafeRawBufferPointer(buffer)) }
+
+    private mutating func grow(to needed: Int) {
+        let newCapacity = max(capacity * 2, needed)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
 
     mutating func writeRaw(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        text.withUTF8Buffer { append($0) }
     }
 
     mutating func writeInteger(_ value: Int64) {
@@ -195,12 +243,12 @@ struct JSONText {
                 magnitude /= 10
             } while magnitude > 0
             if value < 0 { start -= 1; raw[start] = 0x2D }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start...]))
+            append(UnsafeRawBufferPointer(rebasing: raw[start...]))
         }
     }
 
     mutating func writeUnsigned(_ value: UInt64) {
-        if value <= UInt64(Int64.max) { writeInteger(Int64(value)) } else { bytes.append(contentsOf: Array(String(value).utf8)) }
+        if value <= UInt64(Int64.max) { writeInteger(Int64(value)) } else { Array(String(value).utf8).withUnsafeBytes { append($0) } }
     }
 
     mutating func writeDouble(_ value: Double) throws {
@@ -208,7 +256,7 @@ struct JSONText {
             throw EncodingError.invalidValue(value, EncodingError.Context(codingPath: [], debugDescription: "JSON has no \(value)"))
         }
         if value == value.rounded(), abs(value) < 1e15 { writeInteger(Int64(value)); return }
-        bytes.append(contentsOf: Array("\(value)".utf8))
+        Array("\(value)".utf8).withUnsafeBytes { append($0) }
     }
 
     mutating func writeString(_ value: String) {
@@ -216,9 +264,9 @@ struct JSONText {
         value.withUTF8 { utf8 in
             // Fast path: nothing to escape, so the quotes and the text go in with one append each.
             if !utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) {
-                bytes.append(0x22)
-                bytes.append(contentsOf: utf8)
-                bytes.append(0x22)
+                append(0x22)
+                append(utf8)
+                append(0x22)
                 return
             }
             var escaped: [UInt8] = [0x22]
@@ -237,7 +285,7 @@ struct JSONText {
                 }
             }
             escaped.append(0x22)
-            bytes.append(contentsOf: escaped)
+            escaped.withUnsafeBytes { append($0) }
         }
     }
 }
@@ -254,7 +302,7 @@ final class JSONWriter {
         if T.self == Double.self { try text.writeDouble(unsafeBitCast(value, to: Double.self)); return }
         let level = EncodingLevel()
         try value.encode(to: LevelEncoder(writer: self, level: level, codingPath: []))
-        if let closer = level.closer { text.bytes.append(closer) } else if !level.wroteSomething { text.writeRaw("{}") }
+        if let closer = level.closer { text.append(closer) } else if !level.wroteSomething { text.writeRaw("{}") }
     }
 }
 
@@ -273,7 +321,7 @@ struct LevelEncoder: Encoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if level.closer == nil {
-            writer.text.bytes.append(0x7B)
+            writer.text.append(0x7B)
             level.closer = 0x7D
             level.wroteSomething = true
         }
@@ -282,7 +330,7 @@ struct LevelEncoder: Encoder {
 
     func unkeyedContainer() -> UnkeyedEncodingContainer {
         if level.closer == nil {
-            writer.text.bytes.append(0x5B)
+            writer.text.append(0x5B)
             level.closer = 0x5D
             level.wroteSomething = true
         }
@@ -301,10 +349,10 @@ struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     var codingPath: [CodingKey]
 
     func key(_ key: Key) {
-        if level.members > 0 { writer.text.bytes.append(0x2C) }
+        if level.members > 0 { writer.text.append(0x2C) }
         level.members += 1
         writer.text.writeString(key.stringValue)
-        writer.text.bytes.append(0x3A)
+        writer.text.append(0x3A)
     }
 
     mutating func encodeNil(forKey key: Key) throws { self.key(key); writer.text.writeRaw("null") }
@@ -341,7 +389,7 @@ struct UnkeyedWriter: UnkeyedEncodingContainer {
     var count: Int { level.members }
 
     func comma() {
-        if level.members > 0 { writer.text.bytes.append(0x2C) }
+        if level.members > 0 { writer.text.append(0x2C) }
         level.members += 1
     }
 
