@@ -74,29 +74,24 @@ struct CompactJSONFastLaneTests {
         .failure(ManagerReply.indexOutOfRange), ManagerReply(ok: false, value: -5, values: [0], error: "\t"),
     ]
 
-    @Test("requests: the same bytes as the Codable lane; Foundation and both lanes read them back")
-    func requestsMatchCodable() throws {
-        for request in Self.requests {
-            let fast = try CompactJSON.encode(request)
-            #expect(fast == (try Self.codableLane(request)))
-            #expect(try JSONDecoder().decode(ManagerRequest.self, from: Data(fast)) == request)
-            #expect(try CompactJSON.decode(ManagerRequest.self, from: fast) == request)
-            let foundation = Array(try JSONEncoder().encode(request))
-            #expect(try CompactJSON.decode(ManagerRequest.self, from: foundation) == request)
+    /// Each value: the fast lane writes the Codable lane's bytes; Foundation and both lanes read
+    /// them back; and what Foundation writes, the fast lane reads.
+    static func expectSameAsCodable<T: CompactJSONMessage & Equatable>(_ values: [T]) throws {
+        for value in values {
+            let fast = try CompactJSON.encode(value)
+            #expect(fast == (try codableLane(value)))
+            #expect(try JSONDecoder().decode(T.self, from: Data(fast)) == value)
+            #expect(try CompactJSON.decode(T.self, from: fast) == value)
+            let foundation = Array(try JSONEncoder().encode(value))
+            #expect(try CompactJSON.decode(T.self, from: foundation) == value)
         }
     }
 
+    @Test("requests: the same bytes as the Codable lane; Foundation and both lanes read them back")
+    func requestsMatchCodable() throws { try Self.expectSameAsCodable(Self.requests) }
+
     @Test("replies: the same bytes as the Codable lane; Foundation and both lanes read them back")
-    func repliesMatchCodable() throws {
-        for reply in Self.replies {
-            let fast = try CompactJSON.encode(reply)
-            #expect(fast == (try Self.codableLane(reply)))
-            #expect(try JSONDecoder().decode(ManagerReply.self, from: Data(fast)) == reply)
-            #expect(try CompactJSON.decode(ManagerReply.self, from: fast) == reply)
-            let foundation = Array(try JSONEncoder().encode(reply))
-            #expect(try CompactJSON.decode(ManagerReply.self, from: foundation) == reply)
-        }
-    }
+    func repliesMatchCodable() throws { try Self.expectSameAsCodable(Self.replies) }
 
     @Test("spaces, other member orders, nulls and unknown members read as the Codable lane reads them")
     func readsLikeCodable() throws {

@@ -66,16 +66,7 @@ struct EngineFixtureTests {
 struct InterruptTests {
     @Test("SIGINT during a hanging part kills its tree, cleans up and exits 130")
     func interrupt() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LabBinary.path)
-        process.arguments = ["check", "0", "--part", "18", "--timeout", "60"] // hangs with a grandchild
-        var env = ProcessInfo.processInfo.environment
-        env["SHMLAB_PROGRESS_DIR"] = LabBinary.scratchProgressDir
-        process.environment = env
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, err) = try startLab(["check", "0", "--part", "18", "--timeout", "60"]) // hangs with a grandchild
         // Wait until the part process exists (its argv says so), then interrupt the runner.
         let deadline = Date().addingTimeInterval(20)
         var partSeen = false
@@ -101,16 +92,7 @@ struct InterruptTests {
         #expect(flock(lockFD, LOCK_EX) == 0)
         defer { flock(lockFD, LOCK_UN) }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LabBinary.path)
-        process.arguments = ["check", "0", "--part", "1"]
-        var env = ProcessInfo.processInfo.environment
-        env["SHMLAB_PROGRESS_DIR"] = LabBinary.scratchProgressDir
-        process.environment = env
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        let (process, err) = try startLab(["check", "0", "--part", "1"])
         // The lab opens /dev/shm to take the lock: once it holds that descriptor, it is waiting.
         let pid = process.processIdentifier
         let deadline = Date().addingTimeInterval(20)
@@ -134,6 +116,21 @@ struct InterruptTests {
         let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(message.contains("interrupted while waiting"), "\(message)")
         #expect(partProcesses(lesson: "0", part: "1").isEmpty)
+    }
+
+    /// `lab ARGUMENTS…` started with a scratch progress folder, its stderr in a pipe.
+    func startLab(_ arguments: [String]) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: LabBinary.path)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["SHMLAB_PROGRESS_DIR"] = LabBinary.scratchProgressDir
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return (process, err)
     }
 
     func partProcesses(lesson: String, part: String) -> [Int32] {
