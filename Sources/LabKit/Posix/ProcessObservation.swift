@@ -11,8 +11,13 @@ public struct ProcessSnapshot: Equatable, Sendable {
     public let cpuSeconds: Double
 
     /// Reads `/proc/PID/stat` and `/proc/PID/status`; nil when the process is gone.
-    public static func of(_ pid: pid_t) -> ProcessSnapshot? {
-        guard let stat = try? readFile("/proc/\(pid)/stat"), let status = try? readFile("/proc/\(pid)/status") else { return nil }
+    public static func of(_ pid: pid_t) -> ProcessSnapshot? { at("/proc/\(pid)") }
+
+    /// The same for one thread: `/proc/PID/task/TID`.
+    public static func of(_ pid: pid_t, thread: pid_t) -> ProcessSnapshot? { at("/proc/\(pid)/task/\(thread)") }
+
+    static func at(_ directory: String) -> ProcessSnapshot? {
+        guard let stat = try? readFile("\(directory)/stat"), let status = try? readFile("\(directory)/status") else { return nil }
         let text = String(decoding: stat, as: UTF8.self)
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
@@ -42,6 +47,39 @@ public func waitUntilBlocked(_ pids: [pid_t], timeout: Double, window: Double = 
             usleep(UInt32(window * 1e6))   // an observation window, not synchronisation
             let second = pids.map { ProcessSnapshot.of($0) }
             if zip(first, second).allSatisfy({ $1 != nil && $1!.state == "S" && $1!.contextSwitches == $0!.contextSwitches }) {
+                return true
+            }
+        } else {
+            usleep(1000)
+        }
+    }
+    return false
+}
+
+/// Waits until every thread of process `pid` is blocked (asleep and not scheduled over `window`
+/// seconds), the way `waitUntilBlocked` does for whole processes: a server that has finished
+/// reacting to what just happened (a client that died, a request) sleeps in accept, read or poll
+/// in every thread. Returns false when `timeout` passes first or the process ended (or is a
+/// zombie). The corresponding files are `/proc/PID/task/TID/stat` and `.../status`.
+public func waitUntilThreadsBlocked(_ pid: pid_t, timeout: Double, window: Double = 0.03) -> Bool {
+    let deadline = monotonicSeconds() + timeout
+    func snapshots() -> [pid_t: ProcessSnapshot]? {
+        let entries = LeftoverSweep.list("/proc/\(pid)/task")
+        var result: [pid_t: ProcessSnapshot] = [:]
+        for entry in entries {
+            guard let tid = pid_t(entry) else { continue }
+            if let snapshot = ProcessSnapshot.of(pid, thread: tid) { result[tid] = snapshot }
+        }
+        return result.isEmpty ? nil : result
+    }
+    while monotonicSeconds() < deadline {
+        guard let first = snapshots(), ProcessSnapshot.of(pid)?.state != "Z" else { return false }
+        if first.values.allSatisfy({ $0.state == "S" }) {
+            usleep(UInt32(window * 1e6))   // an observation window, not synchronisation
+            guard let second = snapshots() else { return false }
+            if second.count == first.count, second.allSatisfy({ tid, now in
+                now.state == "S" && first[tid]?.contextSwitches == now.contextSwitches
+            }) {
                 return true
             }
         } else {

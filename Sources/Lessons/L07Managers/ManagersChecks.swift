@@ -482,7 +482,12 @@ extension Lesson07 {
         return nil
     }
 
+    /// The server must still be running once it has finished reacting to `moment`: first wait
+    /// (up to 5 s) until every one of its threads sleeps again — a server that is dying of what
+    /// just happened (a trap in a client's thread) may still answer others for a few milliseconds
+    /// while the runtime prints its error — then ask whether it ended.
     static func requireServerAlive(_ address: ManagerAddress, after moment: String, cause: String) throws {
+        _ = waitUntilThreadsBlocked(address.serverPID, timeout: 5)
         if let end = serverEnd(address) {
             throw CheckFailure("the server process ended after \(moment)", expected: "the server keeps running",
                                seen: "the server process \(end)", cause: cause, look: "the server in \(file)")
