@@ -85,7 +85,8 @@ struct BenchTests {
         let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any]
         let figures = document?["figures"] as? [[String: Any]] ?? []
         let measurements = Set(figures.compactMap { $0["measurement"] as? String })
-        for name in ["locked-counter", "queue", "pipe-rt", "socketpair-rt", "pipe-bulk", "socketpair-bulk", "array-copy", "array-element"] {
+        for name in ["locked-counter", "queue", "pipe-rt", "socketpair-rt", "pipe-bulk", "socketpair-bulk", "manager-call",
+                     "array-copy", "array-element", "transfer-64k", "transfer-4m"] {
             #expect(measurements.contains(name), "no figures for \(name)")
         }
         let python = findOnPath("python3") != nil
@@ -96,6 +97,32 @@ struct BenchTests {
             if status == "measured" {
                 #expect(((figure["samples"] as? [Double])?.count ?? 0) >= 3, "\(figure["key"] ?? "?") has fewer than 3 repetitions")
             }
+        }
+    }
+
+    @Test("an unwritable --json path is said at once: exit 1, nothing measured, no file made")
+    func unwritableJSONPath() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("no-such-folder-\(ProcessInfo.processInfo.processIdentifier)/b.json").path
+        let started = Date()
+        let run = try LabBinary.run(["bench", "--quick", "--json", missing])
+        #expect(run.status == 1)
+        #expect(run.stderr.hasPrefix("Error: cannot write the --json file: 'open' failed on '\(missing)': (2) ENOENT"), "\(run.stderr)")
+        #expect(run.stderr.contains("Nothing was measured."))
+        #expect(!run.stdout.contains("÷ baseline"), "it measured anyway")
+        #expect(Date().timeIntervalSince(started) < 10, "it measured before saying so")
+    }
+
+    @Test("the exercises (stubs, in a fresh clone): every row is measured or not started, and nothing is left behind")
+    func exercisesLeaveNothing() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lab-bench-stubs-\(ProcessInfo.processInfo.processIdentifier).json").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let run = try LabBinary.run(["bench", "--quick", "--no-python", "--json", file])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(!run.stdout.contains("left behind"), "\(run.stdout)")
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any]
+        for figure in document?["figures"] as? [[String: Any]] ?? [] where figure["role"] as? String == "implementation" {
+            let status = figure["status"] as? String ?? "?"
+            #expect(status == "measured" || status == "not started", "\(figure["key"] ?? "?"): \(status) \(figure["note"] ?? "")")
         }
     }
 }

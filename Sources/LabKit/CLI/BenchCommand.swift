@@ -40,6 +40,11 @@ extension BuiltinCommands {
         let s = session.style
         let started = monotonicSeconds()
         let progress = BenchProgress()
+        // A bench takes a while: a --json path that cannot be written is said before, not after.
+        if let path = invocation.values["json"], let problem = cannotWrite(path) {
+            session.err("Error: cannot write the --json file: \(problem)\nNothing was measured.")
+            return ExitStatus.failure
+        }
 
         let plan = benchPlan(session, implementation: implementation)
         guard !plan.isEmpty else { throw LabError("no lesson in this lab has a benchmark") }

@@ -117,6 +117,21 @@ extension BuiltinCommands {
 
     /// Writes `text` to `path` (created or truncated); the problem, if it could not.
     /// The corresponding C functions are `open`, `write` and `close`.
+    /// Why `path` could not be written, found before any work is done: the file is opened for
+    /// appending (created when missing, and then removed again), so nothing in it changes. nil
+    /// when it can be written. The corresponding C functions are `open` and `unlink`.
+    static func cannotWrite(_ path: String) -> String? {
+        let existed = access(path, F_OK) == 0
+        do {
+            let fd = try valueOrErrno("open", object: path) { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) }
+            Descriptor.close(fd)
+            if !existed { unlink(path) }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
     static func writeResults(_ text: String, to path: String) -> String? {
         do {
             let fd = try valueOrErrno("open", object: path) { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }

@@ -12,5 +12,6 @@ public func todo(_ function: StaticString = #function, filePath: StaticString = 
     if !VerdictChannel.send(record) {
         Console.err("not started: \(function) at \(location) is still todo()\n")
     }
+    LabHelpers.endAll()
     _exit(VerdictChannel.notStartedExitCode)
 }
