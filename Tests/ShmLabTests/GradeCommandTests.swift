@@ -12,7 +12,7 @@ struct GradeCommandTests {
     var gradedCount: Int { visible.reduce(0) { $0 + $1.parts.filter(\.graded).count } }
 
     /// Progress of these runs goes here (a name the runner's /tmp leftover sweep does not match).
-    static let progress = ["SHMLAB_PROGRESS_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("grade-tests-progress").path]
+    static let progress = ["SHMLAB_PROGRESS_DIR": LabBinary.scratchRoot + "/grade-progress"]
 
     @Test("the reference solutions: Score M/M, exit 0, results.json v3 with one task_id per lesson, JUnit parses")
     func solutionsGetAFullScore() throws {

@@ -64,11 +64,18 @@ enum LabBinary {
         return record
     }
 
-    /// Progress written by test runs goes here, not into the student's `.lab/`.
-    static let scratchProgressDir: String = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("progress-of-the-lab-tests").path
+    /// One scratch folder per test process (`/tmp/shmlab-tests-…`), removed when the process
+    /// exits (an `atexit` handler): a test run leaves nothing in /tmp.
+    static let scratchRoot: String = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shmlab-tests-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        ScratchCleanup.path = dir
+        atexit { if let dir = ScratchCleanup.path { removeTree(dir) } }
         return dir
     }()
+
+    /// Progress written by test runs goes here, not into the student's `.lab/`.
+    static let scratchProgressDir: String = scratchRoot + "/progress"
 
     /// The lessons, parts and mutants the binary knows (`lab __catalog`).
     static let catalog: CatalogRecord = {
@@ -116,4 +123,9 @@ struct MutantCase: CustomTestStringConvertible, Sendable, Hashable {
             }
         }
     }
+}
+
+/// What the `atexit` handler removes (a C function pointer cannot capture it).
+enum ScratchCleanup {
+    nonisolated(unsafe) static var path: String?
 }
