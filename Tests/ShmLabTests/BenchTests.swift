@@ -75,15 +75,11 @@ struct BenchTests {
 
     @Test("lab bench --solutions --quick --json: a table, a chart, and every figure in the file")
     func quickRun() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lab-bench-test-\(ProcessInfo.processInfo.processIdentifier).json").path
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let run = try LabBinary.run(["bench", "--solutions", "--quick", "--json", file])
+        let (run, figures) = try Self.bench(["--solutions", "--quick"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("÷ baseline"))
         #expect(run.stdout.contains("shorter is better") && run.stdout.contains("longer is better"))
         #expect(!run.stdout.contains("\u{1B}["))
-        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any]
-        let figures = document?["figures"] as? [[String: Any]] ?? []
         let measurements = Set(figures.compactMap { $0["measurement"] as? String })
         for name in ["locked-counter", "queue", "pipe-rt", "socketpair-rt", "pipe-bulk", "socketpair-bulk", "manager-call",
                      "array-copy", "array-element", "transfer-64k", "transfer-4m"] {
@@ -114,15 +110,21 @@ struct BenchTests {
 
     @Test("the exercises (stubs, in a fresh clone): every row is measured or not started, and nothing is left behind")
     func exercisesLeaveNothing() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lab-bench-stubs-\(ProcessInfo.processInfo.processIdentifier).json").path
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        let run = try LabBinary.run(["bench", "--quick", "--no-python", "--json", file])
+        let (run, figures) = try Self.bench(["--quick", "--no-python"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(!run.stdout.contains("left behind"), "\(run.stdout)")
-        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file))) as? [String: Any]
-        for figure in document?["figures"] as? [[String: Any]] ?? [] where figure["role"] as? String == "implementation" {
+        for figure in figures where figure["role"] as? String == "implementation" {
             let status = figure["status"] as? String ?? "?"
             #expect(status == "measured" || status == "not started", "\(figure["key"] ?? "?"): \(status) \(figure["note"] ?? "")")
         }
+    }
+
+    /// `lab bench ARGUMENTS… --json FILE`: what it printed and the figures in the file.
+    static func bench(_ arguments: [String]) throws -> (LabBinary.Run, [[String: Any]]) {
+        let file = LabBinary.scratchRoot + "/bench-\(UUID().uuidString.prefix(8)).json"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let run = try LabBinary.run(["bench"] + arguments + ["--json", file])
+        let document = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: file)))) as? [String: Any]
+        return (run, document?["figures"] as? [[String: Any]] ?? [])
     }
 }
