@@ -66,7 +66,8 @@ struct EngineFixtureTests {
 struct InterruptTests {
     @Test("SIGINT during a hanging part kills its tree, cleans up and exits 130")
     func interrupt() throws {
-        let (process, err) = try startLab(["check", "0", "--part", "18", "--timeout", "60"]) // hangs with a grandchild
+        let lab = try LabSessionProcess(["check", "0", "--part", "18", "--timeout", "60"], // hangs with a grandchild
+                                        environment: ["SHMLAB_PROGRESS_DIR": LabBinary.scratchProgressDir])
         // Wait until the part process exists (its argv says so), then interrupt the runner.
         let deadline = Date().addingTimeInterval(20)
         var partSeen = false
@@ -75,11 +76,9 @@ struct InterruptTests {
             if !partSeen { usleep(10_000) }
         }
         #expect(partSeen, "the part process never appeared")
-        kill(process.processIdentifier, SIGINT)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(message.contains("interrupted"), "\(message)")
+        kill(lab.process.processIdentifier, SIGINT)
+        #expect(lab.finish(timeout: 60) == 130)
+        #expect(lab.text.contains("interrupted"), "\(lab.text)")
         #expect(partProcesses(lesson: "0", part: "18").isEmpty)
     }
 
@@ -92,7 +91,8 @@ struct InterruptTests {
         #expect(flock(lockFD, LOCK_EX) == 0)
         defer { flock(lockFD, LOCK_UN) }
 
-        let (process, err) = try startLab(["check", "0", "--part", "1"])
+        let lab = try LabSessionProcess(["check", "0", "--part", "1"], environment: ["SHMLAB_PROGRESS_DIR": LabBinary.scratchProgressDir])
+        let process = lab.process
         // The lab opens /dev/shm to take the lock: once it holds that descriptor, it is waiting.
         let pid = process.processIdentifier
         let deadline = Date().addingTimeInterval(20)
@@ -110,27 +110,11 @@ struct InterruptTests {
         while process.isRunning && Date() < stopBy { usleep(5_000) }
         let endedWhileLocked = !process.isRunning
         if !endedWhileLocked { flock(lockFD, LOCK_UN) }
-        process.waitUntilExit()
+        let status = lab.finish(timeout: 60)
         #expect(endedWhileLocked, "the lab did not stop until the lock was free")
-        #expect(process.terminationStatus == 130)
-        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(message.contains("interrupted while waiting"), "\(message)")
+        #expect(status == 130)
+        #expect(lab.text.contains("interrupted while waiting"), "\(lab.text)")
         #expect(partProcesses(lesson: "0", part: "1").isEmpty)
-    }
-
-    /// `lab ARGUMENTS…` started with a scratch progress folder, its stderr in a pipe.
-    func startLab(_ arguments: [String]) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: LabBinary.path)
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["SHMLAB_PROGRESS_DIR"] = LabBinary.scratchProgressDir
-        process.environment = env
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        return (process, err)
     }
 
     func partProcesses(lesson: String, part: String) -> [Int32] {

@@ -48,7 +48,7 @@ public enum CompactJSON {
 
     /// Writes the members of one JSON object, in order, leaving out nil values (as Codable's
     /// synthesized `encode(to:)` does with `encodeIfPresent`).
-    public struct ObjectWriter: ~Copyable {
+    public struct ObjectWriter {
         var text = JSONText()
         var members = 0
 
@@ -147,10 +147,6 @@ public enum CompactJSON {
             guard let value = try bool(key) else { throw Self.missing(key) }
             return value
         }
-        public func requiredInt(_ key: StaticString) throws -> Int {
-            guard let value = try int(key) else { throw Self.missing(key) }
-            return value
-        }
 
         static func missing(_ key: StaticString) -> DecodingError {
             DecodingError.keyNotFound(NamedKey(stringValue: key.description), DecodingError.Context(codingPath: [], debugDescription: "no \"\(key)\""))
@@ -186,46 +182,14 @@ public protocol CompactJSONMessage: Codable {
 /// JSON text being written: the scalars, each appended with as few `append` calls as possible.
 /// A struct, used `inout`: appending to an array inside a class costs a dynamic exclusivity check
 /// per call, which for small messages was most of the time.
-struct JSONText: ~Copyable {
-    /// The text so far: `count` bytes at `base`, room for `capacity`. Appends are a bounds check
-    /// and a store (or a memcpy), with none of Array's uniqueness checks per call.
-    private var base: UnsafeMutablePointer<UInt8>
-    private var count = 0
-    private var capacity: Int
+struct JSONText {
+    var bytes: [UInt8] = []
 
-    init() {
-        capacity = 256
-        base = .allocate(capacity: capacity)
-    }
+    init() { bytes.reserveCapacity(128) }
 
-    deinit { base.deallocate() }
-
-    /// The text as an array (one copy).
-    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
-
-    mutating func append(_ byte: UInt8) {
-        if count == capacity { grow(to: count + 1) }
-        base[count] = byte
-        count += 1
-    }
-
-    mutating func append(_ raw: UnsafeRawBufferPointer) {
-        guard raw.count > 0 else { return }
-        if count + raw.count > capacity { grow(to: count + raw.count) }
-        UnsafeMutableRawPointer(base + count).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
-        count += raw.count
-    }
-
-    mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) { append(UnsafeRawBufferPointer(buffer)) }
-
-    private mutating func grow(to needed: Int) {
-        let newCapacity = max(capacity * 2, needed)
-        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        newBase.update(from: base, count: count)
-        base.deallocate()
-        base = newBase
-        capacity = newCapacity
-    }
+    mutating func append(_ byte: UInt8) { bytes.append(byte) }
+    mutating func append(_ raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
+    mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
 
     mutating func writeRaw(_ text: StaticString) {
         text.withUTF8Buffer { append($0) }

@@ -306,12 +306,12 @@ struct MachineLock {
         guard fd >= 0 else { return MachineLock(fd: fd) }
         while flock(fd, LOCK_EX | LOCK_NB) == -1 {
             if errno != EWOULDBLOCK && errno != EINTR { break }     // no lock to be had: run anyway
+            // 10 ms on the interrupt pipe (poll skips a -1 descriptor and just waits).
             var entry = pollfd(fd: Interruption.readFD, events: Int16(POLLIN), revents: 0)
-            if Interruption.readFD >= 0, poll(&entry, 1, 10) > 0 {
+            if poll(&entry, 1, 10) > 0 {
                 Glibc.close(fd)
                 Interruption.finish(message: "interrupted while waiting for another lab's part to finish (nothing was started)")
             }
-            if Interruption.readFD < 0 { usleep(10_000) }
         }
         return MachineLock(fd: fd)
     }

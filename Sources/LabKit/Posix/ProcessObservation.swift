@@ -39,46 +39,41 @@ public struct ProcessSnapshot: Equatable, Sendable {
 /// passes first or one of them ended. A process that spins, yields or naps in a loop never
 /// counts as blocked. The corresponding files are `/proc/PID/stat` and `/proc/PID/status`.
 public func waitUntilBlocked(_ pids: [pid_t], timeout: Double, window: Double = 0.03) -> Bool {
-    let deadline = monotonicSeconds() + timeout
-    while monotonicSeconds() < deadline {
-        let first = pids.map { ProcessSnapshot.of($0) }
-        if first.contains(where: { $0 == nil || $0!.state == "Z" }) { return false }
-        if first.allSatisfy({ $0!.state == "S" }) {
-            usleep(UInt32(window * 1e6))   // an observation window, not synchronisation
-            let second = pids.map { ProcessSnapshot.of($0) }
-            if zip(first, second).allSatisfy({ $1 != nil && $1!.state == "S" && $1!.contextSwitches == $0!.contextSwitches }) {
-                return true
-            }
-        } else {
-            usleep(1000)
+    waitUntilAsleep(timeout: timeout, window: window) {
+        var result: [pid_t: ProcessSnapshot] = [:]
+        for pid in pids {
+            guard let snapshot = ProcessSnapshot.of(pid), snapshot.state != "Z" else { return nil }
+            result[pid] = snapshot
         }
+        return result
     }
-    return false
 }
 
-/// Waits until every thread of process `pid` is blocked (asleep and not scheduled over `window`
-/// seconds), the way `waitUntilBlocked` does for whole processes: a server that has finished
+/// The same for every thread of process `pid` (`/proc/PID/task/TID`): a server that has finished
 /// reacting to what just happened (a client that died, a request) sleeps in accept, read or poll
-/// in every thread. Returns false when `timeout` passes first or the process ended (or is a
-/// zombie). The corresponding files are `/proc/PID/task/TID/stat` and `.../status`.
+/// in every thread. False when `timeout` passes first or the process ended (or is a zombie).
 public func waitUntilThreadsBlocked(_ pid: pid_t, timeout: Double, window: Double = 0.03) -> Bool {
-    let deadline = monotonicSeconds() + timeout
-    func snapshots() -> [pid_t: ProcessSnapshot]? {
-        let entries = LeftoverSweep.list("/proc/\(pid)/task")
+    waitUntilAsleep(timeout: timeout, window: window) {
+        guard let process = ProcessSnapshot.of(pid), process.state != "Z" else { return nil }
         var result: [pid_t: ProcessSnapshot] = [:]
-        for entry in entries {
-            guard let tid = pid_t(entry) else { continue }
+        for tid in LeftoverSweep.list("/proc/\(pid)/task").compactMap({ pid_t($0) }) {
             if let snapshot = ProcessSnapshot.of(pid, thread: tid) { result[tid] = snapshot }
         }
         return result.isEmpty ? nil : result
     }
+}
+
+/// The loop of both: `look()` gives a snapshot per process or thread (nil: one of them is gone);
+/// true once all are asleep twice, `window` seconds apart, with no context switch in between.
+func waitUntilAsleep(timeout: Double, window: Double, _ look: () -> [pid_t: ProcessSnapshot]?) -> Bool {
+    let deadline = monotonicSeconds() + timeout
     while monotonicSeconds() < deadline {
-        guard let first = snapshots(), ProcessSnapshot.of(pid)?.state != "Z" else { return false }
+        guard let first = look() else { return false }
         if first.values.allSatisfy({ $0.state == "S" }) {
             usleep(UInt32(window * 1e6))   // an observation window, not synchronisation
-            guard let second = snapshots() else { return false }
-            if second.count == first.count, second.allSatisfy({ tid, now in
-                now.state == "S" && first[tid]?.contextSwitches == now.contextSwitches
+            guard let second = look() else { return false }
+            if second.count == first.count, second.allSatisfy({ id, now in
+                now.state == "S" && first[id]?.contextSwitches == now.contextSwitches
             }) {
                 return true
             }

@@ -199,8 +199,6 @@ extension Lesson07 {
                                cause: "a client that disappears makes receive() or send() on its connection fail: close that connection and end its thread — never exit, and never use try! on what a client sends")
         try require(moving, CheckFailure("a client's increments made no progress", expected: "50 increments within 15 s",
                                          seen: "\(progress.value)", look: "increment(_:by:) in \(file)"))
-        try requireServerAlive(address, after: "clients were killed in the middle of requests",
-                               cause: "a client that disappears makes receive() or send() on its connection fail: close that connection and end its thread — never exit, and never use try! on what a client sends")
         let count = try served(by: survivor, "the client connected before the others died") { try survivor.list.count() }
         try requireEqual(count, 1, "list.count() from the surviving client is wrong")
         let newcomer = try connect(L.self, address, after: "clients were killed mid-request")

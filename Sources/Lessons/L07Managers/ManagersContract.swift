@@ -22,7 +22,7 @@ public struct ManagerAddress: Equatable, Sendable, CustomStringConvertible {
 /// One request a proxy call sends: JSON such as `{"op":"append","value":7}`.
 public struct ManagerRequest: Codable, Equatable, Sendable {
     /// What to do. The list: append, count, item, snapshot. The dict: set, get, increment.
-    public enum Operation: String, Codable, Sendable, CaseIterable {
+    public enum Operation: String, Codable, Sendable {
         case append, count, item, snapshot
         case set, get, increment
         case shutdown
@@ -87,9 +87,7 @@ extension ManagerRequest: CompactJSONMessage {
 
     public init(compactJSON object: CompactJSON.ObjectReader) throws {
         let name = try object.requiredString("op")
-        // A loop over the cases, not Operation(rawValue:): comparing short strings is cheaper
-        // than the generic string switch behind init(rawValue:).
-        guard let op = Operation.allCases.first(where: { $0.rawValue == name }) else {
+        guard let op = Operation(rawValue: name) else {
             throw DecodingError.dataCorrupted(DecodingError.Context(codingPath: [], debugDescription: "unknown op \"\(name)\""))
         }
         self.init(op, index: try object.int("index"), key: try object.string("key"), value: try object.int("value"))
