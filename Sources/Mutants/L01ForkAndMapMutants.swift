@@ -4,24 +4,24 @@ import Solutions
 
 /// Lesson 01's realistic mistakes. Each forwards to the reference except for its one mistake.
 public enum ForkAndMapMutants {
-    public static var all: [MutantEntry] {
+    public static var all: [Mutant<any ForkAndMapContract.Type>] {
         [
-            MutantEntry(name: "page-rounded-size", mistake: "the block's count is rounded up to whole pages",
-                        caughtBy: [1], checks: Lesson01.checks(PageRoundedSize.self)),
-            MutantEntry(name: "no-size-check", mistake: "bytes <= 0 goes straight to mmap (EINVAL) instead of invalidSize",
-                        caughtBy: [1], checks: Lesson01.checks(NoSizeCheck.self)),
-            MutantEntry(name: "map-private", mistake: "MAP_PRIVATE instead of MAP_SHARED",
-                        caughtBy: [2, 3], checks: Lesson01.checks(MapPrivate.self)),
-            MutantEntry(name: "child-returns", mistake: "the child returns from runInChild instead of calling _exit",
-                        caughtBy: [2, 3, 4, 5], checks: Lesson01.checks(ChildReturns.self)),
-            MutantEntry(name: "raw-wait-status", mistake: "the raw waitpid status is returned as the exit code",
-                        caughtBy: [4], checks: Lesson01.checks(RawWaitStatus.self)),
-            MutantEntry(name: "swapped-branches", mistake: "parent and child branches of fork are swapped",
-                        caughtBy: [2, 3, 4, 5], checks: Lesson01.checks(SwappedBranches.self)),
-            MutantEntry(name: "unmap-noop", mistake: "unmap does nothing",
-                        caughtBy: [6], checks: Lesson01.checks(UnmapNoop.self)),
-            MutantEntry(name: "no-flush", mistake: "the child calls _exit without fflush, losing printed output",
-                        caughtBy: [5], checks: Lesson01.checks(NoFlush.self)),
+            Mutant(name: "page-rounded-size", mistake: "the block's count is rounded up to whole pages",
+                        caughtBy: [1], implementation: PageRoundedSize.self),
+            Mutant(name: "no-size-check", mistake: "bytes <= 0 goes straight to mmap (EINVAL) instead of invalidSize",
+                        caughtBy: [1], implementation: NoSizeCheck.self),
+            Mutant(name: "map-private", mistake: "MAP_PRIVATE instead of MAP_SHARED",
+                        caughtBy: [2, 3], implementation: MapPrivate.self),
+            Mutant(name: "child-returns", mistake: "the child returns from runInChild instead of calling _exit",
+                        caughtBy: [2, 3, 4, 5], implementation: ChildReturns.self),
+            Mutant(name: "raw-wait-status", mistake: "the raw waitpid status is returned as the exit code",
+                        caughtBy: [4], implementation: RawWaitStatus.self),
+            Mutant(name: "swapped-branches", mistake: "parent and child branches of fork are swapped",
+                        caughtBy: [2, 3, 4, 5], implementation: SwappedBranches.self),
+            Mutant(name: "unmap-noop", mistake: "unmap does nothing",
+                        caughtBy: [6], implementation: UnmapNoop.self),
+            Mutant(name: "no-flush", mistake: "the child calls _exit without fflush, losing printed output",
+                        caughtBy: [5], implementation: NoFlush.self),
         ]
     }
 }

@@ -4,22 +4,22 @@ import Solutions
 
 /// Lesson 03's realistic mistakes. Each forwards to the reference except for its one mistake.
 public enum IntegerBytesMutants {
-    public static var all: [MutantEntry] {
+    public static var all: [Mutant<any IntegerBytesContract.Type>] {
         [
-            MutantEntry(name: "host-byte-order", mistake: "the bytes are copied from the value's memory, so \"big\" comes out little-endian",
-                        caughtBy: [1, 2, 5, 6], checks: Lesson03.checks(HostByteOrder.self)),
-            MutantEntry(name: "no-sign-extension", mistake: "decode ignores the sign bit: signed bytes never give a negative value",
-                        caughtBy: [2, 4, 5], checks: Lesson03.checks(NoSignExtension.self)),
-            MutantEntry(name: "unaligned-load", mistake: "load uses load(fromByteOffset:as: UInt16/32/64), which traps at an unaligned offset",
-                        caughtBy: [5], checks: Lesson03.checks(UnalignedLoad.self)),
-            MutantEntry(name: "no-overflow-check", mistake: "encode truncates instead of refusing values that do not fit (256 becomes 0)",
-                        caughtBy: [3, 6], checks: Lesson03.checks(NoOverflowCheck.self)),
-            MutantEntry(name: "signed-range-off-by-one", mistake: "the signed range check lets 2^(8·length−1) through (128 in one signed byte)",
-                        caughtBy: [3], checks: Lesson03.checks(SignedRangeOffByOne.self)),
-            MutantEntry(name: "no-bounds-check", mistake: "store copies through the raw pointer without checking the offset: it writes past the buffer",
-                        caughtBy: [5], checks: Lesson03.checks(NoBoundsCheck.self)),
-            MutantEntry(name: "read-outside-lock", mistake: "increment reads the counter before taking the lock and only stores under it (lost updates)",
-                        caughtBy: [6], checks: Lesson03.checks(ReadOutsideLock.self)),
+            Mutant(name: "host-byte-order", mistake: "the bytes are copied from the value's memory, so \"big\" comes out little-endian",
+                        caughtBy: [1, 2, 5, 6], implementation: HostByteOrder.self),
+            Mutant(name: "no-sign-extension", mistake: "decode ignores the sign bit: signed bytes never give a negative value",
+                        caughtBy: [2, 4, 5], implementation: NoSignExtension.self),
+            Mutant(name: "unaligned-load", mistake: "load uses load(fromByteOffset:as: UInt16/32/64), which traps at an unaligned offset",
+                        caughtBy: [5], implementation: UnalignedLoad.self),
+            Mutant(name: "no-overflow-check", mistake: "encode truncates instead of refusing values that do not fit (256 becomes 0)",
+                        caughtBy: [3, 6], implementation: NoOverflowCheck.self),
+            Mutant(name: "signed-range-off-by-one", mistake: "the signed range check lets 2^(8·length−1) through (128 in one signed byte)",
+                        caughtBy: [3], implementation: SignedRangeOffByOne.self),
+            Mutant(name: "no-bounds-check", mistake: "store copies through the raw pointer without checking the offset: it writes past the buffer",
+                        caughtBy: [5], implementation: NoBoundsCheck.self),
+            Mutant(name: "read-outside-lock", mistake: "increment reads the counter before taking the lock and only stores under it (lost updates)",
+                        caughtBy: [6], implementation: ReadOutsideLock.self),
         ]
     }
 }

@@ -4,26 +4,26 @@ import Solutions
 
 /// Lesson 04's realistic mistakes. Each forwards to the reference except for its one mistake.
 public enum LockingMutants {
-    public static var all: [MutantEntry] {
+    public static var all: [Mutant<any LockingContract.Type>] {
         [
-            MutantEntry(name: "no-lock", mistake: "lock, tryLock and unlock do nothing: the increments race",
-                        caughtBy: [2, 3, 4, 5, 7], checks: Lesson04.checks(NoLock.self)),
-            MutantEntry(name: "not-process-shared", mistake: "pthread_mutex_init with default attributes: not process-shared (nor robust), so waiters in other processes are never woken",
-                        caughtBy: [2, 3, 4, 5], checks: Lesson04.checks(NotProcessShared.self)),
-            MutantEntry(name: "not-robust", mistake: "process-shared but not robust: a dead holder's lock is never released",
-                        caughtBy: [3, 5], checks: Lesson04.checks(NotRobust.self)),
-            MutantEntry(name: "no-consistent", mistake: "EOWNERDEAD is reported but pthread_mutex_consistent is never called (the mutex becomes unusable)",
-                        caughtBy: [5], checks: Lesson04.checks(NoConsistent.self)),
-            MutantEntry(name: "relative-deadline", mistake: "the timeout itself is passed to pthread_mutex_timedlock instead of now + timeout",
-                        caughtBy: [4], checks: Lesson04.checks(RelativeDeadline.self)),
-            MutantEntry(name: "unlock-skipped-on-throw", mistake: "withLock unlocks only when the body returns normally",
-                        caughtBy: [7], checks: Lesson04.checks(UnlockSkippedOnThrow.self)),
-            MutantEntry(name: "semaphore-never-unlinked", mistake: "unlink(name:) does nothing: sem.NAME stays in /dev/shm",
-                        caughtBy: [6], checks: Lesson04.checks(SemaphoreNeverUnlinked.self)),
-            MutantEntry(name: "semaphore-relative-deadline", mistake: "the timeout itself is passed to sem_timedwait instead of now + timeout",
-                        caughtBy: [6], checks: Lesson04.checks(SemaphoreRelativeDeadline.self)),
-            MutantEntry(name: "semaphore-no-excl", mistake: "create uses O_CREAT without O_EXCL and silently reuses an existing semaphore",
-                        caughtBy: [6], checks: Lesson04.checks(SemaphoreNoExcl.self)),
+            Mutant(name: "no-lock", mistake: "lock, tryLock and unlock do nothing: the increments race",
+                        caughtBy: [2, 3, 4, 5, 7], implementation: NoLock.self),
+            Mutant(name: "not-process-shared", mistake: "pthread_mutex_init with default attributes: not process-shared (nor robust), so waiters in other processes are never woken",
+                        caughtBy: [2, 3, 4, 5], implementation: NotProcessShared.self),
+            Mutant(name: "not-robust", mistake: "process-shared but not robust: a dead holder's lock is never released",
+                        caughtBy: [3, 5], implementation: NotRobust.self),
+            Mutant(name: "no-consistent", mistake: "EOWNERDEAD is reported but pthread_mutex_consistent is never called (the mutex becomes unusable)",
+                        caughtBy: [5], implementation: NoConsistent.self),
+            Mutant(name: "relative-deadline", mistake: "the timeout itself is passed to pthread_mutex_timedlock instead of now + timeout",
+                        caughtBy: [4], implementation: RelativeDeadline.self),
+            Mutant(name: "unlock-skipped-on-throw", mistake: "withLock unlocks only when the body returns normally",
+                        caughtBy: [7], implementation: UnlockSkippedOnThrow.self),
+            Mutant(name: "semaphore-never-unlinked", mistake: "unlink(name:) does nothing: sem.NAME stays in /dev/shm",
+                        caughtBy: [6], implementation: SemaphoreNeverUnlinked.self),
+            Mutant(name: "semaphore-relative-deadline", mistake: "the timeout itself is passed to sem_timedwait instead of now + timeout",
+                        caughtBy: [6], implementation: SemaphoreRelativeDeadline.self),
+            Mutant(name: "semaphore-no-excl", mistake: "create uses O_CREAT without O_EXCL and silently reuses an existing semaphore",
+                        caughtBy: [6], implementation: SemaphoreNoExcl.self),
         ]
     }
 }

@@ -6,7 +6,7 @@ import Solutions
 /// `FlawedQueue` repeats the reference's put, get and close, and each flaw changes one spot
 /// (marked `// mistake:`).
 public enum SharedQueueMutants {
-    public static var all: [MutantEntry] {
+    public static var all: [Mutant<any SharedQueueContract.Type>] {
         [
             entry(QueueBusyWaitGet.self, "busy-wait-get", "get polls the queue in a loop (get(timeout: 0) and sched_yield) instead of sleeping on a condition variable", [2]),
             entry(QueueSignalNotBroadcast.self, "signal-not-broadcast", "pthread_cond_signal everywhere: close and get wake only one of several waiters", [2, 6]),
@@ -23,8 +23,8 @@ public enum SharedQueueMutants {
         ]
     }
 
-    static func entry<M: QueueMistake>(_ mistake: M.Type, _ name: String, _ text: String, _ parts: [Int]) -> MutantEntry {
-        MutantEntry(name: name, mistake: text, caughtBy: parts, checks: Lesson05.checks(FlawedQueue<M>.self))
+    static func entry<M: QueueMistake>(_ mistake: M.Type, _ name: String, _ text: String, _ parts: [Int]) -> Mutant<any SharedQueueContract.Type> {
+        Mutant(name: name, mistake: text, caughtBy: parts, implementation: FlawedQueue<M>.self)
     }
 }
 

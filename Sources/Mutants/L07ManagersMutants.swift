@@ -5,26 +5,26 @@ import Solutions
 
 /// Lesson 07's realistic mistakes. Each reuses the reference `Manager` except for its one mistake.
 public enum ManagersMutants {
-    public static var all: [MutantEntry] {
+    public static var all: [Mutant<any ManagerContract.Type>] {
         [
-            MutantEntry(name: "client-side-increment", mistake: "increment is done by the client as get + set (two requests)",
-                        caughtBy: [3], checks: Lesson07.checks(ClientSideIncrement.self)),
-            MutantEntry(name: "one-client-at-a-time", mistake: "the server serves one connection until it closes before accepting the next",
-                        caughtBy: [1, 2, 4, 6], checks: Lesson07.checks(OneClientAtATime.self)),
-            MutantEntry(name: "no-peer-check", mistake: "the server serves whoever connects (no SO_PEERCRED check)",
-                        caughtBy: [7], checks: Lesson07.checks(NoPeerCheck.self)),
-            MutantEntry(name: "world-readable-directory", mistake: "the socket's directory is made 0755 instead of 0700",
-                        caughtBy: [7], checks: Lesson07.checks(WorldReadableDirectory.self)),
-            MutantEntry(name: "socket-left-behind", mistake: "the server exits without unlinking its socket, and shutdown does not clean up",
-                        caughtBy: [8], checks: Lesson07.checks(SocketLeftBehind.self)),
-            MutantEntry(name: "shutdown-without-wait", mistake: "shutdown asks the server to stop but never reaps it (a zombie)",
-                        caughtBy: [8], checks: Lesson07.checks(ShutdownWithoutWait.self)),
-            MutantEntry(name: "server-dies-on-bad-client", mistake: "the server uses try! on a client's request: a broken client crashes it",
-                        caughtBy: [5, 6], checks: Lesson07.checks(ServerDiesOnBadClient.self)),
-            MutantEntry(name: "bad-request-ignored", mistake: "a request that does not decode is skipped without a reply",
-                        caughtBy: [6], checks: Lesson07.checks(BadRequestIgnored.self)),
-            MutantEntry(name: "exit-when-client-leaves", mistake: "the server exits when its first client disconnects",
-                        caughtBy: [1, 5], checks: Lesson07.checks(ExitWhenClientLeaves.self)),
+            Mutant(name: "client-side-increment", mistake: "increment is done by the client as get + set (two requests)",
+                        caughtBy: [3], implementation: ClientSideIncrement.self),
+            Mutant(name: "one-client-at-a-time", mistake: "the server serves one connection until it closes before accepting the next",
+                        caughtBy: [1, 2, 4, 6], implementation: OneClientAtATime.self),
+            Mutant(name: "no-peer-check", mistake: "the server serves whoever connects (no SO_PEERCRED check)",
+                        caughtBy: [7], implementation: NoPeerCheck.self),
+            Mutant(name: "world-readable-directory", mistake: "the socket's directory is made 0755 instead of 0700",
+                        caughtBy: [7], implementation: WorldReadableDirectory.self),
+            Mutant(name: "socket-left-behind", mistake: "the server exits without unlinking its socket, and shutdown does not clean up",
+                        caughtBy: [8], implementation: SocketLeftBehind.self),
+            Mutant(name: "shutdown-without-wait", mistake: "shutdown asks the server to stop but never reaps it (a zombie)",
+                        caughtBy: [8], implementation: ShutdownWithoutWait.self),
+            Mutant(name: "server-dies-on-bad-client", mistake: "the server uses try! on a client's request: a broken client crashes it",
+                        caughtBy: [5, 6], implementation: ServerDiesOnBadClient.self),
+            Mutant(name: "bad-request-ignored", mistake: "a request that does not decode is skipped without a reply",
+                        caughtBy: [6], implementation: BadRequestIgnored.self),
+            Mutant(name: "exit-when-client-leaves", mistake: "the server exits when its first client disconnects",
+                        caughtBy: [1, 5], implementation: ExitWhenClientLeaves.self),
         ]
     }
 }

@@ -6,16 +6,16 @@ import Solutions
 /// counts. Each is the reference of those lessons with one mistake, and the other two lessons'
 /// references beside it.
 public enum MeasureMutants {
-    public static var all: [MutantEntry] {
+    public static var all: [Mutant<Lesson09.Implementations>] {
         [
-            MutantEntry(name: "busy-wait-get", mistake: "get polls the queue in a loop (get(timeout: 0) and sched_yield) instead of sleeping on a condition variable",
-                        caughtBy: [2], checks: Lesson09.checks(FlawedQueue<QueueBusyWaitGet>.self, Connection.self, SharedArrays.self)),
-            MutantEntry(name: "napping-get", mistake: "get naps 1 ms (usleep) whenever the queue is empty and looks again, instead of waiting on notEmpty",
-                        caughtBy: [1], checks: Lesson09.checks(FlawedQueue<QueueNappingGet>.self, Connection.self, SharedArrays.self)),
-            MutantEntry(name: "one-byte-writes", mistake: "send writes the frame one byte per write() call",
-                        caughtBy: [3], checks: Lesson09.checks(SharedQueue.self, OneByteWrites.self, SharedArrays.self)),
-            MutantEntry(name: "element-by-element-copy", mistake: "copy(_:into:) moves one element at a time through setElement and element(at:)",
-                        caughtBy: [4], checks: Lesson09.checks(SharedQueue.self, Connection.self, ElementByElementCopy.self)),
+            Mutant(name: "busy-wait-get", mistake: "get polls the queue in a loop (get(timeout: 0) and sched_yield) instead of sleeping on a condition variable",
+                        caughtBy: [2], implementation: (FlawedQueue<QueueBusyWaitGet>.self, Connection.self, SharedArrays.self)),
+            Mutant(name: "napping-get", mistake: "get naps 1 ms (usleep) whenever the queue is empty and looks again, instead of waiting on notEmpty",
+                        caughtBy: [1], implementation: (FlawedQueue<QueueNappingGet>.self, Connection.self, SharedArrays.self)),
+            Mutant(name: "one-byte-writes", mistake: "send writes the frame one byte per write() call",
+                        caughtBy: [3], implementation: (SharedQueue.self, OneByteWrites.self, SharedArrays.self)),
+            Mutant(name: "element-by-element-copy", mistake: "copy(_:into:) moves one element at a time through setElement and element(at:)",
+                        caughtBy: [4], implementation: (SharedQueue.self, Connection.self, ElementByElementCopy.self)),
         ]
     }
 }

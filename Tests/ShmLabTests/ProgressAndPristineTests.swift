@@ -42,9 +42,9 @@ struct ProgressTests {
 
     static var lesson: LessonEntry { LessonEntry(
         info: LessonInfo(number: 4, slug: "x", title: "X"),
-        parts: [PartInfo(1, "a", hints: ["h1", "h2"]), PartInfo(2, "b", hints: ["h"]),
-                PartInfo(3, "demo", graded: false, hints: [])],
-        exercise: ImplementationChecks(parts: [:]), solution: ImplementationChecks(parts: [:])) }
+        parts: [Part<Void>(1, "a", check: { _, _ in }, hints: ["h1", "h2"]), Part(2, "b", check: { _, _ in }, hints: ["h"]),
+                Part(3, "demo", check: { _, _ in }, graded: false, hints: [])],
+        exercise: (), solution: ()) }
 
     func progress(passed: [Int], outcomes: [Int: String] = [:], doesNotCompile: Bool = false) -> LabKit.Progress {
         var progress = LabKit.Progress()

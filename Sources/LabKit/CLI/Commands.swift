@@ -118,9 +118,9 @@ enum BuiltinCommands {
         let report = TerminalReport(style: session.style, verbose: invocation.has("verbose"))
         var all: [PartResult] = []
         for lesson in lessons {
-            guard let checks = lesson.checks(for: implementation) else { continue }
+            guard lesson.checks(for: implementation) != nil else { continue }
             if !json { session.out(report.header(lesson.info, implementation: implementation)) }
-            let results = runParts(of: lesson, checks: checks, implementation: implementation,
+            let results = runParts(of: lesson, implementation: implementation,
                                    timeout: timeout, onlyPart: onlyPart) { result in
                 if !json { session.out(report.describe(result)) }
             }
@@ -145,19 +145,12 @@ enum BuiltinCommands {
     /// Runs a lesson's parts (or only `onlyPart`) against one implementation, each in its own
     /// process, in part order; `each` sees every result as soon as its part ends. Shared by
     /// `check` and `grade`.
-    static func runParts(of lesson: LessonEntry, checks: ImplementationChecks, implementation: Implementation,
+    static func runParts(of lesson: LessonEntry, implementation: Implementation,
                          timeout: Double?, onlyPart: Int? = nil, each: (PartResult) -> Void = { _ in }) -> [PartResult] {
         var results: [PartResult] = []
         for part in lesson.parts where onlyPart == nil || part.number == onlyPart {
-            let result: PartResult
-            if checks.parts[part.number] == nil {
-                result = PartResult(lesson: lesson.info, part: part, implementation: implementation,
-                                    outcome: .skipped("this implementation has no check for part \(part.number)"),
-                                    output: "", leftovers: [], seconds: 0)
-            } else {
-                result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part,
+            let result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part,
                                                      implementation: implementation, timeout: timeout))
-            }
             results.append(result)
             each(result)
         }

@@ -50,62 +50,103 @@ public struct PartInfo: Sendable, Equatable {
     }
 }
 
-/// The checks of a lesson bound to one implementation (the student's, the reference, a mutant).
-public struct ImplementationChecks {
-    /// Part number → the check. A missing number means the part does not apply.
-    public let parts: [Int: (PartContext) throws -> Void]
-    /// Programs a check can start as unrelated processes (`lab __peer …`): name → body(arguments) → exit code.
-    public let peers: [String: ([String]) throws -> Int32]
+/// One part of a lesson, declared once: its number, title, hints, timeout and the check itself.
+///
+/// `Contract` is what the check is handed: the implementation's type as the lesson's contract
+/// (`any ForkAndMapContract.Type`), or a tuple of them for a lesson that measures several. A
+/// check is a named function of the lesson, generic over the implementation; the closure here
+/// only opens the existential: `check: { lab, context in try blockIsZeroed(lab, context) }`.
+public struct Part<Contract> {
+    /// What the catalog, the hints, the reports and the generated tests read.
+    public let info: PartInfo
+    /// Runs inside the part's own process; throws `CheckFailure` or `SkipPart`, returns on a pass.
+    public let check: (Contract, PartContext) throws -> Void
 
-    public init(parts: [Int: (PartContext) throws -> Void], peers: [String: ([String]) throws -> Int32] = [:]) {
-        self.parts = parts
-        self.peers = peers
+    public init(_ number: Int, _ title: String, check: @escaping (Contract, PartContext) throws -> Void,
+                graded: Bool = true, hints: [String],
+                ifTimedOut: String? = nil, timeout: Double? = nil) {
+        info = PartInfo(number, title, graded: graded, hints: hints, ifTimedOut: ifTimedOut, timeout: timeout)
+        self.check = check
+    }
+
+    public var number: Int { info.number }
+}
+
+/// A program a check starts as an unrelated process (`lab __peer LESSON NAME …`): it shares
+/// nothing with the part but its arguments. Returns the process's exit code.
+public struct Peer<Contract> {
+    public let name: String
+    public let run: (Contract, [String]) throws -> Int32
+
+    public init(_ name: String, run: @escaping (Contract, [String]) throws -> Int32) {
+        self.name = name
+        self.run = run
     }
 }
 
 /// A realistic mistake, implemented, and the parts that must catch it.
-public struct MutantEntry {
+public struct Mutant<Contract> {
+    public let info: MutantInfo
+    /// The wrong implementation (it forwards to the reference except for its one mistake).
+    public let implementation: Contract
+
+    public init(name: String, mistake: String, caughtBy: [Int], implementation: Contract) {
+        info = MutantInfo(name: name, mistake: mistake, caughtBy: caughtBy)
+        self.implementation = implementation
+    }
+}
+
+/// What the catalog knows of a mutant, independent of its code.
+public struct MutantInfo: Sendable, Equatable {
     /// Short kebab-case name used on the command line: `lab check 1 --mutant map-private`.
     public let name: String
     /// What the student got wrong, in one sentence.
     public let mistake: String
     /// The parts that must fail (or time out, or crash) on this mutant.
     public let caughtBy: [Int]
-    public let checks: ImplementationChecks
+}
 
-    public init(name: String, mistake: String, caughtBy: [Int], checks: ImplementationChecks) {
-        self.name = name
-        self.mistake = mistake
-        self.caughtBy = caughtBy
-        self.checks = checks
-    }
+/// A lesson's checks bound to one implementation: what a part process and a peer process run.
+public struct ImplementationChecks {
+    /// Part number → the check, bound to the implementation.
+    public let parts: [Int: (PartContext) throws -> Void]
+    /// Peer name → its body, bound to the implementation.
+    public let peers: [String: ([String]) throws -> Int32]
 }
 
 /// Everything the runner needs about a lesson: its description and its checks per implementation.
+/// Built from the lesson's one list of `Part`s, so the catalog and the checks cannot disagree.
 public struct LessonEntry {
     public let info: LessonInfo
     public let parts: [PartInfo]
-    public let exercise: ImplementationChecks
-    public let solution: ImplementationChecks
-    public let mutants: [MutantEntry]
+    public let mutants: [MutantInfo]
+    private let bind: (Implementation) -> ImplementationChecks?
 
-    public init(info: LessonInfo, parts: [PartInfo], exercise: ImplementationChecks,
-                solution: ImplementationChecks, mutants: [MutantEntry] = []) {
+    public init<Contract>(info: LessonInfo, parts: [Part<Contract>], peers: [Peer<Contract>] = [],
+                          exercise: Contract, solution: Contract, mutants: [Mutant<Contract>] = []) {
         self.info = info
-        self.parts = parts
-        self.exercise = exercise
-        self.solution = solution
-        self.mutants = mutants
+        self.parts = parts.map(\.info)
+        self.mutants = mutants.map(\.info)
+        func bound(_ implementation: Contract) -> ImplementationChecks {
+            ImplementationChecks(
+                parts: Dictionary(uniqueKeysWithValues: parts.map { part in
+                    (part.number, { context in try part.check(implementation, context) })
+                }),
+                peers: Dictionary(uniqueKeysWithValues: peers.map { peer in
+                    (peer.name, { arguments in try peer.run(implementation, arguments) })
+                }))
+        }
+        bind = { which in
+            switch which {
+            case .exercise: return bound(exercise)
+            case .solution: return bound(solution)
+            case .mutant(let name): return mutants.first { $0.info.name == name }.map { bound($0.implementation) }
+            }
+        }
     }
 
     /// The checks for one implementation, or nil for an unknown mutant name.
-    public func checks(for implementation: Implementation) -> ImplementationChecks? {
-        switch implementation {
-        case .exercise: return exercise
-        case .solution: return solution
-        case .mutant(let name): return mutants.first { $0.name == name }?.checks
-        }
-    }
+    public func checks(for implementation: Implementation) -> ImplementationChecks? { bind(implementation) }
 
     public func part(_ number: Int) -> PartInfo? { parts.first { $0.number == number } }
 }

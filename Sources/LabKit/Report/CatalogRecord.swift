@@ -31,7 +31,8 @@ public struct CatalogRecord: Codable, Sendable {
             Lesson(number: entry.info.number, slug: entry.info.slug, title: entry.info.title, hidden: entry.info.hidden,
                    parts: entry.parts.map { Part(number: $0.number, title: $0.title, graded: $0.graded) },
                    mutants: entry.mutants.map { Mutant(name: $0.name, mistake: $0.mistake, caughtBy: $0.caughtBy) },
-                   exerciseParts: entry.exercise.parts.keys.sorted(), solutionParts: entry.solution.parts.keys.sorted())
+                   exerciseParts: entry.checks(for: .exercise)?.parts.keys.sorted() ?? [],
+                   solutionParts: entry.checks(for: .solution)?.parts.keys.sorted() ?? [])
         }
     }
 

@@ -2,51 +2,42 @@ import Glibc
 
 extension Lesson02 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry<E: NamedSegmentContract, S: NamedSegmentContract>(
-        exercise: E.Type, solution: S.Type, mutants: [MutantEntry]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: checks(E.self), solution: checks(S.self), mutants: mutants)
+    public static func entry(exercise: any NamedSegmentContract.Type, solution: any NamedSegmentContract.Type,
+                             mutants: [Mutant<any NamedSegmentContract.Type>]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
     }
 
+    /// The student's file, for "look at" lines.
     static let file = "NamedSegment.swift"
 
-    /// The eight parts and the peers they start, run against `L`.
-    public static func checks<L: NamedSegmentContract>(_ lab: L.Type) -> ImplementationChecks {
-        ImplementationChecks(parts: [
-            1: { _ in try createHasSizeAndMode(L.self) },
-            2: { context in try unrelatedProcessAnswers(L.self, context) },
-            3: { _ in try attachReportsRealSize(L.self) },
-            4: { _ in try errorsCreateNothing(L.self) },
-            5: { context in try generatedNamesAreUnique(L.self, context) },
-            6: { _ in try lifecycle(L.self) },
-            7: { _ in try nothingLeftBehind(L.self) },
-            8: { context in try pythonInterop(L.self, context) },
-        ], peers: [
-            // Part 2: an unrelated process that knows only the name.
-            "answer": { arguments in
-                let segment = try L.attach(name: arguments[0], size: 0)
-                defer { try? segment.close() }
-                guard segment.size >= answerOffset + tokenLength else {
-                    Console.err("peer: the segment is only \(segment.size) bytes\n")
-                    return 3
-                }
-                for i in 0..<tokenLength {
-                    segment.bytes[answerOffset + i] = segment.bytes[tokenLength - 1 - i] ^ 0xA5
-                }
-                return 0
-            },
-            // Part 5: prints N generated names, one a line.
-            "names": { arguments in
-                let count = Int(arguments.first ?? "") ?? 0
-                var text = ""
-                for _ in 0..<count { text += L.generateName() + "\n" }
-                Console.out(text)
-                return 0
-            },
-        ])
-    }
+    /// The programs this lesson's checks start as unrelated processes (`lab __peer 2 NAME …`).
+    public static var peers: [Peer<any NamedSegmentContract.Type>] { [
+        // Part 2: an unrelated process that knows only the name.
+        Peer("answer") { lab, arguments in
+            let segment = try lab.attach(name: arguments[0], size: 0)
+            defer { try? segment.close() }
+            guard segment.size >= answerOffset + tokenLength else {
+                Console.err("peer: the segment is only \(segment.size) bytes\n")
+                return 3
+            }
+            for i in 0..<tokenLength {
+                segment.bytes[answerOffset + i] = segment.bytes[tokenLength - 1 - i] ^ 0xA5
+            }
+            return 0
+        },
+        // Part 5: prints N generated names, one a line.
+        Peer("names") { lab, arguments in
+            let count = Int(arguments.first ?? "") ?? 0
+            var text = ""
+            for _ in 0..<count { text += lab.generateName() + "\n" }
+            Console.out(text)
+            return 0
+        },
+    ] }
 
     // MARK: - part 1
 
+    /// Part 1: create: the object is in /dev/shm with exactly the size asked for, mode 0600.
     static func createHasSizeAndMode<L: NamedSegmentContract>(_: L.Type) throws {
         for size in [1, 10, 4096, 10_000, 1 << 20] {
             let name = freshName()
@@ -120,6 +111,7 @@ extension Lesson02 {
     static let tokenLength = 32
     static let answerOffset = 64
 
+    /// Part 2: an unrelated process attaches by name, reads the message and answers.
     static func unrelatedProcessAnswers<L: NamedSegmentContract>(_: L.Type, _ context: PartContext) throws {
         let segment = try attempt("create(name: nil, size: 4096)") { try L.create(name: nil, size: 4096) }
         defer { discard(segment, unlinking: segment.name) }
@@ -160,6 +152,7 @@ extension Lesson02 {
 
     // MARK: - part 3
 
+    /// Part 3: attach reports the real size, whatever size it was asked.
     static func attachReportsRealSize<L: NamedSegmentContract>(_: L.Type) throws {
         // Reach attach before the lab creates anything: an unwritten attach then reports "not
         // started" without leaving the lab's segment behind.
@@ -199,6 +192,7 @@ extension Lesson02 {
 
     // MARK: - part 4
 
+    /// Part 4: errors: existing name, missing name, size ≤ 0, bad names, a failed system call; nothing created.
     static func errorsCreateNothing<L: NamedSegmentContract>(_: L.Type) throws {
         let before = listing()
         let look = "create(name:size:) in \(file)"
@@ -288,6 +282,7 @@ extension Lesson02 {
 
     // MARK: - part 5
 
+    /// Part 5: 1000 generated names, from three processes, are unique and valid.
     static func generatedNamesAreUnique<L: NamedSegmentContract>(_: L.Type, _ context: PartContext) throws {
         var from: [String: String] = [:]
         func add(_ name: String, _ who: String) throws {
@@ -336,6 +331,7 @@ extension Lesson02 {
 
     // MARK: - part 6
 
+    /// Part 6: lifecycle: close keeps the segment, unlink removes the name, mappings outlive it.
     static func lifecycle<L: NamedSegmentContract>(_: L.Type) throws {
         let look = "close() and unlink() in \(file)"
         let descriptorsBefore = openDescriptors()
@@ -427,6 +423,7 @@ extension Lesson02 {
 
     // MARK: - part 7
 
+    /// Part 7: nothing is left in /dev/shm.
     static func nothingLeftBehind<L: NamedSegmentContract>(_: L.Type) throws {
         let before = listing()
         // A whole life: create with a generated name, attach, close both, unlink.
@@ -504,6 +501,7 @@ extension Lesson02 {
         shm.close()
         """
 
+    /// Part 8: interop: Python attaches to your segment, and you attach to Python's.
     static func pythonInterop<L: NamedSegmentContract>(_: L.Type, _ context: PartContext) throws {
         let look = "create(name:size:) and attach(name:size:) in \(file)"
         // Python attaches to a segment you created.

@@ -2,24 +2,13 @@ import Glibc
 
 extension Lesson03 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry<E: IntegerBytesContract, S: IntegerBytesContract>(
-        exercise: E.Type, solution: S.Type, mutants: [MutantEntry]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: checks(E.self), solution: checks(S.self), mutants: mutants)
+    public static func entry(exercise: any IntegerBytesContract.Type, solution: any IntegerBytesContract.Type,
+                             mutants: [Mutant<any IntegerBytesContract.Type>]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, exercise: exercise, solution: solution, mutants: mutants)
     }
 
+    /// The student's file, for "look at" lines.
     static let file = "IntegerBytes.swift"
-
-    /// The six parts, run against `L`.
-    public static func checks<L: IntegerBytesContract>(_ lab: L.Type) -> ImplementationChecks {
-        ImplementationChecks(parts: [
-            1: { _ in try encodingMatchesPython(L.self) },
-            2: { _ in try decodingMatchesPython(L.self) },
-            3: { _ in try overflowIsRefused(L.self) },
-            4: { _ in try randomRoundTrips(L.self) },
-            5: { _ in try unalignedStoreAndLoad(L.self) },
-            6: { _ in try sharedCounter(L.self) },
-        ])
-    }
 
     // MARK: - the vectors
 
@@ -52,6 +41,7 @@ extension Lesson03 {
 
     // MARK: - part 1
 
+    /// Part 1: encoding matches CPython's int.to_bytes on a table of vectors.
     static func encodingMatchesPython<L: IntegerBytesContract>(_: L.Type) throws {
         let look = "encode(_:length:order:signed:) in \(file)"
         let table = vectors.filter { $0.bytes != nil }
@@ -87,6 +77,7 @@ extension Lesson03 {
 
     // MARK: - part 2
 
+    /// Part 2: decoding matches int.from_bytes, negative signed values included.
     static func decodingMatchesPython<L: IntegerBytesContract>(_: L.Type) throws {
         let look = "decode(_:order:signed:) in \(file)"
         for vector in vectors {
@@ -115,6 +106,7 @@ extension Lesson03 {
 
     // MARK: - part 3
 
+    /// Part 3: overflow: values that do not fit are refused, like Python's OverflowError, nothing written.
     static func overflowIsRefused<L: IntegerBytesContract>(_: L.Type) throws {
         let look = "encode(_:length:order:signed:) in \(file)"
         // The tutorial's own cases first, then every OverflowError of the table.
@@ -155,6 +147,7 @@ extension Lesson03 {
 
     // MARK: - part 4
 
+    /// Part 4: 10,000 random round trips for every length, byte order and signedness.
     static func randomRoundTrips<L: IntegerBytesContract>(_: L.Type) throws {
         var random = SplitMix64(seed: 0x5EED_0003)
         for length in 1...8 {
@@ -194,6 +187,7 @@ extension Lesson03 {
 
     // MARK: - part 5
 
+    /// Part 5: store/load at unaligned offsets (1, 3, 5, 7) of a shared block, seen by another process.
     static func unalignedStoreAndLoad<L: IntegerBytesContract>(_: L.Type) throws {
         let look = "store(_:into:at:length:order:signed:) and load(from:at:length:order:signed:) in \(file)"
         let block = try labSharedBlock(bytes: 4096)
@@ -306,6 +300,7 @@ extension Lesson03 {
 
     // MARK: - part 6
 
+    /// Part 6: the tutorial's counter: 4 processes reach the exact total; one byte stops at 255.
     static func sharedCounter<L: IntegerBytesContract>(_: L.Type) throws {
         let look = "increment(counterIn:at:length:order:lock:) in \(file)"
         let block = try labSharedBlock(bytes: 4096)

@@ -9,38 +9,45 @@ public enum Lesson04 {
         + "futex calls, so an unlock in one process never reaches a waiter in another. "
         + "Set pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED) in init(initializingAt:)."
 
-    public static let parts: [PartInfo] = [
-        PartInfo(1, "demonstration: the unlocked counter loses updates", graded: false, hints: [
+    public static var parts: [Part<any LockingContract.Type>] { [
+        Part(1, "demonstration: the unlocked counter loses updates",
+             check: { lab, context in try lostUpdatesShown(lab, context) }, graded: false, hints: [
             "Nothing to write for this part: it shows what goes wrong without a lock, then runs the same counter with your SharedMutex.",
             "counter = counter + 1 is three steps: load, add, store. Two processes that load the same value both store value + 1: one update is lost.",
         ], ifTimedOut: neverWoken),
-        PartInfo(2, "4 processes × 100,000 locked increments = exactly 400,000", hints: [
+        Part(2, "4 processes × 100,000 locked increments = exactly 400,000",
+             check: { lab, context in try lockedIncrementsExact(lab, context) }, hints: [
             "init(initializingAt:) runs pthread_mutex_init on the shared bytes, with attributes: build a pthread_mutexattr_t first. Check the address is 8-aligned (throw LockingError.misaligned).",
             "Two attributes matter: pthread_mutexattr_setpshared(&a, Int32(PTHREAD_PROCESS_SHARED)) and pthread_mutexattr_setrobust(&a, Int32(PTHREAD_MUTEX_ROBUST)). pthread calls return the error number; they do not set errno.",
             "lock(): let rc = pthread_mutex_lock(mutex); 0 → .acquired; EOWNERDEAD → pthread_mutex_consistent(mutex) and .previousOwnerDied; anything else → throw SystemError(\"pthread_mutex_lock\", errno: rc). withLock: _ = try lock(); defer { try? unlock() }; return try body().",
         ], ifTimedOut: neverWoken, timeout: 25),
-        PartInfo(3, "while another process holds the lock, try-lock fails; after release it succeeds", hints: [
+        Part(3, "while another process holds the lock, try-lock fails; after release it succeeds",
+             check: { lab, context in try tryLockWhileHeld(lab, context) }, hints: [
             "tryLock(timeout: 0) must not wait: pthread_mutex_trylock returns EBUSY when someone else holds the mutex. Return nil then.",
             "unlock(): pthread_mutex_unlock returns EPERM when this process does not hold a robust mutex: throw LockingError.notOwner.",
         ], ifTimedOut: neverWoken),
-        PartInfo(4, "a timed lock gives up after its timeout, and wakes when the holder releases", hints: [
+        Part(4, "a timed lock gives up after its timeout, and wakes when the holder releases",
+             check: { lab, context in try timedLockGivesUp(lab, context) }, hints: [
             "pthread_mutex_timedlock takes an absolute deadline on CLOCK_REALTIME, not a duration: clock_gettime(CLOCK_REALTIME, &now), add the timeout, carry nanoseconds over 1_000_000_000 into seconds.",
             "ETIMEDOUT → return nil. A negative (or NaN) timeout → throw LockingError.invalidTimeout. `guard timeout >= 0` rejects both.",
             "If the waiter is never woken when the holder unlocks, the mutex is not process-shared (see part 2).",
         ], ifTimedOut: neverWoken, timeout: 30),
-        PartInfo(5, "the holder dies holding the lock: the next locker is told and recovers", hints: [
+        Part(5, "the holder dies holding the lock: the next locker is told and recovers",
+             check: { lab, context in try ownerDeathRecovered(lab, context) }, hints: [
             "A robust mutex (PTHREAD_MUTEX_ROBUST) whose holder dies is handed to the next locker with the result EOWNERDEAD — also by pthread_mutex_trylock and pthread_mutex_timedlock.",
             "On EOWNERDEAD you hold the mutex, but it is marked inconsistent: call pthread_mutex_consistent(mutex) before unlocking, or the unlock makes it unusable for good (ENOTRECOVERABLE). Return .previousOwnerDied.",
         ], ifTimedOut: "The next locker waited forever for a holder that had died: the mutex is not robust "
             + "(pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST)).", timeout: 40),
-        PartInfo(6, "two unrelated processes take turns through named semaphores", hints: [
+        Part(6, "two unrelated processes take turns through named semaphores",
+             check: { lab, context in try semaphoreAlternation(lab, context) }, hints: [
             "create: sem_open(name, O_CREAT | O_EXCL, 0o600, UInt32(value)); it returns nil on failure (errno EEXIST → alreadyExists). open: sem_open(name, 0) (ENOENT → notFound). Validate the name first: \"/\" then 1…251 characters, no other \"/\".",
             "wait(timeout:): 0 → sem_trywait (EAGAIN → false); otherwise sem_timedwait with an absolute CLOCK_REALTIME deadline (ETIMEDOUT → false); retry on EINTR.",
             "Who creates a name removes it: unlink(name:) is sem_unlink. A semaphore left in /dev/shm (sem.NAME) outlives every process and is a leak.",
         ], timeout: 40),
-        PartInfo(7, "the tutorial's one-byte counter reaches exactly 255 with the lock", hints: [
+        Part(7, "the tutorial's one-byte counter reaches exactly 255 with the lock",
+             check: { lab, context in try tutorialByteCounter(lab, context) }, hints: [
             "Five processes add 51 each under withLock: 255 fits in one byte. The 256th increment throws (like Python's OverflowError) inside withLock.",
             "withLock must release the mutex when its body throws: unlock in a defer, right after lock().",
         ], ifTimedOut: neverWoken),
-    ]
+    ] }
 }

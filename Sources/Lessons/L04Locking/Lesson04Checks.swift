@@ -2,9 +2,9 @@ import Glibc
 
 extension Lesson04 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry<E: LockingContract, S: LockingContract>(
-        exercise: E.Type, solution: S.Type, mutants: [MutantEntry]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: checks(E.self), solution: checks(S.self), mutants: mutants)
+    public static func entry(exercise: any LockingContract.Type, solution: any LockingContract.Type,
+                             mutants: [Mutant<any LockingContract.Type>]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
     }
 
     /// Where things live in the lab's shared block.
@@ -40,510 +40,526 @@ extension Lesson04 {
         }
     }
 
-    /// The seven parts, run against `L`.
-    public static func checks<L: LockingContract>(_ lab: L.Type) -> ImplementationChecks {
-        let file = "Locking.swift"
-        let look = { (function: String) in "\(function) in \(file)" }
+    /// The programs this lesson's checks start as unrelated processes (`lab __peer 4 NAME …`).
+    public static var peers: [Peer<any LockingContract.Type>] { [
+        Peer("alternate") { lab, arguments in try alternateTurns(lab, arguments) },
+        Peer("bench") { lab, arguments in try benchPeer(lab, arguments) },
+    ] }
 
-        /// A fresh lab block with the student's mutex initialised at its start.
-        func blockWithMutex() throws -> (UnsafeMutableRawBufferPointer, L.Mutex) {
-            let block = try labSharedBlock(bytes: 4096)
-            let mutex = try attempt("SharedMutex(initializingAt:)") { try L.Mutex(initializingAt: block.baseAddress! + Slot.mutex) }
-            return (block, mutex)
+    static let file = "Locking.swift"
+    static func look(_ function: String) -> String { "\(function) in \(file)" }
+
+    /// A fresh lab block with the student's mutex initialised at its start.
+    static func blockWithMutex<L: LockingContract>(_: L.Type) throws -> (UnsafeMutableRawBufferPointer, L.Mutex) {
+        let block = try labSharedBlock(bytes: 4096)
+        let mutex = try attempt("SharedMutex(initializingAt:)") { try L.Mutex(initializingAt: block.baseAddress! + Slot.mutex) }
+        return (block, mutex)
+    }
+
+    /// `workers` processes each add 1 to the counter `each` times, all starting together.
+    /// With a mutex, every increment runs in withLock; a yield between load and store makes a
+    /// missing lock lose updates every time, not only on unlucky runs.
+    static func race<L: LockingContract>(_: L.Type, _ block: UnsafeMutableRawBufferPointer, workers: Int, each: Int, mutex: L.Mutex?,
+              yieldEvery: Int, context: PartContext) throws -> UInt64 {
+        let base = block.baseAddress!
+        base.storeBytes(of: 0, toByteOffset: Slot.counter, as: UInt64.self)
+        base.storeBytes(of: 0, toByteOffset: Slot.barrier, as: UInt64.self)
+        let barrier = StartBarrier(at: base + Slot.barrier)
+        func increment(_ i: Int) {
+            let value = base.load(fromByteOffset: Slot.counter, as: UInt64.self)
+            if i % yieldEvery == 0 { sched_yield() }
+            base.storeBytes(of: value + 1, toByteOffset: Slot.counter, as: UInt64.self)
+        }
+        var pids: [pid_t] = []
+        for _ in 0..<workers {
+            pids.append(try forkChild {
+                guard barrier.arriveAndWait(parties: workers, timeout: 20) else {
+                    throw CheckFailure("the workers never all started (start barrier)")
+                }
+                for i in 0..<each {
+                    if let mutex {
+                        try attempt("withLock", look: look("withLock(_:)")) { try mutex.withLock { increment(i) } }
+                    } else {
+                        increment(i)
+                    }
+                }
+                return 0
+            })
+        }
+        for pid in pids {
+            let end = try waitForProcess(pid)
+            try requireEqual(end, .exited(0), "a worker process did not finish cleanly",
+                             cause: "an error in lock(), unlock() or withLock(_:) (see the child's message)",
+                             look: look("withLock(_:)"))
+        }
+        return base.load(fromByteOffset: Slot.counter, as: UInt64.self)
+    }
+
+    /// A child that takes the lock, sets the flag to 1 and holds the lock until the flag is 2;
+    /// then unlocks, sets 3 and exits. With `holdForever` it never lets go (it is to be killed).
+    static func startHolder<L: LockingContract>(_: L.Type, _ mutex: L.Mutex, flag: SharedFlag, holdForever: Bool = false) throws -> pid_t {
+        flag.value = 0
+        let pid = try forkChild {
+            _ = try attempt("lock()", look: look("lock()")) { try mutex.lock() }
+            flag.value = 1
+            if holdForever { while true { pause() } }
+            guard flag.wait(for: 2, timeout: 60) else { return 3 }
+            try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() }
+            flag.value = 3
+            return 0
+        }
+        guard flag.wait(for: 1, timeout: 10) else {
+            kill(pid, SIGKILL)
+            _ = try? waitForProcess(pid)
+            throw CheckFailure("a child process could not take the free mutex with lock()",
+                               expected: "lock() returns within 10 s", seen: "it did not",
+                               look: look("lock()"))
+        }
+        return pid
+    }
+
+    static func requireClean(_ pid: pid_t, _ what: String) throws {
+        guard let end = waitForProcess(pid, timeout: 15) else {
+            throw CheckFailure("\(what) did not finish within 15 s", look: look("lock() and unlock()"))
+        }
+        try requireEqual(end, .exited(0), "\(what) did not finish cleanly", look: look("lock() and unlock()"))
+    }
+
+
+    /// Part 1: demonstration: the unlocked counter loses updates.
+    static func lostUpdatesShown<L: LockingContract>(_: L.Type, _ context: PartContext) throws {
+        let block = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(block) }
+        let workers = 4, each = 10_000, total = UInt64(workers * each)
+        let unlocked = try race(L.self, block, workers: workers, each: each, mutex: nil, yieldEvery: 1, context: context)
+        let lost = total - min(unlocked, total)
+        let n = { (value: UInt64) in BenchReport.number(Double(value)) }
+        Console.out("""
+            without a lock: \(workers) processes × \(n(UInt64(each))) increments → counter = \(n(unlocked)) of \(n(total)): \
+            \(n(lost)) updates lost (\(lost * 100 / total) %) on this run.
+            Each process loads the counter, yields the CPU, then stores load + 1: whoever loaded the same
+            value stores the same result, and all but one of those increments vanish.\n
+            """)
+        let mutex = try attempt("SharedMutex(initializingAt:)") { try L.Mutex(initializingAt: block.baseAddress! + Slot.mutex) }
+        let locked = try race(L.self, block, workers: workers, each: each, mutex: mutex, yieldEvery: 1, context: context)
+        Console.out("with your lock:  the same \(workers) × \(n(UInt64(each))) → counter = \(n(locked)) of \(n(total)): \(n(total - min(locked, total))) lost.\n")
+    }
+
+    /// Part 2: 4 processes × 100,000 locked increments = exactly 400,000.
+    static func lockedIncrementsExact<L: LockingContract>(_: L.Type, _ context: PartContext) throws {
+        let block = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(block) }
+        do {
+            _ = try L.Mutex(initializingAt: block.baseAddress! + 4)
+            throw CheckFailure("init(initializingAt:) accepted an address that is not 8-aligned",
+                               expected: "LockingError.misaligned", seen: "a mutex",
+                               cause: "a pthread_mutex_t must be 8-aligned: check the address first",
+                               look: look("init(initializingAt:)"))
+        } catch let error as LockingError {
+            try requireEqual(error, .misaligned(address: UInt(bitPattern: block.baseAddress! + 4)),
+                             "init(initializingAt:) threw the wrong error for a misaligned address",
+                             look: look("init(initializingAt:)"))
+        } catch let failure as CheckFailure {
+            throw failure
+        } catch {
+            throw CheckFailure("init(initializingAt:) threw the wrong error for a misaligned address",
+                               expected: "LockingError.misaligned", seen: "\(error)", look: look("init(initializingAt:)"))
+        }
+        let mutex = try attempt("SharedMutex(initializingAt:)") { try L.Mutex(initializingAt: block.baseAddress! + Slot.mutex) }
+        let counted = try race(L.self, block, workers: 4, each: 100_000, mutex: mutex, yieldEvery: 64, context: context)
+        try requireEqual(counted, 400_000, "4 processes × 100,000 locked increments did not add up",
+                         cause: counted < 400_000
+                            ? "updates were lost: two processes were inside withLock at the same time. Does lock() call pthread_mutex_lock on the mutex in the shared block (not on a copy), and was it initialised there?"
+                            : "more increments than were made: the counter was not reset, or the lock is broken",
+                         look: look("lock() and withLock(_:)"))
+        try attempt("destroy()", look: look("destroy()")) { try mutex.destroy() }
+    }
+
+    /// Part 3: while another process holds the lock, try-lock fails; after release it succeeds.
+    static func tryLockWhileHeld<L: LockingContract>(_: L.Type, _ context: PartContext) throws {
+        let (block, mutex) = try blockWithMutex(L.self)
+        defer { labUnmap(block) }
+        let flag = SharedFlag(at: block.baseAddress! + Slot.flag)
+        let holder = try startHolder(L.self, mutex, flag: flag)
+        let busy = try attempt("tryLock(timeout: 0)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0) }
+        if let busy {
+            _ = try? mutex.unlock()
+            flag.value = 2
+            _ = waitForProcess(holder, timeout: 5)
+            throw CheckFailure("tryLock(timeout: 0) took the mutex while another process held it",
+                               expected: "nil (the mutex is busy: EBUSY)", seen: "\(busy)",
+                               cause: "lock and tryLock must really take the pthread mutex in the shared block (pthread_mutex_trylock)",
+                               look: look("tryLock(timeout:)"))
+        }
+        do {
+            try mutex.unlock()
+            flag.value = 2
+            _ = waitForProcess(holder, timeout: 5)
+            throw CheckFailure("unlock() by a process that does not hold the mutex did not fail",
+                               expected: "LockingError.notOwner", seen: "no error",
+                               cause: "pthread_mutex_unlock of a robust mutex returns EPERM when the caller is not the owner: throw notOwner. (A mutex that is not robust does not check the owner at all: it silently unlocks another process's lock. Make it robust.)",
+                               look: look("unlock()"))
+        } catch let error as LockingError where error == .notOwner {
+        } catch let failure as CheckFailure {
+            throw failure
+        } catch {
+            flag.value = 2
+            _ = waitForProcess(holder, timeout: 5)
+            throw CheckFailure("unlock() by a process that does not hold the mutex threw the wrong error",
+                               expected: "LockingError.notOwner", seen: "\(error)", look: look("unlock()"))
+        }
+        flag.value = 2
+        guard flag.wait(for: 3, timeout: 10) else {
+            throw CheckFailure("the holder could not unlock", look: look("unlock()"))
+        }
+        let free = try attempt("tryLock(timeout: 0)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0) }
+        try requireEqual(free, .acquired, "tryLock(timeout: 0) did not take a free mutex",
+                         cause: "pthread_mutex_trylock returns 0 when it took the mutex: return .acquired",
+                         look: look("tryLock(timeout:)"))
+        try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() }
+        try requireClean(holder, "the process holding the lock")
+    }
+
+    /// Part 4: a timed lock gives up after its timeout, and wakes when the holder releases.
+    static func timedLockGivesUp<L: LockingContract>(_: L.Type, _ context: PartContext) throws {
+        let (block, mutex) = try blockWithMutex(L.self)
+        defer { labUnmap(block) }
+        let base = block.baseAddress!
+        let flag = SharedFlag(at: base + Slot.flag)
+        let holder = try startHolder(L.self, mutex, flag: flag)
+        defer { flag.value = 2; _ = waitForProcess(holder, timeout: 5) }
+
+        let started = monotonicSeconds()
+        let result = try attempt("tryLock(timeout: 0.5)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0.5) }
+        let took = monotonicSeconds() - started
+        if result != nil { _ = try? mutex.unlock() }
+        try require(result == nil, CheckFailure(
+            "tryLock(timeout: 0.5) took a mutex that another process held",
+            expected: "nil after about 0.5 s", seen: "\(result!)",
+            cause: "the timed lock must use pthread_mutex_timedlock on the shared mutex", look: look("tryLock(timeout:)")))
+        try require(took >= 0.45, CheckFailure(
+            "tryLock(timeout: 0.5) gave up too early",
+            expected: "nil after about 0.5 s", seen: "nil after \(secondsText(took))",
+            cause: "pthread_mutex_timedlock wants an absolute CLOCK_REALTIME deadline (now + timeout), not the timeout itself: a deadline in 1970 has always passed",
+            look: look("tryLock(timeout:)")))
+        try require(took <= 3.5, CheckFailure(
+            "tryLock(timeout: 0.5) waited far longer than its timeout",
+            expected: "nil after about 0.5 s", seen: "nil after \(secondsText(took))",
+            cause: "the deadline is computed wrongly (seconds vs nanoseconds? a nanosecond carry?)",
+            look: look("tryLock(timeout:)")))
+        for bad in [-1.0, -0.001] {
+            do {
+                let got = try mutex.tryLock(timeout: bad)
+                if got != nil { _ = try? mutex.unlock() }
+                throw CheckFailure("tryLock(timeout: \(bad)) did not reject the negative timeout",
+                                   expected: "LockingError.invalidTimeout(\(bad))", seen: "\(String(describing: got))",
+                                   look: look("tryLock(timeout:)"))
+            } catch let error as LockingError {
+                try requireEqual(error, .invalidTimeout(bad), "tryLock(timeout: \(bad)) threw the wrong error", look: look("tryLock(timeout:)"))
+            }
         }
 
-        /// `workers` processes each add 1 to the counter `each` times, all starting together.
-        /// With a mutex, every increment runs in withLock; a yield between load and store makes a
-        /// missing lock lose updates every time, not only on unlucky runs.
-        func race(_ block: UnsafeMutableRawBufferPointer, workers: Int, each: Int, mutex: L.Mutex?,
-                  yieldEvery: Int, context: PartContext) throws -> UInt64 {
-            let base = block.baseAddress!
-            base.storeBytes(of: 0, toByteOffset: Slot.counter, as: UInt64.self)
-            base.storeBytes(of: 0, toByteOffset: Slot.barrier, as: UInt64.self)
-            let barrier = StartBarrier(at: base + Slot.barrier)
-            func increment(_ i: Int) {
-                let value = base.load(fromByteOffset: Slot.counter, as: UInt64.self)
-                if i % yieldEvery == 0 { sched_yield() }
-                base.storeBytes(of: value + 1, toByteOffset: Slot.counter, as: UInt64.self)
+        // A waiter in another process must be woken by the holder's unlock, not by its timeout.
+        base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
+        let waiter = try forkChild {
+            let start = monotonicSeconds()
+            let outcome = try attempt("tryLock(timeout: 8)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 8) }
+            base.storeBytes(of: monotonicSeconds() - start, toByteOffset: Slot.elapsed, as: Double.self)
+            base.storeBytes(of: Seen(outcome).rawValue, toByteOffset: Slot.result, as: Int64.self)
+            if outcome != nil { try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() } }
+            return 0
+        }
+        let blocked = waitUntilBlocked([waiter], timeout: 10)
+        flag.value = 2                       // the holder unlocks now
+        guard let end = waitForProcess(waiter, timeout: 20) else {
+            throw CheckFailure("tryLock(timeout: 8) in another process never returned",
+                               cause: Lesson04.neverWoken, look: look("tryLock(timeout:)"))
+        }
+        try requireEqual(end, .exited(0), "the waiting process did not finish cleanly", look: look("tryLock(timeout:)"))
+        let seen = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
+        let waited = base.load(fromByteOffset: Slot.elapsed, as: Double.self)
+        try require(seen == .acquired, CheckFailure(
+            "a process waiting in tryLock(timeout: 8) was not woken when the holder unlocked",
+            expected: ".acquired soon after the unlock", seen: "\(seen.text) after \(secondsText(waited))"
+                + (blocked ? " (it was asleep in the kernel before the unlock)" : ""),
+            cause: Lesson04.neverWoken, look: look("init(initializingAt:)")))
+    }
+
+    /// Part 5: the holder dies holding the lock: the next locker is told and recovers.
+    static func ownerDeathRecovered<L: LockingContract>(_: L.Type, _ context: PartContext) throws {
+        let (block, mutex) = try blockWithMutex(L.self)
+        defer { labUnmap(block) }
+        let base = block.baseAddress!
+        let flag = SharedFlag(at: base + Slot.flag)
+
+        // 1. The holder is killed; the next tryLock is told.
+        let holder = try startHolder(L.self, mutex, flag: flag, holdForever: true)
+        kill(holder, SIGKILL)
+        _ = try waitForProcess(holder)
+        let started = monotonicSeconds()
+        let told = try attempt("tryLock(timeout: 5)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 5) }
+        switch told {
+        case .previousOwnerDied?:
+            break
+        case .acquired?:
+            throw CheckFailure("the next locker was not told that the holder had died",
+                               expected: ".previousOwnerDied (EOWNERDEAD)", seen: ".acquired",
+                               cause: "pthread_mutex_timedlock returns EOWNERDEAD for a robust mutex whose owner died: report it as .previousOwnerDied",
+                               look: look("tryLock(timeout:)"))
+        case nil:
+            throw CheckFailure("the mutex stayed locked after its holder was killed",
+                               expected: ".previousOwnerDied at once", seen: "nil after \(secondsText(monotonicSeconds() - started)) (timed out)",
+                               cause: "the mutex is not robust: without PTHREAD_MUTEX_ROBUST nobody ever releases a dead holder's lock, and every later locker waits forever",
+                               look: look("init(initializingAt:)"))
+        }
+        try attempt("unlock() after recovering", look: look("unlock()")) { try mutex.unlock() }
+
+        // 2. After recovery and unlock, another process locks normally.
+        base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
+        let next = try forkChild {
+            do {
+                let outcome = try mutex.lock()
+                base.storeBytes(of: Seen(outcome).rawValue, toByteOffset: Slot.result, as: Int64.self)
+                try mutex.unlock()
+            } catch {
+                base.storeBytes(of: Seen.threw.rawValue, toByteOffset: Slot.result, as: Int64.self)
+                Console.out("lock() after recovery threw: \(error)\n")
             }
-            var pids: [pid_t] = []
-            for _ in 0..<workers {
-                pids.append(try forkChild {
-                    guard barrier.arriveAndWait(parties: workers, timeout: 20) else {
-                        throw CheckFailure("the workers never all started (start barrier)")
-                    }
-                    for i in 0..<each {
-                        if let mutex {
-                            try attempt("withLock", look: look("withLock(_:)")) { try mutex.withLock { increment(i) } }
-                        } else {
-                            increment(i)
+            return 0
+        }
+        try requireClean(next, "the process locking after recovery")
+        let afterwards = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
+        try require(afterwards == .acquired, CheckFailure(
+            "after recovering from a dead holder and unlocking, the mutex no longer works",
+            expected: "lock() in another process gives .acquired", seen: afterwards.text + " (ENOTRECOVERABLE?)",
+            cause: "on EOWNERDEAD, call pthread_mutex_consistent(mutex) before unlocking; otherwise the unlock marks the mutex unusable for good and every later lock fails with ENOTRECOVERABLE",
+            look: look("lock() and tryLock(timeout:)")))
+
+        // 3. A process already asleep in lock() is woken and told when the holder dies.
+        let second = try startHolder(L.self, mutex, flag: flag, holdForever: true)
+        base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
+        let waiter = try forkChild {
+            let outcome = try attempt("lock()", look: look("lock()")) { try mutex.lock() }
+            base.storeBytes(of: Seen(outcome).rawValue, toByteOffset: Slot.result, as: Int64.self)
+            try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() }
+            return 0
+        }
+        _ = waitUntilBlocked([waiter], timeout: 10)
+        kill(second, SIGKILL)
+        _ = try waitForProcess(second)
+        guard let end = waitForProcess(waiter, timeout: 15) else {
+            throw CheckFailure("a process waiting in lock() hung after the holder was killed",
+                               expected: "lock() returns .previousOwnerDied", seen: "still waiting after 15 s",
+                               cause: "the mutex is not robust (PTHREAD_MUTEX_ROBUST)", look: look("init(initializingAt:)"))
+        }
+        try requireEqual(end, .exited(0), "the waiting process did not finish cleanly", look: look("lock()"))
+        let woken = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
+        try require(woken == .previousOwnerDied, CheckFailure(
+            "a process waiting in lock() was not told that the holder died",
+            expected: ".previousOwnerDied", seen: woken.text,
+            cause: "pthread_mutex_lock returns EOWNERDEAD: report it as .previousOwnerDied", look: look("lock()")))
+    }
+
+    /// Part 6: two unrelated processes take turns through named semaphores.
+    static func semaphoreAlternation<L: LockingContract>(_: L.Type, _ context: PartContext) throws {
+        let tag = "\(getpid())"
+        for bad in ["no-slash-\(tag)", "/a/b\(tag)", "/", "/" + String(repeating: "x", count: 252)] {
+            do {
+                let made = try L.Semaphore.create(name: bad, value: 1)
+                try? made.close()
+                try? L.Semaphore.unlink(name: bad)
+                throw CheckFailure("create(name: \"\(bad.prefix(40))\") accepted an invalid name",
+                                   expected: "LockingError.invalidName", seen: "a semaphore",
+                                   cause: "a semaphore name is \"/\" followed by 1…251 characters without another \"/\"",
+                                   look: look("create(name:value:)"))
+            } catch let error as LockingError {
+                try requireEqual(error, .invalidName(bad), "create(name:value:) threw the wrong error for an invalid name",
+                                 look: look("create(name:value:)"))
+            }
+        }
+        do {
+            let found = try L.Semaphore.open(name: "/shmlab-missing-\(tag)")
+            try? found.close()
+            throw CheckFailure("open(name:) of a name nobody created did not fail",
+                               expected: "LockingError.notFound", seen: "a semaphore", look: look("open(name:)"))
+        } catch let error as LockingError {
+            try requireEqual(error, .notFound("/shmlab-missing-\(tag)"), "open(name:) of a missing name threw the wrong error",
+                             look: look("open(name:)"))
+        }
+        do {
+            let made = try L.Semaphore.create(name: "/shmlab-bad-value-\(tag)", value: -1)
+            try? made.close()
+            try? L.Semaphore.unlink(name: "/shmlab-bad-value-\(tag)")
+            throw CheckFailure("create(value: -1) was accepted", expected: "LockingError.invalidValue(-1)",
+                               seen: "a semaphore", look: look("create(name:value:)"))
+        } catch let error as LockingError {
+            try requireEqual(error, .invalidValue(-1), "create(value: -1) threw the wrong error", look: look("create(name:value:)"))
+        }
+
+        let pingName = "/shmlab-ping-\(tag)", pongName = "/shmlab-pong-\(tag)"
+        let ping = try attempt("create(name: \"\(pingName)\", value: 1)", look: look("create(name:value:)")) {
+            try L.Semaphore.create(name: pingName, value: 1)
+        }
+        let pong = try attempt("create(name: \"\(pongName)\", value: 0)", look: look("create(name:value:)")) {
+            try L.Semaphore.create(name: pongName, value: 0)
+        }
+        defer {
+            try? ping.close(); try? pong.close()
+            try? L.Semaphore.unlink(name: pingName); try? L.Semaphore.unlink(name: pongName)
+        }
+        do {
+            let again = try L.Semaphore.create(name: pingName, value: 0)
+            try? again.close()
+            throw CheckFailure("create(name:value:) reused a name that already exists",
+                               expected: "LockingError.alreadyExists(\"\(pingName)\")", seen: "a semaphore",
+                               cause: "sem_open needs O_CREAT | O_EXCL, or it silently opens someone else's semaphore (with their count)",
+                               look: look("create(name:value:)"))
+        } catch let error as LockingError {
+            try requireEqual(error, .alreadyExists(pingName), "create(name:value:) of an existing name threw the wrong error",
+                             look: look("create(name:value:)"))
+        }
+
+        let segment = try SharedSegment.create(size: 4096)
+        defer { segment.close(); try? segment.unlink() }
+        let rounds = 1000
+        let first = try context.spawnPeer("alternate", [pingName, pongName, segment.name, "0", "\(rounds)"])
+        let second = try context.spawnPeer("alternate", [pongName, pingName, segment.name, "1", "\(rounds)"])
+        let ends = [first.wait(timeout: 30), second.wait(timeout: 30)]
+        if ends.contains(where: { $0 == nil }) {
+            first.terminate(); second.terminate()
+            throw CheckFailure("the two processes did not finish taking turns within 30 s",
+                               expected: "\(rounds) turns each", seen: "turns done: \(segment.bytes.load(fromByteOffset: 0, as: UInt64.self))",
+                               cause: "wait(timeout:) or post() does not reach the other process: is it the same named semaphore?",
+                               look: look("wait(timeout:) and post()"))
+        }
+        for (index, end) in ends.enumerated() {
+            try requireEqual(end!, .exited(0), "process \(index + 1) of 2 did not finish its turns (its message is above)",
+                             look: look("open(name:), wait(timeout:) and post()"))
+        }
+        let turns = segment.bytes.load(fromByteOffset: 0, as: UInt64.self)
+        try requireEqual(turns, UInt64(2 * rounds), "the number of turns taken is wrong", look: look("wait(timeout:) and post()"))
+
+        // Now ping is 1 and pong is 0: check the timed wait on the empty one.
+        let started = monotonicSeconds()
+        let got = try attempt("wait(timeout: 0.3)", look: look("wait(timeout:)")) { try pong.wait(timeout: 0.3) }
+        let took = monotonicSeconds() - started
+        try require(!got, CheckFailure("wait(timeout: 0.3) on a semaphore at 0 returned true",
+                                       expected: "false after about 0.3 s", seen: "true", look: look("wait(timeout:)")))
+        try require(took >= 0.28 && took <= 3.3, CheckFailure(
+            "wait(timeout: 0.3) on a semaphore at 0 did not wait for its timeout",
+            expected: "false after about 0.3 s", seen: "false after \(secondsText(took))",
+            cause: "sem_timedwait wants an absolute CLOCK_REALTIME deadline (now + timeout), not the timeout itself",
+            look: look("wait(timeout:)")))
+        let once = try attempt("wait(timeout: 0)", look: look("wait(timeout:)")) { try ping.wait(timeout: 0) }
+        let twice = try attempt("wait(timeout: 0)", look: look("wait(timeout:)")) { try ping.wait(timeout: 0) }
+        try require(once && !twice, CheckFailure("wait(timeout: 0) on a semaphore at 1 did not take exactly one",
+                                                 expected: "true, then false", seen: "\(once), then \(twice)",
+                                                 look: look("wait(timeout:)")))
+        do {
+            _ = try pong.wait(timeout: -1)
+            throw CheckFailure("wait(timeout: -1) was accepted", expected: "LockingError.invalidTimeout(-1.0)",
+                               seen: "no error", look: look("wait(timeout:)"))
+        } catch let error as LockingError {
+            try requireEqual(error, .invalidTimeout(-1), "wait(timeout: -1) threw the wrong error", look: look("wait(timeout:)"))
+        }
+    }
+
+    /// Part 7: the tutorial's one-byte counter reaches exactly 255 with the lock.
+    static func tutorialByteCounter<L: LockingContract>(_: L.Type, _ context: PartContext) throws {
+        let (block, mutex) = try blockWithMutex(L.self)
+        defer { labUnmap(block) }
+        let base = block.baseAddress!
+        base.storeBytes(of: 0, toByteOffset: Slot.counter, as: UInt8.self)
+        base.storeBytes(of: 0, toByteOffset: Slot.barrier, as: UInt64.self)
+        let barrier = StartBarrier(at: base + Slot.barrier)
+        let workers = 5
+        var pids: [pid_t] = []
+        for _ in 0..<workers {
+            pids.append(try forkChild {
+                guard barrier.arriveAndWait(parties: workers, timeout: 20) else { return 3 }
+                for _ in 0..<51 {
+                    try attempt("withLock", look: look("withLock(_:)")) {
+                        try mutex.withLock {
+                            let value = base.load(fromByteOffset: Slot.counter, as: UInt8.self)
+                            sched_yield()
+                            base.storeBytes(of: try oneByte(Int(value) + 1), toByteOffset: Slot.counter, as: UInt8.self)
                         }
                     }
-                    return 0
-                })
-            }
-            for pid in pids {
-                let end = try waitForProcess(pid)
-                try requireEqual(end, .exited(0), "a worker process did not finish cleanly",
-                                 cause: "an error in lock(), unlock() or withLock(_:) (see the child's message)",
-                                 look: look("withLock(_:)"))
-            }
-            return base.load(fromByteOffset: Slot.counter, as: UInt64.self)
-        }
-
-        /// A child that takes the lock, sets the flag to 1 and holds the lock until the flag is 2;
-        /// then unlocks, sets 3 and exits. With `holdForever` it never lets go (it is to be killed).
-        func startHolder(_ mutex: L.Mutex, flag: SharedFlag, holdForever: Bool = false) throws -> pid_t {
-            flag.value = 0
-            let pid = try forkChild {
-                _ = try attempt("lock()", look: look("lock()")) { try mutex.lock() }
-                flag.value = 1
-                if holdForever { while true { pause() } }
-                guard flag.wait(for: 2, timeout: 60) else { return 3 }
-                try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() }
-                flag.value = 3
+                }
                 return 0
-            }
-            guard flag.wait(for: 1, timeout: 10) else {
-                kill(pid, SIGKILL)
-                _ = try? waitForProcess(pid)
-                throw CheckFailure("a child process could not take the free mutex with lock()",
-                                   expected: "lock() returns within 10 s", seen: "it did not",
-                                   look: look("lock()"))
-            }
-            return pid
+            })
         }
-
-        func requireClean(_ pid: pid_t, _ what: String) throws {
-            guard let end = waitForProcess(pid, timeout: 15) else {
-                throw CheckFailure("\(what) did not finish within 15 s", look: look("lock() and unlock()"))
-            }
-            try requireEqual(end, .exited(0), "\(what) did not finish cleanly", look: look("lock() and unlock()"))
+        for pid in pids {
+            try requireEqual(try waitForProcess(pid), .exited(0), "a worker did not finish cleanly", look: look("withLock(_:)"))
         }
+        let value = base.load(fromByteOffset: Slot.counter, as: UInt8.self)
+        try requireEqual(value, 255, "5 processes × 51 locked increments of the one-byte counter did not reach 255",
+                         cause: "updates were lost: the lock does not keep the load and the store together",
+                         look: look("withLock(_:)"))
 
-        return ImplementationChecks(parts: [
-            1: { context in
-                let block = try labSharedBlock(bytes: 4096)
-                defer { labUnmap(block) }
-                let workers = 4, each = 10_000, total = UInt64(workers * each)
-                let unlocked = try race(block, workers: workers, each: each, mutex: nil, yieldEvery: 1, context: context)
-                let lost = total - min(unlocked, total)
-                let n = { (value: UInt64) in BenchReport.number(Double(value)) }
-                Console.out("""
-                    without a lock: \(workers) processes × \(n(UInt64(each))) increments → counter = \(n(unlocked)) of \(n(total)): \
-                    \(n(lost)) updates lost (\(lost * 100 / total) %) on this run.
-                    Each process loads the counter, yields the CPU, then stores load + 1: whoever loaded the same
-                    value stores the same result, and all but one of those increments vanish.\n
-                    """)
-                let mutex = try attempt("SharedMutex(initializingAt:)") { try L.Mutex(initializingAt: block.baseAddress! + Slot.mutex) }
-                let locked = try race(block, workers: workers, each: each, mutex: mutex, yieldEvery: 1, context: context)
-                Console.out("with your lock:  the same \(workers) × \(n(UInt64(each))) → counter = \(n(locked)) of \(n(total)): \(n(total - min(locked, total))) lost.\n")
-            },
-            2: { context in
-                let block = try labSharedBlock(bytes: 4096)
-                defer { labUnmap(block) }
-                do {
-                    _ = try L.Mutex(initializingAt: block.baseAddress! + 4)
-                    throw CheckFailure("init(initializingAt:) accepted an address that is not 8-aligned",
-                                       expected: "LockingError.misaligned", seen: "a mutex",
-                                       cause: "a pthread_mutex_t must be 8-aligned: check the address first",
-                                       look: look("init(initializingAt:)"))
-                } catch let error as LockingError {
-                    try requireEqual(error, .misaligned(address: UInt(bitPattern: block.baseAddress! + 4)),
-                                     "init(initializingAt:) threw the wrong error for a misaligned address",
-                                     look: look("init(initializingAt:)"))
-                } catch let failure as CheckFailure {
-                    throw failure
-                } catch {
-                    throw CheckFailure("init(initializingAt:) threw the wrong error for a misaligned address",
-                                       expected: "LockingError.misaligned", seen: "\(error)", look: look("init(initializingAt:)"))
-                }
-                let mutex = try attempt("SharedMutex(initializingAt:)") { try L.Mutex(initializingAt: block.baseAddress! + Slot.mutex) }
-                let counted = try race(block, workers: 4, each: 100_000, mutex: mutex, yieldEvery: 64, context: context)
-                try requireEqual(counted, 400_000, "4 processes × 100,000 locked increments did not add up",
-                                 cause: counted < 400_000
-                                    ? "updates were lost: two processes were inside withLock at the same time. Does lock() call pthread_mutex_lock on the mutex in the shared block (not on a copy), and was it initialised there?"
-                                    : "more increments than were made: the counter was not reset, or the lock is broken",
-                                 look: look("lock() and withLock(_:)"))
-                try attempt("destroy()", look: look("destroy()")) { try mutex.destroy() }
-            },
-            3: { context in
-                let (block, mutex) = try blockWithMutex()
-                defer { labUnmap(block) }
-                let flag = SharedFlag(at: block.baseAddress! + Slot.flag)
-                let holder = try startHolder(mutex, flag: flag)
-                let busy = try attempt("tryLock(timeout: 0)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0) }
-                if let busy {
-                    _ = try? mutex.unlock()
-                    flag.value = 2
-                    _ = waitForProcess(holder, timeout: 5)
-                    throw CheckFailure("tryLock(timeout: 0) took the mutex while another process held it",
-                                       expected: "nil (the mutex is busy: EBUSY)", seen: "\(busy)",
-                                       cause: "lock and tryLock must really take the pthread mutex in the shared block (pthread_mutex_trylock)",
-                                       look: look("tryLock(timeout:)"))
-                }
-                do {
-                    try mutex.unlock()
-                    flag.value = 2
-                    _ = waitForProcess(holder, timeout: 5)
-                    throw CheckFailure("unlock() by a process that does not hold the mutex did not fail",
-                                       expected: "LockingError.notOwner", seen: "no error",
-                                       cause: "pthread_mutex_unlock of a robust mutex returns EPERM when the caller is not the owner: throw notOwner. (A mutex that is not robust does not check the owner at all: it silently unlocks another process's lock. Make it robust.)",
-                                       look: look("unlock()"))
-                } catch let error as LockingError where error == .notOwner {
-                } catch let failure as CheckFailure {
-                    throw failure
-                } catch {
-                    flag.value = 2
-                    _ = waitForProcess(holder, timeout: 5)
-                    throw CheckFailure("unlock() by a process that does not hold the mutex threw the wrong error",
-                                       expected: "LockingError.notOwner", seen: "\(error)", look: look("unlock()"))
-                }
-                flag.value = 2
-                guard flag.wait(for: 3, timeout: 10) else {
-                    throw CheckFailure("the holder could not unlock", look: look("unlock()"))
-                }
-                let free = try attempt("tryLock(timeout: 0)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0) }
-                try requireEqual(free, .acquired, "tryLock(timeout: 0) did not take a free mutex",
-                                 cause: "pthread_mutex_trylock returns 0 when it took the mutex: return .acquired",
-                                 look: look("tryLock(timeout:)"))
-                try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() }
-                try requireClean(holder, "the process holding the lock")
-            },
-            4: { context in
-                let (block, mutex) = try blockWithMutex()
-                defer { labUnmap(block) }
-                let base = block.baseAddress!
-                let flag = SharedFlag(at: base + Slot.flag)
-                let holder = try startHolder(mutex, flag: flag)
-                defer { flag.value = 2; _ = waitForProcess(holder, timeout: 5) }
+        // The 256th increment does not fit in a byte: the body throws inside withLock.
+        do {
+            try mutex.withLock {
+                let current = base.load(fromByteOffset: Slot.counter, as: UInt8.self)
+                base.storeBytes(of: try oneByte(Int(current) + 1), toByteOffset: Slot.counter, as: UInt8.self)
+            }
+            throw CheckFailure("withLock swallowed the error its body threw",
+                               expected: "the body's OneByteOverflow comes out of withLock", seen: "no error",
+                               look: look("withLock(_:)"))
+        } catch is OneByteOverflow {
+        }
+        base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
+        let probe = try forkChild {
+            let outcome = try attempt("tryLock(timeout: 0)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0) }
+            base.storeBytes(of: Seen(outcome).rawValue, toByteOffset: Slot.result, as: Int64.self)
+            if outcome != nil { try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() } }
+            return 0
+        }
+        try requireClean(probe, "the process probing the lock")
+        let probed = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
+        try require(probed == .acquired, CheckFailure(
+            "withLock left the mutex locked after its body threw",
+            expected: "another process can take the mutex: tryLock(timeout: 0) gives .acquired", seen: probed.text,
+            cause: "withLock unlocks only when the body returns normally; put the unlock in a defer right after lock()",
+            look: look("withLock(_:)")))
+        try requireEqual(base.load(fromByteOffset: Slot.counter, as: UInt8.self), 255,
+                         "the counter changed although the increment overflowed", look: look("withLock(_:)"))
+    }
 
-                let started = monotonicSeconds()
-                let result = try attempt("tryLock(timeout: 0.5)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0.5) }
-                let took = monotonicSeconds() - started
-                if result != nil { _ = try? mutex.unlock() }
-                try require(result == nil, CheckFailure(
-                    "tryLock(timeout: 0.5) took a mutex that another process held",
-                    expected: "nil after about 0.5 s", seen: "\(result!)",
-                    cause: "the timed lock must use pthread_mutex_timedlock on the shared mutex", look: look("tryLock(timeout:)")))
-                try require(took >= 0.45, CheckFailure(
-                    "tryLock(timeout: 0.5) gave up too early",
-                    expected: "nil after about 0.5 s", seen: "nil after \(secondsText(took))",
-                    cause: "pthread_mutex_timedlock wants an absolute CLOCK_REALTIME deadline (now + timeout), not the timeout itself: a deadline in 1970 has always passed",
-                    look: look("tryLock(timeout:)")))
-                try require(took <= 3.5, CheckFailure(
-                    "tryLock(timeout: 0.5) waited far longer than its timeout",
-                    expected: "nil after about 0.5 s", seen: "nil after \(secondsText(took))",
-                    cause: "the deadline is computed wrongly (seconds vs nanoseconds? a nanosecond carry?)",
-                    look: look("tryLock(timeout:)")))
-                for bad in [-1.0, -0.001] {
-                    do {
-                        let got = try mutex.tryLock(timeout: bad)
-                        if got != nil { _ = try? mutex.unlock() }
-                        throw CheckFailure("tryLock(timeout: \(bad)) did not reject the negative timeout",
-                                           expected: "LockingError.invalidTimeout(\(bad))", seen: "\(String(describing: got))",
-                                           look: look("tryLock(timeout:)"))
-                    } catch let error as LockingError {
-                        try requireEqual(error, .invalidTimeout(bad), "tryLock(timeout: \(bad)) threw the wrong error", look: look("tryLock(timeout:)"))
-                    }
-                }
+    // `alternate MINE THEIRS SEGMENT PARITY ROUNDS`: wait on MINE, check the turn counter's
+    // parity, bump it, post THEIRS — ROUNDS times. It shares nothing with the part but names.
+    static func alternateTurns<L: LockingContract>(_: L.Type, _ arguments: [String]) throws -> Int32 {
+        guard arguments.count == 5, let parity = UInt64(arguments[3]), let rounds = Int(arguments[4]) else { return 2 }
+        let mine = try attempt("open(name: \"\(arguments[0])\")", look: look("open(name:)")) { try L.Semaphore.open(name: arguments[0]) }
+        let theirs = try attempt("open(name: \"\(arguments[1])\")", look: look("open(name:)")) { try L.Semaphore.open(name: arguments[1]) }
+        let segment = try SharedSegment.attach(name: arguments[2])
+        defer { segment.close() }
+        for round in 0..<rounds {
+            let turn = try attempt("wait(timeout: 10)", look: look("wait(timeout:)")) { try mine.wait(timeout: 10) }
+            let count = segment.bytes.load(fromByteOffset: 0, as: UInt64.self)
+            guard turn else {
+                throw CheckFailure("process \(parity + 1) got no turn within 10 s (its round \(round + 1))",
+                                   expected: "wait(timeout: 10) returns true once the other process posts",
+                                   seen: "false, with \(count) turns taken so far",
+                                   cause: "wait(timeout:) gave up before its timeout (sem_timedwait wants an absolute CLOCK_REALTIME deadline), or post() does not reach this process",
+                                   look: look("wait(timeout:) and post()"))
+            }
+            guard count % 2 == parity else {
+                throw CheckFailure("the two processes did not take turns",
+                                   expected: "turn \(count + 1) belongs to process \(count % 2 + 1)",
+                                   seen: "process \(parity + 1) took it",
+                                   cause: "wait(timeout:) returned true without taking the semaphore, or a semaphore started with the wrong value",
+                                   look: look("wait(timeout:) and create(name:value:)"))
+            }
+            segment.bytes.storeBytes(of: count + 1, toByteOffset: 0, as: UInt64.self)
+            try attempt("post()", look: look("post()")) { try theirs.post() }
+        }
+        try attempt("close()", look: look("close()")) { try mine.close(); try theirs.close() }
+        return 0
+    }
 
-                // A waiter in another process must be woken by the holder's unlock, not by its timeout.
-                base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
-                let waiter = try forkChild {
-                    let start = monotonicSeconds()
-                    let outcome = try attempt("tryLock(timeout: 8)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 8) }
-                    base.storeBytes(of: monotonicSeconds() - start, toByteOffset: Slot.elapsed, as: Double.self)
-                    base.storeBytes(of: Seen(outcome).rawValue, toByteOffset: Slot.result, as: Int64.self)
-                    if outcome != nil { try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() } }
-                    return 0
-                }
-                let blocked = waitUntilBlocked([waiter], timeout: 10)
-                flag.value = 2                       // the holder unlocks now
-                guard let end = waitForProcess(waiter, timeout: 20) else {
-                    throw CheckFailure("tryLock(timeout: 8) in another process never returned",
-                                       cause: Lesson04.neverWoken, look: look("tryLock(timeout:)"))
-                }
-                try requireEqual(end, .exited(0), "the waiting process did not finish cleanly", look: look("tryLock(timeout:)"))
-                let seen = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
-                let waited = base.load(fromByteOffset: Slot.elapsed, as: Double.self)
-                try require(seen == .acquired, CheckFailure(
-                    "a process waiting in tryLock(timeout: 8) was not woken when the holder unlocked",
-                    expected: ".acquired soon after the unlock", seen: "\(seen.text) after \(secondsText(waited))"
-                        + (blocked ? " (it was asleep in the kernel before the unlock)" : ""),
-                    cause: Lesson04.neverWoken, look: look("init(initializingAt:)")))
-            },
-            5: { context in
-                let (block, mutex) = try blockWithMutex()
-                defer { labUnmap(block) }
-                let base = block.baseAddress!
-                let flag = SharedFlag(at: base + Slot.flag)
-
-                // 1. The holder is killed; the next tryLock is told.
-                let holder = try startHolder(mutex, flag: flag, holdForever: true)
-                kill(holder, SIGKILL)
-                _ = try waitForProcess(holder)
-                let started = monotonicSeconds()
-                let told = try attempt("tryLock(timeout: 5)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 5) }
-                switch told {
-                case .previousOwnerDied?:
-                    break
-                case .acquired?:
-                    throw CheckFailure("the next locker was not told that the holder had died",
-                                       expected: ".previousOwnerDied (EOWNERDEAD)", seen: ".acquired",
-                                       cause: "pthread_mutex_timedlock returns EOWNERDEAD for a robust mutex whose owner died: report it as .previousOwnerDied",
-                                       look: look("tryLock(timeout:)"))
-                case nil:
-                    throw CheckFailure("the mutex stayed locked after its holder was killed",
-                                       expected: ".previousOwnerDied at once", seen: "nil after \(secondsText(monotonicSeconds() - started)) (timed out)",
-                                       cause: "the mutex is not robust: without PTHREAD_MUTEX_ROBUST nobody ever releases a dead holder's lock, and every later locker waits forever",
-                                       look: look("init(initializingAt:)"))
-                }
-                try attempt("unlock() after recovering", look: look("unlock()")) { try mutex.unlock() }
-
-                // 2. After recovery and unlock, another process locks normally.
-                base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
-                let next = try forkChild {
-                    do {
-                        let outcome = try mutex.lock()
-                        base.storeBytes(of: Seen(outcome).rawValue, toByteOffset: Slot.result, as: Int64.self)
-                        try mutex.unlock()
-                    } catch {
-                        base.storeBytes(of: Seen.threw.rawValue, toByteOffset: Slot.result, as: Int64.self)
-                        Console.out("lock() after recovery threw: \(error)\n")
-                    }
-                    return 0
-                }
-                try requireClean(next, "the process locking after recovery")
-                let afterwards = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
-                try require(afterwards == .acquired, CheckFailure(
-                    "after recovering from a dead holder and unlocking, the mutex no longer works",
-                    expected: "lock() in another process gives .acquired", seen: afterwards.text + " (ENOTRECOVERABLE?)",
-                    cause: "on EOWNERDEAD, call pthread_mutex_consistent(mutex) before unlocking; otherwise the unlock marks the mutex unusable for good and every later lock fails with ENOTRECOVERABLE",
-                    look: look("lock() and tryLock(timeout:)")))
-
-                // 3. A process already asleep in lock() is woken and told when the holder dies.
-                let second = try startHolder(mutex, flag: flag, holdForever: true)
-                base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
-                let waiter = try forkChild {
-                    let outcome = try attempt("lock()", look: look("lock()")) { try mutex.lock() }
-                    base.storeBytes(of: Seen(outcome).rawValue, toByteOffset: Slot.result, as: Int64.self)
-                    try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() }
-                    return 0
-                }
-                _ = waitUntilBlocked([waiter], timeout: 10)
-                kill(second, SIGKILL)
-                _ = try waitForProcess(second)
-                guard let end = waitForProcess(waiter, timeout: 15) else {
-                    throw CheckFailure("a process waiting in lock() hung after the holder was killed",
-                                       expected: "lock() returns .previousOwnerDied", seen: "still waiting after 15 s",
-                                       cause: "the mutex is not robust (PTHREAD_MUTEX_ROBUST)", look: look("init(initializingAt:)"))
-                }
-                try requireEqual(end, .exited(0), "the waiting process did not finish cleanly", look: look("lock()"))
-                let woken = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
-                try require(woken == .previousOwnerDied, CheckFailure(
-                    "a process waiting in lock() was not told that the holder died",
-                    expected: ".previousOwnerDied", seen: woken.text,
-                    cause: "pthread_mutex_lock returns EOWNERDEAD: report it as .previousOwnerDied", look: look("lock()")))
-            },
-            6: { context in
-                let tag = "\(getpid())"
-                for bad in ["no-slash-\(tag)", "/a/b\(tag)", "/", "/" + String(repeating: "x", count: 252)] {
-                    do {
-                        let made = try L.Semaphore.create(name: bad, value: 1)
-                        try? made.close()
-                        try? L.Semaphore.unlink(name: bad)
-                        throw CheckFailure("create(name: \"\(bad.prefix(40))\") accepted an invalid name",
-                                           expected: "LockingError.invalidName", seen: "a semaphore",
-                                           cause: "a semaphore name is \"/\" followed by 1…251 characters without another \"/\"",
-                                           look: look("create(name:value:)"))
-                    } catch let error as LockingError {
-                        try requireEqual(error, .invalidName(bad), "create(name:value:) threw the wrong error for an invalid name",
-                                         look: look("create(name:value:)"))
-                    }
-                }
-                do {
-                    let found = try L.Semaphore.open(name: "/shmlab-missing-\(tag)")
-                    try? found.close()
-                    throw CheckFailure("open(name:) of a name nobody created did not fail",
-                                       expected: "LockingError.notFound", seen: "a semaphore", look: look("open(name:)"))
-                } catch let error as LockingError {
-                    try requireEqual(error, .notFound("/shmlab-missing-\(tag)"), "open(name:) of a missing name threw the wrong error",
-                                     look: look("open(name:)"))
-                }
-                do {
-                    let made = try L.Semaphore.create(name: "/shmlab-bad-value-\(tag)", value: -1)
-                    try? made.close()
-                    try? L.Semaphore.unlink(name: "/shmlab-bad-value-\(tag)")
-                    throw CheckFailure("create(value: -1) was accepted", expected: "LockingError.invalidValue(-1)",
-                                       seen: "a semaphore", look: look("create(name:value:)"))
-                } catch let error as LockingError {
-                    try requireEqual(error, .invalidValue(-1), "create(value: -1) threw the wrong error", look: look("create(name:value:)"))
-                }
-
-                let pingName = "/shmlab-ping-\(tag)", pongName = "/shmlab-pong-\(tag)"
-                let ping = try attempt("create(name: \"\(pingName)\", value: 1)", look: look("create(name:value:)")) {
-                    try L.Semaphore.create(name: pingName, value: 1)
-                }
-                let pong = try attempt("create(name: \"\(pongName)\", value: 0)", look: look("create(name:value:)")) {
-                    try L.Semaphore.create(name: pongName, value: 0)
-                }
-                defer {
-                    try? ping.close(); try? pong.close()
-                    try? L.Semaphore.unlink(name: pingName); try? L.Semaphore.unlink(name: pongName)
-                }
-                do {
-                    let again = try L.Semaphore.create(name: pingName, value: 0)
-                    try? again.close()
-                    throw CheckFailure("create(name:value:) reused a name that already exists",
-                                       expected: "LockingError.alreadyExists(\"\(pingName)\")", seen: "a semaphore",
-                                       cause: "sem_open needs O_CREAT | O_EXCL, or it silently opens someone else's semaphore (with their count)",
-                                       look: look("create(name:value:)"))
-                } catch let error as LockingError {
-                    try requireEqual(error, .alreadyExists(pingName), "create(name:value:) of an existing name threw the wrong error",
-                                     look: look("create(name:value:)"))
-                }
-
-                let segment = try SharedSegment.create(size: 4096)
-                defer { segment.close(); try? segment.unlink() }
-                let rounds = 1000
-                let first = try context.spawnPeer("alternate", [pingName, pongName, segment.name, "0", "\(rounds)"])
-                let second = try context.spawnPeer("alternate", [pongName, pingName, segment.name, "1", "\(rounds)"])
-                let ends = [first.wait(timeout: 30), second.wait(timeout: 30)]
-                if ends.contains(where: { $0 == nil }) {
-                    first.terminate(); second.terminate()
-                    throw CheckFailure("the two processes did not finish taking turns within 30 s",
-                                       expected: "\(rounds) turns each", seen: "turns done: \(segment.bytes.load(fromByteOffset: 0, as: UInt64.self))",
-                                       cause: "wait(timeout:) or post() does not reach the other process: is it the same named semaphore?",
-                                       look: look("wait(timeout:) and post()"))
-                }
-                for (index, end) in ends.enumerated() {
-                    try requireEqual(end!, .exited(0), "process \(index + 1) of 2 did not finish its turns (its message is above)",
-                                     look: look("open(name:), wait(timeout:) and post()"))
-                }
-                let turns = segment.bytes.load(fromByteOffset: 0, as: UInt64.self)
-                try requireEqual(turns, UInt64(2 * rounds), "the number of turns taken is wrong", look: look("wait(timeout:) and post()"))
-
-                // Now ping is 1 and pong is 0: check the timed wait on the empty one.
-                let started = monotonicSeconds()
-                let got = try attempt("wait(timeout: 0.3)", look: look("wait(timeout:)")) { try pong.wait(timeout: 0.3) }
-                let took = monotonicSeconds() - started
-                try require(!got, CheckFailure("wait(timeout: 0.3) on a semaphore at 0 returned true",
-                                               expected: "false after about 0.3 s", seen: "true", look: look("wait(timeout:)")))
-                try require(took >= 0.28 && took <= 3.3, CheckFailure(
-                    "wait(timeout: 0.3) on a semaphore at 0 did not wait for its timeout",
-                    expected: "false after about 0.3 s", seen: "false after \(secondsText(took))",
-                    cause: "sem_timedwait wants an absolute CLOCK_REALTIME deadline (now + timeout), not the timeout itself",
-                    look: look("wait(timeout:)")))
-                let once = try attempt("wait(timeout: 0)", look: look("wait(timeout:)")) { try ping.wait(timeout: 0) }
-                let twice = try attempt("wait(timeout: 0)", look: look("wait(timeout:)")) { try ping.wait(timeout: 0) }
-                try require(once && !twice, CheckFailure("wait(timeout: 0) on a semaphore at 1 did not take exactly one",
-                                                         expected: "true, then false", seen: "\(once), then \(twice)",
-                                                         look: look("wait(timeout:)")))
-                do {
-                    _ = try pong.wait(timeout: -1)
-                    throw CheckFailure("wait(timeout: -1) was accepted", expected: "LockingError.invalidTimeout(-1.0)",
-                                       seen: "no error", look: look("wait(timeout:)"))
-                } catch let error as LockingError {
-                    try requireEqual(error, .invalidTimeout(-1), "wait(timeout: -1) threw the wrong error", look: look("wait(timeout:)"))
-                }
-            },
-            7: { context in
-                let (block, mutex) = try blockWithMutex()
-                defer { labUnmap(block) }
-                let base = block.baseAddress!
-                base.storeBytes(of: 0, toByteOffset: Slot.counter, as: UInt8.self)
-                base.storeBytes(of: 0, toByteOffset: Slot.barrier, as: UInt64.self)
-                let barrier = StartBarrier(at: base + Slot.barrier)
-                let workers = 5
-                var pids: [pid_t] = []
-                for _ in 0..<workers {
-                    pids.append(try forkChild {
-                        guard barrier.arriveAndWait(parties: workers, timeout: 20) else { return 3 }
-                        for _ in 0..<51 {
-                            try attempt("withLock", look: look("withLock(_:)")) {
-                                try mutex.withLock {
-                                    let value = base.load(fromByteOffset: Slot.counter, as: UInt8.self)
-                                    sched_yield()
-                                    base.storeBytes(of: try oneByte(Int(value) + 1), toByteOffset: Slot.counter, as: UInt8.self)
-                                }
-                            }
-                        }
-                        return 0
-                    })
-                }
-                for pid in pids {
-                    try requireEqual(try waitForProcess(pid), .exited(0), "a worker did not finish cleanly", look: look("withLock(_:)"))
-                }
-                let value = base.load(fromByteOffset: Slot.counter, as: UInt8.self)
-                try requireEqual(value, 255, "5 processes × 51 locked increments of the one-byte counter did not reach 255",
-                                 cause: "updates were lost: the lock does not keep the load and the store together",
-                                 look: look("withLock(_:)"))
-
-                // The 256th increment does not fit in a byte: the body throws inside withLock.
-                do {
-                    try mutex.withLock {
-                        let current = base.load(fromByteOffset: Slot.counter, as: UInt8.self)
-                        base.storeBytes(of: try oneByte(Int(current) + 1), toByteOffset: Slot.counter, as: UInt8.self)
-                    }
-                    throw CheckFailure("withLock swallowed the error its body threw",
-                                       expected: "the body's OneByteOverflow comes out of withLock", seen: "no error",
-                                       look: look("withLock(_:)"))
-                } catch is OneByteOverflow {
-                }
-                base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
-                let probe = try forkChild {
-                    let outcome = try attempt("tryLock(timeout: 0)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0) }
-                    base.storeBytes(of: Seen(outcome).rawValue, toByteOffset: Slot.result, as: Int64.self)
-                    if outcome != nil { try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() } }
-                    return 0
-                }
-                try requireClean(probe, "the process probing the lock")
-                let probed = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
-                try require(probed == .acquired, CheckFailure(
-                    "withLock left the mutex locked after its body threw",
-                    expected: "another process can take the mutex: tryLock(timeout: 0) gives .acquired", seen: probed.text,
-                    cause: "withLock unlocks only when the body returns normally; put the unlock in a defer right after lock()",
-                    look: look("withLock(_:)")))
-                try requireEqual(base.load(fromByteOffset: Slot.counter, as: UInt8.self), 255,
-                                 "the counter changed although the increment overflowed", look: look("withLock(_:)"))
-            },
-        ], peers: [
-            // `alternate MINE THEIRS SEGMENT PARITY ROUNDS`: wait on MINE, check the turn counter's
-            // parity, bump it, post THEIRS — ROUNDS times. It shares nothing with the part but names.
-            "alternate": { arguments in
-                guard arguments.count == 5, let parity = UInt64(arguments[3]), let rounds = Int(arguments[4]) else { return 2 }
-                let mine = try attempt("open(name: \"\(arguments[0])\")", look: look("open(name:)")) { try L.Semaphore.open(name: arguments[0]) }
-                let theirs = try attempt("open(name: \"\(arguments[1])\")", look: look("open(name:)")) { try L.Semaphore.open(name: arguments[1]) }
-                let segment = try SharedSegment.attach(name: arguments[2])
-                defer { segment.close() }
-                for round in 0..<rounds {
-                    let turn = try attempt("wait(timeout: 10)", look: look("wait(timeout:)")) { try mine.wait(timeout: 10) }
-                    let count = segment.bytes.load(fromByteOffset: 0, as: UInt64.self)
-                    guard turn else {
-                        throw CheckFailure("process \(parity + 1) got no turn within 10 s (its round \(round + 1))",
-                                           expected: "wait(timeout: 10) returns true once the other process posts",
-                                           seen: "false, with \(count) turns taken so far",
-                                           cause: "wait(timeout:) gave up before its timeout (sem_timedwait wants an absolute CLOCK_REALTIME deadline), or post() does not reach this process",
-                                           look: look("wait(timeout:) and post()"))
-                    }
-                    guard count % 2 == parity else {
-                        throw CheckFailure("the two processes did not take turns",
-                                           expected: "turn \(count + 1) belongs to process \(count % 2 + 1)",
-                                           seen: "process \(parity + 1) took it",
-                                           cause: "wait(timeout:) returned true without taking the semaphore, or a semaphore started with the wrong value",
-                                           look: look("wait(timeout:) and create(name:value:)"))
-                    }
-                    segment.bytes.storeBytes(of: count + 1, toByteOffset: 0, as: UInt64.self)
-                    try attempt("post()", look: look("post()")) { try theirs.post() }
-                }
-                try attempt("close()", look: look("close()")) { try mine.close(); try theirs.close() }
-                return 0
-            },
-            "bench": { arguments in
-                try BenchPeer.run(LockingBench.measurements(mutex: { try L.Mutex(initializingAt: $0) }), arguments: arguments)
-            },
-        ])
+    static func benchPeer<L: LockingContract>(_: L.Type, _ arguments: [String]) throws -> Int32 {
+        try BenchPeer.run(LockingBench.measurements(mutex: { try L.Mutex(initializingAt: $0) }), arguments: arguments)
     }
 }
 

@@ -7,36 +7,43 @@ public enum Lesson05 {
         + "process-shared (pthread_condattr_setpshared), and whoever changes the queue must broadcast: put wakes "
         + "getters (notEmpty), get wakes putters (notFull), close wakes both."
 
-    public static let parts: [PartInfo] = [
-        PartInfo(1, "the tutorial's example: a producer sends 0…9, the consumer receives 0…9 in order", hints: [
+    public static var parts: [Part<any SharedQueueContract.Type>] { [
+        Part(1, "the tutorial's example: a producer sends 0…9, the consumer receives 0…9 in order",
+             check: { lab, context in try tutorialExample(lab, context) }, hints: [
             "Lay the block out as a header (two pthread_cond_t, head and tail positions, a message count, a closed flag) followed by the ring. Bind the header with bindMemory(to:capacity:).",
             "put: take the lab's lock, write a 4-byte length and the bytes at tail (modulo the ring's size), then move tail and add 1 to the count. get: the same from head. approximateCount reads the count under the lock.",
             "Check the block first: not 8-aligned → QueueError.misaligned; smaller than your header plus a few bytes of ring → QueueError.blockTooSmall(bytes:minimum:).",
         ], ifTimedOut: waiterNotWoken),
-        PartInfo(2, "a blocked consumer sleeps (no CPU) and wakes on put; blocked producers wake when a get makes room", hints: [
+        Part(2, "a blocked consumer sleeps (no CPU) and wakes on put; blocked producers wake when a get makes room",
+             check: { lab, context in try consumerSleepsAndWakes(lab, context) }, hints: [
             "A waiting get must sleep in the kernel, not loop: while the ring is empty, pthread_cond_timedwait(notEmpty, lock.address, &deadline). It releases the lock while asleep and takes it back before returning.",
             "Initialise both condition variables with a pthread_condattr_t on which you called pthread_condattr_setpshared(&a, Int32(PTHREAD_PROCESS_SHARED)) — or a put in another process never wakes the getter.",
             "After a get, use pthread_cond_broadcast(notFull), not pthread_cond_signal: messages differ in size, so the room freed may fit several waiting putters, and a signal may wake one whose message still does not fit.",
         ], ifTimedOut: waiterNotWoken, timeout: 45),
-        PartInfo(3, "full → put times out with full; empty → get times out with empty, each near its timeout", hints: [
+        Part(3, "full → put times out with full; empty → get times out with empty, each near its timeout",
+             check: { lab, context in try timeoutsNearTheirTime(lab, context) }, hints: [
             "pthread_cond_timedwait takes an absolute deadline, on the clock the condition variable was told to use: pthread_condattr_setclock(&a, CLOCK_MONOTONIC), then now (clock_gettime(CLOCK_MONOTONIC)) + timeout.",
             "Loop: while there is no room (or no message) { if the last wait timed out, throw .full (.empty); wait again }. A timeout of 0 never waits. A negative or NaN timeout → QueueError.invalidTimeout.",
         ], ifTimedOut: waiterNotWoken),
-        PartInfo(4, "3 producers × 2 consumers × 20,000 messages: each exactly once, each producer's in order", hints: [
+        Part(4, "3 producers × 2 consumers × 20,000 messages: each exactly once, each producer's in order",
+             check: { lab, context in try manyProducersAndConsumers(lab, context) }, hints: [
             "Everything that reads or changes the header or the ring happens while holding the lock — including copying the message out in get.",
             "Many wrap-arounds happen here: a message (and even its 4-byte length) may start near the end of the ring and continue at its start.",
         ], ifTimedOut: waiterNotWoken, timeout: 90),
-        PartInfo(5, "sizes from 0 bytes to the maximum, across the ring's wrap-around point", hints: [
+        Part(5, "sizes from 0 bytes to the maximum, across the ring's wrap-around point",
+             check: { lab, context in try sizesAcrossTheWrap(lab, context) }, hints: [
             "Copy in two pieces: min(count, capacity - start) bytes at start, the rest at the ring's beginning. The same when reading.",
             "maximumMessageSize is what fits in the empty ring: capacity minus the length prefix. A longer message can never fit: throw QueueError.messageTooLarge(size:maximum:) at once instead of waiting for room.",
         ], ifTimedOut: waiterNotWoken),
-        PartInfo(6, "close: blocked consumers wake, drain what is left, then see closed", hints: [
+        Part(6, "close: blocked consumers wake, drain what is left, then see closed",
+             check: { lab, context in try closeWakesAndDrains(lab, context) }, hints: [
             "close sets the closed flag under the lock and broadcasts both condition variables: every waiter must wake, not just one.",
             "get checks for a message first and for closed second: after close, getters still receive what was put before, and only an empty, closed queue throws .closed. put throws .closed at once.",
         ], ifTimedOut: waiterNotWoken, timeout: 60),
-        PartInfo(7, "a producer killed mid-put does not wedge the queue (robust lock)", hints: [
+        Part(7, "a producer killed mid-put does not wedge the queue (robust lock)",
+             check: { lab, context in try killedProducerDoesNotWedge(lab, context) }, hints: [
             "Write the message's bytes first and move tail last: if the process dies before, the message simply does not exist yet.",
             "pthread_cond_timedwait can return EOWNERDEAD: the lock's holder died while you were waiting. You hold the lock now: call pthread_mutex_consistent(lock.address) and go on (and broadcast, in case the dead process owed someone a wake-up).",
         ], ifTimedOut: waiterNotWoken, timeout: 60),
-    ]
+    ] }
 }

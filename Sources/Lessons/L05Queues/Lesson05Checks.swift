@@ -2,9 +2,9 @@ import Glibc
 
 extension Lesson05 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry<E: SharedQueueContract, S: SharedQueueContract>(
-        exercise: E.Type, solution: S.Type, mutants: [MutantEntry]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: checks(E.self), solution: checks(S.self), mutants: mutants)
+    public static func entry(exercise: any SharedQueueContract.Type, solution: any SharedQueueContract.Type,
+                             mutants: [Mutant<any SharedQueueContract.Type>]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
     }
 
     /// Codes a child stores in the scratch block to say how its call ended.
@@ -56,638 +56,654 @@ extension Lesson05 {
         (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ size &+ salt) }
     }
 
-    /// The seven parts, run against `Q`.
-    public static func checks<Q: SharedQueueContract>(_ lab: Q.Type) -> ImplementationChecks {
-        let file = "SharedQueue.swift"
-        let look = { (function: String) in "\(function) in \(file)" }
+    /// The programs this lesson's checks start as unrelated processes (`lab __peer 5 NAME …`).
+    public static var peers: [Peer<any SharedQueueContract.Type>] { [
+        Peer("bench") { lab, arguments in try benchPeer(lab, arguments) },
+    ] }
 
-        /// A fresh queue in a block of `bytes`, with the lab's lock in a block of its own.
-        func makeQueue(_ bytes: Int) throws -> (queue: Q, lock: ProcessSharedMutex, release: () -> Void) {
-            let lockBlock = try labSharedBlock(bytes: 4096)
-            let queueBlock = try labSharedBlock(bytes: bytes)
-            let lock = try ProcessSharedMutex.initialize(at: lockBlock.baseAddress!)
-            let queue = try attempt("SharedQueue(creatingIn: \(bytes) bytes, lock:)", look: look("init(creatingIn:lock:)")) {
-                try Q(creatingIn: queueBlock, lock: lock)
+    static let file = "SharedQueue.swift"
+    static func look(_ function: String) -> String { "\(function) in \(file)" }
+
+    /// A fresh queue in a block of `bytes`, with the lab's lock in a block of its own.
+    static func makeQueue<Q: SharedQueueContract>(_: Q.Type, _ bytes: Int) throws -> (queue: Q, lock: ProcessSharedMutex, release: () -> Void) {
+        let lockBlock = try labSharedBlock(bytes: 4096)
+        let queueBlock = try labSharedBlock(bytes: bytes)
+        let lock = try ProcessSharedMutex.initialize(at: lockBlock.baseAddress!)
+        let queue = try attempt("SharedQueue(creatingIn: \(bytes) bytes, lock:)", look: look("init(creatingIn:lock:)")) {
+            try Q(creatingIn: queueBlock, lock: lock)
+        }
+        return (queue, lock, { labUnmap(queueBlock); labUnmap(lockBlock) })
+    }
+
+    /// Runs `body`, which must throw `expected`; returns how long it took.
+    @discardableResult
+    static func expect(_ expected: QueueError, from call: String, cause: String? = nil, _ body: () throws -> Any) throws -> Double {
+        let started = monotonicSeconds()
+        do {
+            let value = try body()
+            throw CheckFailure("\(call) did not throw", expected: "QueueError.\(expected)",
+                               seen: value is [UInt8] ? "a message of \((value as! [UInt8]).count) bytes" : "no error",
+                               cause: cause, look: look(String(call.prefix { $0 != "(" }) + "(…)"))
+        } catch let error as QueueError {
+            if error != expected {
+                throw CheckFailure("\(call) threw the wrong error", expected: "QueueError.\(expected)", seen: "QueueError.\(error)",
+                                   cause: cause, look: look(String(call.prefix { $0 != "(" }) + "(…)"))
             }
-            return (queue, lock, { labUnmap(queueBlock); labUnmap(lockBlock) })
+        } catch let failure as CheckFailure {
+            throw failure
+        } catch {
+            throw CheckFailure("\(call) threw the wrong error", expected: "QueueError.\(expected)", seen: "\(error)",
+                               cause: cause, look: look(String(call.prefix { $0 != "(" }) + "(…)"))
+        }
+        return monotonicSeconds() - started
+    }
+
+    /// Waits for a child; nil when it did not end within `timeout` (it is then killed).
+    static func finish(_ pid: pid_t, within timeout: Double) -> ProcessEnd? { waitForProcess(pid, timeout: timeout) }
+
+    /// Waits until `pids` sleep inside `call` (on an empty or full queue); otherwise fails,
+    /// telling a process that spins from one that returned at once.
+    static func requireAsleep(_ pids: [pid_t], in call: String, function: String) throws {
+        if waitUntilBlocked(pids, timeout: 8) { return }
+        let snapshots = pids.map { ProcessSnapshot.of($0) }
+        let returned = snapshots.contains { $0 == nil || $0!.state == "Z" }
+        let cpu = snapshots.compactMap { $0?.cpuSeconds }.max() ?? 0
+        killAndReap(pids)
+        if returned {
+            throw CheckFailure("\(call) returned at once instead of waiting",
+                               expected: "it sleeps until the queue changes or its timeout is up",
+                               seen: "it ended within moments (its error is below)",
+                               cause: "the deadline passed to pthread_cond_timedwait is already over: it must be an absolute time on the condition variable's clock (pthread_condattr_setclock(&a, CLOCK_MONOTONIC), then clock_gettime(CLOCK_MONOTONIC) + timeout)",
+                               look: look(function))
+        }
+        throw CheckFailure("\(call) never went to sleep",
+                           expected: "it sleeps in the kernel (state S, not scheduled) until the queue changes",
+                           seen: "it kept running: \(secondsText(cpu)) of CPU in 8 s",
+                           cause: "it loops (busy-waits) instead of waiting on a condition variable: pthread_cond_timedwait(condition, lock.address, &deadline)",
+                           look: look(function))
+    }
+
+
+    /// Part 1: the tutorial's example: a producer sends 0…9, the consumer receives 0…9 in order.
+    static func tutorialExample<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
+        let (queue, lock, release) = try makeQueue(Q.self, 64 << 10)
+        defer { release() }
+        // Bad blocks.
+        let tiny = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(tiny) }
+        do {
+            _ = try Q(creatingIn: UnsafeMutableRawBufferPointer(rebasing: tiny[0..<16]), lock: lock)
+            throw CheckFailure("init accepted a 16-byte block", expected: "QueueError.blockTooSmall(bytes: 16, …)",
+                               seen: "a queue", cause: "check the block holds your header and some ring before using it",
+                               look: look("init(creatingIn:lock:)"))
+        } catch let error as QueueError {
+            guard case .blockTooSmall(16, _) = error else {
+                throw CheckFailure("init threw the wrong error for a 16-byte block", expected: "QueueError.blockTooSmall(bytes: 16, …)",
+                                   seen: "QueueError.\(error)", look: look("init(creatingIn:lock:)"))
+            }
+        }
+        do {
+            _ = try Q(creatingIn: UnsafeMutableRawBufferPointer(rebasing: tiny[4..<4096]), lock: lock)
+            throw CheckFailure("init accepted a block that is not 8-aligned", expected: "QueueError.misaligned",
+                               seen: "a queue", cause: "pthread_cond_t needs 8-byte alignment", look: look("init(creatingIn:lock:)"))
+        } catch let error as QueueError {
+            try requireEqual(error, .misaligned(address: UInt(bitPattern: tiny.baseAddress! + 4)),
+                             "init threw the wrong error for a misaligned block", look: look("init(creatingIn:lock:)"))
         }
 
-        /// Runs `body`, which must throw `expected`; returns how long it took.
-        @discardableResult
-        func expect(_ expected: QueueError, from call: String, cause: String? = nil, _ body: () throws -> Any) throws -> Double {
-            let started = monotonicSeconds()
-            do {
-                let value = try body()
-                throw CheckFailure("\(call) did not throw", expected: "QueueError.\(expected)",
-                                   seen: value is [UInt8] ? "a message of \((value as! [UInt8]).count) bytes" : "no error",
-                                   cause: cause, look: look(String(call.prefix { $0 != "(" }) + "(…)"))
-            } catch let error as QueueError {
-                if error != expected {
-                    throw CheckFailure("\(call) threw the wrong error", expected: "QueueError.\(expected)", seen: "QueueError.\(error)",
-                                       cause: cause, look: look(String(call.prefix { $0 != "(" }) + "(…)"))
+        let producer = try forkChild {
+            for i in 0..<10 {
+                try attempt("put(\"\(i)\", timeout: 10)", look: look("put(_:timeout:)")) { try queue.put(Array("\(i)".utf8), timeout: 10) }
+            }
+            return 0
+        }
+        guard let end = finish(producer, within: 20) else {
+            throw CheckFailure("the producer did not finish putting 10 small messages within 20 s", look: look("put(_:timeout:)"))
+        }
+        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look("put(_:timeout:)"))
+        try requireEqual(queue.approximateCount, 10, "approximateCount after 10 puts (nobody else using the queue)",
+                         cause: "put must add 1 to the count in the header, under the lock", look: look("put(_:timeout:) and approximateCount"))
+        var received: [String] = []
+        for _ in 0..<10 {
+            let message = try attempt("get(timeout: 5)", look: look("get(timeout:)")) { try queue.get(timeout: 5) }
+            received.append(String(decoding: message, as: UTF8.self))
+        }
+        try requireEqual(received, (0..<10).map { "\($0)" }, "the consumer did not receive 0…9 in order",
+                         cause: "get must return the oldest message (first in, first out) and exactly the bytes put",
+                         look: look("get(timeout:)"))
+        try requireEqual(queue.approximateCount, 0, "approximateCount after taking all 10 messages",
+                         cause: "get must subtract 1 from the count in the header", look: look("get(timeout:) and approximateCount"))
+        try expect(.empty, from: "get(timeout: 0) on an empty queue") { try queue.get(timeout: 0) }
+    }
+
+    /// Part 2: a blocked consumer sleeps (no CPU) and wakes on put; blocked producers wake when a get makes room.
+    static func consumerSleepsAndWakes<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
+        // A. A consumer waiting for a message sleeps, and wakes on put.
+        let (queue, _, release) = try makeQueue(Q.self, 64 << 10)
+        defer { release() }
+        let cpuBefore = cpuSeconds(children: true)
+        let started = monotonicSeconds()
+        let consumer = try forkChild {
+            let message = try attempt("get(timeout: 30)", look: look("get(timeout:)")) { try queue.get(timeout: 30) }
+            guard message == Array("wake up".utf8) else {
+                throw CheckFailure("the consumer received the wrong bytes", expected: "\"wake up\"", seen: "\(message.count) bytes")
+            }
+            return 0
+        }
+        try requireAsleep([consumer], in: "a consumer's get(timeout: 30) on an empty queue", function: "get(timeout:)")
+        let asleep = 1.5
+        usleep(UInt32(asleep * 1e6))              // the consumer is measured while it waits this long
+        try attempt("put(\"wake up\", timeout: 1)", look: look("put(_:timeout:)")) { try queue.put(Array("wake up".utf8), timeout: 1) }
+        guard let end = finish(consumer, within: 10) else {
+            throw CheckFailure("a consumer waiting in get did not wake up when a message was put",
+                               expected: "get returns the message at once", seen: "still waiting 10 s after the put",
+                               cause: "the put's wake-up does not reach the waiting process: are the condition variables process-shared (pthread_condattr_setpshared), and does put broadcast notEmpty?",
+                               look: look("init(creatingIn:lock:) and put(_:timeout:)"))
+        }
+        try requireEqual(end, .exited(0), "the consumer did not finish cleanly", look: look("get(timeout:)"))
+        let cpu = cpuSeconds(children: true) - cpuBefore
+        let wall = monotonicSeconds() - started
+        try require(cpu < 0.05 * asleep, CheckFailure(
+            "the consumer used CPU while it waited for a message",
+            expected: "far below the wall time: under \(secondsText(0.05 * asleep)) of CPU for \(secondsText(asleep)) of waiting",
+            seen: "\(secondsText(cpu)) of CPU in \(secondsText(wall))",
+            cause: "get polls the queue instead of sleeping on a condition variable",
+            look: look("get(timeout:)")))
+
+        // B. Two producers waiting for room both wake when a get makes room for both.
+        let (full, _, releaseFull) = try makeQueue(Q.self, 4096)
+        defer { releaseFull() }
+        let maximum = full.maximumMessageSize
+        try attempt("put(\(maximum) bytes, timeout: 0) into the empty queue", look: look("put(_:timeout:)")) {
+            try full.put(pattern(maximum), timeout: 0)
+        }
+        let size = maximum / 4
+        var producers: [pid_t] = []
+        for producer in 1...2 {
+            producers.append(try forkChild {
+                try attempt("put(\(size) bytes, timeout: 30)", look: look("put(_:timeout:)")) {
+                    try full.put(tagged(producer: producer, sequence: 0, size: size), timeout: 30)
                 }
+                return 0
+            })
+        }
+        try requireAsleep(producers, in: "two producers' put(_:timeout: 30) on a full queue", function: "put(_:timeout:)")
+        let big = try attempt("get(timeout: 5)", look: look("get(timeout:)")) { try full.get(timeout: 5) }
+        try requireEqual(big.count, maximum, "get returned the wrong message", look: look("get(timeout:)"))
+        let producerEnds = waitForAll(producers, timeout: 10)
+        let stuck = producers.count - producerEnds.count
+        killAndReap(producers.filter { producerEnds[$0] == nil })
+        for end in producerEnds.values {
+            try requireEqual(end, .exited(0), "a producer did not finish cleanly", look: look("put(_:timeout:)"))
+        }
+        try require(stuck == 0, CheckFailure(
+            "a get made room for both waiting producers, but only \(2 - stuck) of them woke up",
+            expected: "both puts complete at once (each needs a quarter of the ring)",
+            seen: "\(stuck) still waiting 10 s later",
+            cause: "get wakes putters with pthread_cond_signal, which wakes one waiter: when several may fit, use pthread_cond_broadcast(notFull)",
+            look: look("get(timeout:)")))
+        var senders: Set<Int> = []
+        for _ in 0..<2 {
+            let message = try attempt("get(timeout: 5)", look: look("get(timeout:)")) { try full.get(timeout: 5) }
+            if let tag = parse(message) { senders.insert(tag.producer) }
+        }
+        try requireEqual(senders, [1, 2], "the two producers' messages did not both arrive intact", look: look("put(_:timeout:) and get(timeout:)"))
+    }
+
+    /// Part 3: full → put times out with full; empty → get times out with empty, each near its timeout.
+    static func timeoutsNearTheirTime<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
+        let (queue, _, release) = try makeQueue(Q.self, 4096)
+        defer { release() }
+        for bad in [-1.0, -0.5] {
+            try expect(.invalidTimeout(bad), from: "put(_:timeout: \(bad))") { try queue.put([1], timeout: bad) }
+            try expect(.invalidTimeout(bad), from: "get(timeout: \(bad))") { try queue.get(timeout: bad) }
+        }
+        do {
+            _ = try queue.get(timeout: .nan)
+            throw CheckFailure("get(timeout: .nan) did not throw", expected: "QueueError.invalidTimeout(nan)", look: look("get(timeout:)"))
+        } catch let error as QueueError {
+            guard case .invalidTimeout(let value) = error, value.isNaN else {
+                throw CheckFailure("get(timeout: .nan) threw the wrong error", expected: "QueueError.invalidTimeout(nan)",
+                                   seen: "QueueError.\(error)", cause: "a NaN timeout compares false with everything: test timeout >= 0 (false for NaN), not timeout < 0",
+                                   look: look("get(timeout:)"))
+            }
+        }
+        let early = "pthread_cond_timedwait wants an absolute deadline on the condition variable's clock: "
+            + "pthread_condattr_setclock(&a, CLOCK_MONOTONIC) at init, then clock_gettime(CLOCK_MONOTONIC) + timeout. "
+            + "A duration, or a monotonic time on a CLOCK_REALTIME condition variable, is a deadline long past."
+        let emptyTook = try expect(.empty, from: "get(timeout: 0.3) on an empty queue") { try queue.get(timeout: 0.3) }
+        try require(emptyTook >= 0.28 && emptyTook <= 3.3, CheckFailure(
+            "get(timeout: 0.3) on an empty queue did not wait for its timeout",
+            expected: "QueueError.empty after about 0.3 s", seen: "after \(secondsText(emptyTook))",
+            cause: emptyTook < 0.28 ? early : "the deadline is computed wrongly (nanosecond carry?)", look: look("get(timeout:)")))
+        let instant = try expect(.empty, from: "get(timeout: 0) on an empty queue") { try queue.get(timeout: 0) }
+        try require(instant < 1, CheckFailure("get(timeout: 0) waited", expected: "QueueError.empty at once",
+                                                 seen: "after \(secondsText(instant))", look: look("get(timeout:)")))
+        var stored = 0
+        while stored < 100 {
+            do {
+                try queue.put(pattern(100, salt: stored), timeout: 0)
+                stored += 1
+            } catch QueueError.full {
+                break
+            }
+        }
+        try require(stored > 0 && stored < 100, CheckFailure(
+            "put(100 bytes, timeout: 0) into a queue in a 4 KiB block never reported full",
+            expected: "QueueError.full once the ring is full", seen: "\(stored) messages accepted",
+            cause: "put must check for room (capacity minus bytes in use) before writing", look: look("put(_:timeout:)")))
+        let fullTook = try expect(.full, from: "put(100 bytes, timeout: 0.3) into a full queue") {
+            try queue.put(pattern(100), timeout: 0.3)
+        }
+        try require(fullTook >= 0.28 && fullTook <= 3.3, CheckFailure(
+            "put(_:timeout: 0.3) into a full queue did not wait for its timeout",
+            expected: "QueueError.full after about 0.3 s", seen: "after \(secondsText(fullTook))",
+            cause: fullTook < 0.28 ? early : "the deadline is computed wrongly (nanosecond carry?)", look: look("put(_:timeout:)")))
+        try requireEqual(queue.approximateCount, stored, "approximateCount of a full queue nobody else uses",
+                         look: look("approximateCount"))
+        for index in 0..<stored {
+            let message = try attempt("get(timeout: 1)", look: look("get(timeout:)")) { try queue.get(timeout: 1) }
+            try requireEqual(message, pattern(100, salt: index), "message \(index + 1) of \(stored) came back different",
+                             look: look("put(_:timeout:) and get(timeout:)"))
+        }
+    }
+
+    /// Part 4: 3 producers × 2 consumers × 20,000 messages: each exactly once, each producer's in order.
+    static func manyProducersAndConsumers<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
+        let (queue, _, release) = try makeQueue(Q.self, 16 << 10)
+        defer { release() }
+        let producers = 3, consumers = 2, each = 20_000
+        let scratch = try labSharedBlock(bytes: consumers * producers * each + 4096)
+        defer { labUnmap(scratch) }
+        let seen = scratch.baseAddress!              // seen[consumer][producer * each + sequence]
+        var producerPIDs: [pid_t] = []
+        for producer in 0..<producers {
+            producerPIDs.append(try forkChild {
+                for sequence in 0..<each {
+                    let message = tagged(producer: producer, sequence: sequence, size: 8 + (sequence &* 7 &+ producer &* 13) % 57)
+                    try attempt("put(_:timeout: 30)", look: look("put(_:timeout:)")) { try queue.put(message, timeout: 30) }
+                }
+                return 0
+            })
+        }
+        var consumerPIDs: [pid_t] = []
+        for consumer in 0..<consumers {
+            consumerPIDs.append(try forkChild {
+                var last = [Int](repeating: -1, count: producers)
+                let mine = seen + consumer * producers * each
+                while true {
+                    let message = try attempt("get(timeout: 30)", look: look("get(timeout:)")) { try queue.get(timeout: 30) }
+                    if message.isEmpty { return 0 }           // the lab's stop message
+                    guard let (producer, sequence) = parse(message), producer < producers, sequence < each else {
+                        throw CheckFailure("a consumer received a corrupted message",
+                                           expected: "the bytes a producer put", seen: "\(message.count) bytes: \(message.prefix(12).map { String($0) }.joined(separator: " "))…",
+                                           cause: "bytes lost or overwritten at the ring's wrap-around point, or copied out after the lock was released",
+                                           look: look("put(_:timeout:) and get(timeout:)"))
+                    }
+                    guard sequence > last[producer] else {
+                        throw CheckFailure("producer \(producer + 1)'s messages arrived out of order",
+                                           expected: "after its message \(last[producer]) a later one", seen: "message \(sequence)",
+                                           cause: "the queue must be first in, first out", look: look("get(timeout:)"))
+                    }
+                    last[producer] = sequence
+                    mine.storeBytes(of: mine.load(fromByteOffset: producer * each + sequence, as: UInt8.self) &+ 1,
+                                    toByteOffset: producer * each + sequence, as: UInt8.self)
+                }
+            })
+        }
+        // Watch everyone: a consumer that fails (corrupted message) stops the part at once.
+        let everyone = producerPIDs + consumerPIDs
+        var ends = [pid_t: ProcessEnd]()
+        let giveUp = monotonicSeconds() + 75
+        while producerPIDs.contains(where: { ends[$0] == nil }) && monotonicSeconds() < giveUp {
+            ends.merge(waitForAll(everyone.filter { ends[$0] == nil }, timeout: 0.5)) { $1 }
+            if ends.values.contains(where: { $0 != .exited(0) }) { break }
+        }
+        func stopAll(_ failure: CheckFailure) -> CheckFailure {
+            killAndReap(everyone.filter { ends[$0] == nil })
+            return failure
+        }
+        if let failed = ends.first(where: { $0.value != .exited(0) }) {
+            throw stopAll(CheckFailure("a \(producerPIDs.contains(failed.key) ? "producer" : "consumer") failed (its message is below)",
+                                       expected: "every process finishes cleanly", seen: "\(failed.value)",
+                                       look: look("put(_:timeout:) and get(timeout:)")))
+        }
+        if producerPIDs.contains(where: { ends[$0] == nil }) {
+            throw stopAll(CheckFailure("the producers did not finish their 20,000 puts each within 75 s",
+                                       cause: Lesson05.waiterNotWoken, look: look("put(_:timeout:)")))
+        }
+        for _ in 0..<consumers {
+            do {
+                try queue.put([], timeout: 10)        // the lab's stop message, one per consumer
+            } catch {
+                throw stopAll(CheckFailure("put(stop message, timeout: 10) threw \(error)", look: look("put(_:timeout:)")))
+            }
+        }
+        ends.merge(waitForAll(consumerPIDs.filter { ends[$0] == nil }, timeout: 30)) { $1 }
+        if let failed = ends.first(where: { $0.value != .exited(0) }) {
+            throw stopAll(CheckFailure("a consumer failed (its message is below)", expected: "every process finishes cleanly",
+                                       seen: "\(failed.value)", look: look("get(timeout:)")))
+        }
+        if consumerPIDs.contains(where: { ends[$0] == nil }) {
+            throw stopAll(CheckFailure("a consumer did not receive its stop message within 30 s", cause: Lesson05.waiterNotWoken,
+                                       look: look("get(timeout:)")))
+        }
+        var missing: [Int] = [], duplicated: [Int] = []
+        for index in 0..<(producers * each) {
+            var times = 0
+            for consumer in 0..<consumers { times += Int(seen.load(fromByteOffset: consumer * producers * each + index, as: UInt8.self)) }
+            if times == 0 { missing.append(index) } else if times > 1 { duplicated.append(index) }
+        }
+        func describe(_ indices: [Int]) -> String {
+            indices.prefix(5).map { "producer \($0 / each + 1) #\($0 % each)" }.joined(separator: ", ") + (indices.count > 5 ? ", …" : "")
+        }
+        try require(missing.isEmpty && duplicated.isEmpty, CheckFailure(
+            "not every message was received exactly once",
+            expected: "60,000 messages, each received once",
+            seen: "\(missing.count) never received (\(describe(missing))), \(duplicated.count) received twice (\(describe(duplicated)))",
+            cause: "every change to head, tail and the ring must happen under the lock, and tail must move past exactly the bytes written",
+            look: look("put(_:timeout:) and get(timeout:)")))
+    }
+
+    /// Part 5: sizes from 0 bytes to the maximum, across the ring's wrap-around point.
+    static func sizesAcrossTheWrap<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
+        let (queue, _, release) = try makeQueue(Q.self, 2048)
+        defer { release() }
+        let maximum = queue.maximumMessageSize
+        try require(maximum > 0 && maximum < 2048, CheckFailure(
+            "maximumMessageSize of a queue in a 2048-byte block is \(maximum)",
+            expected: "the ring's capacity minus the length prefix (somewhat under 2048)", seen: "\(maximum)",
+            look: look("maximumMessageSize")))
+        let tooBig = try expect(.messageTooLarge(size: maximum + 1, maximum: maximum), from: "put(maximumMessageSize + 1 bytes, timeout: 3)",
+                                cause: "a message longer than the empty ring can never fit: throw messageTooLarge at once instead of waiting for room (or writing past the ring)") {
+            try queue.put(pattern(maximum + 1), timeout: 3)
+        }
+        try require(tooBig < 1.5, CheckFailure("put of a too-large message waited", expected: "messageTooLarge at once",
+                                               seen: "after \(secondsText(tooBig))", look: look("put(_:timeout:)")))
+        try expect(.empty, from: "get(timeout: 0) after a refused put") { try queue.get(timeout: 0) }
+        // One at a time: every size from 0 to the maximum; the start moves by 4 + size each time,
+        // so the wrap-around point falls in the length prefix, in the bytes, and between them.
+        for size in 0...maximum {
+            let message = pattern(size)
+            try attempt("put(\(size) bytes, timeout: 0)", look: look("put(_:timeout:)")) { try queue.put(message, timeout: 0) }
+            let back = try attempt("get(timeout: 0)", look: look("get(timeout:)")) { try queue.get(timeout: 0) }
+            if back != message {
+                let firstWrong = (0..<min(back.count, message.count)).first { back[$0] != message[$0] } ?? min(back.count, message.count)
+                throw CheckFailure("a message of \(size) bytes came back different",
+                                   expected: "the same \(size) bytes", seen: "\(back.count) bytes, first difference at byte \(firstWrong)",
+                                   cause: "the part of the message past the end of the ring must continue at the ring's start (copy in two pieces), in put and in get",
+                                   look: look("put(_:timeout:) and get(timeout:)"))
+            }
+        }
+        // Two in the ring at once, of many sizes.
+        for size in stride(from: 0, through: maximum / 2 - 8, by: 7) {
+            let first = pattern(size, salt: 1), second = pattern(maximum / 2 - 8 - size, salt: 2)
+            try attempt("put(\(size) bytes)", look: look("put(_:timeout:)")) { try queue.put(first, timeout: 0) }
+            try attempt("put(\(second.count) bytes)", look: look("put(_:timeout:)")) { try queue.put(second, timeout: 0) }
+            let a = try attempt("get(timeout: 0)", look: look("get(timeout:)")) { try queue.get(timeout: 0) }
+            let b = try attempt("get(timeout: 0)", look: look("get(timeout:)")) { try queue.get(timeout: 0) }
+            try require(a == first && b == second, CheckFailure(
+                "two messages in the ring at once (\(first.count) and \(second.count) bytes) came back different",
+                expected: "both, intact, in order", seen: "\(a.count) and \(b.count) bytes",
+                cause: "positions must advance by exactly the prefix plus the message, modulo the ring's capacity",
+                look: look("put(_:timeout:) and get(timeout:)")))
+        }
+    }
+
+    /// Part 6: close: blocked consumers wake, drain what is left, then see closed.
+    static func closeWakesAndDrains<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
+        // A. Three consumers asleep in get all wake on close.
+        let (queue, _, release) = try makeQueue(Q.self, 8192)
+        defer { release() }
+        let scratch = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(scratch) }
+        let results = scratch.baseAddress!
+        var consumers: [pid_t] = []
+        for index in 0..<3 {
+            results.storeBytes(of: Ended.nothing.rawValue, toByteOffset: 8 * index, as: Int64.self)
+            consumers.append(try forkChild {
+                do {
+                    _ = try queue.get(timeout: 60)
+                    results.storeBytes(of: Ended.message.rawValue, toByteOffset: 8 * index, as: Int64.self)
+                } catch {
+                    results.storeBytes(of: Ended(error).rawValue, toByteOffset: 8 * index, as: Int64.self)
+                    if Ended(error) == .otherError { Console.out("get threw: \(error)\n") }
+                }
+                return 0
+            })
+        }
+        try requireAsleep(consumers, in: "three consumers' get(timeout: 60) on an empty queue", function: "get(timeout:)")
+        try attempt("close()", look: look("close()")) { try queue.close() }
+        let consumerEnds = waitForAll(consumers, timeout: 10)
+        let stillWaiting = consumers.count - consumerEnds.count
+        killAndReap(consumers.filter { consumerEnds[$0] == nil })
+        let ends = (0..<3).map { Ended(rawValue: results.load(fromByteOffset: 8 * $0, as: Int64.self)) ?? .nothing }
+        try require(stillWaiting == 0, CheckFailure(
+            "close() did not wake every consumer waiting in get",
+            expected: "all 3 get calls throw QueueError.closed at once",
+            seen: "\(stillWaiting) of 3 still waiting 10 s after close (\(ends.map(\.text).joined(separator: ", ")))",
+            cause: "close must pthread_cond_broadcast both condition variables: a signal wakes one waiter, and setting the flag alone wakes nobody",
+            look: look("close()")))
+        try require(ends.allSatisfy { $0 == .closed }, CheckFailure(
+            "consumers woken by close did not see QueueError.closed", expected: "QueueError.closed ×3",
+            seen: ends.map(\.text).joined(separator: ", "), look: look("get(timeout:)")))
+
+        // B. A producer asleep in put on a full queue wakes on close.
+        let (full, _, releaseFull) = try makeQueue(Q.self, 4096)
+        defer { releaseFull() }
+        try attempt("put(maximum, timeout: 0)", look: look("put(_:timeout:)")) { try full.put(pattern(full.maximumMessageSize), timeout: 0) }
+        results.storeBytes(of: Ended.nothing.rawValue, toByteOffset: 64, as: Int64.self)
+        let producer = try forkChild {
+            do {
+                try full.put([1, 2, 3], timeout: 60)
+                results.storeBytes(of: Ended.message.rawValue, toByteOffset: 64, as: Int64.self)
+            } catch {
+                results.storeBytes(of: Ended(error).rawValue, toByteOffset: 64, as: Int64.self)
+            }
+            return 0
+        }
+        try requireAsleep([producer], in: "a producer's put(_:timeout: 60) on a full queue", function: "put(_:timeout:)")
+        try attempt("close()", look: look("close()")) { try full.close() }
+        let producerEnd = finish(producer, within: 10)
+        let producerSaw = Ended(rawValue: results.load(fromByteOffset: 64, as: Int64.self)) ?? .nothing
+        try require(producerEnd != nil && producerSaw == .closed, CheckFailure(
+            "close() did not wake a producer waiting for room", expected: "put throws QueueError.closed at once",
+            seen: producerEnd == nil ? "still waiting 10 s after close" : producerSaw.text,
+            cause: "close must broadcast notFull too, and put must check the closed flag each time it wakes",
+            look: look("close() and put(_:timeout:)")))
+
+        // C. After close: puts fail, gets drain what is left, then see closed.
+        let (drained, _, releaseDrained) = try makeQueue(Q.self, 8192)
+        defer { releaseDrained() }
+        for index in 0..<5 {
+            try attempt("put(message \(index), timeout: 0)", look: look("put(_:timeout:)")) { try drained.put(pattern(10 + index), timeout: 0) }
+        }
+        try attempt("close()", look: look("close()")) { try drained.close() }
+        try attempt("close() a second time", look: look("close()")) { try drained.close() }
+        try expect(.closed, from: "put(_:timeout: 1) after close") { try drained.put([9], timeout: 1) }
+        for index in 0..<5 {
+            let message: [UInt8]
+            do {
+                message = try drained.get(timeout: 1)
+            } catch {
+                throw CheckFailure("get after close did not return the messages still in the queue",
+                                   expected: "the 5 messages put before close, then QueueError.closed",
+                                   seen: "\(error) at message \(index + 1)",
+                                   cause: "get must look for a message first and for the closed flag second: closing does not throw away what is queued",
+                                   look: look("get(timeout:)"))
+            }
+            try requireEqual(message, pattern(10 + index), "message \(index + 1) after close came back different", look: look("get(timeout:)"))
+        }
+        let closedTook = try expect(.closed, from: "get(timeout: 5) on a closed, drained queue") { try drained.get(timeout: 5) }
+        try require(closedTook < 1, CheckFailure("get on a closed, drained queue waited", expected: "QueueError.closed at once",
+                                                 seen: "after \(secondsText(closedTook))", look: look("get(timeout:)")))
+    }
+
+    /// Part 7: a producer killed mid-put does not wedge the queue (robust lock).
+    static func killedProducerDoesNotWedge<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
+        // A. A producer stopped while it holds the lock inside put, then killed.
+        let (queue, lock, release) = try makeQueue(Q.self, 64 << 10)
+        defer { release() }
+        let producer = try forkChild {
+            var sequence = 0
+            var message = tagged(producer: 0, sequence: 0, size: 2000)
+            while true {
+                do {
+                    try queue.put(message, timeout: 0)
+                    sequence += 1
+                    message = tagged(producer: 0, sequence: sequence, size: 2000 + (sequence * 331) % 2000)
+                } catch QueueError.full {
+                }
+            }
+        }
+        var expected = 0
+        func take(_ message: [UInt8], _ who: String) throws {
+            guard let (sender, sequence) = parse(message), sender == 0 else {
+                throw CheckFailure("after a producer was killed inside put, \(who) received a corrupted message",
+                                   expected: "only messages the producer finished putting, intact",
+                                   seen: "\(message.count) bytes that are not what was put",
+                                   cause: "put made the message visible (moved tail) before its bytes were all written",
+                                   look: look("put(_:timeout:)"))
+            }
+            try requireEqual(sequence, expected, "a message was lost or repeated around the killed producer", look: look("put(_:timeout:)"))
+            expected += 1
+        }
+        var caught = false, tries = 0
+        let giveUp = monotonicSeconds() + 20
+        while !caught && monotonicSeconds() < giveUp {
+            tries += 1
+            kill(producer, SIGSTOP)
+            var status: Int32 = 0
+            while waitpid(producer, &status, WUNTRACED) == -1 && errno == EINTR {}
+            if lock.ownerThreadID == producer {
+                kill(producer, SIGKILL)
+                _ = try? waitForProcess(producer)
+                caught = true
+                break
+            }
+            kill(producer, SIGCONT)
+            do { try take(try queue.get(timeout: 0), "the lab") } catch QueueError.empty {}
+            usleep(UInt32(50 + (tries * 37) % 450))   // let it run on to a different point: sampling, not synchronisation
+        }
+        if !caught {
+            kill(producer, SIGKILL)
+            _ = try? waitForProcess(producer)
+            throw CheckFailure("the producer was never found holding the lock inside put (20 s of tries)",
+                               expected: "put takes the lab's lock (lock.lock()) around its work", seen: "it never held it",
+                               look: look("put(_:timeout:)"))
+        }
+        Console.out("caught the producer holding the lock (stopped with SIGSTOP, killed with SIGKILL) after \(tries) tries, \(expected) messages taken\n")
+        // Everything the dead producer finished is there, intact and in order; then the
+        // queue serves a new producer as if nothing had happened.
+        while true {
+            let message: [UInt8]
+            do {
+                message = try queue.get(timeout: 0)
+            } catch QueueError.empty {
+                break
+            } catch {
+                throw CheckFailure("the queue is wedged after a producer was killed holding its lock",
+                                   expected: "get works on (the lab's lock reports the dead holder and recovers)",
+                                   seen: "\(error)", cause: "see the hints of this part", look: look("get(timeout:)"))
+            }
+            try take(message, "the lab")
+        }
+        let fresh = try forkChild {
+            for sequence in 0..<100 {
+                try attempt("put(_:timeout: 5) after a producer died", look: look("put(_:timeout:)")) {
+                    try queue.put(tagged(producer: 0, sequence: expected + sequence, size: 100), timeout: 5)
+                }
+            }
+            return 0
+        }
+        for _ in 0..<100 {
+            let message = try attempt("get(timeout: 5) after a producer died", look: look("get(timeout:)")) { try queue.get(timeout: 5) }
+            try take(message, "the lab")
+        }
+        guard let freshEnd = finish(fresh, within: 10) else {
+            throw CheckFailure("a new producer could not finish after the old one died", look: look("put(_:timeout:)"))
+        }
+        try requireEqual(freshEnd, .exited(0), "a new producer did not finish cleanly", look: look("put(_:timeout:)"))
+
+        // B. The lock's holder dies while a consumer is waiting for it inside
+        //    pthread_cond_timedwait: its wait must recover (EOWNERDEAD), not fail or wedge.
+        let scratch = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(scratch) }
+        let flag = SharedFlag(at: scratch.baseAddress!)
+        let result = scratch.baseAddress! + 64
+        var attempts = 0
+        while true {
+            attempts += 1
+            let (waiting, waitLock, releaseWaiting) = try makeQueue(Q.self, 8192)
+            defer { releaseWaiting() }
+            flag.value = 0
+            result.storeBytes(of: Ended.nothing.rawValue, as: Int64.self)
+            let consumer = try forkChild {
+                do {
+                    _ = try waiting.get(timeout: 1.5)
+                    result.storeBytes(of: Ended.message.rawValue, as: Int64.self)
+                } catch {
+                    result.storeBytes(of: Ended(error).rawValue, as: Int64.self)
+                    if Ended(error) == .otherError { Console.out("get threw: \(error)\n") }
+                }
+                return 0
+            }
+            try requireAsleep([consumer], in: "a consumer's get(timeout: 1.5) on an empty queue", function: "get(timeout:)")
+            guard let before = ProcessSnapshot.of(consumer) else { continue }
+            let holder = try forkChild {
+                _ = try waitLock.lock()
+                flag.value = 1
+                while true { pause() }
+            }
+            guard flag.wait(for: 1, timeout: 10) else {
+                kill(holder, SIGKILL); _ = try? waitForProcess(holder); _ = finish(consumer, within: 0)
+                throw CheckFailure("a lab process could not take the queue's lock", look: look("get(timeout:)"))
+            }
+            // The consumer's 1.5 s run out; it then needs the lock back, which the holder has.
+            let deadline = monotonicSeconds() + 10
+            var onTheLock = false
+            while monotonicSeconds() < deadline {
+                guard let now = ProcessSnapshot.of(consumer), now.state != "Z" else { break }
+                if now.contextSwitches > before.contextSwitches && waitUntilBlocked([consumer], timeout: 1) {
+                    onTheLock = true
+                    break
+                }
+                usleep(2000)
+            }
+            kill(holder, SIGKILL)
+            _ = try? waitForProcess(holder)
+            guard let end = finish(consumer, within: 10) else {
+                throw CheckFailure("a consumer waiting in get hung after the lock's holder died",
+                                   expected: "get throws QueueError.empty when its 1.5 s are up", seen: "still waiting",
+                                   cause: "pthread_cond_timedwait returned EOWNERDEAD: call pthread_mutex_consistent(lock.address) and carry on",
+                                   look: look("get(timeout:)"))
+            }
+            try requireEqual(end, .exited(0), "the consumer did not finish cleanly", look: look("get(timeout:)"))
+            let saw = Ended(rawValue: result.load(as: Int64.self)) ?? .nothing
+            Console.out("attempt \(attempts): the consumer \(onTheLock ? "was waiting for the dead holder's lock inside pthread_cond_timedwait" : "finished before the holder took the lock") and saw \(saw.text)\n")
+            if !onTheLock && attempts < 3 { continue }     // it finished before the holder took the lock: again
+            try require(saw == .empty, CheckFailure(
+                "the lock's holder died while a consumer waited in get; the consumer did not recover",
+                expected: "get throws QueueError.empty when its timeout is up", seen: saw.text,
+                cause: "pthread_cond_timedwait returns EOWNERDEAD when it takes back a lock whose holder died: call pthread_mutex_consistent(lock.address), broadcast, and carry on",
+                look: look("get(timeout:)")))
+            do {
+                try waiting.put(Array("after".utf8), timeout: 2)
+                let back = try waiting.get(timeout: 2)
+                try requireEqual(back, Array("after".utf8), "the queue returned the wrong message after recovering", look: look("get(timeout:)"))
             } catch let failure as CheckFailure {
                 throw failure
             } catch {
-                throw CheckFailure("\(call) threw the wrong error", expected: "QueueError.\(expected)", seen: "\(error)",
-                                   cause: cause, look: look(String(call.prefix { $0 != "(" }) + "(…)"))
+                throw CheckFailure("the queue no longer works after its lock's holder died during a wait",
+                                   expected: "put and get work", seen: "\(error)",
+                                   cause: "after EOWNERDEAD from pthread_cond_timedwait the mutex must be made consistent (pthread_mutex_consistent) before it is unlocked; otherwise it is unusable for good (ENOTRECOVERABLE)",
+                                   look: look("get(timeout:)"))
             }
-            return monotonicSeconds() - started
+            break
         }
+    }
 
-        /// Waits for a child; nil when it did not end within `timeout` (it is then killed).
-        func finish(_ pid: pid_t, within timeout: Double) -> ProcessEnd? { waitForProcess(pid, timeout: timeout) }
-
-        /// Waits until `pids` sleep inside `call` (on an empty or full queue); otherwise fails,
-        /// telling a process that spins from one that returned at once.
-        func requireAsleep(_ pids: [pid_t], in call: String, function: String) throws {
-            if waitUntilBlocked(pids, timeout: 8) { return }
-            let snapshots = pids.map { ProcessSnapshot.of($0) }
-            let returned = snapshots.contains { $0 == nil || $0!.state == "Z" }
-            let cpu = snapshots.compactMap { $0?.cpuSeconds }.max() ?? 0
-            killAndReap(pids)
-            if returned {
-                throw CheckFailure("\(call) returned at once instead of waiting",
-                                   expected: "it sleeps until the queue changes or its timeout is up",
-                                   seen: "it ended within moments (its error is below)",
-                                   cause: "the deadline passed to pthread_cond_timedwait is already over: it must be an absolute time on the condition variable's clock (pthread_condattr_setclock(&a, CLOCK_MONOTONIC), then clock_gettime(CLOCK_MONOTONIC) + timeout)",
-                                   look: look(function))
-            }
-            throw CheckFailure("\(call) never went to sleep",
-                               expected: "it sleeps in the kernel (state S, not scheduled) until the queue changes",
-                               seen: "it kept running: \(secondsText(cpu)) of CPU in 8 s",
-                               cause: "it loops (busy-waits) instead of waiting on a condition variable: pthread_cond_timedwait(condition, lock.address, &deadline)",
-                               look: look(function))
-        }
-
-        return ImplementationChecks(parts: [
-            1: { context in
-                let (queue, lock, release) = try makeQueue(64 << 10)
-                defer { release() }
-                // Bad blocks.
-                let tiny = try labSharedBlock(bytes: 4096)
-                defer { labUnmap(tiny) }
-                do {
-                    _ = try Q(creatingIn: UnsafeMutableRawBufferPointer(rebasing: tiny[0..<16]), lock: lock)
-                    throw CheckFailure("init accepted a 16-byte block", expected: "QueueError.blockTooSmall(bytes: 16, …)",
-                                       seen: "a queue", cause: "check the block holds your header and some ring before using it",
-                                       look: look("init(creatingIn:lock:)"))
-                } catch let error as QueueError {
-                    guard case .blockTooSmall(16, _) = error else {
-                        throw CheckFailure("init threw the wrong error for a 16-byte block", expected: "QueueError.blockTooSmall(bytes: 16, …)",
-                                           seen: "QueueError.\(error)", look: look("init(creatingIn:lock:)"))
-                    }
-                }
-                do {
-                    _ = try Q(creatingIn: UnsafeMutableRawBufferPointer(rebasing: tiny[4..<4096]), lock: lock)
-                    throw CheckFailure("init accepted a block that is not 8-aligned", expected: "QueueError.misaligned",
-                                       seen: "a queue", cause: "pthread_cond_t needs 8-byte alignment", look: look("init(creatingIn:lock:)"))
-                } catch let error as QueueError {
-                    try requireEqual(error, .misaligned(address: UInt(bitPattern: tiny.baseAddress! + 4)),
-                                     "init threw the wrong error for a misaligned block", look: look("init(creatingIn:lock:)"))
-                }
-
-                let producer = try forkChild {
-                    for i in 0..<10 {
-                        try attempt("put(\"\(i)\", timeout: 10)", look: look("put(_:timeout:)")) { try queue.put(Array("\(i)".utf8), timeout: 10) }
-                    }
-                    return 0
-                }
-                guard let end = finish(producer, within: 20) else {
-                    throw CheckFailure("the producer did not finish putting 10 small messages within 20 s", look: look("put(_:timeout:)"))
-                }
-                try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look("put(_:timeout:)"))
-                try requireEqual(queue.approximateCount, 10, "approximateCount after 10 puts (nobody else using the queue)",
-                                 cause: "put must add 1 to the count in the header, under the lock", look: look("put(_:timeout:) and approximateCount"))
-                var received: [String] = []
-                for _ in 0..<10 {
-                    let message = try attempt("get(timeout: 5)", look: look("get(timeout:)")) { try queue.get(timeout: 5) }
-                    received.append(String(decoding: message, as: UTF8.self))
-                }
-                try requireEqual(received, (0..<10).map { "\($0)" }, "the consumer did not receive 0…9 in order",
-                                 cause: "get must return the oldest message (first in, first out) and exactly the bytes put",
-                                 look: look("get(timeout:)"))
-                try requireEqual(queue.approximateCount, 0, "approximateCount after taking all 10 messages",
-                                 cause: "get must subtract 1 from the count in the header", look: look("get(timeout:) and approximateCount"))
-                try expect(.empty, from: "get(timeout: 0) on an empty queue") { try queue.get(timeout: 0) }
-            },
-            2: { context in
-                // A. A consumer waiting for a message sleeps, and wakes on put.
-                let (queue, _, release) = try makeQueue(64 << 10)
-                defer { release() }
-                let cpuBefore = cpuSeconds(children: true)
-                let started = monotonicSeconds()
-                let consumer = try forkChild {
-                    let message = try attempt("get(timeout: 30)", look: look("get(timeout:)")) { try queue.get(timeout: 30) }
-                    guard message == Array("wake up".utf8) else {
-                        throw CheckFailure("the consumer received the wrong bytes", expected: "\"wake up\"", seen: "\(message.count) bytes")
-                    }
-                    return 0
-                }
-                try requireAsleep([consumer], in: "a consumer's get(timeout: 30) on an empty queue", function: "get(timeout:)")
-                let asleep = 1.5
-                usleep(UInt32(asleep * 1e6))              // the consumer is measured while it waits this long
-                try attempt("put(\"wake up\", timeout: 1)", look: look("put(_:timeout:)")) { try queue.put(Array("wake up".utf8), timeout: 1) }
-                guard let end = finish(consumer, within: 10) else {
-                    throw CheckFailure("a consumer waiting in get did not wake up when a message was put",
-                                       expected: "get returns the message at once", seen: "still waiting 10 s after the put",
-                                       cause: "the put's wake-up does not reach the waiting process: are the condition variables process-shared (pthread_condattr_setpshared), and does put broadcast notEmpty?",
-                                       look: look("init(creatingIn:lock:) and put(_:timeout:)"))
-                }
-                try requireEqual(end, .exited(0), "the consumer did not finish cleanly", look: look("get(timeout:)"))
-                let cpu = cpuSeconds(children: true) - cpuBefore
-                let wall = monotonicSeconds() - started
-                try require(cpu < 0.05 * asleep, CheckFailure(
-                    "the consumer used CPU while it waited for a message",
-                    expected: "far below the wall time: under \(secondsText(0.05 * asleep)) of CPU for \(secondsText(asleep)) of waiting",
-                    seen: "\(secondsText(cpu)) of CPU in \(secondsText(wall))",
-                    cause: "get polls the queue instead of sleeping on a condition variable",
-                    look: look("get(timeout:)")))
-
-                // B. Two producers waiting for room both wake when a get makes room for both.
-                let (full, _, releaseFull) = try makeQueue(4096)
-                defer { releaseFull() }
-                let maximum = full.maximumMessageSize
-                try attempt("put(\(maximum) bytes, timeout: 0) into the empty queue", look: look("put(_:timeout:)")) {
-                    try full.put(pattern(maximum), timeout: 0)
-                }
-                let size = maximum / 4
-                var producers: [pid_t] = []
-                for producer in 1...2 {
-                    producers.append(try forkChild {
-                        try attempt("put(\(size) bytes, timeout: 30)", look: look("put(_:timeout:)")) {
-                            try full.put(tagged(producer: producer, sequence: 0, size: size), timeout: 30)
-                        }
-                        return 0
-                    })
-                }
-                try requireAsleep(producers, in: "two producers' put(_:timeout: 30) on a full queue", function: "put(_:timeout:)")
-                let big = try attempt("get(timeout: 5)", look: look("get(timeout:)")) { try full.get(timeout: 5) }
-                try requireEqual(big.count, maximum, "get returned the wrong message", look: look("get(timeout:)"))
-                let producerEnds = waitForAll(producers, timeout: 10)
-                let stuck = producers.count - producerEnds.count
-                killAndReap(producers.filter { producerEnds[$0] == nil })
-                for end in producerEnds.values {
-                    try requireEqual(end, .exited(0), "a producer did not finish cleanly", look: look("put(_:timeout:)"))
-                }
-                try require(stuck == 0, CheckFailure(
-                    "a get made room for both waiting producers, but only \(2 - stuck) of them woke up",
-                    expected: "both puts complete at once (each needs a quarter of the ring)",
-                    seen: "\(stuck) still waiting 10 s later",
-                    cause: "get wakes putters with pthread_cond_signal, which wakes one waiter: when several may fit, use pthread_cond_broadcast(notFull)",
-                    look: look("get(timeout:)")))
-                var senders: Set<Int> = []
-                for _ in 0..<2 {
-                    let message = try attempt("get(timeout: 5)", look: look("get(timeout:)")) { try full.get(timeout: 5) }
-                    if let tag = parse(message) { senders.insert(tag.producer) }
-                }
-                try requireEqual(senders, [1, 2], "the two producers' messages did not both arrive intact", look: look("put(_:timeout:) and get(timeout:)"))
-            },
-            3: { context in
-                let (queue, _, release) = try makeQueue(4096)
-                defer { release() }
-                for bad in [-1.0, -0.5] {
-                    try expect(.invalidTimeout(bad), from: "put(_:timeout: \(bad))") { try queue.put([1], timeout: bad) }
-                    try expect(.invalidTimeout(bad), from: "get(timeout: \(bad))") { try queue.get(timeout: bad) }
-                }
-                do {
-                    _ = try queue.get(timeout: .nan)
-                    throw CheckFailure("get(timeout: .nan) did not throw", expected: "QueueError.invalidTimeout(nan)", look: look("get(timeout:)"))
-                } catch let error as QueueError {
-                    guard case .invalidTimeout(let value) = error, value.isNaN else {
-                        throw CheckFailure("get(timeout: .nan) threw the wrong error", expected: "QueueError.invalidTimeout(nan)",
-                                           seen: "QueueError.\(error)", cause: "a NaN timeout compares false with everything: test timeout >= 0 (false for NaN), not timeout < 0",
-                                           look: look("get(timeout:)"))
-                    }
-                }
-                let early = "pthread_cond_timedwait wants an absolute deadline on the condition variable's clock: "
-                    + "pthread_condattr_setclock(&a, CLOCK_MONOTONIC) at init, then clock_gettime(CLOCK_MONOTONIC) + timeout. "
-                    + "A duration, or a monotonic time on a CLOCK_REALTIME condition variable, is a deadline long past."
-                let emptyTook = try expect(.empty, from: "get(timeout: 0.3) on an empty queue") { try queue.get(timeout: 0.3) }
-                try require(emptyTook >= 0.28 && emptyTook <= 3.3, CheckFailure(
-                    "get(timeout: 0.3) on an empty queue did not wait for its timeout",
-                    expected: "QueueError.empty after about 0.3 s", seen: "after \(secondsText(emptyTook))",
-                    cause: emptyTook < 0.28 ? early : "the deadline is computed wrongly (nanosecond carry?)", look: look("get(timeout:)")))
-                let instant = try expect(.empty, from: "get(timeout: 0) on an empty queue") { try queue.get(timeout: 0) }
-                try require(instant < 1, CheckFailure("get(timeout: 0) waited", expected: "QueueError.empty at once",
-                                                         seen: "after \(secondsText(instant))", look: look("get(timeout:)")))
-                var stored = 0
-                while stored < 100 {
-                    do {
-                        try queue.put(pattern(100, salt: stored), timeout: 0)
-                        stored += 1
-                    } catch QueueError.full {
-                        break
-                    }
-                }
-                try require(stored > 0 && stored < 100, CheckFailure(
-                    "put(100 bytes, timeout: 0) into a queue in a 4 KiB block never reported full",
-                    expected: "QueueError.full once the ring is full", seen: "\(stored) messages accepted",
-                    cause: "put must check for room (capacity minus bytes in use) before writing", look: look("put(_:timeout:)")))
-                let fullTook = try expect(.full, from: "put(100 bytes, timeout: 0.3) into a full queue") {
-                    try queue.put(pattern(100), timeout: 0.3)
-                }
-                try require(fullTook >= 0.28 && fullTook <= 3.3, CheckFailure(
-                    "put(_:timeout: 0.3) into a full queue did not wait for its timeout",
-                    expected: "QueueError.full after about 0.3 s", seen: "after \(secondsText(fullTook))",
-                    cause: fullTook < 0.28 ? early : "the deadline is computed wrongly (nanosecond carry?)", look: look("put(_:timeout:)")))
-                try requireEqual(queue.approximateCount, stored, "approximateCount of a full queue nobody else uses",
-                                 look: look("approximateCount"))
-                for index in 0..<stored {
-                    let message = try attempt("get(timeout: 1)", look: look("get(timeout:)")) { try queue.get(timeout: 1) }
-                    try requireEqual(message, pattern(100, salt: index), "message \(index + 1) of \(stored) came back different",
-                                     look: look("put(_:timeout:) and get(timeout:)"))
-                }
-            },
-            4: { context in
-                let (queue, _, release) = try makeQueue(16 << 10)
-                defer { release() }
-                let producers = 3, consumers = 2, each = 20_000
-                let scratch = try labSharedBlock(bytes: consumers * producers * each + 4096)
-                defer { labUnmap(scratch) }
-                let seen = scratch.baseAddress!              // seen[consumer][producer * each + sequence]
-                var producerPIDs: [pid_t] = []
-                for producer in 0..<producers {
-                    producerPIDs.append(try forkChild {
-                        for sequence in 0..<each {
-                            let message = tagged(producer: producer, sequence: sequence, size: 8 + (sequence &* 7 &+ producer &* 13) % 57)
-                            try attempt("put(_:timeout: 30)", look: look("put(_:timeout:)")) { try queue.put(message, timeout: 30) }
-                        }
-                        return 0
-                    })
-                }
-                var consumerPIDs: [pid_t] = []
-                for consumer in 0..<consumers {
-                    consumerPIDs.append(try forkChild {
-                        var last = [Int](repeating: -1, count: producers)
-                        let mine = seen + consumer * producers * each
-                        while true {
-                            let message = try attempt("get(timeout: 30)", look: look("get(timeout:)")) { try queue.get(timeout: 30) }
-                            if message.isEmpty { return 0 }           // the lab's stop message
-                            guard let (producer, sequence) = parse(message), producer < producers, sequence < each else {
-                                throw CheckFailure("a consumer received a corrupted message",
-                                                   expected: "the bytes a producer put", seen: "\(message.count) bytes: \(message.prefix(12).map { String($0) }.joined(separator: " "))…",
-                                                   cause: "bytes lost or overwritten at the ring's wrap-around point, or copied out after the lock was released",
-                                                   look: look("put(_:timeout:) and get(timeout:)"))
-                            }
-                            guard sequence > last[producer] else {
-                                throw CheckFailure("producer \(producer + 1)'s messages arrived out of order",
-                                                   expected: "after its message \(last[producer]) a later one", seen: "message \(sequence)",
-                                                   cause: "the queue must be first in, first out", look: look("get(timeout:)"))
-                            }
-                            last[producer] = sequence
-                            mine.storeBytes(of: mine.load(fromByteOffset: producer * each + sequence, as: UInt8.self) &+ 1,
-                                            toByteOffset: producer * each + sequence, as: UInt8.self)
-                        }
-                    })
-                }
-                // Watch everyone: a consumer that fails (corrupted message) stops the part at once.
-                let everyone = producerPIDs + consumerPIDs
-                var ends = [pid_t: ProcessEnd]()
-                let giveUp = monotonicSeconds() + 75
-                while producerPIDs.contains(where: { ends[$0] == nil }) && monotonicSeconds() < giveUp {
-                    ends.merge(waitForAll(everyone.filter { ends[$0] == nil }, timeout: 0.5)) { $1 }
-                    if ends.values.contains(where: { $0 != .exited(0) }) { break }
-                }
-                func stopAll(_ failure: CheckFailure) -> CheckFailure {
-                    killAndReap(everyone.filter { ends[$0] == nil })
-                    return failure
-                }
-                if let failed = ends.first(where: { $0.value != .exited(0) }) {
-                    throw stopAll(CheckFailure("a \(producerPIDs.contains(failed.key) ? "producer" : "consumer") failed (its message is below)",
-                                               expected: "every process finishes cleanly", seen: "\(failed.value)",
-                                               look: look("put(_:timeout:) and get(timeout:)")))
-                }
-                if producerPIDs.contains(where: { ends[$0] == nil }) {
-                    throw stopAll(CheckFailure("the producers did not finish their 20,000 puts each within 75 s",
-                                               cause: Lesson05.waiterNotWoken, look: look("put(_:timeout:)")))
-                }
-                for _ in 0..<consumers {
-                    do {
-                        try queue.put([], timeout: 10)        // the lab's stop message, one per consumer
-                    } catch {
-                        throw stopAll(CheckFailure("put(stop message, timeout: 10) threw \(error)", look: look("put(_:timeout:)")))
-                    }
-                }
-                ends.merge(waitForAll(consumerPIDs.filter { ends[$0] == nil }, timeout: 30)) { $1 }
-                if let failed = ends.first(where: { $0.value != .exited(0) }) {
-                    throw stopAll(CheckFailure("a consumer failed (its message is below)", expected: "every process finishes cleanly",
-                                               seen: "\(failed.value)", look: look("get(timeout:)")))
-                }
-                if consumerPIDs.contains(where: { ends[$0] == nil }) {
-                    throw stopAll(CheckFailure("a consumer did not receive its stop message within 30 s", cause: Lesson05.waiterNotWoken,
-                                               look: look("get(timeout:)")))
-                }
-                var missing: [Int] = [], duplicated: [Int] = []
-                for index in 0..<(producers * each) {
-                    var times = 0
-                    for consumer in 0..<consumers { times += Int(seen.load(fromByteOffset: consumer * producers * each + index, as: UInt8.self)) }
-                    if times == 0 { missing.append(index) } else if times > 1 { duplicated.append(index) }
-                }
-                func describe(_ indices: [Int]) -> String {
-                    indices.prefix(5).map { "producer \($0 / each + 1) #\($0 % each)" }.joined(separator: ", ") + (indices.count > 5 ? ", …" : "")
-                }
-                try require(missing.isEmpty && duplicated.isEmpty, CheckFailure(
-                    "not every message was received exactly once",
-                    expected: "60,000 messages, each received once",
-                    seen: "\(missing.count) never received (\(describe(missing))), \(duplicated.count) received twice (\(describe(duplicated)))",
-                    cause: "every change to head, tail and the ring must happen under the lock, and tail must move past exactly the bytes written",
-                    look: look("put(_:timeout:) and get(timeout:)")))
-            },
-            5: { context in
-                let (queue, _, release) = try makeQueue(2048)
-                defer { release() }
-                let maximum = queue.maximumMessageSize
-                try require(maximum > 0 && maximum < 2048, CheckFailure(
-                    "maximumMessageSize of a queue in a 2048-byte block is \(maximum)",
-                    expected: "the ring's capacity minus the length prefix (somewhat under 2048)", seen: "\(maximum)",
-                    look: look("maximumMessageSize")))
-                let tooBig = try expect(.messageTooLarge(size: maximum + 1, maximum: maximum), from: "put(maximumMessageSize + 1 bytes, timeout: 3)",
-                                        cause: "a message longer than the empty ring can never fit: throw messageTooLarge at once instead of waiting for room (or writing past the ring)") {
-                    try queue.put(pattern(maximum + 1), timeout: 3)
-                }
-                try require(tooBig < 1.5, CheckFailure("put of a too-large message waited", expected: "messageTooLarge at once",
-                                                       seen: "after \(secondsText(tooBig))", look: look("put(_:timeout:)")))
-                try expect(.empty, from: "get(timeout: 0) after a refused put") { try queue.get(timeout: 0) }
-                // One at a time: every size from 0 to the maximum; the start moves by 4 + size each time,
-                // so the wrap-around point falls in the length prefix, in the bytes, and between them.
-                for size in 0...maximum {
-                    let message = pattern(size)
-                    try attempt("put(\(size) bytes, timeout: 0)", look: look("put(_:timeout:)")) { try queue.put(message, timeout: 0) }
-                    let back = try attempt("get(timeout: 0)", look: look("get(timeout:)")) { try queue.get(timeout: 0) }
-                    if back != message {
-                        let firstWrong = (0..<min(back.count, message.count)).first { back[$0] != message[$0] } ?? min(back.count, message.count)
-                        throw CheckFailure("a message of \(size) bytes came back different",
-                                           expected: "the same \(size) bytes", seen: "\(back.count) bytes, first difference at byte \(firstWrong)",
-                                           cause: "the part of the message past the end of the ring must continue at the ring's start (copy in two pieces), in put and in get",
-                                           look: look("put(_:timeout:) and get(timeout:)"))
-                    }
-                }
-                // Two in the ring at once, of many sizes.
-                for size in stride(from: 0, through: maximum / 2 - 8, by: 7) {
-                    let first = pattern(size, salt: 1), second = pattern(maximum / 2 - 8 - size, salt: 2)
-                    try attempt("put(\(size) bytes)", look: look("put(_:timeout:)")) { try queue.put(first, timeout: 0) }
-                    try attempt("put(\(second.count) bytes)", look: look("put(_:timeout:)")) { try queue.put(second, timeout: 0) }
-                    let a = try attempt("get(timeout: 0)", look: look("get(timeout:)")) { try queue.get(timeout: 0) }
-                    let b = try attempt("get(timeout: 0)", look: look("get(timeout:)")) { try queue.get(timeout: 0) }
-                    try require(a == first && b == second, CheckFailure(
-                        "two messages in the ring at once (\(first.count) and \(second.count) bytes) came back different",
-                        expected: "both, intact, in order", seen: "\(a.count) and \(b.count) bytes",
-                        cause: "positions must advance by exactly the prefix plus the message, modulo the ring's capacity",
-                        look: look("put(_:timeout:) and get(timeout:)")))
-                }
-            },
-            6: { context in
-                // A. Three consumers asleep in get all wake on close.
-                let (queue, _, release) = try makeQueue(8192)
-                defer { release() }
-                let scratch = try labSharedBlock(bytes: 4096)
-                defer { labUnmap(scratch) }
-                let results = scratch.baseAddress!
-                var consumers: [pid_t] = []
-                for index in 0..<3 {
-                    results.storeBytes(of: Ended.nothing.rawValue, toByteOffset: 8 * index, as: Int64.self)
-                    consumers.append(try forkChild {
-                        do {
-                            _ = try queue.get(timeout: 60)
-                            results.storeBytes(of: Ended.message.rawValue, toByteOffset: 8 * index, as: Int64.self)
-                        } catch {
-                            results.storeBytes(of: Ended(error).rawValue, toByteOffset: 8 * index, as: Int64.self)
-                            if Ended(error) == .otherError { Console.out("get threw: \(error)\n") }
-                        }
-                        return 0
-                    })
-                }
-                try requireAsleep(consumers, in: "three consumers' get(timeout: 60) on an empty queue", function: "get(timeout:)")
-                try attempt("close()", look: look("close()")) { try queue.close() }
-                let consumerEnds = waitForAll(consumers, timeout: 10)
-                let stillWaiting = consumers.count - consumerEnds.count
-                killAndReap(consumers.filter { consumerEnds[$0] == nil })
-                let ends = (0..<3).map { Ended(rawValue: results.load(fromByteOffset: 8 * $0, as: Int64.self)) ?? .nothing }
-                try require(stillWaiting == 0, CheckFailure(
-                    "close() did not wake every consumer waiting in get",
-                    expected: "all 3 get calls throw QueueError.closed at once",
-                    seen: "\(stillWaiting) of 3 still waiting 10 s after close (\(ends.map(\.text).joined(separator: ", ")))",
-                    cause: "close must pthread_cond_broadcast both condition variables: a signal wakes one waiter, and setting the flag alone wakes nobody",
-                    look: look("close()")))
-                try require(ends.allSatisfy { $0 == .closed }, CheckFailure(
-                    "consumers woken by close did not see QueueError.closed", expected: "QueueError.closed ×3",
-                    seen: ends.map(\.text).joined(separator: ", "), look: look("get(timeout:)")))
-
-                // B. A producer asleep in put on a full queue wakes on close.
-                let (full, _, releaseFull) = try makeQueue(4096)
-                defer { releaseFull() }
-                try attempt("put(maximum, timeout: 0)", look: look("put(_:timeout:)")) { try full.put(pattern(full.maximumMessageSize), timeout: 0) }
-                results.storeBytes(of: Ended.nothing.rawValue, toByteOffset: 64, as: Int64.self)
-                let producer = try forkChild {
-                    do {
-                        try full.put([1, 2, 3], timeout: 60)
-                        results.storeBytes(of: Ended.message.rawValue, toByteOffset: 64, as: Int64.self)
-                    } catch {
-                        results.storeBytes(of: Ended(error).rawValue, toByteOffset: 64, as: Int64.self)
-                    }
-                    return 0
-                }
-                try requireAsleep([producer], in: "a producer's put(_:timeout: 60) on a full queue", function: "put(_:timeout:)")
-                try attempt("close()", look: look("close()")) { try full.close() }
-                let producerEnd = finish(producer, within: 10)
-                let producerSaw = Ended(rawValue: results.load(fromByteOffset: 64, as: Int64.self)) ?? .nothing
-                try require(producerEnd != nil && producerSaw == .closed, CheckFailure(
-                    "close() did not wake a producer waiting for room", expected: "put throws QueueError.closed at once",
-                    seen: producerEnd == nil ? "still waiting 10 s after close" : producerSaw.text,
-                    cause: "close must broadcast notFull too, and put must check the closed flag each time it wakes",
-                    look: look("close() and put(_:timeout:)")))
-
-                // C. After close: puts fail, gets drain what is left, then see closed.
-                let (drained, _, releaseDrained) = try makeQueue(8192)
-                defer { releaseDrained() }
-                for index in 0..<5 {
-                    try attempt("put(message \(index), timeout: 0)", look: look("put(_:timeout:)")) { try drained.put(pattern(10 + index), timeout: 0) }
-                }
-                try attempt("close()", look: look("close()")) { try drained.close() }
-                try attempt("close() a second time", look: look("close()")) { try drained.close() }
-                try expect(.closed, from: "put(_:timeout: 1) after close") { try drained.put([9], timeout: 1) }
-                for index in 0..<5 {
-                    let message: [UInt8]
-                    do {
-                        message = try drained.get(timeout: 1)
-                    } catch {
-                        throw CheckFailure("get after close did not return the messages still in the queue",
-                                           expected: "the 5 messages put before close, then QueueError.closed",
-                                           seen: "\(error) at message \(index + 1)",
-                                           cause: "get must look for a message first and for the closed flag second: closing does not throw away what is queued",
-                                           look: look("get(timeout:)"))
-                    }
-                    try requireEqual(message, pattern(10 + index), "message \(index + 1) after close came back different", look: look("get(timeout:)"))
-                }
-                let closedTook = try expect(.closed, from: "get(timeout: 5) on a closed, drained queue") { try drained.get(timeout: 5) }
-                try require(closedTook < 1, CheckFailure("get on a closed, drained queue waited", expected: "QueueError.closed at once",
-                                                         seen: "after \(secondsText(closedTook))", look: look("get(timeout:)")))
-            },
-            7: { context in
-                // A. A producer stopped while it holds the lock inside put, then killed.
-                let (queue, lock, release) = try makeQueue(64 << 10)
-                defer { release() }
-                let producer = try forkChild {
-                    var sequence = 0
-                    var message = tagged(producer: 0, sequence: 0, size: 2000)
-                    while true {
-                        do {
-                            try queue.put(message, timeout: 0)
-                            sequence += 1
-                            message = tagged(producer: 0, sequence: sequence, size: 2000 + (sequence * 331) % 2000)
-                        } catch QueueError.full {
-                        }
-                    }
-                }
-                var expected = 0
-                func take(_ message: [UInt8], _ who: String) throws {
-                    guard let (sender, sequence) = parse(message), sender == 0 else {
-                        throw CheckFailure("after a producer was killed inside put, \(who) received a corrupted message",
-                                           expected: "only messages the producer finished putting, intact",
-                                           seen: "\(message.count) bytes that are not what was put",
-                                           cause: "put made the message visible (moved tail) before its bytes were all written",
-                                           look: look("put(_:timeout:)"))
-                    }
-                    try requireEqual(sequence, expected, "a message was lost or repeated around the killed producer", look: look("put(_:timeout:)"))
-                    expected += 1
-                }
-                var caught = false, tries = 0
-                let giveUp = monotonicSeconds() + 20
-                while !caught && monotonicSeconds() < giveUp {
-                    tries += 1
-                    kill(producer, SIGSTOP)
-                    var status: Int32 = 0
-                    while waitpid(producer, &status, WUNTRACED) == -1 && errno == EINTR {}
-                    if lock.ownerThreadID == producer {
-                        kill(producer, SIGKILL)
-                        _ = try? waitForProcess(producer)
-                        caught = true
-                        break
-                    }
-                    kill(producer, SIGCONT)
-                    do { try take(try queue.get(timeout: 0), "the lab") } catch QueueError.empty {}
-                    usleep(UInt32(50 + (tries * 37) % 450))   // let it run on to a different point: sampling, not synchronisation
-                }
-                if !caught {
-                    kill(producer, SIGKILL)
-                    _ = try? waitForProcess(producer)
-                    throw CheckFailure("the producer was never found holding the lock inside put (20 s of tries)",
-                                       expected: "put takes the lab's lock (lock.lock()) around its work", seen: "it never held it",
-                                       look: look("put(_:timeout:)"))
-                }
-                Console.out("caught the producer holding the lock (stopped with SIGSTOP, killed with SIGKILL) after \(tries) tries, \(expected) messages taken\n")
-                // Everything the dead producer finished is there, intact and in order; then the
-                // queue serves a new producer as if nothing had happened.
-                while true {
-                    let message: [UInt8]
-                    do {
-                        message = try queue.get(timeout: 0)
-                    } catch QueueError.empty {
-                        break
-                    } catch {
-                        throw CheckFailure("the queue is wedged after a producer was killed holding its lock",
-                                           expected: "get works on (the lab's lock reports the dead holder and recovers)",
-                                           seen: "\(error)", cause: "see the hints of this part", look: look("get(timeout:)"))
-                    }
-                    try take(message, "the lab")
-                }
-                let fresh = try forkChild {
-                    for sequence in 0..<100 {
-                        try attempt("put(_:timeout: 5) after a producer died", look: look("put(_:timeout:)")) {
-                            try queue.put(tagged(producer: 0, sequence: expected + sequence, size: 100), timeout: 5)
-                        }
-                    }
-                    return 0
-                }
-                for _ in 0..<100 {
-                    let message = try attempt("get(timeout: 5) after a producer died", look: look("get(timeout:)")) { try queue.get(timeout: 5) }
-                    try take(message, "the lab")
-                }
-                guard let freshEnd = finish(fresh, within: 10) else {
-                    throw CheckFailure("a new producer could not finish after the old one died", look: look("put(_:timeout:)"))
-                }
-                try requireEqual(freshEnd, .exited(0), "a new producer did not finish cleanly", look: look("put(_:timeout:)"))
-
-                // B. The lock's holder dies while a consumer is waiting for it inside
-                //    pthread_cond_timedwait: its wait must recover (EOWNERDEAD), not fail or wedge.
-                let scratch = try labSharedBlock(bytes: 4096)
-                defer { labUnmap(scratch) }
-                let flag = SharedFlag(at: scratch.baseAddress!)
-                let result = scratch.baseAddress! + 64
-                var attempts = 0
-                while true {
-                    attempts += 1
-                    let (waiting, waitLock, releaseWaiting) = try makeQueue(8192)
-                    defer { releaseWaiting() }
-                    flag.value = 0
-                    result.storeBytes(of: Ended.nothing.rawValue, as: Int64.self)
-                    let consumer = try forkChild {
-                        do {
-                            _ = try waiting.get(timeout: 1.5)
-                            result.storeBytes(of: Ended.message.rawValue, as: Int64.self)
-                        } catch {
-                            result.storeBytes(of: Ended(error).rawValue, as: Int64.self)
-                            if Ended(error) == .otherError { Console.out("get threw: \(error)\n") }
-                        }
-                        return 0
-                    }
-                    try requireAsleep([consumer], in: "a consumer's get(timeout: 1.5) on an empty queue", function: "get(timeout:)")
-                    guard let before = ProcessSnapshot.of(consumer) else { continue }
-                    let holder = try forkChild {
-                        _ = try waitLock.lock()
-                        flag.value = 1
-                        while true { pause() }
-                    }
-                    guard flag.wait(for: 1, timeout: 10) else {
-                        kill(holder, SIGKILL); _ = try? waitForProcess(holder); _ = finish(consumer, within: 0)
-                        throw CheckFailure("a lab process could not take the queue's lock", look: look("get(timeout:)"))
-                    }
-                    // The consumer's 1.5 s run out; it then needs the lock back, which the holder has.
-                    let deadline = monotonicSeconds() + 10
-                    var onTheLock = false
-                    while monotonicSeconds() < deadline {
-                        guard let now = ProcessSnapshot.of(consumer), now.state != "Z" else { break }
-                        if now.contextSwitches > before.contextSwitches && waitUntilBlocked([consumer], timeout: 1) {
-                            onTheLock = true
-                            break
-                        }
-                        usleep(2000)
-                    }
-                    kill(holder, SIGKILL)
-                    _ = try? waitForProcess(holder)
-                    guard let end = finish(consumer, within: 10) else {
-                        throw CheckFailure("a consumer waiting in get hung after the lock's holder died",
-                                           expected: "get throws QueueError.empty when its 1.5 s are up", seen: "still waiting",
-                                           cause: "pthread_cond_timedwait returned EOWNERDEAD: call pthread_mutex_consistent(lock.address) and carry on",
-                                           look: look("get(timeout:)"))
-                    }
-                    try requireEqual(end, .exited(0), "the consumer did not finish cleanly", look: look("get(timeout:)"))
-                    let saw = Ended(rawValue: result.load(as: Int64.self)) ?? .nothing
-                    Console.out("attempt \(attempts): the consumer \(onTheLock ? "was waiting for the dead holder's lock inside pthread_cond_timedwait" : "finished before the holder took the lock") and saw \(saw.text)\n")
-                    if !onTheLock && attempts < 3 { continue }     // it finished before the holder took the lock: again
-                    try require(saw == .empty, CheckFailure(
-                        "the lock's holder died while a consumer waited in get; the consumer did not recover",
-                        expected: "get throws QueueError.empty when its timeout is up", seen: saw.text,
-                        cause: "pthread_cond_timedwait returns EOWNERDEAD when it takes back a lock whose holder died: call pthread_mutex_consistent(lock.address), broadcast, and carry on",
-                        look: look("get(timeout:)")))
-                    do {
-                        try waiting.put(Array("after".utf8), timeout: 2)
-                        let back = try waiting.get(timeout: 2)
-                        try requireEqual(back, Array("after".utf8), "the queue returned the wrong message after recovering", look: look("get(timeout:)"))
-                    } catch let failure as CheckFailure {
-                        throw failure
-                    } catch {
-                        throw CheckFailure("the queue no longer works after its lock's holder died during a wait",
-                                           expected: "put and get work", seen: "\(error)",
-                                           cause: "after EOWNERDEAD from pthread_cond_timedwait the mutex must be made consistent (pthread_mutex_consistent) before it is unlocked; otherwise it is unusable for good (ENOTRECOVERABLE)",
-                                           look: look("get(timeout:)"))
-                    }
-                    break
-                }
-            },
-        ], peers: [
-            "bench": { arguments in try BenchPeer.run(QueueBench.measurements(Q.self), arguments: arguments) },
-        ])
+    static func benchPeer<Q: SharedQueueContract>(_: Q.Type, _ arguments: [String]) throws -> Int32 {
+        try BenchPeer.run(QueueBench.measurements(Q.self), arguments: arguments)
     }
 }

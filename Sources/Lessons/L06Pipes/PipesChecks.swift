@@ -2,27 +2,18 @@ import Glibc
 
 extension Lesson06 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry<E: PipeConnectionContract, S: PipeConnectionContract>(
-        exercise: E.Type, solution: S.Type, mutants: [MutantEntry]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: checks(E.self), solution: checks(S.self), mutants: mutants)
+    public static func entry(exercise: any PipeConnectionContract.Type, solution: any PipeConnectionContract.Type,
+                             mutants: [Mutant<any PipeConnectionContract.Type>]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
     }
 
+    /// The student's file, for "look at" lines.
     static let file = "Connection.swift"
 
-    /// The seven parts and the "bench" peer, run against `L`.
-    public static func checks<L: PipeConnectionContract>(_ lab: L.Type) -> ImplementationChecks {
-        ImplementationChecks(parts: [
-            1: { context in try tutorialExample(L.self, context) },
-            2: { context in try duplexBothWays(L.self, context) },
-            3: { context in try bigMessageWithInterruptions(L.self, context) },
-            4: { context in try endOfFile(L.self, context) },
-            5: { context in try pollWaits(L.self, context) },
-            6: { context in try pythonInterop(L.self, context) },
-            7: { context in try peerDiesMidMessage(L.self, context) },
-        ], peers: [
-            "bench": { arguments in try BenchPeer.run(PipeBench.measurements(L.self), arguments: arguments) },
-        ])
-    }
+    /// The programs this lesson's checks start as unrelated processes (`lab __peer 6 NAME …`).
+    public static var peers: [Peer<any PipeConnectionContract.Type>] { [
+        Peer("bench") { lab, arguments in try BenchPeer.run(PipeBench.measurements(lab), arguments: arguments) },
+    ] }
 
     // The checks never poll a connection's descriptor themselves before calling receive(): an
     // implementation may read ahead into a buffer of its own, and then the descriptor stays quiet
@@ -30,6 +21,7 @@ extension Lesson06 {
 
     // MARK: - Part 1
 
+    /// Part 1: the tutorial's example: 0…9 then \"END\" arrive in order through a simplex pipe.
     static func tutorialExample<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
         let (reader, writer) = try attempt("startWriter(_:)") {
             try L.startWriter { connection in
@@ -71,6 +63,7 @@ extension Lesson06 {
 
     // MARK: - Part 2
 
+    /// Part 2: duplex request/response both ways.
     static func duplexBothWays<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
         let (mine, theirs) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
         for (name, connection) in [("first", mine), ("second", theirs)] where fileType(connection.descriptor) != S_IFSOCK {
@@ -229,6 +222,7 @@ extension Lesson06 {
 
     // MARK: - Part 4
 
+    /// Part 4: end-of-file: receive throws endOfFile once the writing process is gone.
     static func endOfFile<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
         let (reader, writer) = try attempt("startWriter(_:)") {
             try L.startWriter { connection in
@@ -275,6 +269,7 @@ extension Lesson06 {
 
     // MARK: - Part 5
 
+    /// Part 5: poll: false after its timeout on an idle connection, true once data arrives.
     static func pollWaits<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
         let (mine, theirs) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
         let look = "poll(timeout:) in \(file)"
@@ -382,6 +377,7 @@ extension Lesson06 {
         print("python sent", len(sizes), "messages")
         """
 
+    /// Part 6: interop: Python's multiprocessing.connection reads what you send, and you read what it sends.
     static func pythonInterop<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
         let python = try context.python3()
         let sizes = [0, 1, 4, 255, 256, 16383, 16384, 16385, 65536, 1 << 20]
@@ -505,6 +501,7 @@ extension Lesson06 {
 
     // MARK: - Part 7
 
+    /// Part 7: a peer that dies mid-message gives PipeError.truncated, not a hang or a crash.
     static func peerDiesMidMessage<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
         // 1. Sending to a socket whose other end is closed: EPIPE, not death by SIGPIPE.
         let (socket, closedPeer) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }

@@ -3,31 +3,22 @@ import Glibc
 
 extension Lesson07 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry<E: ManagerContract, S: ManagerContract>(
-        exercise: E.Type, solution: S.Type, mutants: [MutantEntry]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: checks(E.self), solution: checks(S.self), mutants: mutants)
+    public static func entry(exercise: any ManagerContract.Type, solution: any ManagerContract.Type,
+                             mutants: [Mutant<any ManagerContract.Type>]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
     }
 
+    /// The student's file, for "look at" lines.
     static let file = "Manager.swift"
 
-    /// The eight parts and the "bench" peer, run against `L`.
-    public static func checks<L: ManagerContract>(_ lab: L.Type) -> ImplementationChecks {
-        ImplementationChecks(parts: [
-            1: { context in try twoAppenders(L.self, context) },
-            2: { context in try blocksUnderALock(L.self, context) },
-            3: { context in try atomicIncrements(L.self, context) },
-            4: { context in try sixteenClients(L.self, context) },
-            5: { context in try clientKilledMidRequest(L.self, context) },
-            6: { context in try malformedRequests(L.self, context) },
-            7: { context in try otherUserRefused(L.self, context) },
-            8: { context in try shutdownLeavesNothing(L.self, context) },
-        ], peers: [
-            "bench": { arguments in try BenchPeer.run(ManagerBench.measurements(L.self), arguments: arguments) },
-        ])
-    }
+    /// The programs this lesson's checks start as unrelated processes (`lab __peer 7 NAME …`).
+    public static var peers: [Peer<any ManagerContract.Type>] { [
+        Peer("bench") { lab, arguments in try BenchPeer.run(ManagerBench.measurements(lab), arguments: arguments) },
+    ] }
 
     // MARK: - Part 1
 
+    /// Part 1: the tutorial's first example: two processes append 0…9 and 10…19, all 20 present.
     static func twoAppenders<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startManager(L.self, context)
         try runClients(L.self, address, count: 2) { index, client, barrier in
@@ -63,6 +54,7 @@ extension Lesson07 {
 
     // MARK: - Part 2
 
+    /// Part 2: the tutorial's second: under a lock, each process's block of 100 stays contiguous.
     static func blocksUnderALock<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startManager(L.self, context)
         let block = try labSharedBlock(bytes: 4096)
@@ -92,6 +84,7 @@ extension Lesson07 {
 
     // MARK: - Part 3
 
+    /// Part 3: 4 processes × 1,000 atomic increments of one key = exactly 4,000.
     static func atomicIncrements<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startManager(L.self, context)
         let client = try connect(L.self, address, after: "start")
@@ -131,6 +124,7 @@ extension Lesson07 {
 
     // MARK: - Part 4
 
+    /// Part 4: 16 clients connected at once are all served.
     static func sixteenClients<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startManager(L.self, context)
         try runClients(L.self, address, count: 16) { index, client, barrier in
@@ -149,6 +143,7 @@ extension Lesson07 {
 
     // MARK: - Part 5
 
+    /// Part 5: a client killed mid-request neither kills nor wedges the server.
     static func clientKilledMidRequest<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startManager(L.self, context)
         let survivor = try connect(L.self, address, after: "start")
@@ -211,6 +206,7 @@ extension Lesson07 {
 
     // MARK: - Part 6
 
+    /// Part 6: malformed requests get an error reply or a closed connection; the others are still served.
     static func malformedRequests<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startManager(L.self, context)
         let survivor = try connect(L.self, address, after: "start")
@@ -280,6 +276,7 @@ extension Lesson07 {
 
     static let nobody: uid_t = 65534
 
+    /// Part 7: a client running as another uid is refused.
     static func otherUserRefused<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
         guard geteuid() == 0 else {
             throw SkipPart("running a client as another uid needs root (the check lowers a child's effective uid to 65534, nobody); run as root, as CI does")
@@ -384,6 +381,7 @@ extension Lesson07 {
 
     // MARK: - Part 8
 
+    /// Part 8: shutdown: the server exits, is reaped, and the socket and its directory are gone.
     static func shutdownLeavesNothing<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startManager(L.self, context)
         let lingering = try connect(L.self, address, after: "start")

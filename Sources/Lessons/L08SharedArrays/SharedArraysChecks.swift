@@ -2,31 +2,24 @@ import Glibc
 
 extension Lesson08 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry<E: SharedArraysContract, S: SharedArraysContract>(
-        exercise: E.Type, solution: S.Type, mutants: [MutantEntry]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: checks(E.self), solution: checks(S.self), mutants: mutants)
+    public static func entry(exercise: any SharedArraysContract.Type, solution: any SharedArraysContract.Type,
+                             mutants: [Mutant<any SharedArraysContract.Type>]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
     }
 
+    /// The student's file, for "look at" lines.
     static let file = "SharedArrays.swift"
     static func look(_ function: String) -> String { "\(function) in \(file)" }
 
-    /// The six parts and the peers (`tutorial-reader`, `bench`), run against `L`.
-    public static func checks<L: SharedArraysContract>(_ lab: L.Type) -> ImplementationChecks {
-        ImplementationChecks(parts: [
-            1: { context in try tutorialExample(L.self, context) },
-            2: { _ in try wrongTypeOrShape(L.self) },
-            3: { context in try parallelFillBands(L.self, context) },
-            4: { context in try parallelSumBands(L.self, context) },
-            5: { context in try pythonReadsArrays(L.self, context) },
-            6: { context in try shareableListsBothWays(L.self, context) },
-        ], peers: [
-            "tutorial-reader": { arguments in try tutorialReader(L.self, name: arguments.first ?? "") },
-            "bench": { arguments in try BenchPeer.run(ArraysBench.measurements(L.self), arguments: arguments) },
-        ])
-    }
+    /// The programs this lesson's checks start as unrelated processes (`lab __peer 8 NAME …`).
+    public static var peers: [Peer<any SharedArraysContract.Type>] { [
+        Peer("tutorial-reader") { lab, arguments in try tutorialReader(lab, name: arguments.first ?? "") },
+        Peer("bench") { lab, arguments in try BenchPeer.run(ArraysBench.measurements(lab), arguments: arguments) },
+    ] }
 
     // MARK: - part 1
 
+    /// Part 1: the tutorial's example: a 100×100 UInt8 array filled with 255, read by another process.
     static func tutorialExample<L: SharedArraysContract>(_: L.Type, _ context: PartContext) throws {
         let name = SharedSegment.uniqueName()
         defer { SharedSegment.unlinkIfPresent(name) }
@@ -143,6 +136,7 @@ extension Lesson08 {
 
     // MARK: - part 2
 
+    /// Part 2: attach with the wrong element type or shape is a clear error.
     static func wrongTypeOrShape<L: SharedArraysContract>(_: L.Type) throws {
         let name = SharedSegment.uniqueName()
         defer { SharedSegment.unlinkIfPresent(name) }
@@ -223,6 +217,7 @@ extension Lesson08 {
 
     // MARK: - part 3
 
+    /// Part 3: 4 worker processes each fill a band of rows; the result equals the sequential fill.
     static func parallelFillBands<L: SharedArraysContract>(_: L.Type, _ context: PartContext) throws {
         for (rows, workers) in [(10, 4), (1001, 4), (4096, 3), (3, 4), (0, 2), (7, 1), (4096, 2)] {
             try requireBands(L.self, rows: rows, workers: workers)
@@ -362,6 +357,7 @@ extension Lesson08 {
 
     // MARK: - part 4
 
+    /// Part 4: parallel sum of 16 Mi Float64 with 2 workers equals the sequential sum (within 1e-6 × Σ|x|).
     static func parallelSumBands<L: SharedArraysContract>(_: L.Type, _ context: PartContext) throws {
         let side = 4096
         let count = side * side   // 16 Mi Float64, 128 MiB
@@ -419,6 +415,7 @@ extension Lesson08 {
         let expected: [String]
     }
 
+    /// Part 5: interop: Python (standard library only, memoryview.cast) reads the student's data.
     static func pythonReadsArrays<L: SharedArraysContract>(_: L.Type, _ context: PartContext) throws {
         _ = try context.python3()
         let names = (0..<4).map { _ in SharedSegment.uniqueName() }
@@ -569,6 +566,7 @@ if stop:
 
     // MARK: - part 6
 
+    /// Part 6: interop: the student reads a ShareableList Python created, and Python reads one the student wrote.
     static func shareableListsBothWays<L: SharedArraysContract>(_: L.Type, _ context: PartContext) throws {
         _ = try context.python3()
         // 1. Python creates, the student reads.

@@ -1,26 +1,15 @@
 import Glibc
 
 extension Lesson09 {
-    /// The lesson bound to the student's lessons 05, 06 and 08, the references and the mutants:
-    /// lesson 09 has no contract of its own, it measures those three.
-    public static func entry<EQ: SharedQueueContract, EC: PipeConnectionContract, EA: SharedArraysContract,
-                             SQ: SharedQueueContract, SC: PipeConnectionContract, SA: SharedArraysContract>(
-        exercise: (queue: EQ.Type, connection: EC.Type, arrays: EA.Type),
-        solution: (queue: SQ.Type, connection: SC.Type, arrays: SA.Type),
-        mutants: [MutantEntry]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: checks(EQ.self, EC.self, EA.self),
-                    solution: checks(SQ.self, SC.self, SA.self), mutants: mutants)
-    }
+    /// The queue, connection and shared array this lesson measures, one implementation each:
+    /// lesson 09 has no contract of its own, it measures lessons 05, 06 and 08.
+    public typealias Implementations = (queue: any SharedQueueContract.Type, connection: any PipeConnectionContract.Type,
+                                        arrays: any SharedArraysContract.Type)
 
-    /// The four floors, run against a queue, a connection and a shared-arrays implementation.
-    public static func checks<Q: SharedQueueContract, C: PipeConnectionContract, A: SharedArraysContract>(
-        _: Q.Type, _: C.Type, _: A.Type) -> ImplementationChecks {
-        ImplementationChecks(parts: [
-            1: { _ in try queueHandOff(Q.self) },
-            2: { _ in try consumerSleeps(Q.self) },
-            3: { _ in try pipeRate(C.self) },
-            4: { _ in try copySpeed(A.self) },
-        ])
+    /// The lesson bound to the student's lessons 05, 06 and 08, the references and the mutants.
+    public static func entry(exercise: Implementations, solution: Implementations,
+                             mutants: [Mutant<Implementations>]) -> LessonEntry {
+        LessonEntry(info: info, parts: parts, exercise: exercise, solution: solution, mutants: mutants)
     }
 
     static func look(_ lesson: String, _ what: String) -> String { "\(what) in Exercises/\(lesson)" }
@@ -30,6 +19,7 @@ extension Lesson09 {
 
     // MARK: - part 1
 
+    /// Part 1: queue hand-off: a message and its reply through two of your queues in under 250 µs (lesson 05).
     static func queueHandOff<Q: SharedQueueContract>(_: Q.Type) throws {
         // The raw pipe is measured in the same run, in turns, for comparison only: the floor is absolute.
         let raw = try PipeBench.rawPipeEcho()
@@ -53,6 +43,7 @@ extension Lesson09 {
 
     // MARK: - part 2
 
+    /// Part 2: a consumer waiting for messages that arrive every 20 ms uses under 5% of a CPU (lesson 05).
     static func consumerSleeps<Q: SharedQueueContract>(_: Q.Type) throws {
         let lockBlock = try labSharedBlock(bytes: 4096)
         let queueBlock = try labSharedBlock(bytes: 64 << 10)
@@ -99,6 +90,7 @@ extension Lesson09 {
 
     // MARK: - part 3
 
+    /// Part 3: pipe: 1 MiB messages through your Connection at ≥ 100 MiB/s (lesson 06).
     static func pipeRate<C: PipeConnectionContract>(_: C.Type) throws {
         var rates: [Double] = []
         for _ in 0..<3 {
@@ -116,6 +108,7 @@ extension Lesson09 {
 
     // MARK: - part 4
 
+    /// Part 4: shared-array bulk copy of 4 MiB at ≥ half memcpy's speed, both ways (lesson 08).
     static func copySpeed<A: SharedArraysContract>(_: A.Type) throws {
         let rates = try ArraysBench.copyRates(A.self, bytes: copyBytes, rounds: copyRounds)
         let memcpyBest = rates.memcpy.max()!, intoBest = rates.into.max()!, outBest = rates.outOf.max()!
