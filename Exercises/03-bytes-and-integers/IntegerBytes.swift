@@ -18,13 +18,13 @@ public enum IntegerBytes: IntegerBytesContract {
         todo()
     }
 
-    /// Writes the encoded value at buffer[offset..<offset+length] (any offset); nothing on error.
+    /// Writes the encoded value into the `length` bytes at `offset` (any offset); nothing on error.
     public static func store(_ value: Int128, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
                              length: Int, order: ByteOrder, signed: Bool) throws {
         todo()
     }
 
-    /// Reads the integer at buffer[offset..<offset+length] (any offset).
+    /// Reads the integer in the `length` bytes at `offset` (any offset).
     public static func load(from buffer: UnsafeRawBufferPointer, at offset: Int, length: Int,
                             order: ByteOrder, signed: Bool) throws -> Int128 {
         todo()

@@ -31,8 +31,9 @@ public final class Connection: PipeConnectionContract {
         todo()
     }
 
-    /// True when receive() would not block within `timeout` seconds (a message or end-of-file is
-    /// waiting), false when the time ran out. poll() takes milliseconds.
+    /// True when the descriptor becomes readable within `timeout` seconds (some bytes or end-of-file
+    /// are waiting; half a message still blocks receive()), false when the time ran out. poll() takes
+    /// milliseconds.
     public func poll(timeout: Double) throws -> Bool {
         todo()
     }

@@ -186,7 +186,8 @@ public final class Connection: PipeConnectionContract {
                 throw SystemError("poll", object: "fd \(descriptor)")
             }
             // At end-of-file a pipe reports POLLHUP without POLLIN: receive() would not block
-            // either (it throws endOfFile), so that counts as ready, as in Python.
+            // either (it throws endOfFile), so that counts as ready, as in Python. Ready means
+            // some bytes, not a whole message: after half a message receive() still blocks.
             return ready > 0 && entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
         }
     }

@@ -12,7 +12,7 @@ public enum Lesson01 {
         ]),
         Part(2, "a child's writes are seen by the parent after the child exits",
              check: { lab, context in try childWritesReachParent(lab, context) }, hints: [
-            "fork() returns twice: 0 in the child, the child's pid in the parent (the video has it backwards).",
+            "fork() returns twice: 0 in the child, the child's pid in the parent (Real Python's video \"Accessing Shared Memory\" says it the other way round).",
             "In the child: run the closure, then end the process with _exit(code). Never return: the child would go on running the parent's code.",
             "The writes only reach the parent if the block is MAP_SHARED; with MAP_PRIVATE the child writes to its own copy.",
         ]),
@@ -27,7 +27,7 @@ public enum Lesson01 {
             "The low 7 bits are the signal that ended the process (0 if it exited); the exit code is in bits 8…15.",
             "let signal = status & 0x7f\nif signal == 0 { return .exited((status >> 8) & 0xff) }\nreturn .signaled(signal)\n(Retry waitpid when it fails with EINTR.)",
         ]),
-        Part(5, "the tutorial's scene: the parent writes 100 × \"a\", the child prints it",
+        Part(5, "the video's scene: the parent writes 100 × \"a\", the child prints it",
              check: { lab, context in try tutorialScene(lab, context) }, hints: [
             "The child prints with print(), which writes into a stdio buffer, not straight to the descriptor.",
             "_exit ends the process at once and does not flush stdio buffers: call fflush(nil) before _exit in the child (and before fork, or buffered output is printed twice).",

@@ -48,7 +48,7 @@ public enum Lesson02 {
              check: { lab, context in try pythonInterop(lab, context) }, hints: [
             "Python's SharedMemory(name=\"x\") opens \"/x\" exactly like your attach. Give it the name without the leading \"/\".",
             "Python maps fstat's size: if your create never called ftruncate, Python fails with \"cannot mmap an empty file\". Your attach must read the size of Python's segment the same way.",
-            "Python 3.11's resource tracker unlinks, when Python exits, every segment that Python merely attached to. The lab's scripts call resource_tracker.unregister right after attaching; your code does not need to do anything about it — but read the lesson text.",
+            "Python's resource tracker unlinks, when Python exits, every segment that Python merely attached to (by default in every version; Python 3.13 added SharedMemory(name, track=False)). The lab's scripts pass track=False, or on 3.11/3.12 call resource_tracker.unregister right after attaching; your code does not need to do anything about it — but read the lesson text.",
         ], timeout: 60),
     ] }
 }

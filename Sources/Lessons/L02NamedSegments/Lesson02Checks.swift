@@ -522,7 +522,7 @@ extension Lesson02 {
                          cause: "both must map the same object, MAP_SHARED", look: look)
         try require(objectInfo(mine.name) != nil, CheckFailure(
             "your segment vanished when Python exited",
-            cause: "Python 3.11's resource tracker unlinks segments Python merely attached to, unless resource_tracker.unregister is called"))
+            cause: "Python's resource tracker unlinks segments Python merely attached to, unless it attached with track=False (3.13+) or called resource_tracker.unregister (3.11/3.12)"))
         try attempt("close()") { try mine.close() }
         try attempt("unlink()") { try mine.unlink() }
         removed = true

@@ -31,12 +31,12 @@ public enum Lesson03 {
              check: { lab, _ in try unalignedStoreAndLoad(lab) }, hints: [
             "Swift's buffer.load(fromByteOffset:as: UInt64.self) requires an offset aligned for UInt64 and traps otherwise (\"load from misaligned raw pointer\"). Offsets in shared memory are whatever the layout says.",
             "Copy the bytes one by one (or use loadUnaligned(fromByteOffset:as:) / storeBytes(of:toByteOffset:as:), which accept any offset) and assemble them with shifts.",
-            "Check offset >= 0 and offset + length <= buffer.count first, and throw .outOfBounds: writing past the end corrupts whatever lies there.",
+            "Check the bounds first and throw .outOfBounds: writing past the end corrupts whatever lies there. Do not add offset and length: for offset = Int.max - 4 the sum overflows and traps (SIGILL). guard offset >= 0, length >= 0, offset <= buffer.count - length else { throw … } cannot overflow.",
         ]),
-        Part(6, "the tutorial's counter: 4 processes reach the exact total; one byte stops at 255",
+        Part(6, "the article's counter: 4 processes reach the exact total; one byte stops at 255",
              check: { lab, _ in try sharedCounter(lab) }, hints: [
             "Everything — load, add 1, store — must happen while holding the lock: try lock.withLock { … }. Reading before taking the lock loses updates.",
-            "A one-byte counter holds 0…255. The tutorial's Python raised OverflowError at 256 and switched to 8 bytes; a counter that silently wraps would read 0 again.",
+            "A one-byte counter holds 0…255: the article counts to 255 on purpose, and uses 8 bytes to count further. In Python one step more is refused (a memoryview raises ValueError, (256).to_bytes(1, \"big\") raises OverflowError); a counter that silently wraps would read 0 again. Throw .overflow.",
             "let value = try load(…); let next = value + 1; try store(next, …) — store throws .overflow at the maximum, and the counter keeps its value.",
         ], ifTimedOut: "a process may be waiting for the lock forever: every path out of increment must unlock it (withLock does).", timeout: 90),
     ] }

@@ -109,7 +109,7 @@ extension Lesson03 {
     /// Part 3: overflow: values that do not fit are refused, like Python's OverflowError, nothing written.
     static func overflowIsRefused<L: IntegerBytesContract>(_: L.Type) throws {
         let look = "encode(_:length:order:signed:) in \(file)"
-        // The tutorial's own cases first, then every OverflowError of the table.
+        // The lesson text's cases first, then every OverflowError of the table.
         let named: [(Int128, Int, Bool)] = [(256, 1, false), (-1, 1, false), (128, 1, true), (-129, 1, true),
                                            (65536, 2, false), (Int128(1) << 64, 8, false), (-(Int128(1) << 63) - 1, 8, true)]
         let cases = named.map { Vector(value: $0.0, length: $0.1, order: .big, signed: $0.2, bytes: nil) } + vectors.filter { $0.bytes == nil }
@@ -209,7 +209,7 @@ extension Lesson03 {
                                expected: range.map { "only bytes \($0.lowerBound)..<\($0.upperBound) of the buffer change" } ?? "nothing written",
                                seen: seen.joined(separator: " and ") + " changed",
                                cause: before + after > 0 || range == nil
-                                   ? "check offset >= 0 and offset + length <= buffer.count, and throw .outOfBounds before writing anything: past the buffer lies other data"
+                                   ? "check offset >= 0 and offset <= buffer.count - length (no addition, which can overflow), and throw .outOfBounds before writing anything: past the buffer lies other data"
                                    : "write exactly length bytes at offset",
                                look: look)
         }
@@ -241,14 +241,14 @@ extension Lesson03 {
             resetFence()
             let call = "store(1, into: <\(region.count) bytes>, at: \(offset), length: \(length), order: .big, signed: false)"
             try requireError(call, .outOfBounds(offset: offset, length: length, count: region.count),
-                             cause: "check offset >= 0 and offset + length <= buffer.count before writing", look: look,
+                             cause: "check offset >= 0 and offset <= buffer.count - length before writing (offset + length overflows for offset = Int.max - 4)", look: look,
                              ifReturned: { try requireFence(call, except: nil) }) {
                 try L.store(1, into: region, at: offset, length: length, order: .big, signed: false)
             }
             try requireFence(call, except: nil)
             let loadCall = "load(from: <\(region.count) bytes>, at: \(offset), length: \(length), order: .big, signed: false)"
             try requireError(loadCall, .outOfBounds(offset: offset, length: length, count: region.count),
-                             cause: "check offset >= 0 and offset + length <= buffer.count before reading", look: look) {
+                             cause: "check offset >= 0 and offset <= buffer.count - length before reading (offset + length overflows for offset = Int.max - 4)", look: look) {
                 try L.load(from: UnsafeRawBufferPointer(region), at: offset, length: length, order: .big, signed: false)
             }
         }
@@ -345,7 +345,7 @@ extension Lesson03 {
                                look: look)
         }
 
-        // The tutorial's first try: a one-byte counter. 2 processes × 150 increments.
+        // The article's first counter: one byte, which holds 0…255. 2 processes × 150 increments.
         start.value = 0
         pids = []
         for i in 0..<2 {
@@ -375,7 +375,7 @@ extension Lesson03 {
                                expected: "it stops at 255 (0xff), and the other 45 increments throw .overflow — Python: (256).to_bytes(1, \"big\") raises OverflowError",
                                seen: "it reads \(byte) after 300 increments, \(refused) refused",
                                cause: byte == 300 % 256 && refused == 0
-                                   ? "the wrap at 256: one byte holds 0…255, and 256 truncated to one byte is 0 — the counter silently starts over. That is why the tutorial switched to 8 bytes; store must throw .overflow instead"
+                                   ? "the wrap at 256: one byte holds 0…255, and 256 truncated to one byte is 0 — the counter silently starts over (Python refuses it instead: a memoryview raises ValueError). To count further the article uses 8 bytes; store must throw .overflow here"
                                    : "increment stores value + 1 with store, which throws .overflow at the maximum and leaves the counter unchanged",
                                look: look)
         }

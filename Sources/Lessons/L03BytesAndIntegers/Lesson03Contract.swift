@@ -11,7 +11,7 @@ public enum IntegerBytesError: Error, Equatable, CustomStringConvertible {
     case invalidLength(Int)
     /// The value does not fit `length` bytes with that signedness: Python's `OverflowError`.
     case overflow(value: Int128, length: Int, signed: Bool)
-    /// `offset..<offset+length` is not inside the buffer (or the offset is negative).
+    /// The `length` bytes at `offset` are not inside the buffer (or the offset is negative).
     case outOfBounds(offset: Int, length: Int, count: Int)
 
     public var description: String {
@@ -46,7 +46,7 @@ public protocol IntegerBytesContract {
     static func load(from buffer: UnsafeRawBufferPointer, at offset: Int, length: Int,
                      order: ByteOrder, signed: Bool) throws -> Int128
 
-    /// The tutorial's counter: adds 1 to the unsigned `length`-byte counter at `offset`, holding
+    /// The article's counter: adds 1 to the unsigned `length`-byte counter at `offset`, holding
     /// `lock` around the whole read-modify-write, and returns the new value. At the counter's
     /// maximum it throws `.overflow` and leaves the counter as it was.
     static func increment(counterIn buffer: UnsafeMutableRawBufferPointer, at offset: Int, length: Int,

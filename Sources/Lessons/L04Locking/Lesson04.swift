@@ -4,10 +4,12 @@ public enum Lesson04 {
                                         title: "Locking: a process-shared mutex and a named semaphore", defaultTimeout: 15)
 
     /// Why a waiter that never wakes most likely hangs a locking part.
-    static let neverWoken = "A process waiting in lock() was never woken. A mutex initialised without "
-        + "PTHREAD_PROCESS_SHARED (pthread_mutex_init with default attributes) wakes waiters with process-private "
-        + "futex calls, so an unlock in one process never reaches a waiter in another. "
-        + "Set pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED) in init(initializingAt:)."
+    static let neverWoken = "A process waiting in lock() was never woken. A mutex initialised with default "
+        + "attributes (pthread_mutex_init without PTHREAD_PROCESS_SHARED, and not robust) wakes waiters with "
+        + "process-private futex calls, so an unlock in one process never reaches a waiter in another. "
+        + "POSIX requires PTHREAD_PROCESS_SHARED for a mutex used by several processes (glibc's robust mutexes "
+        + "happen to wake across processes without it): set pthread_mutexattr_setpshared(&attributes, "
+        + "PTHREAD_PROCESS_SHARED) and pthread_mutexattr_setrobust in init(initializingAt:)."
 
     public static var parts: [Part<any LockingContract.Type>] { [
         Part(1, "demonstration: the unlocked counter loses updates",
@@ -44,9 +46,9 @@ public enum Lesson04 {
             "wait(timeout:): 0 → sem_trywait (EAGAIN → false); otherwise sem_timedwait with an absolute CLOCK_REALTIME deadline (ETIMEDOUT → false); retry on EINTR.",
             "Who creates a name removes it: unlink(name:) is sem_unlink. A semaphore left in /dev/shm (sem.NAME) outlives every process and is a leak.",
         ], timeout: 40),
-        Part(7, "the tutorial's one-byte counter reaches exactly 255 with the lock",
+        Part(7, "the article's one-byte counter reaches exactly 255 with the lock",
              check: { lab, context in try tutorialByteCounter(lab, context) }, hints: [
-            "Five processes add 51 each under withLock: 255 fits in one byte. The 256th increment throws (like Python's OverflowError) inside withLock.",
+            "Five processes add 51 each under withLock: 255 fits in one byte. The 256th increment throws inside withLock (a byte cannot hold 256: Python's memoryview raises ValueError, to_bytes OverflowError).",
             "withLock must release the mutex when its body throws: unlock in a defer, right after lock().",
         ], ifTimedOut: neverWoken),
     ] }

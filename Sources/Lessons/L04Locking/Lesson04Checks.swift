@@ -9,8 +9,8 @@ extension Lesson04 {
 
     /// Where things live in the lab's shared block.
     enum Slot {
-        static let mutex = 0          // 40 bytes, 64 reserved
-        static let counter = 64       // UInt64 (or the tutorial's single byte)
+        static let mutex = 0          // MemoryLayout<pthread_mutex_t>.size (40 on x86-64, 48 on arm64), 64 reserved
+        static let counter = 64       // UInt64 (or the article's single byte)
         static let barrier = 128      // StartBarrier
         static let flag = 192         // SharedFlag: steps of a choreography between processes
         static let result = 256       // Int64: what a child saw

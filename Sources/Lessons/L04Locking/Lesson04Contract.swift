@@ -36,7 +36,7 @@ public enum LockingError: Error, Equatable {
 
 /// A `pthread_mutex_t` living inside shared memory: process-shared and robust.
 ///
-/// The lab gives it the address of `MemoryLayout<pthread_mutex_t>.stride` (40) bytes, 8-aligned,
+/// The lab gives it the address of `MemoryLayout<pthread_mutex_t>.size` bytes (40 on x86-64, 48 on arm64), 8-aligned,
 /// inside a block every process maps; each process then makes its own value over that address.
 public protocol SharedMutexContract {
     /// Initialises a new mutex at `address`: process-shared (PTHREAD_PROCESS_SHARED) and robust

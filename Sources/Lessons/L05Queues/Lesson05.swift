@@ -8,7 +8,7 @@ public enum Lesson05 {
         + "getters (notEmpty), get wakes putters (notFull), close wakes both."
 
     public static var parts: [Part<any SharedQueueContract.Type>] { [
-        Part(1, "the tutorial's example: a producer sends 0…9, the consumer receives 0…9 in order",
+        Part(1, "the post's example, with an end: a producer sends 0…9, the consumer receives 0…9 in order",
              check: { lab, context in try tutorialExample(lab, context) }, hints: [
             "Lay the block out as a header (two pthread_cond_t, head and tail positions, a message count, a closed flag) followed by the ring. Bind the header with bindMemory(to:capacity:).",
             "put: take the lab's lock, write a 4-byte length and the bytes at tail (modulo the ring's size), then move tail and add 1 to the count. get: the same from head. approximateCount reads the count under the lock.",
@@ -40,7 +40,7 @@ public enum Lesson05 {
             "close sets the closed flag under the lock and broadcasts both condition variables: every waiter must wake, not just one.",
             "get checks for a message first and for closed second: after close, getters still receive what was put before, and only an empty, closed queue throws .closed. put throws .closed at once.",
         ], ifTimedOut: waiterNotWoken, timeout: 60),
-        Part(7, "a producer killed mid-put does not wedge the queue (robust lock)",
+        Part(7, "a producer killed holding the lock in put leaves the queue usable (robust lock; a killed waiter is not covered)",
              check: { lab, context in try killedProducerDoesNotWedge(lab, context) }, hints: [
             "Write the message's bytes first and move tail last: if the process dies before, the message simply does not exist yet.",
             "pthread_cond_timedwait can return EOWNERDEAD: the lock's holder died while you were waiting. You hold the lock now: call pthread_mutex_consistent(lock.address) and go on (and broadcast, in case the dead process owed someone a wake-up).",

@@ -12,7 +12,7 @@ public enum Lesson06 {
         """
 
     public static var parts: [Part<any PipeConnectionContract.Type>] { [
-        Part(1, "the tutorial's example: 0…9 then \"END\" arrive in order through a simplex pipe",
+        Part(1, "the post's example: 0…9 then \"END\" arrive in order through a simplex pipe",
              check: { lab, context in try tutorialExample(lab, context) }, hints: [
             "pipe(&fds) gives two descriptors: fds[0] is the read end, fds[1] the write end. A simplex pair is (Connection(descriptor: fds[0]), Connection(descriptor: fds[1])).",
             "send writes a 4-byte big-endian length, then the bytes; receive reads 4 bytes, decodes the length, then reads exactly that many. In startWriter, fork: the child closes the reader, runs body(writer), closes the writer and _exits; the parent closes the writer and returns (reader, pid).",
@@ -39,7 +39,7 @@ public enum Lesson06 {
         Part(5, "poll: false after its timeout on an idle connection, true once data arrives",
              check: { lab, context in try pollWaits(lab, context) }, hints: [
             "poll(&entry, 1, milliseconds) with entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0) waits until the descriptor is readable or the time runs out. Its timeout is in milliseconds, ours in seconds.",
-            "At end-of-file a pipe reports POLLHUP, not POLLIN — receive would not block then either (it throws endOfFile), so count POLLIN | POLLHUP | POLLERR as ready.",
+            "At end-of-file a pipe reports POLLHUP, not POLLIN — receive would not block then either (it throws endOfFile), so count POLLIN | POLLHUP | POLLERR as ready. Ready means some bytes (or end-of-file), not a whole message: after half a message, receive() still blocks.",
             "Check the timeout first: negative or NaN → PipeError.invalidTimeout. Clamp large ones before converting to Int32 (Int32(1e12) traps), and retry on EINTR with the time that is left.",
         ]),
         Part(6, "interop: Python's multiprocessing.connection reads what you send, and you read what it sends",

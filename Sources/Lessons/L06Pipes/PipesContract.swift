@@ -54,17 +54,18 @@ public protocol PipeConnectionContract: AnyObject {
     /// The corresponding C function is `read`.
     func receive() throws -> [UInt8]
 
-    /// True when `receive` would not block (a message, or end-of-file, is waiting), within
-    /// `timeout` seconds; false when the time ran out. Does not consume anything.
+    /// True when the descriptor becomes readable within `timeout` seconds: some bytes, or
+    /// end-of-file, are waiting — not necessarily a whole message (after half a message,
+    /// `receive` still blocks). False when the time ran out. Does not consume anything.
     /// The corresponding C function is `poll`.
     func poll(timeout: Double) throws -> Bool
 
     /// Closes the descriptor; closing twice does nothing. The corresponding C function is `close`.
     func close()
 
-    /// A connected pair. Simplex (`duplex: false`): `pipe()`, the first can only receive and the
-    /// second only send (Python's `Pipe(duplex=False)` returns the same order). Duplex:
-    /// `socketpair(AF_UNIX, SOCK_STREAM)`, both send and receive.
+    /// A connected pair, best close-on-exec. Simplex (`duplex: false`): `pipe2(…, O_CLOEXEC)`, the
+    /// first can only receive and the second only send (Python's `Pipe(duplex=False)` returns the
+    /// same order). Duplex: `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`, both send and receive.
     static func pipe(duplex: Bool) throws -> (Self, Self)
 
     /// Python's `Process(target=writer, args=(child_conn,))` with a simplex pipe: makes the pipe,

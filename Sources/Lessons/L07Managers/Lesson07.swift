@@ -10,13 +10,13 @@ public enum Lesson07 {
         """
 
     public static var parts: [Part<any ManagerContract.Type>] { [
-        Part(1, "the tutorial's first example: two processes append 0…9 and 10…19, all 20 present",
+        Part(1, "the first example: two processes append 0…9 and 10…19, all 20 present",
              check: { lab, context in try twoAppenders(lab, context) }, hints: [
             "start: mkdtemp(\"\\(parent)/manager-XXXXXX\") makes a 0700 directory; socket(AF_UNIX, SOCK_STREAM), bind to <dir>/manager.sock, listen — all before fork(), so clients can connect as soon as start returns. The child becomes the server and never returns (_exit).",
             "The server: accept() in a loop; wrap each descriptor in FramedConnection(fd:) (the lab's lesson-06 framing); receive a frame, JSONDecoder().decode(ManagerRequest.self, from: Data(bytes)), apply it, send JSONEncoder().encode(reply). connect: socket + connect to the same path, FramedConnection around it.",
             "Fill sun_path with withUnsafeMutableBytes(of: &address.sun_path) and call bind/connect inside withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { … } } with socklen_t(MemoryLayout<sockaddr_un>.size).",
         ], ifTimedOut: servedOneAtATime),
-        Part(2, "the tutorial's second: under a lock, each process's block of 100 stays contiguous",
+        Part(2, "the second example: under a lock, each process's block of 100 stays contiguous",
              check: { lab, context in try blocksUnderALock(lab, context) }, hints: [
             "The lab holds the lock; your server only has to keep serving the process that holds it while the others wait — their connections stay open all along.",
             "If the server reads one connection until it closes, the process holding the lock may be the one it is not reading: serve every connection at once (a Thread per accepted connection).",

@@ -7,9 +7,9 @@ public enum Lesson08 {
     public static let sumTolerance = 1e-6
 
     public static var parts: [Part<any SharedArraysContract.Type>] { [
-        Part(1, "the tutorial's example: a 100×100 UInt8 array filled with 255, read by another process",
+        Part(1, "the post's example: a 100×100 UInt8 array filled with 255, read by another process",
              check: { lab, context in try tutorialExample(lab, context) }, hints: [
-            "create: check the shape first (emptyShape, invalidShape, tooLarge with multipliedReportingOverflow), then SharedSegment.create(name:size:) with exactly 64 + count × size bytes, then write the header: magic, type code, rank, shape (little-endian).",
+            "create: check the shape first (emptyShape, invalidShape, tooLarge with multipliedReportingOverflow), then SharedSegment.create(name:size:) with exactly 64 + count × size bytes — bytes, not elements (the post's size=array.size is right only for one-byte types) — then write the header: magic, type code, rank, shape (little-endian).",
             "offset(of:shape:) is row-major: the last index varies fastest. position = ((i0 × n1 + i1) × n2 + i2)…; check index.count == shape.count and 0 ≤ i_k < n_k first, or throw indexOutOfRange.",
             "The elements start at segment.bytes.baseAddress! + 64. bindMemory(to: E.self, capacity: count) gives a typed pointer; element k is at pointer[k]. fill walks the positions rows.lowerBound × rowLength ..< rows.upperBound × rowLength.",
         ]),

@@ -7,7 +7,8 @@ import Glibc
 ///    CPython's `SharedMemory` buffer copied the same way.
 /// 2. `array-element`: one element at a time (`element(at:)`, `setElement`) against a raw pointer
 ///    load; CPython's `ShareableList`, a `memoryview` over `SharedMemory`, and a Manager list —
-///    the tutorial's "ShareableList beats a Manager list by about 10×".
+///    the claim of the post "Using skills of python multi process shared variables" that
+///    ShareableList beats a Manager list by about 10×.
 /// 3. `transfer-64k`, `transfer-4m`: moving N bytes to another, already running process: through a
 ///    pipe, through a fresh segment (create, copy in, the reader attaches and reads it, unlink) and
 ///    through a segment created once and reused (copy in, the reader reads).

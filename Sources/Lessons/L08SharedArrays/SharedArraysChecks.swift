@@ -42,7 +42,7 @@ extension Lesson08 {
                                look: look("create(_:shape:name:)"))
         }
 
-        // The tutorial: fill with 255.
+        // The post's example: fill with 255.
         try attempt("fill(array, rows: 0..<100) { _ in 255 }", look: look("fill(_:rows:with:)")) {
             try L.fill(array, rows: 0..<100) { _ in 255 }
         }

@@ -116,13 +116,13 @@ public enum IntegerBytes: IntegerBytesContract {
         todo()
     }
 
-    /// Writes the encoded value at buffer[offset..<offset+length] (any offset); nothing on error.
+    /// Writes the encoded value into the `length` bytes at `offset` (any offset); nothing on error.
     public static func store(_ value: Int128, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
                              length: Int, order: ByteOrder, signed: Bool) throws {
         todo()
     }
 
-    /// Reads the integer at buffer[offset..<offset+length] (any offset).
+    /// Reads the integer in the `length` bytes at `offset` (any offset).
     public static func load(from buffer: UnsafeRawBufferPointer, at offset: Int, length: Int,
                             order: ByteOrder, signed: Bool) throws -> Int128 {
         todo()
@@ -315,8 +315,9 @@ public final class Connection: PipeConnectionContract {
         todo()
     }
 
-    /// True when receive() would not block within `timeout` seconds (a message or end-of-file is
-    /// waiting), false when the time ran out. poll() takes milliseconds.
+    /// True when the descriptor becomes readable within `timeout` seconds (some bytes or end-of-file
+    /// are waiting; half a message still blocks receive()), false when the time ran out. poll() takes
+    /// milliseconds.
     public func poll(timeout: Double) throws -> Bool {
         todo()
     }
