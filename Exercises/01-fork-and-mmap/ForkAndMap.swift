@@ -1,5 +1,5 @@
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 01 — fork and an anonymous shared block.
 // Read the lesson: swift run lab show 1     Check your work: swift run lab check 1

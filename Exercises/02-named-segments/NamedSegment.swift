@@ -1,5 +1,5 @@
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 02 — named segments.
 // Read the lesson: swift run lab show 2     Check your work: swift run lab check 2

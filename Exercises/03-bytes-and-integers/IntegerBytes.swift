@@ -1,4 +1,4 @@
-import Lessons
+import Contracts
 
 // Lesson 03 — bytes to integers.
 // Read the lesson: swift run lab show 3     Check your work: swift run lab check 3

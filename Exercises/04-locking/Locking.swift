@@ -1,5 +1,5 @@
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 04 — locking: a process-shared mutex and a named semaphore.
 // Read the lesson: swift run lab show 4     Check your work: swift run lab check 4

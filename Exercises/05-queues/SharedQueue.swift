@@ -1,5 +1,5 @@
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 05 — queues: a bounded multi-producer, multi-consumer queue in shared memory.
 // Read the lesson: swift run lab show 5     Check your work: swift run lab check 5

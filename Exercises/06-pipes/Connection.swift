@@ -1,5 +1,5 @@
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 06 — pipes.
 // Read the lesson: swift run lab show 6     Check your work: swift run lab check 6

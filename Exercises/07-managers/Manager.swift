@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 07 — managers.
 // Read the lesson: swift run lab show 7     Check your work: swift run lab check 7

@@ -1,5 +1,5 @@
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 08 — shared arrays.
 // Read the lesson: swift run lab show 8     Check your work: swift run lab check 8

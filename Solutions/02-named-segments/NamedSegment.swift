@@ -1,5 +1,5 @@
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 02 — reference solution: a named POSIX shared-memory segment, the way CPython's
 // multiprocessing.shared_memory.SharedMemory does it on Linux.

@@ -1,4 +1,4 @@
-import Lessons
+import Contracts
 
 // Lesson 03 — reference solution: integers to bytes and back, like Python's int.to_bytes and
 // int.from_bytes, and the tutorial's counter in shared memory.

@@ -1,6 +1,6 @@
 import Foundation
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 07 — reference solution.
 //

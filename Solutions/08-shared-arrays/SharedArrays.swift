@@ -1,5 +1,5 @@
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 08 — reference solution.
 //

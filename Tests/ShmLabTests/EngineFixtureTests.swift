@@ -30,6 +30,8 @@ struct EngineFixtureTests {
         Fixture(part: 13, outcome: "failed", messageContains: "shmlab-fixture-sem"),
         Fixture(part: 14, outcome: "notStarted", messageContains: "fixtureNotWrittenYet()"),
         Fixture(part: 15, outcome: "exitedEarly", messageContains: ""),
+        Fixture(part: 30, outcome: "exitedEarly", messageContains: ""),
+        Fixture(part: 31, outcome: "exitedEarly", messageContains: ""),
         Fixture(part: 16, outcome: "skipped", messageContains: "always skips"),
         Fixture(part: 17, outcome: "exitedEarly", messageContains: ""),
         Fixture(part: 18, outcome: "timedOut", messageContains: "deadlock"),

@@ -3,8 +3,7 @@ import LabKit
 import Synchronization
 import Testing
 
-/// What each generated test in `ExerciseParts` (one per part, written by the ExercisePartTests
-/// plugin) does: run the part against the student's Exercises through the built `lab`, skip it
+/// What each generated test in `ExerciseParts` (one per part, written by `lab __part-tests`) does: run the part against the student's Exercises through the built `lab`, skip it
 /// when it is not started, and otherwise require it to pass.
 ///
 /// Why a condition trait: Swift Testing 6.3 shows a test as *skipped* — in the console

@@ -1,3 +1,4 @@
+import Foundation
 import LabKit
 import Testing
 
@@ -33,6 +34,16 @@ struct LessonProofTests {
                         "lesson \(lesson.number) part \(part.number) (\(part.title)) catches no mutant: a check that cannot fail")
             }
         }
+    }
+
+    @Test("the committed part tests list every part of every lesson (lab __part-tests)")
+    func partTestsAreCurrent() throws {
+        let written = LabBinary.scratchRoot + "/ExerciseParts.swift"
+        let run = try LabBinary.run(["__part-tests", written])
+        #expect(run.status == 0, "\(run.stderr)")
+        let committed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("ExerciseParts.swift")
+        #expect(try String(contentsOfFile: written, encoding: .utf8) == String(contentsOf: committed, encoding: .utf8),
+                "Tests/ShmLabTests/ExerciseParts.swift is out of date: run 'swift run lab __part-tests Tests/ShmLabTests/ExerciseParts.swift' and commit it")
     }
 
     @Test("every part has hints and a check for exercise and solution")

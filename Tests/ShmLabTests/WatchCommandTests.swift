@@ -4,7 +4,7 @@ import Testing
 
 /// `lab watch` through the built binary, on a scratch copy of the package. The build is
 /// replaced (`SHMLAB_BUILD_COMMAND`) so the test never runs SwiftPM inside `swift test`; the
-/// parts run for real with a copy of the built lab (`SHMLAB_BUILT_LAB`).
+/// parts run for real with the built part hosts (`SHMLAB_HOSTS_DIR`).
 @Suite("lab watch")
 struct WatchCommandTests {
     /// A scratch package, a copy of the lab to "build", and the environment that wires them.
@@ -15,10 +15,23 @@ struct WatchCommandTests {
 
         init(build: String? = nil) throws {
             package = try ScratchPackage()
-            binary = package.root + "/lab-copy"
-            try FileManager.default.copyItem(atPath: LabBinary.path, toPath: binary)
+            // The part hosts as a build would leave them: lesson 01's a copy (its time is the
+            // test's to set), the others links to the built ones.
+            let hosts = package.root + "/hosts"
+            try FileManager.default.createDirectory(atPath: hosts, withIntermediateDirectories: true)
+            let built = URL(fileURLWithPath: LabBinary.path).deletingLastPathComponent().path
+            for lesson in 0...9 {
+                let name = "lab-lesson-0\(lesson)"
+                if lesson == 1 {
+                    try FileManager.default.copyItem(atPath: built + "/" + name, toPath: hosts + "/" + name)
+                } else {
+                    try FileManager.default.createSymbolicLink(atPath: hosts + "/" + name, withDestinationPath: built + "/" + name)
+                }
+            }
+            binary = hosts + "/lab-lesson-01"
             environment = package.environment
-            environment["SHMLAB_BUILT_LAB"] = binary
+            environment["SHMLAB_HOSTS_DIR"] = hosts
+            environment["SHMLAB_NO_BUILD"] = nil
             // A build that "relinks" the binary, the way a real one does.
             environment["SHMLAB_BUILD_COMMAND"] = build ?? "touch '\(binary)'"
         }

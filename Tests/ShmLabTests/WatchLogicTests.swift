@@ -123,9 +123,9 @@ struct WatchLogicTests {
     func compileTimes() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sltest-bin-\(UUID().uuidString.prefix(6))").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.createDirectory(atPath: dir + "/Exercises.build", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/Exercise01.build", withIntermediateDirectories: true)
         for (name, seconds) in [("A.d", 10.0), ("A.dia", 30.0), ("A.swift.o", 20.0)] {
-            let path = dir + "/Exercises.build/" + name
+            let path = dir + "/Exercise01.build/" + name
             try Data().write(to: URL(fileURLWithPath: path))
             try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: seconds)], ofItemAtPath: path)
         }
@@ -146,11 +146,11 @@ struct WatchLogicTests {
         #expect(info.st_mtim.tv_sec > before)
     }
 
-    @Test("the fresh binary is the running lab's own path in .build, even once replaced")
+    @Test("the part hosts are beside the running lab in .build, even once it is replaced")
     func buildLocation() {
         let debug = BuildLocation.fromRunningLab(executable: "/p/.build/x86_64-unknown-linux-gnu/debug/lab (deleted)", root: "/p")
-        #expect(debug == BuildLocation(binary: "/p/.build/x86_64-unknown-linux-gnu/debug/lab", configuration: "debug"))
-        #expect(debug?.binDir == "/p/.build/x86_64-unknown-linux-gnu/debug")
+        #expect(debug == BuildLocation(directory: "/p/.build/x86_64-unknown-linux-gnu/debug", configuration: "debug"))
+        #expect(debug?.host(LessonInfo(number: 3, slug: "x", title: "X")) == "/p/.build/x86_64-unknown-linux-gnu/debug/lab-lesson-03")
         #expect(BuildLocation.fromRunningLab(executable: "/p/.build/release/lab", root: "/p")?.configuration == "release")
         #expect(BuildLocation.fromRunningLab(executable: "/usr/local/bin/lab", root: "/p") == nil)
     }

@@ -28,6 +28,8 @@ extension BuiltinCommands {
     /// One measurement to run: which lesson's peer, its name and title.
     struct BenchPlanItem {
         let lesson: LessonEntry
+        /// The lesson's part host, which runs the measurement.
+        let host: String
         let name: String
         let title: String
         var heading: String { "Lesson \(lesson.info.twoDigits) · \(title)" }
@@ -102,14 +104,21 @@ extension BuiltinCommands {
         return ExitStatus.success
     }
 
-    /// Every lesson's measurements, in lesson order (`lab __peer N bench IMPLEMENTATION --list`,
-    /// which touches no implementation).
+    /// Every lesson's measurements, in lesson order (`lab-lesson-NN __peer N bench IMPLEMENTATION
+    /// --list`, which touches no implementation).
     static func benchPlan(_ session: LabSession, implementation: Implementation) -> [BenchPlanItem] {
         var plan: [BenchPlanItem] = []
-        for lesson in session.visibleLessons where lesson.checks(for: implementation)?.peers["bench"] != nil {
+        let lessons = session.visibleLessons.filter { $0.peerNames.contains("bench") }
+        session.hosts.prepare(lessons.map(\.info))
+        for lesson in lessons {
+            let host: String
+            do { host = try session.hosts.host(for: lesson.info) } catch {
+                session.err("lesson \(lesson.info.twoDigits) does not compile: its measurements are left out (swift run lab check \(lesson.info.number) shows why)")
+                continue
+            }
             fflush(nil)
             guard let process = try? ChildProcess.spawn(
-                currentExecutablePath(), ["__peer", "\(lesson.info.number)", "bench", implementation.description, "--list"],
+                host, ["__peer", "\(lesson.info.number)", "bench", implementation.description, "--list"],
                 output: .captureStdout) else { continue }
             let (output, end) = process.collectOutput(timeout: 20)
             guard end == .exited(0) else {
@@ -118,7 +127,7 @@ extension BuiltinCommands {
             }
             for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
                 let fields = line.split(separator: "\t", maxSplits: 1).map(String.init)
-                if fields.count == 2 { plan.append(BenchPlanItem(lesson: lesson, name: fields[0], title: fields[1])) }
+                if fields.count == 2 { plan.append(BenchPlanItem(lesson: lesson, host: host, name: fields[0], title: fields[1])) }
             }
         }
         return plan
@@ -129,7 +138,7 @@ extension BuiltinCommands {
     static func runMeasurement(_ item: BenchPlanItem, arguments: [String], quick: Bool) -> ([BenchFigure], [String]) {
         let timeout: Double = quick ? 60 : 300
         let stopped = "the measurement '\(item.name)' of lesson \(item.lesson.info.twoDigits)"
-        let run = IsolatedRun.runHidden(arguments, timeout: timeout, stopped: stopped)
+        let run = IsolatedRun.runHidden(arguments, timeout: timeout, executable: item.host, stopped: stopped)
         var figures = BenchFigure.parse(run.output)
         var notes: [String] = []
         if !run.leftovers.isEmpty {
@@ -145,7 +154,8 @@ extension BuiltinCommands {
             return (figures, notes)
         }
         // The implementation took the process down: the baselines and Python once more, alone.
-        let again = IsolatedRun.runHidden(arguments + ["--baselines-only"], timeout: timeout, stopped: stopped)
+        let again = IsolatedRun.runHidden(arguments + ["--baselines-only"], timeout: timeout, executable: item.host,
+                                          stopped: stopped)
         let secondProblem = benchProblem(again, timeout: timeout)
         for var figure in BenchFigure.parse(again.output) {
             if figure.status == .pending {

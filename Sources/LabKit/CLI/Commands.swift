@@ -96,9 +96,11 @@ enum BuiltinCommands {
             ? session.visibleLessons : [try currentOrNamed(target, session, progress)]
         var implementation: Implementation = invocation.has("solutions") ? .solution : .exercise
         if let mutant = invocation.values["mutant"] {
-            guard lessons.count == 1, lessons[0].mutants.contains(where: { $0.name == mutant }) else {
-                let names = lessons.count == 1 ? lessons[0].mutants.map(\.name).joined(separator: ", ") : "one lesson only"
-                throw UsageError("unknown mutant '\(mutant)' (\(names))")
+            guard lessons.count == 1 else { throw UsageError("--mutant needs one lesson, not 'all'") }
+            // The runner links no mutant: the lesson's host says which it has.
+            let known = session.hosts.catalog(of: lessons[0])?.mutants.map(\.name) ?? []
+            guard known.contains(mutant) else {
+                throw UsageError("unknown mutant '\(mutant)' (\(known.isEmpty ? "lesson \(lessons[0].info.twoDigits) has none, or does not compile" : known.joined(separator: ", ")))")
             }
             implementation = .mutant(mutant)
         }
@@ -117,14 +119,26 @@ enum BuiltinCommands {
         let json = invocation.has("json")
         let report = TerminalReport(style: session.style, verbose: invocation.has("verbose"))
         var all: [PartResult] = []
+        session.hosts.prepare(lessons.map(\.info))
         for lesson in lessons {
-            guard lesson.checks(for: implementation) != nil else { continue }
             if !json { session.out(report.header(lesson.info, implementation: implementation)) }
-            let results = runParts(of: lesson, implementation: implementation,
-                                   timeout: timeout, onlyPart: onlyPart) { result in
-                if !json { session.out(report.describe(result)) }
+            let failure = doesNotCompile(lesson, session.hosts)
+            if let failure, !json {
+                // Said once, as the compiler said it; every part then fails the same way.
+                session.out(BuildOutput.shortened(failure.output).split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { "    " + $0 }.joined(separator: "\n"))
             }
-            if !json { session.out("  " + report.summary(results)) }
+            let results = runParts(of: lesson, implementation: implementation, hosts: session.hosts,
+                                   timeout: timeout, onlyPart: onlyPart) { result in
+                if !json && failure == nil { session.out(report.describe(result)) }
+            }
+            if failure != nil {
+                if !json { session.out("  " + session.style.red("does not compile") + " — the parts run once it builds") }
+                if implementation == .exercise { progress.setDoesNotCompile([lesson.info.number]) }
+            } else if implementation == .exercise {
+                progress.setDoesNotCompile([lesson.info.number], false)
+            }
+            if !json && failure == nil { session.out("  " + report.summary(results)) }
             all += results
             if implementation == .exercise {
                 progress.record(results)
@@ -145,16 +159,38 @@ enum BuiltinCommands {
     /// Runs a lesson's parts (or only `onlyPart`) against one implementation, each in its own
     /// process, in part order; `each` sees every result as soon as its part ends. Shared by
     /// `check` and `grade`.
-    static func runParts(of lesson: LessonEntry, implementation: Implementation,
+    static func runParts(of lesson: LessonEntry, implementation: Implementation, hosts: PartHosts,
                          timeout: Double?, onlyPart: Int? = nil, each: (PartResult) -> Void = { _ in }) -> [PartResult] {
         var results: [PartResult] = []
+        let host: String
+        do {
+            host = try hosts.host(for: lesson.info)
+        } catch {
+            // Every part fails the same way; the compiler's output is shown once by the caller.
+            for part in lesson.parts where onlyPart == nil || part.number == onlyPart {
+                let result = PartResult(lesson: lesson.info, part: part, implementation: implementation,
+                                        outcome: .failed(LessonDoesNotCompile.prefix(lesson.info) + BuildOutput.firstError(in: "\(error)")),
+                                        output: "", leftovers: [], seconds: 0)
+                results.append(result)
+                each(result)
+            }
+            return results
+        }
         for part in lesson.parts where onlyPart == nil || part.number == onlyPart {
             let result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part,
-                                                     implementation: implementation, timeout: timeout))
+                                                     implementation: implementation, timeout: timeout),
+                                         executable: host)
             results.append(result)
             each(result)
         }
         return results
+    }
+
+    /// The build failure of `lesson`'s host, when it has one.
+    static func doesNotCompile(_ lesson: LessonEntry, _ hosts: PartHosts) -> LessonDoesNotCompile? {
+        do { _ = try hosts.host(for: lesson.info); return nil } catch let failure as LessonDoesNotCompile {
+            return failure
+        } catch { return nil }
     }
 
     static func checkAdvice(_ results: [PartResult], lessons: [LessonEntry], implementation: Implementation,
@@ -172,6 +208,9 @@ enum BuiltinCommands {
             return ""
         }
         let n = first.lesson.number
+        if case .failed(let message) = first.outcome, message.hasPrefix(LessonDoesNotCompile.prefix(first.lesson)) {
+            return "Next: fix the compile error in \(session.exerciseFile(first.lesson)) (above), then run 'swift run lab check \(n)'."
+        }
         if case .notStarted(let function, let location) = first.outcome {
             return "Next: write \(function) (\(location)), then run 'swift run lab check \(n)'. Need a nudge? 'swift run lab hint \(n) \(first.part.number)'."
         }

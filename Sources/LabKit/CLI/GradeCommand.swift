@@ -11,6 +11,8 @@ extension BuiltinCommands {
             OptionSpec("json", value: "FILE", help: "Also write an Exercism results file (version 3, one task_id per lesson)."),
             OptionSpec("junit", value: "FILE", help: "Also write JUnit XML, one testcase per part."),
             OptionSpec("lesson", value: "N", help: "Grade only lesson N."),
+            OptionSpec("exercises", value: "DIR",
+                       help: "Grade a submission's Exercises folder with this lab's own checks (in a scratch copy)."),
         ],
         discussion: """
             One point per graded part that passes; demonstrations are shown but not scored. A part
@@ -18,8 +20,14 @@ extension BuiltinCommands {
             could not run on this machine (skipped, e.g. python3 is not on PATH): grade where
             every part can run. Exit status: 0 only on a full score, 1 otherwise (and when a
             results file cannot be written: the table and score are printed first).
+
+            With --exercises DIR, the submission's lesson folders are built with this lab's
+            Package.swift, checks and references in a scratch copy (its other files are never
+            used), graded there, and every submission file that names the lab's internals is
+            listed after the score.
             """)) { invocation, session in
-        try runGrade(invocation, session)
+        if let submission = invocation.values["exercises"] { return try SubmissionGrade.run(submission, invocation, session) }
+        return try runGrade(invocation, session)
     }}
 
     static func runGrade(_ invocation: Invocation, _ session: LabSession) throws -> Int32 {
@@ -38,9 +46,9 @@ extension BuiltinCommands {
         var progress = session.loadProgress()
         var graded: [Grade.Lesson] = []
         let started = monotonicSeconds()
+        session.hosts.prepare(lessons.map(\.info))
         for lesson in lessons {
-            guard lesson.checks(for: implementation) != nil else { continue }
-            let results = runParts(of: lesson, implementation: implementation, timeout: nil)
+            let results = runParts(of: lesson, implementation: implementation, hosts: session.hosts, timeout: nil)
             let entry = Grade.Lesson(info: lesson.info, results: results)
             graded.append(entry)
             let score = "\(entry.earned)/\(entry.possible)".padded(to: 5, left: true)
@@ -115,8 +123,6 @@ extension BuiltinCommands {
         return words.isEmpty ? s.dim("no graded parts") : words.joined(separator: " · ")
     }
 
-    /// Writes `text` to `path` (created or truncated); the problem, if it could not.
-    /// The corresponding C functions are `open`, `write` and `close`.
     /// Why `path` could not be written, found before any work is done: the file is opened for
     /// appending (created when missing, and then removed again), so nothing in it changes. nil
     /// when it can be written. The corresponding C functions are `open` and `unlink`.
@@ -132,6 +138,8 @@ extension BuiltinCommands {
         }
     }
 
+    /// Writes `text` to `path` (created or truncated); the problem, if it could not.
+    /// The corresponding C functions are `open`, `write` and `close`.
     static func writeResults(_ text: String, to path: String) -> String? {
         do {
             let fd = try valueOrErrno("open", object: path) { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }

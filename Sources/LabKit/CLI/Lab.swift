@@ -93,31 +93,22 @@ public enum Lab {
     }
 
     static func runHidden(_ arguments: [String], lessons: [LessonEntry], pristine: [PristineFile] = []) -> Never {
-        func entry(_ text: String) -> LessonEntry {
-            guard let number = Int(text), let entry = lessons.first(where: { $0.info.number == number }) else {
-                Console.err("lab: no lesson '\(text)'\n")
-                exit(2)
-            }
-            return entry
-        }
         switch arguments[0] {
-        case "__part" where arguments.count == 4:
-            guard let part = Int(arguments[2]), let implementation = Implementation(arguments[3]) else { break }
-            PartProcess.runPart(entry(arguments[1]), part: part, implementation: implementation)
         case "__pristine":
             PristineCommand.runHidden(Array(arguments.dropFirst()), lessons: lessons, pristine: pristine)
         case "__catalog":
-            Console.out(CatalogRecord(lessons: lessons).encoded() + "\n")
+            // The runner knows parts and hints; each lesson's host adds its mutants.
+            let hosts = PartHosts.forRunningLab()
+            let records = lessons.map { lesson in
+                hosts.catalog(of: lesson) ?? CatalogRecord.Lesson(lesson)
+            }
+            Console.out(CatalogRecord(lessons: records).encoded() + "\n")
             exit(0)
         case "__part-tests" where arguments.count == 2:
             do { try PartTestsSource.write(lessons: lessons, to: arguments[1]); exit(0) } catch {
                 Console.err("lab: cannot write \(arguments[1]): \(error)\n")
                 exit(1)
             }
-        case "__peer" where arguments.count >= 4:
-            guard let implementation = Implementation(arguments[3]) else { break }
-            PartProcess.runPeer(entry(arguments[1]), name: arguments[2], implementation: implementation,
-                                arguments: Array(arguments.dropFirst(4)))
         default:
             break
         }
@@ -135,6 +126,8 @@ public final class LabSession {
     public let pristine: [PristineFile]
     /// Commands beyond the built-in ones (registered by later features).
     public var commands: [LabCommand]
+    /// The lessons' part hosts, built on demand.
+    public private(set) lazy var hosts = PartHosts.forRunningLab()
 
     public init(lessons: [LessonEntry], pristine: [PristineFile] = [], style: Style = .forDescriptor(1),
                 progressStore: ProgressStore = ProgressStore()) {

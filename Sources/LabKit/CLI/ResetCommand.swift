@@ -77,9 +77,11 @@ enum ResetCommand {
             }
         }
         // The next `swift build` must not take the restored file for unchanged: stamp it with a
-        // second later than the last build (SWIFT-LINUX-NOTES.md, "Same-second edits are missed").
-        if let build, let second = build.latestBuildSecond() {
-            StaleSources.touchInLaterSecond(paths.map(PackagePaths.absolute), notBefore: second)
+        // second later than the last build of its lesson (an edit stamped with the same second as
+        // a build can be missed by the next incremental build: docs/ARCHITECTURE.md).
+        if let build {
+            let second = changes.compactMap { build.latestBuildSecond($0.lesson.info) }.max()
+            if let second { StaleSources.touchInLaterSecond(paths.map(PackagePaths.absolute), notBefore: second) }
         }
         let numbers = Set(changes.map(\.lesson.info.number))
         session.updateProgress { progress in

@@ -11,9 +11,10 @@ enum WatchCommand {
         ],
         discussion: """
             Watches Exercises/ (inotify, or scanning with --poll; the screen says which), waits
-            for 0.2 s of quiet after a save, rebuilds with 'swift build --product lab' and runs the
-            lesson's parts with the freshly built lab. A compile error is shown as the compiler
-            printed it and the lesson shows "does not compile".
+            for 0.2 s of quiet after a save, rebuilds the lesson's part host ('swift build --product
+            lab-lesson-NN': your file of that lesson, with its checks) and runs the lesson's parts
+            with it. A compile error is shown as the compiler printed it and the lesson shows "does
+            not compile"; another lesson's file is not built until you watch that lesson.
 
             Keys: n next lesson (once this one passes) · h next hint for the first failing part ·
             l list · c check every lesson · r re-run · q quit. Keys pressed while a build or a

@@ -10,8 +10,13 @@ public struct LessonInfo: Sendable, Equatable {
     public let defaultTimeout: Double
     /// Hidden lessons (the engine's own fixtures) are left out of lists, overviews and grades.
     public let hidden: Bool
+    /// Earlier lessons whose exercise this lesson's host is built with (lesson 09 measures 05,
+    /// 06 and 08); Package.swift lists the same.
+    public let uses: [Int]
 
-    public init(number: Int, slug: String, title: String, defaultTimeout: Double = 10, hidden: Bool = false) {
+    public init(number: Int, slug: String, title: String, defaultTimeout: Double = 10, hidden: Bool = false,
+                uses: [Int] = []) {
+        self.uses = uses
         self.number = number
         self.slug = slug
         self.title = title
@@ -114,18 +119,36 @@ public struct ImplementationChecks {
     public let peers: [String: ([String]) throws -> Int32]
 }
 
-/// Everything the runner needs about a lesson: its description and its checks per implementation.
-/// Built from the lesson's one list of `Part`s, so the catalog and the checks cannot disagree.
+/// Everything the lab knows about a lesson: its description, and — in the lesson's part host —
+/// its checks bound to each implementation. Built from the lesson's one list of `Part`s, so the
+/// catalog and the checks cannot disagree.
+///
+/// The runner (`lab`) holds catalog entries: parts, hints and peer names, no implementation (it
+/// links no student code). A part host (`lab-lesson-NN`) holds the bound entry of its lesson.
 public struct LessonEntry {
     public let info: LessonInfo
     public let parts: [PartInfo]
+    /// The names of the programs the checks start as unrelated processes ("bench", …).
+    public let peerNames: [String]
+    /// The lesson's mutants; empty in a catalog entry (the part host knows them).
     public let mutants: [MutantInfo]
-    private let bind: (Implementation) -> ImplementationChecks?
+    private let bind: ((Implementation) -> ImplementationChecks?)?
 
+    /// The catalog entry: what the runner shows and runs, without any implementation.
+    public init<Contract>(info: LessonInfo, parts: [Part<Contract>], peers: [Peer<Contract>] = []) {
+        self.info = info
+        self.parts = parts.map(\.info)
+        self.peerNames = peers.map(\.name)
+        self.mutants = []
+        self.bind = nil
+    }
+
+    /// The entry a part host runs: the checks bound to the exercise, the solution and each mutant.
     public init<Contract>(info: LessonInfo, parts: [Part<Contract>], peers: [Peer<Contract>] = [],
                           exercise: Contract, solution: Contract, mutants: [Mutant<Contract>] = []) {
         self.info = info
         self.parts = parts.map(\.info)
+        self.peerNames = peers.map(\.name)
         self.mutants = mutants.map(\.info)
         func bound(_ implementation: Contract) -> ImplementationChecks {
             ImplementationChecks(
@@ -145,10 +168,13 @@ public struct LessonEntry {
         }
     }
 
-    /// The checks for one implementation, or nil for an unknown mutant name.
-    public func checks(for implementation: Implementation) -> ImplementationChecks? { bind(implementation) }
+    /// The checks for one implementation; nil for an unknown mutant name, and in a catalog entry.
+    public func checks(for implementation: Implementation) -> ImplementationChecks? { bind?(implementation) }
 
     public func part(_ number: Int) -> PartInfo? { parts.first { $0.number == number } }
+
+    /// The executable that runs this lesson's parts: `lab-lesson-01`.
+    public var hostName: String { PartHosts.name(of: info) }
 }
 
 /// Whose code a check runs.

@@ -88,18 +88,23 @@ public enum IsolatedRun {
         let partTemp = makePartTempDir()
         let nonce = randomNonce()
 
-        let report: (read: Int32, write: Int32)
+        var report: (read: Int32, write: Int32) = (-1, -1)
         let child: ChildProcess
         do {
             report = try Descriptor.pipe()
             defer { Descriptor.close(report.write) }
+            // The nonce travels in a pipe the part reads and closes before any student code runs.
+            let noncePipe = try VerdictChannel.noncePipe(nonce)
+            defer { Descriptor.close(noncePipe) }
+            let handOver = VerdictChannel.handOver(report: report.write, nonce: noncePipe)
             child = try ChildProcess.spawn(
                 executable, arguments,
-                environment: ["SWIFT_BACKTRACE": "enable=no", VerdictChannel.fdVariable: "\(VerdictChannel.reportFD)",
-                              VerdictChannel.nonceVariable: nonce, "TMPDIR": partTemp, "NO_COLOR": "1"],
+                environment: ["SWIFT_BACKTRACE": "enable=no", "TMPDIR": partTemp, "NO_COLOR": "1"]
+                    .merging(handOver.environment) { $1 },
                 output: .captureBoth, newProcessGroup: true,
-                mapDescriptors: [(report.write, VerdictChannel.reportFD)])
+                mapDescriptors: handOver.descriptors)
         } catch {
+            if report.read >= 0 { Descriptor.close(report.read) }    // the spawn failed: nobody reads it
             removeTree(partTemp)
             return HiddenRun(records: [], end: .exited(-1), pid: 0, timedOut: false, output: "", leftovers: [],
                              seconds: monotonicSeconds() - started, couldNotStart: "\(error)")
@@ -364,8 +369,3 @@ public enum Interruption {
     }
 }
 
-extension String {
-    func leftPadded(to width: Int, with pad: Character = "0") -> String {
-        count >= width ? self : String(repeating: pad, count: width - count) + self
-    }
-}

@@ -24,26 +24,81 @@ public struct VerdictRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// The descriptor a part reports on, as set up by the runner (`LAB_REPORT_FD`, `LAB_NONCE`).
+/// How a part process reports to the runner, and why student code cannot forge a pass.
+///
+/// The runner starts a part (or a measurement) with the report pipe's write end as descriptor 3
+/// and a second pipe as descriptor 4 that holds the nonce and is then closed; `LAB_REPORT=1` says
+/// so. Before any student code runs, `connect()` reads the nonce, closes descriptor 4, moves the
+/// report pipe to a close-on-exec descriptor of its own and remembers which pipe it is. The nonce
+/// is never in the environment or the arguments (`/proc/self/environ` shows nothing), a record is
+/// written only while that descriptor still is the runner's pipe, and only this module can say
+/// `passed` (`sendVerdict`, internal): the student's modules see `todo()` and `forkChild`, which
+/// can only say "not started" or "failed".
 public enum VerdictChannel {
-    /// The descriptor number the runner maps the report pipe to in a part process.
-    public static let reportFD: Int32 = 3
+    /// Where the runner puts the report pipe's write end in the process it starts.
+    static let reportFD: Int32 = 3
+    /// Where the runner puts the read end of the pipe that carries the nonce.
+    static let nonceFD: Int32 = 4
+    /// Set in the environment of a process started with the two pipes.
+    static let marker = "LAB_REPORT"
     /// Exit status of a process that reached `todo()`.
-    public static let notStartedExitCode: Int32 = 3
-    static let fdVariable = "LAB_REPORT_FD"
-    static let nonceVariable = "LAB_NONCE"
+    public static var notStartedExitCode: Int32 { PartReport.notStartedExitCode }
 
-    /// True inside a part process started by the runner (or a descendant of one).
-    public static var isConnected: Bool { getenv(fdVariable) != nil && getenv(nonceVariable) != nil }
+    /// The report pipe, once connected: its descriptor and which pipe it is (device, inode).
+    nonisolated(unsafe) static var channel: (fd: Int32, device: UInt64, inode: UInt64)?
+    nonisolated(unsafe) static var nonce = ""
 
-    /// Writes one record (at most PIPE_BUF bytes, so writes from several processes never interleave).
-    /// Returns false when this process is not a part process.
+    /// Takes over the two descriptors the runner handed this process (see above). Does nothing in
+    /// a process the runner did not start that way (a peer started by a part, the lab's tests).
+    public static func connect() {
+        guard getenv(marker) != nil else { return }
+        unsetenv(marker)                        // the processes this one starts are not connected
+        var text: [UInt8] = []
+        var byte: UInt8 = 0
+        while text.count < 64, read(nonceFD, &byte, 1) == 1 { text.append(byte) }
+        close(nonceFD)
+        var info = stat()
+        guard !text.isEmpty, text.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+              fstat(reportFD, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO else { return }
+        let moved = fcntl(reportFD, F_DUPFD_CLOEXEC, 100)
+        guard moved >= 0 else { return }
+        close(reportFD)
+        nonce = String(decoding: text, as: UTF8.self)
+        channel = (moved, UInt64(info.st_dev), UInt64(info.st_ino))
+        installReporting()
+    }
+
+    /// Lets the student's code (through `todo()` and `forkChild`, which cannot say "passed") report
+    /// on this channel.
+    static func installReporting() {
+        PartReport.notStarted = { function, location in
+            send(VerdictRecord(verdict: .notStarted, message: "\(function) is still todo()", function: function, location: location))
+        }
+        PartReport.failure = { message in send(VerdictRecord(verdict: .failed, message: message)) }
+    }
+
+    /// True in a connected part process (or a child forked from one).
+    public static var isConnected: Bool { channel != nil }
+
+    /// Writes a record that is not a pass (failed, not started, skipped); returns false when this
+    /// process is not connected. A pass is the part host's word alone: `sendVerdict`.
     @discardableResult
     public static func send(_ record: VerdictRecord) -> Bool {
-        guard let fdText = getenv(fdVariable), let nonce = getenv(nonceVariable),
-              let fd = Int32(String(cString: fdText)) else { return false }
+        guard record.verdict != .passed else { return false }
+        return sendVerdict(record)
+    }
+
+    /// Writes one record (at most PIPE_BUF bytes, so writes from several processes never
+    /// interleave), only while the descriptor still is the runner's pipe.
+    static func sendVerdict(_ record: VerdictRecord) -> Bool {
+        guard let channel else { return false }
+        var info = stat()
+        guard fstat(channel.fd, &info) == 0, UInt64(info.st_dev) == channel.device, UInt64(info.st_ino) == channel.inode else {
+            Console.err("lab: the report descriptor was replaced: this part's verdict cannot be delivered\n")
+            return false
+        }
         var record = record
-        record.nonce = String(cString: nonce)
+        record.nonce = nonce
         record.pid = getpid()
         if record.message.utf8.count > 3000 {
             record.message = String(record.message.utf8.prefix(3000)) ?? String(record.message.prefix(1000))
@@ -52,9 +107,26 @@ public enum VerdictChannel {
         guard var data = try? JSONEncoder().encode(record) else { return false }
         data.append(0x0A)
         return data.withUnsafeBytes { bytes in
-            (try? Descriptor.writeAll(fd, bytes)) != nil
+            (try? Descriptor.writeAll(channel.fd, bytes)) != nil
         }
     }
+
+    /// The environment and descriptors the runner gives a process it starts: the report pipe's
+    /// write end and the nonce pipe's read end, at their fixed numbers.
+    static func handOver(report: Int32, nonce: Int32) -> (environment: [String: String?], descriptors: [(source: Int32, target: Int32)]) {
+        ([marker: "1"], [(report, reportFD), (nonce, nonceFD)])
+    }
+
+    /// A pipe that holds `nonce` (the read end is for the child; the write end is already closed).
+    static func noncePipe(_ nonce: String) throws -> Int32 {
+        let pipe = try Descriptor.pipe()
+        try Descriptor.writeAll(pipe.write, nonce)
+        Descriptor.close(pipe.write)
+        return pipe.read
+    }
+
+    /// The connected report descriptor, for the engine's own fixtures that forge records.
+    public static var descriptorForFixtures: Int32 { channel?.fd ?? -1 }
 
     /// Parses the report stream: one record a line; lines with another nonce or bad JSON are dropped.
     static func parse(_ bytes: [UInt8], nonce: String) -> [VerdictRecord] {

@@ -23,18 +23,24 @@ public struct CatalogRecord: Codable, Sendable {
         /// Part numbers with a check for the exercise and for the solution.
         public let exerciseParts: [Int]
         public let solutionParts: [Int]
+
+        /// The record of one lesson entry (a catalog entry has no mutants and no bound checks).
+        public init(_ entry: LessonEntry) {
+            number = entry.info.number
+            slug = entry.info.slug
+            title = entry.info.title
+            hidden = entry.info.hidden
+            parts = entry.parts.map { Part(number: $0.number, title: $0.title, graded: $0.graded) }
+            mutants = entry.mutants.map { Mutant(name: $0.name, mistake: $0.mistake, caughtBy: $0.caughtBy) }
+            exerciseParts = entry.checks(for: .exercise)?.parts.keys.sorted() ?? []
+            solutionParts = entry.checks(for: .solution)?.parts.keys.sorted() ?? []
+        }
     }
     public let lessons: [Lesson]
 
-    public init(lessons entries: [LessonEntry]) {
-        lessons = entries.map { entry in
-            Lesson(number: entry.info.number, slug: entry.info.slug, title: entry.info.title, hidden: entry.info.hidden,
-                   parts: entry.parts.map { Part(number: $0.number, title: $0.title, graded: $0.graded) },
-                   mutants: entry.mutants.map { Mutant(name: $0.name, mistake: $0.mistake, caughtBy: $0.caughtBy) },
-                   exerciseParts: entry.checks(for: .exercise)?.parts.keys.sorted() ?? [],
-                   solutionParts: entry.checks(for: .solution)?.parts.keys.sorted() ?? [])
-        }
-    }
+    public init(lessons: [Lesson]) { self.lessons = lessons }
+
+    public init(lessons entries: [LessonEntry]) { lessons = entries.map(Lesson.init) }
 
     public func encoded() -> String {
         let encoder = JSONEncoder()

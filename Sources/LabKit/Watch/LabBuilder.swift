@@ -2,22 +2,22 @@ import CShmLab
 import Foundation
 import Glibc
 
-/// Where `swift build --product lab` puts the `lab` executable the watcher runs parts with.
+/// Where `swift build` puts the lessons' part hosts (`lab-lesson-NN`), beside the `lab` itself.
 public struct BuildLocation: Equatable, Sendable {
-    /// The freshly built `lab`.
-    public let binary: String
+    /// The folder of the build products (`.build/x86_64-unknown-linux-gnu/debug`).
+    public let directory: String
     /// "debug" or "release".
     public let configuration: String
 
-    public init(binary: String, configuration: String) {
-        self.binary = binary
+    public init(directory: String, configuration: String) {
+        self.directory = directory
         self.configuration = configuration
     }
 
-    /// The folder of the build products (`.build/x86_64-unknown-linux-gnu/debug`).
-    public var binDir: String { String(binary[..<(binary.lastIndex(of: "/") ?? binary.endIndex)]) }
+    /// The part host of `lesson` in this folder.
+    public func host(_ lesson: LessonInfo) -> String { directory + "/" + PartHosts.name(of: lesson) }
 
-    /// The running lab's own location when it lies in the package's `.build` (how `swift run lab`
+    /// The running lab's own folder when it lies in the package's `.build` (how `swift run lab`
     /// and `.build/debug/lab` start it); nil otherwise. `executable` is `/proc/self/exe`, which
     /// gains " (deleted)" once a build has replaced the file.
     public static func fromRunningLab(executable: String, root: String) -> BuildLocation? {
@@ -27,17 +27,18 @@ public struct BuildLocation: Equatable, Sendable {
         let parts = path.split(separator: "/")
         guard parts.count >= 2 else { return nil }
         let configuration = String(parts[parts.count - 2])
-        return BuildLocation(binary: path, configuration: configuration == "release" ? "release" : "debug")
+        return BuildLocation(directory: String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]),
+                             configuration: configuration == "release" ? "release" : "debug")
     }
 
-    /// The newest modification time (seconds) of what a build of the exercises writes: the
-    /// binary and the `Exercises` module's build folder (objects, dependency records). An edit
+    /// The newest modification time (seconds) of what a build of `lesson`'s host writes: the
+    /// host and the student's module's build folder (objects, dependency records). An edit
     /// stamped with the same second can be missed by the next incremental build.
-    public func latestBuildSecond() -> Int? {
+    public func latestBuildSecond(_ lesson: LessonInfo) -> Int? {
         var newest: Int64? = nil
         var info = stat()
-        if stat(binary, &info) == 0 { newest = nanoseconds(info.st_mtim) }
-        let module = "\(binDir)/Exercises.build"
+        if stat(host(lesson), &info) == 0 { newest = nanoseconds(info.st_mtim) }
+        let module = "\(directory)/Exercise\(lesson.twoDigits).build"
         for name in LeftoverSweep.list(module) where stat("\(module)/\(name)", &info) == 0 {
             newest = max(newest ?? 0, nanoseconds(info.st_mtim))
         }
@@ -54,49 +55,49 @@ public enum BuildAttempt: Equatable {
     case interrupted
 }
 
-/// Rebuilds the lab with the student's code: `swift build --product lab` in the package.
+/// Builds a lesson's part host with the student's code: `swift build --product lab-lesson-NN`.
 public final class LabBuilder {
     public let root: String
     public let location: BuildLocation
-    /// The program and its arguments.
-    public let command: [String]
+    /// The program and its arguments that build `product`.
+    public let command: (_ product: String) -> [String]
 
-    public init(root: String, location: BuildLocation, command: [String]) {
+    public init(root: String, location: BuildLocation, command: @escaping (_ product: String) -> [String]) {
         self.root = root
         self.location = location
         self.command = command
     }
 
     /// The builder for the package at `root`. `$SHMLAB_BUILD_COMMAND` (run with /bin/sh) and
-    /// `$SHMLAB_BUILT_LAB` replace the build and the binary; the lab's own tests use them.
+    /// `$SHMLAB_HOSTS_DIR` (where the part hosts are) replace the build and its products; the
+    /// lab's own tests use them.
     public static func forPackage(root: String) throws -> LabBuilder {
         let override = environment("SHMLAB_BUILD_COMMAND")
         let swift = findOnPath("swift")
-        var location: BuildLocation
-        if let built = environment("SHMLAB_BUILT_LAB") {
-            location = BuildLocation(binary: built, configuration: "debug")
+        let location: BuildLocation
+        if let hosts = environment("SHMLAB_HOSTS_DIR") {
+            location = BuildLocation(directory: hosts, configuration: "debug")
         } else if let own = BuildLocation.fromRunningLab(executable: currentExecutablePath(), root: root) {
             location = own
         } else {
-            guard let swift else { throw LabError("lab watch rebuilds your code with `swift build`, but `swift` is not on PATH") }
-            let ask = try ChildProcess.spawn(swift, ["build", "--package-path", root, "--product", "lab", "--show-bin-path"],
+            guard let swift else { throw LabError("the lab builds your code with `swift build`, but `swift` is not on PATH") }
+            let ask = try ChildProcess.spawn(swift, ["build", "--package-path", root, "--show-bin-path"],
                                              output: .captureStdout)
             let (bytes, end) = ask.collectOutput(timeout: 120)
             let dir = String(decoding: bytes, as: UTF8.self).trimmingTrailingNewlines()
             guard end == .exited(0), dir.hasPrefix("/") else {
                 throw LabError("could not find where `swift build` puts the lab (swift build --show-bin-path said: \(dir))")
             }
-            location = BuildLocation(binary: dir + "/lab", configuration: "debug")
+            location = BuildLocation(directory: dir, configuration: "debug")
         }
-        let command: [String]
         if let override {
-            command = ["/bin/sh", "-c", override]
-        } else {
-            guard let swift else { throw LabError("lab watch rebuilds your code with `swift build`, but `swift` is not on PATH") }
-            command = [swift, "build", "--package-path", root, "--product", "lab"]
-                + (location.configuration == "release" ? ["-c", "release"] : [])
+            return LabBuilder(root: root, location: location) { _ in ["/bin/sh", "-c", override] }
         }
-        return LabBuilder(root: root, location: location, command: command)
+        guard let swift else { throw LabError("the lab builds your code with `swift build`, but `swift` is not on PATH") }
+        let release = location.configuration == "release" ? ["-c", "release"] : []
+        return LabBuilder(root: root, location: location) { product in
+            [swift, "build", "--package-path", root] + (product.isEmpty ? [] : ["--product", product]) + release
+        }
     }
 
     static func environment(_ name: String) -> String? {
@@ -104,12 +105,13 @@ public final class LabBuilder {
         return String(cString: value)
     }
 
-    /// Runs the build to its end and collects its output. The build runs in a process group of
+    /// Runs the build of `product` ("" for every target) to its end and collects its output. The build runs in a process group of
     /// its own, so Ctrl-C reaches only the lab, which then stops the whole build; nothing of
     /// the build is left running when this returns (the part sweep must never meet it).
-    public func build(interruptFD: Int32) -> BuildAttempt {
+    public func build(product: String, interruptFD: Int32) -> BuildAttempt {
         let started = monotonicSeconds()
         let child: ChildProcess
+        let command = self.command(product)
         do {
             child = try ChildProcess.spawn(command[0], Array(command.dropFirst()), output: .captureBoth,
                                            newProcessGroup: true)
@@ -181,11 +183,29 @@ public enum BuildOutput {
         return kept.map { $0.joined(separator: "\n") }.joined(separator: "\n\n")
     }
 
+    /// The first error line of the compiler's output (or its first line).
+    public static func firstError(in output: String) -> String {
+        let lines = output.split(separator: "\n").map(String.init)
+        return lines.first { $0.contains(": error:") } ?? lines.first { $0.contains("error:") } ?? lines.first ?? output
+    }
+
+    /// The compiler's output cut to its first errors, with a count of the rest: a long build
+    /// log never scrolls the verdict away.
+    public static func shortened(_ output: String, lines limit: Int = 12) -> String {
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count > limit else { return output }
+        let errors = lines.dropFirst(limit).filter { $0.contains("error:") }.count
+        return lines.prefix(limit).joined(separator: "\n")
+            + "\n… \(lines.count - limit) more lines\(errors > 0 ? " (\(errors) more errors)" : "")"
+    }
+
     static func isProgress(_ line: String) -> Bool {
         if line.hasPrefix("Building for ") || line.hasPrefix("Build complete!") || line.hasPrefix("Build of product ") {
             return true
         }
         if line == "error: fatalError" { return true }
+        // SwiftPM's own line after the compiler's errors: says nothing about the code.
+        if line.hasPrefix("error: emit-module command failed") || line.hasPrefix("error: compile command failed") { return true }
         // "[12/34] Compiling Exercises ForkAndMap.swift"
         guard line.hasPrefix("["), let close = line.firstIndex(of: "]") else { return false }
         let inside = line[line.index(after: line.startIndex)..<close]
@@ -198,8 +218,8 @@ public enum BuildOutput {
     }
 }
 
-/// Sources a finished build may not have compiled (SWIFT-LINUX-NOTES.md, "Same-second edits
-/// are missed"): the incremental build compares modification times at a coarser grain than the
+/// Sources a finished build may not have compiled (docs/ARCHITECTURE.md, "Platform facts":
+/// same-second edits are missed): the incremental build compares modification times at a coarser grain than the
 /// file system keeps, so a save in the same second as the previous build can be skipped, and the
 /// binary would then check old code.
 ///
@@ -230,13 +250,15 @@ public enum StaleSources {
         return stale
     }
 
-    /// When the compiler last ran for each source, from the `Exercises` module's build folder:
-    /// the newest of `NAME.d`, `NAME.dia` and `NAME.swift.o` for `…/NAME.swift` (file names are
-    /// unique in a module). Sources with none of them are left out.
+    /// When the compiler last ran for each source, from its lesson's module build folder
+    /// (`Exercises/03-…/X.swift` → `Exercise03.build`): the newest of `NAME.d`, `NAME.dia` and
+    /// `NAME.swift.o` for `…/NAME.swift` (file names are unique in a module). Sources with none
+    /// of them are left out.
     public static func compileTimes(for sources: [String], binDir: String) -> [String: Int64] {
         var times: [String: Int64] = [:]
-        let module = "\(binDir)/Exercises.build"
         for source in sources {
+            let folder = source.split(separator: "/").dropLast().last.map(String.init) ?? ""
+            let module = "\(binDir)/Exercise\(folder.prefix(2)).build"
             let file = source.split(separator: "/").last.map(String.init) ?? source
             let stem = file.hasSuffix(".swift") ? String(file.dropLast(6)) : file
             for output in ["\(stem).d", "\(stem).dia", "\(file).o"] {

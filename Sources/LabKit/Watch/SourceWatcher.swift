@@ -37,6 +37,11 @@ public struct SourceSnapshot: Equatable, Sendable {
         return SourceSnapshot(files: files)
     }
 
+    /// The same snapshot with only `paths`.
+    public func only(_ paths: [String]) -> SourceSnapshot {
+        SourceSnapshot(files: files.filter { paths.contains($0.key) })
+    }
+
     /// Path → content hash: equal fingerprints mean the same code.
     public var fingerprint: [String: UInt64] { files.compactMapValues(\.hash) }
 

@@ -43,6 +43,11 @@ final class WatchLoop {
     }
 
     var lesson: LessonEntry { session.visibleLessons.first { $0.info.number == state.current }! }
+    /// The exercise folders the current lesson's host is built from (lesson 09: 05, 06, 08 too).
+    var lessonFolders: [String] {
+        let numbers = [state.current] + lesson.info.uses
+        return session.lessons.filter { numbers.contains($0.info.number) }.map(\.info.folder)
+    }
     var s: Style { session.style }
 
     /// Runs until `q` (0) or Ctrl-C/SIGTERM (130). The terminal is restored on every way out.
@@ -173,7 +178,7 @@ final class WatchLoop {
         var attempts = 0
         while true {
             session.out(s.dim("Building… "), terminator: "")
-            switch builder.build(interruptFD: Interruption.readFD) {
+            switch builder.build(product: lesson.hostName, interruptFD: Interruption.readFD) {
             case .interrupted:
                 stopInterrupted()
             case .failed(let output, let seconds):
@@ -192,13 +197,16 @@ final class WatchLoop {
                 let now = SourceSnapshot.take(exercises, hashing: true)
                 var binary: Int64? = nil
                 var info = stat()
-                if stat(builder.location.binary, &info) == 0 { binary = nanoseconds(info.st_mtim) }
-                let stale = StaleSources.find(builtFrom: snapshot, now: now, binaryModified: binary,
-                                              compiled: StaleSources.compileTimes(for: Array(now.files.keys), binDir: builder.location.binDir))
+                if stat(builder.location.host(lesson.info), &info) == 0 { binary = nanoseconds(info.st_mtim) }
+                // Only the files this lesson's host is built from: another lesson's save waits
+                // for that lesson's own build.
+                let built = lessonFolders.map { PackagePaths.absolute("Exercises/\($0)/") }
+                let ours = now.files.keys.filter { path in built.contains { path.hasPrefix($0) } }
+                let stale = StaleSources.find(builtFrom: snapshot.only(ours), now: now.only(ours), binaryModified: binary,
+                                              compiled: StaleSources.compileTimes(for: ours, binDir: builder.location.directory))
                 if stale.isEmpty {
                     verified = snapshot.fingerprint
-                    let numbers = session.visibleLessons.map(\.info.number)
-                    session.updateProgress { $0.setDoesNotCompile(numbers, false) }
+                    session.updateProgress { $0.setDoesNotCompile([state.current], false) }
                     return true
                 }
                 let names = stale.map(PackagePaths.relative).joined(separator: ", ")
@@ -242,7 +250,7 @@ final class WatchLoop {
         for part in lesson.parts {
             let called = monotonicSeconds()
             let result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part, implementation: .exercise),
-                                         executable: builder.location.binary)
+                                         executable: builder.location.host(lesson.info))
             waited += max(0, monotonicSeconds() - called - result.seconds)
             results.append(result)
             each(result)
@@ -311,6 +319,22 @@ final class WatchLoop {
     func checkLessons(_ lessons: [LessonEntry]) -> Bool {
         var allPass = true
         for lesson in lessons {
+            if lesson.info.number != state.current {
+                // Each lesson's host is built from that lesson's file; one that does not compile
+                // is said here and blocks no other lesson.
+                switch builder.build(product: lesson.hostName, interruptFD: Interruption.readFD) {
+                case .interrupted:
+                    stopInterrupted()
+                case .failed(let output, _):
+                    allPass = false
+                    session.updateProgress { $0.setDoesNotCompile([lesson.info.number]) }
+                    session.out("  \(lesson.info.twoDigits)  \(lesson.info.title)  " + s.red("does not compile"))
+                    session.out(output.split(separator: "\n").prefix(6).map { "      " + $0 }.joined(separator: "\n"))
+                    continue
+                case .built:
+                    session.updateProgress { $0.setDoesNotCompile([lesson.info.number], false) }
+                }
+            }
             let results = runParts(lesson) { _ in }
             let progress = session.updateProgress { $0.record(results) }
             let verdict = WatchVerdict.of(results)

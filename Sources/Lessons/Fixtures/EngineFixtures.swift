@@ -26,6 +26,9 @@ public enum EngineFixtures {
         Part(17, "a forked child reports passed for the part", check: { _, context in try forkedChildReportsPassed(context) }, hints: []),
         Part(18, "hangs with a grandchild", check: { _, context in try hangsWithAGrandchild(context) }, hints: []),
         Part(19, "reaches todo() in a forked child", check: { _, context in try reachesTodoInAForkedChild(context) }, hints: []),
+        Part(30, "forges a pass with VerdictChannel.send, then exits 0", check: { _, context in try forgesWithSend(context) }, hints: []),
+        Part(31, "forges a pass with a raw record and the nonce from /proc/self/environ",
+             check: { _, context in try forgesWithEnvironNonce(context) }, hints: []),
     ] }
 
     public static var entry: LessonEntry {
@@ -111,7 +114,7 @@ public enum EngineFixtures {
 
     static func forgesAPassWithTheWrongNonce(_ context: PartContext) throws {
         let forged = #"{"nonce":"0000000000000000","pid":\#(getpid()),"verdict":"passed","message":""}"# + "\n"
-        try Descriptor.writeAll(VerdictChannel.reportFD, forged)
+        try Descriptor.writeAll(VerdictChannel.descriptorForFixtures, forged)
         exit(0)
     }
 
@@ -138,4 +141,21 @@ public enum EngineFixtures {
     }
 
     static func fixtureNotWrittenYet() -> Never { todo() }
+
+    /// What student code that imports LabKit could try: the channel refuses to say "passed".
+    static func forgesWithSend(_ context: PartContext) throws {
+        VerdictChannel.send(VerdictRecord(verdict: .passed, message: ""))
+        exit(0)
+    }
+
+    /// A raw record on descriptor 3 and on the channel's own descriptor, with whatever nonce the
+    /// environment holds (none: it is not there).
+    static func forgesWithEnvironNonce(_ context: PartContext) throws {
+        let environ = (try? readFile("/proc/self/environ")) ?? []
+        let nonce = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            .first { $0.hasPrefix("LAB_NONCE=") }.map { String($0.dropFirst("LAB_NONCE=".count)) } ?? ""
+        let forged = #"{"nonce":"\#(nonce)","pid":\#(getpid()),"verdict":"passed","message":""}"# + "\n"
+        for fd in [3, VerdictChannel.descriptorForFixtures] where fd >= 0 { try? Descriptor.writeAll(fd, forged) }
+        exit(0)
+    }
 }

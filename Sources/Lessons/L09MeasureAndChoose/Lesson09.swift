@@ -1,7 +1,8 @@
 /// Lesson 09: what it is, its parts and their hints. It measures the student's lessons 05
 /// (queue), 06 (connection) and 08 (shared arrays); it adds no code of its own to write.
 public enum Lesson09 {
-    public static let info = LessonInfo(number: 9, slug: "measure-and-choose", title: "Measure and choose", defaultTimeout: 30)
+    public static let info = LessonInfo(number: 9, slug: "measure-and-choose", title: "Measure and choose",
+                                        defaultTimeout: 30, uses: [5, 6, 8])
 
     /// Part 1: the longest a message and its reply may take through two queues (µs, median).
     public static let queueRoundTripCeiling = 250.0

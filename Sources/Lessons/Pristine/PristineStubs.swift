@@ -7,7 +7,7 @@ public enum PristineStubs {
     public static let files: [PristineFile] = [
         PristineFile("Exercises/01-fork-and-mmap/ForkAndMap.swift", #"""
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 01 — fork and an anonymous shared block.
 // Read the lesson: swift run lab show 1     Check your work: swift run lab check 1
@@ -41,7 +41,7 @@ public enum ForkAndMap: ForkAndMapContract {
 """#),
         PristineFile("Exercises/02-named-segments/NamedSegment.swift", #"""
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 02 — named segments.
 // Read the lesson: swift run lab show 2     Check your work: swift run lab check 2
@@ -96,7 +96,7 @@ public final class NamedSegment: NamedSegmentContract {
 
 """#),
         PristineFile("Exercises/03-bytes-and-integers/IntegerBytes.swift", #"""
-import Lessons
+import Contracts
 
 // Lesson 03 — bytes to integers.
 // Read the lesson: swift run lab show 3     Check your work: swift run lab check 3
@@ -138,7 +138,7 @@ public enum IntegerBytes: IntegerBytesContract {
 """#),
         PristineFile("Exercises/04-locking/Locking.swift", #"""
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 04 — locking: a process-shared mutex and a named semaphore.
 // Read the lesson: swift run lab show 4     Check your work: swift run lab check 4
@@ -232,7 +232,7 @@ public struct NamedSemaphore: NamedSemaphoreContract {
 """#),
         PristineFile("Exercises/05-queues/SharedQueue.swift", #"""
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 05 — queues: a bounded multi-producer, multi-consumer queue in shared memory.
 // Read the lesson: swift run lab show 5     Check your work: swift run lab check 5
@@ -283,7 +283,7 @@ public struct SharedQueue: SharedQueueContract {
 """#),
         PristineFile("Exercises/06-pipes/Connection.swift", #"""
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 06 — pipes.
 // Read the lesson: swift run lab show 6     Check your work: swift run lab check 6
@@ -343,7 +343,7 @@ public final class Connection: PipeConnectionContract {
         PristineFile("Exercises/07-managers/Manager.swift", #"""
 import Foundation
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 07 — managers.
 // Read the lesson: swift run lab show 7     Check your work: swift run lab check 7
@@ -437,7 +437,7 @@ public struct DictProxy: DictProxyContract {
 """#),
         PristineFile("Exercises/08-shared-arrays/SharedArrays.swift", #"""
 import Glibc
-import Lessons
+import Contracts
 
 // Lesson 08 — shared arrays.
 // Read the lesson: swift run lab show 8     Check your work: swift run lab check 8

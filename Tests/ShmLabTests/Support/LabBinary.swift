@@ -3,7 +3,7 @@ import LabKit
 import Testing
 
 /// The built `lab` executable beside this test bundle, run as a separate process (the tests never
-/// fork: see SWIFT-LINUX-NOTES.md).
+/// fork: docs/ARCHITECTURE.md, "Platform facts").
 enum LabBinary {
     /// `.build/<triple>/debug/lab`, found next to the test bundle.
     static var path: String {
@@ -24,6 +24,8 @@ enum LabBinary {
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
+        // Inside `swift test` the part hosts are already built, and SwiftPM's build lock is held.
+        env["SHMLAB_NO_BUILD"] = "1"
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe()

@@ -17,6 +17,8 @@ final class LabSessionProcess: @unchecked Sendable {
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
+        // Inside `swift test` the part hosts are already built, and SwiftPM's build lock is held.
+        env["SHMLAB_NO_BUILD"] = "1"
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardInput = input

@@ -1,6 +1,7 @@
 import Glibc
+import LabKit
 import Lessons
-import Solutions
+import Solution08
 
 /// Lesson 08's realistic mistakes. Each forwards to the reference except for its one mistake.
 public enum SharedArraysMutants {

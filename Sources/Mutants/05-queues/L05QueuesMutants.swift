@@ -1,6 +1,7 @@
 import Glibc
+import LabKit
 import Lessons
-import Solutions
+import Solution05
 
 /// Lesson 05's realistic mistakes. Each is the reference queue with exactly one thing done wrong:
 /// `FlawedQueue` repeats the reference's put, get and close, and each flaw changes one spot
@@ -22,6 +23,10 @@ public enum SharedQueueMutants {
             entry(QueueCountNeverDecremented.self, "count-never-decremented", "get forgets to subtract 1 from the message count", [1]),
         ]
     }
+
+    /// The two queue mistakes lesson 09 measures (its mutants use them with lessons 06 and 08).
+    public static var busyWaitGet: any SharedQueueContract.Type { FlawedQueue<QueueBusyWaitGet>.self }
+    public static var nappingGet: any SharedQueueContract.Type { FlawedQueue<QueueNappingGet>.self }
 
     static func entry<M: QueueMistake>(_ mistake: M.Type, _ name: String, _ text: String, _ parts: [Int]) -> Mutant<any SharedQueueContract.Type> {
         Mutant(name: name, mistake: text, caughtBy: parts, implementation: FlawedQueue<M>.self)

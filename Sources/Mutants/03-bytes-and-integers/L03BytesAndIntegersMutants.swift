@@ -1,6 +1,7 @@
 import Glibc
+import LabKit
 import Lessons
-import Solutions
+import Solution03
 
 /// Lesson 03's realistic mistakes. Each forwards to the reference except for its one mistake.
 public enum IntegerBytesMutants {

@@ -1,6 +1,7 @@
 import Glibc
+import LabKit
 import Lessons
-import Solutions
+import Solution06
 
 /// Lesson 06's realistic mistakes. Each wraps the reference `Connection` except for its one mistake.
 public enum PipesMutants {
@@ -75,7 +76,7 @@ func startWriterUsing<C: PipeConnectionContract>(_: C.Type, _ body: (C) throws -
 }
 
 /// Big-endian 4-byte length.
-func lengthPrefix(_ count: Int) -> [UInt8] {
+public func lengthPrefix(_ count: Int) -> [UInt8] {
     let n = UInt32(count)
     return [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]
 }
@@ -120,7 +121,7 @@ func sendLoop(_ fd: Int32, _ bytes: [UInt8]) throws {
     }
 }
 
-func writeLoop(_ fd: Int32, _ bytes: [UInt8]) throws {
+public func writeLoop(_ fd: Int32, _ bytes: [UInt8]) throws {
     try bytes.withUnsafeBytes { raw in
         var done = 0
         while done < raw.count {

@@ -69,3 +69,9 @@ public final class SharedSegment {
         return prefix + String(generator.next(), radix: 16).leftPadded(to: 16)
     }
 }
+
+extension String {
+    public func leftPadded(to width: Int, with pad: Character = "0") -> String {
+        count >= width ? self : String(repeating: pad, count: width - count) + self
+    }
+}

@@ -1,6 +1,7 @@
 import Glibc
+import LabKit
 import Lessons
-import Solutions
+import Solution01
 
 /// Lesson 01's realistic mistakes. Each forwards to the reference except for its one mistake.
 public enum ForkAndMapMutants {

@@ -1,6 +1,7 @@
 import Glibc
+import LabKit
 import Lessons
-import Solutions
+import Solution02
 
 /// Lesson 02's realistic mistakes. Each forwards to the reference except for its one mistake.
 public enum NamedSegmentMutants {

@@ -1,6 +1,12 @@
 import Glibc
+import LabKit
 import Lessons
-import Solutions
+import Solution05
+import Solution06
+import Solution08
+import Mutants05
+import Mutants06
+import Mutants08
 
 /// Lesson 09's realistic mistakes: code that passes lessons 05, 06 and 08 but is slow where it
 /// counts. Each is the reference of those lessons with one mistake, and the other two lessons'
@@ -9,9 +15,9 @@ public enum MeasureMutants {
     public static var all: [Mutant<Lesson09.Implementations>] {
         [
             Mutant(name: "busy-wait-get", mistake: "get polls the queue in a loop (get(timeout: 0) and sched_yield) instead of sleeping on a condition variable",
-                        caughtBy: [2], implementation: (FlawedQueue<QueueBusyWaitGet>.self, Connection.self, SharedArrays.self)),
+                        caughtBy: [2], implementation: (SharedQueueMutants.busyWaitGet, Connection.self, SharedArrays.self)),
             Mutant(name: "napping-get", mistake: "get naps 1 ms (usleep) whenever the queue is empty and looks again, instead of waiting on notEmpty",
-                        caughtBy: [1], implementation: (FlawedQueue<QueueNappingGet>.self, Connection.self, SharedArrays.self)),
+                        caughtBy: [1], implementation: (SharedQueueMutants.nappingGet, Connection.self, SharedArrays.self)),
             Mutant(name: "one-byte-writes", mistake: "send writes the frame one byte per write() call",
                         caughtBy: [3], implementation: (SharedQueue.self, OneByteWrites.self, SharedArrays.self)),
             Mutant(name: "element-by-element-copy", mistake: "copy(_:into:) moves one element at a time through setElement and element(at:)",

@@ -1,7 +1,8 @@
 import Foundation
 import Glibc
+import LabKit
 import Lessons
-import Solutions
+import Solution07
 
 /// Lesson 07's realistic mistakes. Each reuses the reference `Manager` except for its one mistake.
 public enum ManagersMutants {

@@ -1,6 +1,7 @@
 import Glibc
+import LabKit
 import Lessons
-import Solutions
+import Solution04
 
 /// Lesson 04's realistic mistakes. Each forwards to the reference except for its one mistake.
 public enum LockingMutants {
