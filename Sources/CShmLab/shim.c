@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <spawn.h>
 #include "CShmLab.h"
 #include <fcntl.h>
 #include <sched.h>
@@ -21,11 +22,9 @@ int shmlab_pidfd_open(pid_t pid) {
 #endif
 }
 const char *shmlab_signal_abbrev(int sig) { return sigabbrev_np(sig); }
-int shmlab_wifexited(int status) { return WIFEXITED(status); }
 int shmlab_wexitstatus(int status) { return WEXITSTATUS(status); }
 int shmlab_wifsignaled(int status) { return WIFSIGNALED(status); }
 int shmlab_wtermsig(int status) { return WTERMSIG(status); }
-int shmlab_wcoredump(int status) { return WCOREDUMP(status); }
 int shmlab_set_nonblocking(int fd) {
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0) return -1;
@@ -64,4 +63,9 @@ int shmlab_pin_to_cpu(int cpu) {
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     return sched_setaffinity(0, sizeof set, &set);
+}
+
+int shmlab_posix_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
+int shmlab_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }

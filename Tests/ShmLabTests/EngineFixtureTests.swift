@@ -32,6 +32,9 @@ struct EngineFixtureTests {
         Fixture(part: 15, outcome: "exitedEarly", messageContains: ""),
         Fixture(part: 30, outcome: "exitedEarly", messageContains: ""),
         Fixture(part: 31, outcome: "exitedEarly", messageContains: ""),
+        Fixture(part: 32, outcome: "failed", messageContains: "report descriptor"),
+        Fixture(part: 33, outcome: "timedOut", messageContains: ""),
+        Fixture(part: 34, outcome: "timedOut", messageContains: ""),
         Fixture(part: 16, outcome: "skipped", messageContains: "always skips"),
         Fixture(part: 17, outcome: "exitedEarly", messageContains: ""),
         Fixture(part: 18, outcome: "timedOut", messageContains: "deadlock"),
@@ -60,6 +63,50 @@ struct EngineFixtureTests {
         let record = try LabBinary.check(lesson: 0, part: 9, implementation: "solution")
         #expect(record.output.utf8.count <= IsolatedRun.outputCap + 100)
         #expect(record.output.contains("earlier bytes not kept"))
+    }
+}
+
+/// A part that turns on its runner: the runner stays in charge, or the next one cleans up.
+@Suite("The runner survives its part")
+struct RunnerSurvivesTests {
+    @Test("a part can neither join the runner's process group nor start a session of its own")
+    func cannotLeaveItsSession() throws {
+        for (part, call) in [(33, "setpgid into the runner's group"), (34, "setsid")] {
+            let record = try LabBinary.check(lesson: 0, part: part, implementation: "solution")
+            #expect(record.outcome == "timedOut", "\(record.outcome): \(record.message)")
+            #expect(record.output.contains("\(call): refused (EPERM)"), "\(record.output)")
+        }
+    }
+
+    @Test("what a part left when it killed its runner is removed by the next lab")
+    func killedRunnerIsCleanedUp() throws {
+        let lab = try LabSessionProcess(["check", "0", "--part", "35"], environment: ["SHMLAB_PROGRESS_DIR": LabBinary.scratchProgressDir])
+        let runner = lab.process.processIdentifier
+        _ = lab.finish(timeout: 60)
+        #expect(lab.process.terminationReason == .uncaughtSignal, "the runner was not killed: \(lab.text)")
+        // The part and its grandchild outlive the killed runner, and so does its temp folder...
+        let orphans = processes(runner: { $0 == "\(runner)" })
+        let root = FileManager.default.temporaryDirectory.path
+        let folders = { ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { $0.hasPrefix("shmlab-part-\(runner)-") } }
+        #expect(!orphans.isEmpty, "the fixture's processes were not found (LAB_RUNNER=\(runner))")
+        // ...until the next lab runs a part.
+        let next = try LabBinary.check(lesson: 0, part: 1, implementation: "solution")
+        #expect(next.outcome == "passed", "\(next.message)")
+        #expect(processes(runner: { $0 == "\(runner)" }).isEmpty, "still running")
+        #expect(folders().isEmpty, "still there: \(folders())")
+    }
+
+    /// Live processes whose `LAB_RUNNER` matches.
+    func processes(runner matches: (String) -> Bool) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
+            guard let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+            let stat = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/stat") ?? Data(), as: UTF8.self)
+            if stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? true { return false }
+            return environ.split(separator: 0).contains { entry in
+                let text = String(decoding: entry, as: UTF8.self)
+                return text.hasPrefix("LAB_RUNNER=") && matches(String(text.dropFirst("LAB_RUNNER=".count)))
+            }
+        }
     }
 }
 

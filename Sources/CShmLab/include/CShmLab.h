@@ -3,6 +3,7 @@
 #ifndef CSHMLAB_H
 #define CSHMLAB_H
 
+#include <spawn.h>
 #include <sys/types.h>
 
 /// pipe2(fds, O_CLOEXEC): a pipe whose ends are closed on exec. Returns 0 or -1 (errno set).
@@ -17,12 +18,10 @@ int shmlab_pidfd_open(pid_t pid);
 /// sigabbrev_np(sig): "SEGV" for SIGSEGV, or NULL for an unknown number.
 const char *shmlab_signal_abbrev(int sig);
 
-/// WIFEXITED / WEXITSTATUS / WIFSIGNALED / WTERMSIG / WCOREDUMP.
-int shmlab_wifexited(int status);
+/// WEXITSTATUS / WIFSIGNALED / WTERMSIG: macros, which do not import.
 int shmlab_wexitstatus(int status);
 int shmlab_wifsignaled(int status);
 int shmlab_wtermsig(int status);
-int shmlab_wcoredump(int status);
 
 /// fcntl(fd, F_SETFL, flags | O_NONBLOCK) — fcntl is variadic and does not import.
 int shmlab_set_nonblocking(int fd);
@@ -57,5 +56,12 @@ int shmlab_get_affinity(void *saved, unsigned long size);
 int shmlab_set_affinity(const void *saved, unsigned long size);
 /// sched_setaffinity(0, …) to the single CPU `cpu` (CPU_ZERO, CPU_SET).
 int shmlab_pin_to_cpu(int cpu);
+
+
+/// POSIX_SPAWN_SETSID (a GNU extension, invisible to Swift): the child starts a new session.
+int shmlab_posix_spawn_setsid_flag(void);
+
+/// posix_spawn_file_actions_addclosefrom_np (GNU): the child closes every descriptor >= from.
+int shmlab_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 
 #endif

@@ -75,23 +75,13 @@ enum BuiltinCommands {
         return part
     }
 
-    /// How a lesson stands for the student, from the progress file.
-    static func status(_ lesson: LessonEntry, _ progress: Progress) -> (text: String, passed: Int, total: Int) {
-        let (status, passed, total) = LessonStatus.of(lesson, in: progress)
-        return (status.label, passed, total)
-    }
-
     static func lessonTable(_ session: LabSession, _ progress: Progress) -> String {
         Overview.lessonTable(session, progress)
     }
 
-    static func nextStep(_ session: LabSession, _ progress: Progress) -> String {
-        Overview.nextStep(session, progress)
-    }
-
     static func runCheck(_ invocation: Invocation, _ session: LabSession) throws -> Int32 {
-        var progress = session.loadProgress()
         let target = invocation.arguments.first
+        let progress = session.loadProgress()
         let lessons: [LessonEntry] = target?.lowercased() == "all"
             ? session.visibleLessons : [try currentOrNamed(target, session, progress)]
         var implementation: Implementation = invocation.has("solutions") ? .solution : .exercise
@@ -132,20 +122,21 @@ enum BuiltinCommands {
                                    timeout: timeout, onlyPart: onlyPart) { result in
                 if !json && failure == nil { session.out(report.describe(result)) }
             }
-            if failure != nil {
-                if !json { session.out("  " + session.style.red("does not compile") + " — the parts run once it builds") }
-                if implementation == .exercise { progress.setDoesNotCompile([lesson.info.number]) }
-            } else if implementation == .exercise {
-                progress.setDoesNotCompile([lesson.info.number], false)
+            if failure != nil, !json {
+                session.out("  " + session.style.red("does not compile") + " — the parts run once it builds")
             }
             if !json && failure == nil { session.out("  " + report.summary(results)) }
             all += results
             if implementation == .exercise {
-                progress.record(results)
-                if lessons.count == 1 { progress.currentLesson = lesson.info.number }
+                // Saved lesson by lesson in one locked step: a watch running meanwhile keeps
+                // what it saved.
+                session.updateProgress { progress in
+                    progress.record(results)
+                    progress.setDoesNotCompile([lesson.info.number], failure != nil)
+                    if lessons.count == 1 { progress.currentLesson = lesson.info.number }
+                }
             }
         }
-        if implementation == .exercise { session.progressStore.save(progress) }
         let ok = all.allSatisfy { !$0.part.graded || $0.outcome.isPassed || $0.outcome.key == "skipped" }
         if json {
             session.out(CheckReportRecord(results: all.map(PartResultRecord.init)).encoded())

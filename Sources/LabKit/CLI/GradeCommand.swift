@@ -43,7 +43,6 @@ extension BuiltinCommands {
         let width = max(lessons.map { $0.info.title.count }.max() ?? 0, "lesson".count)
         session.out(s.dim("  #   " + "lesson".padded(to: width) + "  score  parts"))
 
-        var progress = session.loadProgress()
         var graded: [Grade.Lesson] = []
         let started = monotonicSeconds()
         session.hosts.prepare(lessons.map(\.info))
@@ -54,9 +53,8 @@ extension BuiltinCommands {
             let score = "\(entry.earned)/\(entry.possible)".padded(to: 5, left: true)
             let colouredScore = entry.possible > 0 && entry.earned == entry.possible ? s.green(score) : s.bold(score)
             session.out("  \(lesson.info.twoDigits)  \(lesson.info.title.padded(to: width))  \(colouredScore)  \(breakdown(entry, style: s))")
-            if implementation == .exercise { progress.record(results) }
+            if implementation == .exercise { session.updateProgress { $0.record(results) } }
         }
-        if implementation == .exercise { session.progressStore.save(progress) }
         let grade = Grade(implementation: implementation, lessons: graded)
 
         // What needs attention, in the lab's own words: everything that ran and did not pass.

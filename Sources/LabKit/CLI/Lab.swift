@@ -124,8 +124,8 @@ public final class LabSession {
     public let progressStore: ProgressStore
     /// The untouched exercise files, as they ship with the lab.
     public let pristine: [PristineFile]
-    /// Commands beyond the built-in ones (registered by later features).
-    public var commands: [LabCommand]
+    /// The user's commands.
+    let commands = BuiltinCommands.all
     /// The lessons' part hosts, built on demand.
     public private(set) lazy var hosts = PartHosts.forRunningLab()
 
@@ -135,7 +135,6 @@ public final class LabSession {
         self.pristine = pristine
         self.style = style
         self.progressStore = progressStore
-        self.commands = BuiltinCommands.all
     }
 
     /// The lessons a student sees (fixtures left out).

@@ -41,10 +41,18 @@ public final class ChildProcess {
     ///   - environment: variables set (or, with a nil value, removed) on top of this process's environment.
     ///   - newProcessGroup: the child leads a new process group, so it and its descendants can be
     ///     signalled together with `kill(-pid, …)`.
+    ///   - newSession: the child leads a new session (and so a new process group): it cannot move
+    ///     itself into this process's group (setpgid across sessions is refused), and its own
+    ///     `setsid()` fails. Parts run this way.
     ///   - mapDescriptors: (source, target) pairs duplicated into the child with `dup2`.
+    /// The corresponding C function is `posix_spawn`.
     public static func spawn(_ path: String, _ arguments: [String], environment: [String: String?] = [:],
-                             output: Output = .inherit, newProcessGroup: Bool = false,
+                             output: Output = .inherit, newProcessGroup: Bool = false, newSession: Bool = false,
                              mapDescriptors: [(source: Int32, target: Int32)] = []) throws -> ChildProcess {
+        /// posix_spawn's set-up calls return their error (they do not set errno).
+        func check(_ call: String, _ rc: Int32) throws {
+            if rc != 0 { throw SystemError(call, errno: rc, object: path) }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -52,31 +60,44 @@ public final class ChildProcess {
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
 
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        try check("posix_spawn_file_actions_addopen", posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0))
         var pipeEnds: (read: Int32, write: Int32)? = nil
-        if output != .inherit {
-            let ends = try Descriptor.pipe()
-            pipeEnds = ends
-            posix_spawn_file_actions_adddup2(&actions, ends.write, 1)
-            if output == .captureBoth { posix_spawn_file_actions_adddup2(&actions, ends.write, 2) }
-        }
-        for (source, target) in mapDescriptors {
-            posix_spawn_file_actions_adddup2(&actions, source, target)
-        }
+        do {
+            if output != .inherit {
+                let ends = try Descriptor.pipe()
+                pipeEnds = ends
+                try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, ends.write, 1))
+                if output == .captureBoth {
+                    try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, ends.write, 2))
+                }
+            }
+            for (source, target) in mapDescriptors {
+                try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, source, target))
+            }
+            // Nothing else of this process's descriptors reaches the child: a part never holds
+            // what the lab's own parent gave it (a test runner's pipe or socket, a terminal's).
+            let keep = mapDescriptors.map(\.target).max().map { max($0, 2) } ?? 2
+            try check("posix_spawn_file_actions_addclosefrom_np", shmlab_spawn_addclosefrom(&actions, keep + 1))
 
-        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if newProcessGroup {
-            flags |= Int32(POSIX_SPAWN_SETPGROUP)
-            posix_spawnattr_setpgroup(&attributes, 0)
+            var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+            if newSession {
+                flags |= shmlab_posix_spawn_setsid_flag()
+            } else if newProcessGroup {
+                flags |= Int32(POSIX_SPAWN_SETPGROUP)
+                try check("posix_spawnattr_setpgroup", posix_spawnattr_setpgroup(&attributes, 0))
+            }
+            try check("posix_spawnattr_setflags", posix_spawnattr_setflags(&attributes, Int16(flags)))
+            var emptyMask = sigset_t()
+            sigemptyset(&emptyMask)
+            try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(&attributes, &emptyMask))
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            for sig in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2] { sigaddset(&defaults, sig) }
+            try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(&attributes, &defaults))
+        } catch {
+            if let ends = pipeEnds { Descriptor.close(ends.read); Descriptor.close(ends.write) }
+            throw error
         }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for sig in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2] { sigaddset(&defaults, sig) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -93,7 +114,7 @@ public final class ChildProcess {
         let pidfd = shmlab_pidfd_open(pid)
         if pidfd >= 0 { _ = shmlab_set_cloexec(pidfd) }
         return ChildProcess(pid: pid, pidfd: pidfd, outputFD: pipeEnds?.read ?? -1,
-                            ownsProcessGroup: newProcessGroup)
+                            ownsProcessGroup: newProcessGroup || newSession)
     }
 
     /// This process's environment with `changes` applied, as "NAME=value" strings.

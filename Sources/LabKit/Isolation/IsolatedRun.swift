@@ -50,6 +50,9 @@ public enum IsolatedRun {
         let outcome: PartOutcome
         if let error = run.couldNotStart {
             outcome = .failed("\(couldNotStart): \(error)")
+        } else if run.reportFlooded {
+            outcome = .failed("the part wrote more than \(PartWatch.reportCap >> 20) MiB to the lab's report descriptor, "
+                              + "which only the lab writes to (a few lines per part); its verdict is not trusted")
         } else {
             outcome = classify(records: run.records, end: run.end, childPID: run.pid, timedOut: run.timedOut,
                                request: request, leftovers: run.leftovers, output: run.output)
@@ -71,6 +74,8 @@ public enum IsolatedRun {
         public let seconds: Double
         /// Why the process could not be started at all (then nothing else is meaningful).
         public let couldNotStart: String?
+        /// The process wrote more to the report descriptor than the lab ever does.
+        public var reportFlooded = false
     }
 
     /// Runs `lab ARGUMENTS…` (a hidden sub-command: `__part`, `__peer`) the way a part runs: its
@@ -84,6 +89,11 @@ public enum IsolatedRun {
         let lock = MachineLock.acquire()
         defer { lock.release() }
         let started = monotonicSeconds()
+        let abandoned = LeftoverSweep.sweepAbandoned()
+        if !abandoned.isEmpty {
+            Console.err("lab: removed what an earlier lab (killed before it could clean up) left behind: "
+                        + abandoned.map(\.description).joined(separator: "; ") + "\n")
+        }
         let sweep = LeftoverSweep()
         let partTemp = makePartTempDir()
         let nonce = randomNonce()
@@ -99,9 +109,10 @@ public enum IsolatedRun {
             let handOver = VerdictChannel.handOver(report: report.write, nonce: noncePipe)
             child = try ChildProcess.spawn(
                 executable, arguments,
-                environment: ["SWIFT_BACKTRACE": "enable=no", "TMPDIR": partTemp, "NO_COLOR": "1"]
+                environment: ["SWIFT_BACKTRACE": "enable=no", "TMPDIR": partTemp, "NO_COLOR": "1",
+                              LeftoverSweep.runnerVariable: "\(getpid())"]
                     .merging(handOver.environment) { $1 },
-                output: .captureBoth, newProcessGroup: true,
+                output: .captureBoth, newSession: true,
                 mapDescriptors: handOver.descriptors)
         } catch {
             if report.read >= 0 { Descriptor.close(report.read) }    // the spawn failed: nobody reads it
@@ -133,7 +144,7 @@ public enum IsolatedRun {
         }
         return HiddenRun(records: VerdictChannel.parse(watch.report, nonce: nonce), end: end, pid: child.pid,
                          timedOut: timedOut, output: watch.outputTail, leftovers: leftovers,
-                         seconds: monotonicSeconds() - started, couldNotStart: nil)
+                         seconds: monotonicSeconds() - started, couldNotStart: nil, reportFlooded: watch.reportFlooded)
     }
 
     /// Turns the records, the exit and the leftovers into one outcome.
@@ -185,7 +196,8 @@ public enum IsolatedRun {
     }
 
     static func makePartTempDir() -> String {
-        var template = Array("\(LeftoverSweep.systemTempRoot())/shmlab-part-XXXXXX".utf8CString)
+        // The runner's pid in the name: a folder whose runner was killed is removed by the next.
+        var template = Array("\(LeftoverSweep.systemTempRoot())/shmlab-part-\(getpid())-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { return LeftoverSweep.systemTempRoot() }
         return String(cString: made)
     }
@@ -258,15 +270,28 @@ struct PartWatch {
 
     private mutating func readReport() {
         guard reportFD >= 0 else { return }
-        while report.count < 1 << 20 {
+        while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(reportFD, $0.baseAddress, $0.count) }
             if n <= 0 {
                 if n == 0 { Descriptor.close(reportFD); reportFD = -1 }
                 return
             }
             report.append(contentsOf: buffer[0..<n])
+            if report.count > Self.reportCap {
+                // Only the lab writes here, a few lines per part: a flood is the part's doing.
+                // Stop listening (its next write fails) rather than spin on a pipe never drained.
+                reportFlooded = true
+                Descriptor.close(reportFD)
+                reportFD = -1
+                return
+            }
         }
     }
+
+    /// More report than any honest part writes (records are at most a few KiB each).
+    static let reportCap = 1 << 20
+    /// The part wrote more than `reportCap` bytes of report.
+    private(set) var reportFlooded = false
 
     mutating func close() {
         Descriptor.close(outputFD)

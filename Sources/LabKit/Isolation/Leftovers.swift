@@ -42,6 +42,55 @@ public struct LeftoverSweep {
         tmpBefore = Set(Self.list(tmpRoot))
     }
 
+    /// Names the runner that started a part, in the part's environment (inherited by everything
+    /// the part starts), so that what a killed runner left can be found by the next one.
+    static let runnerVariable = "LAB_RUNNER"
+
+    /// What a runner that was killed (SIGKILL leaves it no chance to clean up) left behind: its
+    /// parts' temporary folders (`shmlab-part-RUNNERPID-…`) and processes whose environment still
+    /// names it (`LAB_RUNNER=RUNNERPID`). Runs under the machine lock, before a part; removes them
+    /// and returns them. A runner that is still alive (or whose pid was reused) is left alone.
+    public static func sweepAbandoned() -> [Leftover] {
+        var found: [Leftover] = []
+        let root = systemTempRoot()
+        for name in list(root) where name.hasPrefix("shmlab-part-") {
+            let fields = name.split(separator: "-")
+            guard fields.count >= 4, let runner = Int32(fields[2]), !isAlive(runner) else { continue }
+            removeTree("\(root)/\(name)")
+            found.append(.temporary("\(root)/\(name)"))
+        }
+        let me = getpid()
+        for entry in ProcessTable.scan() where entry.pid != me {
+            guard let runner = environmentValue(runnerVariable, of: entry.pid).flatMap(Int32.init),
+                  runner != me, !isAlive(runner) else { continue }
+            kill(entry.pid, SIGKILL)
+            found.append(.process(pid: entry.pid, command: entry.command))
+        }
+        return found
+    }
+
+    /// Whether a process with this pid exists. The corresponding C function is `kill(pid, 0)`.
+    static func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 || errno == EPERM }
+
+    /// `NAME`'s value in another process's environment (`/proc/PID/environ`), if readable.
+    static func environmentValue(_ name: String, of pid: Int32) -> String? {
+        let fd = open("/proc/\(pid)/environ", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < 1 << 20 {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+        }
+        let prefix = Array((name + "=").utf8)
+        for entry in bytes.split(separator: 0) where entry.starts(with: prefix) {
+            return String(decoding: entry.dropFirst(prefix.count), as: UTF8.self)
+        }
+        return nil
+    }
+
     /// The temporary root: `$TMPDIR` or /tmp.
     static func systemTempRoot() -> String {
         if let env = getenv("TMPDIR"), env.pointee != 0 {

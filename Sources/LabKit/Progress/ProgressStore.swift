@@ -155,10 +155,15 @@ public struct ProgressStore {
         return Progress()
     }
 
-    /// Loads, changes and saves in one step, so that two lab processes (a watch and a hint in
-    /// another terminal) lose as little of each other's progress as possible.
+    /// Loads, changes and saves in one step under an exclusive lock on `.lab/progress.lock`, so
+    /// that two lab processes (a watch and a check in another terminal) never lose each other's
+    /// progress. The corresponding C function is `flock`.
     @discardableResult
     public func update(warn: (String) -> Void, _ change: (inout Progress) -> Void) -> Progress {
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let lock = open(directory + "/progress.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if lock >= 0 { while flock(lock, LOCK_EX) == -1 && errno == EINTR {} }
+        defer { if lock >= 0 { close(lock) } }
         var progress = load(warn: warn)
         change(&progress)
         save(progress)

@@ -29,6 +29,12 @@ public enum EngineFixtures {
         Part(30, "forges a pass with VerdictChannel.send, then exits 0", check: { _, context in try forgesWithSend(context) }, hints: []),
         Part(31, "forges a pass with a raw record and the nonce from /proc/self/environ",
              check: { _, context in try forgesWithEnvironNonce(context) }, hints: []),
+        Part(32, "floods the report descriptor", check: { _, context in try floodsTheReport(context) }, hints: [], timeout: 20),
+        Part(33, "moves into the runner's process group, then hangs", check: { _, context in try joinsTheRunnersGroup(context) },
+             hints: [], timeout: 1),
+        Part(34, "starts a session of its own, then hangs", check: { _, context in try startsASession(context) },
+             hints: [], timeout: 1),
+        Part(35, "kills the runner, then hangs with a grandchild", check: { _, context in try killsTheRunner(context) }, hints: []),
     ] }
 
     public static var entry: LessonEntry {
@@ -157,5 +163,33 @@ public enum EngineFixtures {
         let forged = #"{"nonce":"\#(nonce)","pid":\#(getpid()),"verdict":"passed","message":""}"# + "\n"
         for fd in [3, VerdictChannel.descriptorForFixtures] where fd >= 0 { try? Descriptor.writeAll(fd, forged) }
         exit(0)
+    }
+
+    /// Writes records without end: the runner must stop listening, not spin.
+    static func floodsTheReport(_ context: PartContext) throws {
+        let line = #"{"nonce":"x","pid":1,"verdict":"failed","message":"flood"}"# + "\n"
+        while true { try Descriptor.writeAll(VerdictChannel.descriptorForFixtures, line) }
+    }
+
+    /// setpgid into the runner's group is refused (the part leads a session of its own); hangs.
+    static func joinsTheRunnersGroup(_ context: PartContext) throws {
+        let moved = setpgid(0, getpgid(getppid()))
+        Console.out("setpgid into the runner's group: \(moved == 0 ? "done" : "refused (\(errnoSymbol(errno)))")\n")
+        while true { pause() }
+    }
+
+    /// setsid is refused too (already a session leader); hangs.
+    static func startsASession(_ context: PartContext) throws {
+        let session = setsid()
+        Console.out("setsid: \(session >= 0 ? "done" : "refused (\(errnoSymbol(errno)))")\n")
+        while true { pause() }
+    }
+
+    /// Kills its runner (SIGKILL: it cannot clean up) and hangs with a grandchild: the next lab
+    /// removes both processes and the part's temporary folder.
+    static func killsTheRunner(_ context: PartContext) throws {
+        _ = try forkChild { while true { pause() } }
+        kill(getppid(), SIGKILL)
+        while true { pause() }
     }
 }
