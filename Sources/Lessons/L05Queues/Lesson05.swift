@@ -17,11 +17,13 @@ public enum Lesson05 {
             "A waiting get must sleep in the kernel, not loop: while the ring is empty, pthread_cond_timedwait(notEmpty, lock.address, &deadline). It releases the lock while asleep and takes it back before returning.",
             "Initialise both condition variables with a pthread_condattr_t on which you called pthread_condattr_setpshared(&a, Int32(PTHREAD_PROCESS_SHARED)) — or a put in another process never wakes the getter.",
             "After a get, use pthread_cond_broadcast(notFull), not pthread_cond_signal: messages differ in size, so the room freed may fit several waiting putters, and a signal may wake one whose message still does not fit.",
-        ], ifTimedOut: waiterNotWoken, timeout: 45),
+        // The check sleeps 1.5 s while the consumer waits in get: every process asleep on purpose.
+        ], ifTimedOut: waiterNotWoken, timeout: 45, quietWindow: 5),
         PartInfo(3, "full → put times out with full; empty → get times out with empty, each near its timeout", hints: [
             "pthread_cond_timedwait takes an absolute deadline, on the clock the condition variable was told to use: pthread_condattr_setclock(&a, CLOCK_MONOTONIC), then now (clock_gettime(CLOCK_MONOTONIC)) + timeout.",
             "Loop: while there is no room (or no message) { if the last wait timed out, throw .full (.empty); wait again }. A timeout of 0 never waits. A negative or NaN timeout → QueueError.invalidTimeout.",
-        ], ifTimedOut: waiterNotWoken),
+        // Gets and puts that wait out their 0.3 s timeouts on purpose.
+        ], ifTimedOut: waiterNotWoken, quietWindow: 3),
         PartInfo(4, "3 producers × 2 consumers × 20,000 messages: each exactly once, each producer's in order", hints: [
             "Everything that reads or changes the header or the ring happens while holding the lock — including copying the message out in get.",
             "Many wrap-arounds happen here: a message (and even its 4-byte length) may start near the end of the ring and continue at its start.",
@@ -37,6 +39,7 @@ public enum Lesson05 {
         PartInfo(7, "a producer killed mid-put does not wedge the queue (robust lock)", hints: [
             "Write the message's bytes first and move tail last: if the process dies before, the message simply does not exist yet.",
             "pthread_cond_timedwait can return EOWNERDEAD: the lock's holder died while you were waiting. You hold the lock now: call pthread_mutex_consistent(lock.address) and go on (and broadcast, in case the dead process owed someone a wake-up).",
-        ], ifTimedOut: waiterNotWoken, timeout: 60),
+        // A consumer's get(timeout: 1.5) runs out on purpose while the lock's holder sleeps.
+        ], ifTimedOut: waiterNotWoken, timeout: 60, quietWindow: 4),
     ]
 }

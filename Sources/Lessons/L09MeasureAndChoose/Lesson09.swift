@@ -26,7 +26,10 @@ public enum Lesson09 {
             "Between messages your get has nothing to do for 20 ms. It must sleep in the kernel until a put wakes it: pthread_cond_timedwait(notEmpty, lock.address, &deadline), which releases the lock while asleep.",
             "A loop that calls get(timeout: 0), or checks the ring and calls sched_yield(), keeps a CPU busy the whole time: that is what this part measures (the consumer's CPU time, from getrusage, against the wall time).",
         ], ifTimedOut: "The consumer did not receive the 50 messages: is a waiting get woken by put (condition variables process-shared, put broadcasting notEmpty)?",
-                 timeout: 30),
+                 timeout: 30,
+                 // The producer naps 20 ms between 50 messages and the consumer waits for each: about
+                 // 1 s in which every process sleeps on purpose.
+                 quietWindow: 5),
         PartInfo(3, "pipe: 1 MiB messages through your Connection at ≥ 100 MiB/s (lesson 06)", hints: [
             "This part runs your lesson 06 Connection: a forked writer sends 32 messages of 1 MiB through a pipe, the part's process receives them. A raw pipe moves more than 1 GiB/s here; the floor is a tenth of that.",
             "Every write() is a system call (about a microsecond): writing one byte at a time costs a million system calls per MiB. Write the header and the payload with as few write() calls as possible — one per buffer, looping only over partial writes.",
