@@ -12,12 +12,11 @@ import Glibc
 /// on the removed file finds, once it holds it, that the path names another file (or none) and
 /// tries again; only a holder removes the file, so two labs never hold the same name at once.
 ///
-/// Labs built before this lock take an exclusive `flock` on the /dev/shm directory itself. While a
-/// part runs, this lab also holds a shared one there when it can have it, so that an older lab
-/// does not start a part meanwhile (shared locks do not keep labs of this kind apart). It never
-/// waits for it: an older lab's lock held for ever (a hung test holding it) must not stop every
-/// newer lab; the other way round, an older lab's part already running, stays possible until
-/// every checkout runs a lab with this lock.
+/// Labs built before this lock take an exclusive `flock` on the /dev/shm directory itself. This
+/// lab also waits for a shared one there, so that an older lab and this one never run parts at the
+/// same time (each would take the other's new objects in /dev/shm for its part's leftovers: seen
+/// when this lab once did not wait), while labs of this kind (shared locks do not exclude each
+/// other) are kept apart per user only. It can go once no checkout runs an older lab.
 public struct PartLock {
     let fd: Int32
     let legacyFD: Int32
@@ -42,20 +41,26 @@ public struct PartLock {
     static func acquire(for activity: String) -> PartLock {
         var notice = LockWaitNotice()
         let started = monotonicSeconds()
+        var file: Int32? = nil
         while true {
-            switch attemptFile(activity) {
-            case .acquired(let fd):
-                notice.finish()
-                return PartLock(fd: fd, legacyFD: attemptLegacy())
-            case .unavailable:
-                notice.finish()
-                return PartLock(fd: -1, legacyFD: attemptLegacy())
-            case .busy:
-                notice.update(waited: monotonicSeconds() - started, holder: holder() ?? "")
+            if file == nil {
+                switch attemptFile(activity) {
+                case .acquired(let fd): file = fd
+                case .unavailable: file = -1
+                case .busy: break
+                }
             }
+            if let file, let legacy = attemptLegacy() {
+                notice.finish()
+                return PartLock(fd: file, legacyFD: legacy)
+            }
+            // Holding the file, only an older lab can be in the way, and it does not say who it is.
+            let holder = file == nil ? (holder() ?? "") : "a lab built before labs said which part they run"
+            notice.update(waited: monotonicSeconds() - started, holder: holder)
             // 10 ms on the interrupt pipe (poll skips a -1 descriptor and just waits).
             var entry = pollfd(fd: Interruption.readFD, events: Int16(POLLIN), revents: 0)
             if poll(&entry, 1, 10) > 0 {
+                if let file { PartLock(fd: file, legacyFD: -1).release() }
                 notice.finish()
                 Interruption.finish(message: "interrupted while waiting for another lab's part to finish (nothing was started)")
             }
@@ -66,7 +71,11 @@ public struct PartLock {
     /// to stand for another lab. The corresponding C function is `flock(LOCK_EX | LOCK_NB)`.
     public static func tryAcquire(for activity: String) -> PartLock? {
         guard case .acquired(let fd) = attemptFile(activity) else { return nil }
-        return PartLock(fd: fd, legacyFD: attemptLegacy())
+        guard let legacy = attemptLegacy() else {
+            PartLock(fd: fd, legacyFD: -1).release()
+            return nil
+        }
+        return PartLock(fd: fd, legacyFD: legacy)
     }
 
     enum Attempt { case acquired(Int32), busy, unavailable }
@@ -96,14 +105,14 @@ public struct PartLock {
         }
     }
 
-    /// A shared `flock` on the /dev/shm directory, which older labs lock exclusively, if it is
-    /// free now; -1 otherwise (see the type's comment for why it is never waited for).
-    static func attemptLegacy() -> Int32 {
+    /// A shared `flock` on the /dev/shm directory, which older labs lock exclusively; nil while
+    /// one of them runs a part, -1 when the directory cannot be opened (nothing to wait for).
+    static func attemptLegacy() -> Int32? {
         let fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return -1 }
         if flock(fd, LOCK_SH | LOCK_NB) == 0 { return fd }
         Glibc.close(fd)
-        return -1
+        return nil
     }
 
     /// Who holds the lock, as the holder wrote it: "pid 123, lesson 03, part 4"; nil when the file

@@ -22,7 +22,7 @@ public enum Lesson03 {
         PartInfo(4, "10,000 random round trips for every length, byte order and signedness", hints: [
             "decode(encode(v)) must give v back for every v in range: a mistake in the sign or the order shows up here.",
             "Look at the extremes: the smallest signed value (0x80 00 … in big-endian) and the largest unsigned (all 0xFF).",
-        ], timeout: 90),
+        ], timeout: 30),
         PartInfo(5, "store/load at unaligned offsets (1, 3, 5, 7) of a shared block, seen by another process", hints: [
             "Swift's buffer.load(fromByteOffset:as: UInt64.self) requires an offset aligned for UInt64 and traps otherwise (\"load from misaligned raw pointer\"). Offsets in shared memory are whatever the layout says.",
             "Copy the bytes one by one (or use loadUnaligned(fromByteOffset:as:) / storeBytes(of:toByteOffset:as:), which accept any offset) and assemble them with shifts.",
@@ -32,6 +32,6 @@ public enum Lesson03 {
             "Everything — load, add 1, store — must happen while holding the lock: try lock.withLock { … }. Reading before taking the lock loses updates.",
             "A one-byte counter holds 0…255. The tutorial's Python raised OverflowError at 256 and switched to 8 bytes; a counter that silently wraps would read 0 again.",
             "let value = try load(…); let next = value + 1; try store(next, …) — store throws .overflow at the maximum, and the counter keeps its value.",
-        ], ifTimedOut: "a process may be waiting for the lock forever: every path out of increment must unlock it (withLock does).", timeout: 90),
+        ], ifTimedOut: "a process may be waiting for the lock forever: every path out of increment must unlock it (withLock does).", timeout: 30),
     ]
 }

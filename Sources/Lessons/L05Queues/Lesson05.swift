@@ -27,7 +27,7 @@ public enum Lesson05 {
         PartInfo(4, "3 producers × 2 consumers × 20,000 messages: each exactly once, each producer's in order", hints: [
             "Everything that reads or changes the header or the ring happens while holding the lock — including copying the message out in get.",
             "Many wrap-arounds happen here: a message (and even its 4-byte length) may start near the end of the ring and continue at its start.",
-        ], ifTimedOut: waiterNotWoken, timeout: 90),
+        ], ifTimedOut: waiterNotWoken, timeout: 40),
         PartInfo(5, "sizes from 0 bytes to the maximum, across the ring's wrap-around point", hints: [
             "Copy in two pieces: min(count, capacity - start) bytes at start, the rest at the ring's beginning. The same when reading.",
             "maximumMessageSize is what fits in the empty ring: capacity minus the length prefix. A longer message can never fit: throw QueueError.messageTooLarge(size:maximum:) at once instead of waiting for room.",
@@ -35,11 +35,11 @@ public enum Lesson05 {
         PartInfo(6, "close: blocked consumers wake, drain what is left, then see closed", hints: [
             "close sets the closed flag under the lock and broadcasts both condition variables: every waiter must wake, not just one.",
             "get checks for a message first and for closed second: after close, getters still receive what was put before, and only an empty, closed queue throws .closed. put throws .closed at once.",
-        ], ifTimedOut: waiterNotWoken, timeout: 60),
+        ], ifTimedOut: waiterNotWoken, timeout: 30),
         PartInfo(7, "a producer killed mid-put does not wedge the queue (robust lock)", hints: [
             "Write the message's bytes first and move tail last: if the process dies before, the message simply does not exist yet.",
             "pthread_cond_timedwait can return EOWNERDEAD: the lock's holder died while you were waiting. You hold the lock now: call pthread_mutex_consistent(lock.address) and go on (and broadcast, in case the dead process owed someone a wake-up).",
         // A consumer's get(timeout: 1.5) runs out on purpose while the lock's holder sleeps.
-        ], ifTimedOut: waiterNotWoken, timeout: 60, quietWindow: 4),
+        ], ifTimedOut: waiterNotWoken, timeout: 40, quietWindow: 4),
     ]
 }

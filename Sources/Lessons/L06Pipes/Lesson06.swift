@@ -40,7 +40,7 @@ public enum Lesson06 {
         PartInfo(6, "interop: Python's multiprocessing.connection reads what you send, and you read what it sends", hints: [
             "Python frames with struct.pack(\"!i\", n): \"!\" means network byte order, big-endian; \"i\" a signed 32-bit integer.",
             "If Python reports \"bad message length\", it read your 4 bytes as a huge number: the most significant byte goes first.",
-        ], timeout: 45),
+        ], timeout: 30),
         PartInfo(7, "a peer that dies mid-message gives PipeError.truncated, not a hang or a crash", hints: [
             "If read() returns 0 after part of a message arrived, the writer is gone for good: throw PipeError.truncated(expected:received:).",
             "Check the length before allocating: a negative one (or one over maximumMessageBytes) is PipeError.badLength — [UInt8](repeating: 0, count: -16) is a crash.",
