@@ -37,8 +37,12 @@ struct EngineFixtureTests {
         Fixture(part: 34, outcome: "timedOut", messageContains: ""),
         Fixture(part: 16, outcome: "skipped", messageContains: "always skips"),
         Fixture(part: 17, outcome: "exitedEarly", messageContains: ""),
-        Fixture(part: 18, outcome: "timedOut", messageContains: "deadlock"),
+        Fixture(part: 18, outcome: "timedOut", messageContains: "without using CPU: a deadlock"),   // declares a 60 s quiet window
         Fixture(part: 19, outcome: "notStarted", messageContains: "fixtureNotWrittenYet()"),
+        Fixture(part: 20, outcome: "deadlocked", messageContains: "in futex wait on 0x"),
+        Fixture(part: 21, outcome: "deadlocked", messageContains: "in futex wait on 0x"),
+        Fixture(part: 22, outcome: "timedOut", messageContains: "timed out after 3 s"),
+        Fixture(part: 23, outcome: "deadlocked", messageContains: "in wait4 for child"),
     ]
 
     @Test("a fixture part is classified correctly", arguments: fixtures)
@@ -56,6 +60,50 @@ struct EngineFixtureTests {
             return args.count >= 3 && args[1] == "__part" && args[2] == "0" && args[3] == "\(fixture.part)"
         }
         #expect(survivors.isEmpty, "processes of fixture \(fixture.part) still running: \(survivors)")
+    }
+
+    @Test("a deadlock is reported within seconds, naming each process and the futex it waits on")
+    func deadlocksAreNamed() throws {
+        // One process that locks its own mutex twice.
+        let alone = try LabBinary.check(lesson: 0, part: 20, implementation: "solution")
+        let address = try #require(Self.mutexAddress(in: alone.output), "\(alone.output)")
+        #expect(alone.outcome == "deadlocked", "\(alone.outcome): \(alone.message)")
+        #expect(alone.message.contains("in futex wait on \(address) (FUTEX_WAIT"), "\(alone.message)")
+        #expect(alone.message.contains("+0x0 in a MAP_SHARED anonymous mapping"), "\(alone.message)")
+        #expect(alone.seconds < 5, "reported after \(alone.seconds) s")
+
+        // Two children in lock order: each waits on a futex of the other's mutex (64 bytes
+        // apart), while the part polls for their ends.
+        let pair = try LabBinary.check(lesson: 0, part: 21, implementation: "solution")
+        #expect(pair.outcome == "deadlocked", "\(pair.outcome): \(pair.message)")
+        let futexLines = pair.message.split(separator: "\n").filter { $0.contains("in futex wait on 0x") }
+        #expect(futexLines.count == 2, "\(pair.message)")
+        #expect(Set(futexLines.map { $0.contains("+0x0 in") ? "first" : $0.contains("+0x40 in") ? "second" : "?" }) == ["first", "second"],
+                "\(pair.message)")
+        #expect(pair.seconds < 5, "reported after \(pair.seconds) s")
+
+        // A child waits for the part's mutex; the part sleeps in waitpid for that child.
+        let nested = try LabBinary.check(lesson: 0, part: 23, implementation: "solution")
+        let held = try #require(Self.mutexAddress(in: nested.output), "\(nested.output)")
+        #expect(nested.outcome == "deadlocked", "\(nested.outcome): \(nested.message)")
+        #expect(nested.message.contains("in futex wait on \(held)"), "\(nested.message)")
+        #expect(nested.message.contains("in wait4 for child"), "\(nested.message)")
+    }
+
+    @Test("a busy loop is a timeout, never a deadlock, and a healthy part comes nowhere near the window")
+    func busyLoopIsATimeout() throws {
+        let spin = try LabBinary.check(lesson: 0, part: 22, implementation: "solution")
+        #expect(spin.outcome == "timedOut", "\(spin.outcome): \(spin.message)")
+        #expect(spin.message.contains("a process kept using CPU to the end"), "\(spin.message)")
+        #expect((spin.quietSeconds ?? 99) < 1, "a spinning part looked quiet for \(spin.quietSeconds ?? -1) s")
+        let passing = try LabBinary.check(lesson: 0, part: 1, implementation: "solution")
+        #expect(passing.outcome == "passed")
+        #expect(passing.quietSeconds != nil)
+    }
+
+    /// "0x7f…" from the fixture's line "mutex at 0x7f…".
+    static func mutexAddress(in output: String) -> String? {
+        output.split(separator: "\n").first { $0.hasPrefix("mutex at 0x") }.map { String($0.dropFirst("mutex at ".count)) }
     }
 
     @Test("the 100 MB fixture keeps only a bounded tail of the output")
@@ -131,39 +179,64 @@ struct InterruptTests {
         #expect(partProcesses(lesson: "0", part: "18").isEmpty)
     }
 
-    @Test("SIGINT while waiting for another lab's part (the machine lock) exits 130 at once")
-    func interruptWhileWaitingForTheLock() throws {
-        // Hold the machine-wide part lock, as another lab running a part would.
-        let lockFD = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        #expect(lockFD >= 0)
-        defer { Glibc.close(lockFD) }
-        #expect(flock(lockFD, LOCK_EX) == 0)
-        defer { flock(lockFD, LOCK_UN) }
+    /// Takes the user's part lock as another lab would ("lesson 03, part 4"), waiting while a lab
+    /// of this test run holds it.
+    static func holdPartLock() throws -> PartLock {
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            if let lock = PartLock.tryAcquire(for: "lesson 03, part 4") { return lock }
+            usleep(20_000)
+        }
+        throw LabBinaryError("could not take \(PartLock.path) within 120 s")
+    }
 
+    @Test("while another lab holds the part lock, the lab says whom it waits for, at once and again, and Ctrl-C exits 130")
+    func interruptWhileWaitingForTheLock() throws {
+        let lock = try Self.holdPartLock()
+        var released = false
+        defer { if !released { lock.release() } }
+        let started = Date()
         let lab = try LabSessionProcess(["check", "0", "--part", "1"], environment: ["SHMLAB_PROGRESS_DIR": LabBinary.scratchProgressDir])
         let process = lab.process
-        // The lab opens /dev/shm to take the lock: once it holds that descriptor, it is waiting.
-        let pid = process.processIdentifier
-        let deadline = Date().addingTimeInterval(20)
-        var waiting = false
-        while Date() < deadline && !waiting {
-            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-            waiting = fds.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) == "/dev/shm" }
-            if !waiting { usleep(5_000) }
-        }
-        #expect(waiting, "the lab never opened /dev/shm to wait for the lock")
-        kill(pid, SIGINT)
+        let line = "waiting for another lab's part (pid \(getpid()), lesson 03, part 4) — parts run one at a time"
+        #expect(lab.waitFor(line, timeout: 20), "\(lab.text)")
+        let firstSeen = Date().timeIntervalSince(started)
+        // Not a terminal: the line comes again every 5 s, with the seconds counted.
+        #expect(lab.waitFor(line + " · 5 s", timeout: 20), "\(lab.text)")
+        kill(process.processIdentifier, SIGINT)
         // It must end while the lock is still held; if it does not within 10 s, free the lock so
         // that the test ends (and fails) instead of hanging.
         let stopBy = Date().addingTimeInterval(10)
         while process.isRunning && Date() < stopBy { usleep(5_000) }
         let endedWhileLocked = !process.isRunning
-        if !endedWhileLocked { flock(lockFD, LOCK_UN) }
+        if !endedWhileLocked { lock.release(); released = true }
         let status = lab.finish(timeout: 60)
         #expect(endedWhileLocked, "the lab did not stop until the lock was free")
         #expect(status == 130)
         #expect(lab.text.contains("interrupted while waiting"), "\(lab.text)")
         #expect(partProcesses(lesson: "0", part: "1").isEmpty)
+        // From the start of the lab process (its own start-up included) to the first line.
+        #expect(firstSeen < 5, "the waiting line came \(firstSeen) s after the lab started")
+    }
+
+    @Test("with --json the waiting line goes to standard error only; the part runs once the lock is free")
+    func waitingLineStaysOffStandardOutput() throws {
+        let lock = try Self.holdPartLock()
+        nonisolated(unsafe) var run: LabBinary.Run? = nil
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            run = try? LabBinary.run(["check", "0", "--part", "1", "--json"], environment: ["SHMLAB_PROGRESS_DIR": LabBinary.scratchProgressDir])
+            done.signal()
+        }
+        Thread.sleep(forTimeInterval: 2)       // the other lab's part, as long as it takes
+        lock.release()
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        let result = try #require(run)
+        #expect(result.stderr.contains("waiting for another lab's part (pid \(getpid()), lesson 03, part 4)"), "\(result.stderr)")
+        #expect(!result.stdout.contains("waiting"), "\(result.stdout)")
+        let report = try JSONDecoder().decode(CheckReportRecord.self, from: Data(result.stdout.utf8))
+        #expect(report.results.first?.outcome == "passed")
+        #expect(access(PartLock.path, F_OK) != 0 || PartLock.holder() != nil, "the lock file stays only while held")
     }
 
     func partProcesses(lesson: String, part: String) -> [Int32] {

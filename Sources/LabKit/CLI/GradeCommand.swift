@@ -16,7 +16,7 @@ extension BuiltinCommands {
         ],
         discussion: """
             One point per graded part that passes; demonstrations are shown but not scored. A part
-            that is not started, fails, crashes or times out earns nothing; so does a part that
+            that is not started, fails, crashes, deadlocks or times out earns nothing; so does a part that
             could not run on this machine (skipped, e.g. python3 is not on PATH): grade where
             every part can run. Exit status: 0 only on a full score, 1 otherwise (and when a
             results file cannot be written: the table and score are printed first).
@@ -109,7 +109,7 @@ extension BuiltinCommands {
     /// "2 passed · 1 failed · 3 not started", plus demonstrations.
     static func breakdown(_ lesson: Grade.Lesson, style s: Style) -> String {
         var words: [String] = []
-        for key in ["passed", "failed", "notStarted", "crashed", "timedOut", "exitedEarly", "skipped"] {
+        for key in ["passed", "failed", "notStarted", "crashed", "deadlocked", "timedOut", "exitedEarly", "skipped"] {
             let matching = lesson.graded.filter { $0.outcome.key == key }
             if let first = matching.first {
                 let text = "\(matching.count) \(first.outcome.label)"

@@ -39,19 +39,24 @@ public struct PartInfo: Sendable, Equatable {
     public let graded: Bool
     /// Staged hints: the first is gentle, the last all but gives it away.
     public let hints: [String]
-    /// What a timeout most likely means for this part; shown after the generic explanation.
+    /// What a timeout or a deadlock most likely means for this part; shown after the generic explanation.
     public let ifTimedOut: String?
     /// A timeout of its own, in seconds, instead of the lesson's default.
     public let timeout: Double?
+    /// Seconds every process of the part may sleep without using CPU before the part is called
+    /// deadlocked, for a part that waits on purpose that long (a timed sleep, a get that waits
+    /// for its timeout while the check waits for it); nil: `StallWatch.defaultWindow`.
+    public let quietWindow: Double?
 
     public init(_ number: Int, _ title: String, graded: Bool = true, hints: [String],
-                ifTimedOut: String? = nil, timeout: Double? = nil) {
+                ifTimedOut: String? = nil, timeout: Double? = nil, quietWindow: Double? = nil) {
         self.number = number
         self.title = title
         self.graded = graded
         self.hints = hints
         self.ifTimedOut = ifTimedOut
         self.timeout = timeout
+        self.quietWindow = quietWindow
     }
 }
 
@@ -69,8 +74,9 @@ public struct Part<Contract> {
 
     public init(_ number: Int, _ title: String, check: @escaping (Contract, PartContext) throws -> Void,
                 graded: Bool = true, hints: [String],
-                ifTimedOut: String? = nil, timeout: Double? = nil) {
-        info = PartInfo(number, title, graded: graded, hints: hints, ifTimedOut: ifTimedOut, timeout: timeout)
+                ifTimedOut: String? = nil, timeout: Double? = nil, quietWindow: Double? = nil) {
+        info = PartInfo(number, title, graded: graded, hints: hints, ifTimedOut: ifTimedOut, timeout: timeout,
+                        quietWindow: quietWindow)
         self.check = check
     }
 

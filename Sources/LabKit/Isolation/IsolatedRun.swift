@@ -12,6 +12,8 @@ public struct PartResult: Sendable {
     /// What the part left behind; it has been removed.
     public let leftovers: [Leftover]
     public let seconds: Double
+    /// The longest stretch in which every process of the part slept using no CPU (see `StallWatch`).
+    public var longestQuiet: Double = 0
 }
 
 /// What to run: one part of one lesson against one implementation.
@@ -19,14 +21,17 @@ public struct PartRequest: Sendable {
     public let lesson: LessonInfo
     public let part: PartInfo
     public let implementation: Implementation
-    /// Seconds before the part is stopped.
+    /// Seconds before the part is stopped (the backstop for a part that never sleeps).
     public let timeout: Double
+    /// Seconds of every process asleep without CPU before the part is stopped as deadlocked.
+    public let quietWindow: Double
 
     public init(lesson: LessonInfo, part: PartInfo, implementation: Implementation, timeout: Double? = nil) {
         self.lesson = lesson
         self.part = part
         self.implementation = implementation
         self.timeout = timeout ?? part.timeout ?? lesson.defaultTimeout
+        self.quietWindow = part.quietWindow ?? StallWatch.defaultWindow
     }
 }
 
@@ -34,8 +39,10 @@ public struct PartRequest: Sendable {
 ///
 /// The child gets its own process group, stdin from /dev/null, stdout and stderr into one pipe
 /// (the last `outputCap` bytes are kept), the report pipe as descriptor 3 and a nonce, and
-/// `SWIFT_BACKTRACE=enable=no`. Parts run one at a time across every lab process on the machine
-/// (an exclusive `flock` on /dev/shm), so what appears in /dev/shm during a part is the part's.
+/// `SWIFT_BACKTRACE=enable=no`. Parts run one at a time across every lab process of the user
+/// (`PartLock`), so what of the user's appears in /dev/shm during a part is the part's. A part
+/// whose processes all sleep without CPU for its quiet window is stopped as deadlocked
+/// (`StallWatch`); the timeout stays as the backstop for parts that never sleep.
 public enum IsolatedRun {
     /// Bytes of output kept; the rest is counted and dropped.
     public static let outputCap = 64 * 1024
@@ -45,7 +52,7 @@ public enum IsolatedRun {
     /// Runs `request` with the executable at `executable` (normally this one).
     public static func run(_ request: PartRequest, executable: String = currentExecutablePath()) -> PartResult {
         let run = runHidden(["__part", "\(request.lesson.number)", "\(request.part.number)", request.implementation.description],
-                            timeout: request.timeout, executable: executable,
+                            timeout: request.timeout, quietWindow: request.quietWindow, executable: executable,
                             stopped: "part \(request.part.number) of lesson \(request.lesson.twoDigits)")
         let outcome: PartOutcome
         if let error = run.couldNotStart {
@@ -55,10 +62,12 @@ public enum IsolatedRun {
                               + "which only the lab writes to (a few lines per part); its verdict is not trusted")
         } else {
             outcome = classify(records: run.records, end: run.end, childPID: run.pid, timedOut: run.timedOut,
-                               request: request, leftovers: run.leftovers, output: run.output)
+                               request: request, leftovers: run.leftovers, output: run.output, stalled: run.stalled,
+                               quietAtEnd: run.quietAtEnd)
         }
         return PartResult(lesson: request.lesson, part: request.part, implementation: request.implementation,
-                          outcome: outcome, output: run.output, leftovers: run.leftovers, seconds: run.seconds)
+                          outcome: outcome, output: run.output, leftovers: run.leftovers, seconds: run.seconds,
+                          longestQuiet: run.longestQuiet)
     }
 
     /// How a hidden sub-command run in its own process ended: what it reported, how it exited,
@@ -68,6 +77,12 @@ public enum IsolatedRun {
         public let end: ProcessEnd
         public let pid: pid_t
         public let timedOut: Bool
+        /// When every process slept without CPU for the quiet window (and no verdict had come):
+        /// what each was waiting in, looked at before the part was stopped.
+        public let stalled: String?
+        /// The longest stretch in which every process slept without CPU, and the one at the end.
+        public let longestQuiet: Double
+        public let quietAtEnd: Double
         /// The tail of standard output and error together.
         public let output: String
         public let leftovers: [Leftover]
@@ -79,14 +94,15 @@ public enum IsolatedRun {
     }
 
     /// Runs `lab ARGUMENTS…` (a hidden sub-command: `__part`, `__peer`) the way a part runs: its
-    /// own process group, the report pipe, a private TMPDIR, one at a time machine-wide, stopped
-    /// after `timeout` seconds, and everything it left behind swept. `stopped` names it in the
-    /// message printed when the user interrupts.
-    public static func runHidden(_ arguments: [String], timeout: Double, executable: String = currentExecutablePath(),
-                                 stopped: String) -> HiddenRun {
+    /// own process group, the report pipe, a private TMPDIR, one at a time for the user, stopped
+    /// after `timeout` seconds (or, with a `quietWindow`, once every process of it slept that long
+    /// without CPU), and everything it left behind swept. `stopped` names it in the message
+    /// printed when the user interrupts.
+    public static func runHidden(_ arguments: [String], timeout: Double, quietWindow: Double? = nil,
+                                 executable: String = currentExecutablePath(), stopped: String) -> HiddenRun {
         Interruption.install()
         Subreaper.become()
-        let lock = MachineLock.acquire()
+        let lock = PartLock.acquire(for: PartLock.activity(of: arguments))
         defer { lock.release() }
         let started = monotonicSeconds()
         let abandoned = LeftoverSweep.sweepAbandoned()
@@ -117,20 +133,39 @@ public enum IsolatedRun {
         } catch {
             if report.read >= 0 { Descriptor.close(report.read) }    // the spawn failed: nobody reads it
             removeTree(partTemp)
-            return HiddenRun(records: [], end: .exited(-1), pid: 0, timedOut: false, output: "", leftovers: [],
-                             seconds: monotonicSeconds() - started, couldNotStart: "\(error)")
+            return HiddenRun(records: [], end: .exited(-1), pid: 0, timedOut: false, stalled: nil, longestQuiet: 0, quietAtEnd: 0,
+                             output: "", leftovers: [], seconds: monotonicSeconds() - started, couldNotStart: "\(error)")
         }
 
         var watch = PartWatch(outputFD: child.takeOutputFD(), reportFD: report.read, pidfd: child.pidfd)
         let deadline = started + timeout
         var timedOut = false
         var interrupted = false
+        var stalled: String? = nil
+        let runner = getpid()
+        var stall = quietWindow.map { StallWatch(window: $0, now: monotonicSeconds()) }
+        var nextLook = monotonicSeconds() + StallWatch.lookInterval
+        var bytesAtLastLook = 0
         while child.reapIfEnded() == nil {
-            let remaining = deadline - monotonicSeconds()
+            let now = monotonicSeconds()
+            let remaining = deadline - now
             if remaining <= 0 { timedOut = true; break }
-            if watch.pollOnce(timeout: remaining, interruptFD: Interruption.readFD) { interrupted = true; break }
+            if stall != nil && now >= nextLook {
+                nextLook = now + StallWatch.lookInterval
+                let activity = watch.bytesRead != bytesAtLastLook
+                bytesAtLastLook = watch.bytesRead
+                if stall!.observe(StallWatch.look(below: runner), at: now, activity: activity),
+                   !VerdictChannel.parse(watch.report, nonce: nonce).contains(where: { $0.pid == child.pid }) {
+                    // Looked at before anything is signalled: what each process sleeps in now.
+                    stalled = StallWatch.report(below: runner)
+                    break
+                }
+            }
+            let wait = stall == nil ? remaining : min(remaining, max(0.001, nextLook - now))
+            if watch.pollOnce(timeout: wait, interruptFD: Interruption.readFD) { interrupted = true; break }
         }
-        let end: ProcessEnd = (timedOut || interrupted) ? child.terminate() : child.reap()
+        let endedAt = monotonicSeconds()
+        let end: ProcessEnd = (timedOut || interrupted || stalled != nil) ? child.terminate() : child.reap()
         watch.drainAvailable()
         // Anything still in the group holds the pipes open: sweep it before the last drain.
         let strays = LeftoverSweep.sweepProcesses(group: child.pid)
@@ -143,13 +178,16 @@ public enum IsolatedRun {
             Interruption.finish(message: "interrupted: stopped \(stopped) and cleaned up")
         }
         return HiddenRun(records: VerdictChannel.parse(watch.report, nonce: nonce), end: end, pid: child.pid,
-                         timedOut: timedOut, output: watch.outputTail, leftovers: leftovers,
+                         timedOut: timedOut, stalled: stalled, longestQuiet: stall?.longestQuiet ?? 0,
+                         quietAtEnd: stall.map { endedAt - $0.quietSince } ?? 0,
+                         output: watch.outputTail, leftovers: leftovers,
                          seconds: monotonicSeconds() - started, couldNotStart: nil, reportFlooded: watch.reportFlooded)
     }
 
     /// Turns the records, the exit and the leftovers into one outcome.
     static func classify(records: [VerdictRecord], end: ProcessEnd, childPID: pid_t, timedOut: Bool,
-                         request: PartRequest, leftovers: [Leftover], output: String = "") -> PartOutcome {
+                         request: PartRequest, leftovers: [Leftover], output: String = "",
+                         stalled: String? = nil, quietAtEnd: Double = 0) -> PartOutcome {
         if let todo = records.first(where: { $0.verdict == .notStarted }) {
             return .notStarted(function: todo.function ?? "a function", location: todo.location ?? "?")
         }
@@ -159,13 +197,23 @@ public enum IsolatedRun {
         if let failed = own.first(where: { $0.verdict == .failed }) {
             return .failed(([failed.message] + childNotes).joined(separator: "\n"))
         }
+        if let waits = stalled {
+            var text = waits
+            if let specific = request.part.ifTimedOut { text += "\nLikely cause: " + specific }
+            if !childNotes.isEmpty { text += "\n" + childNotes.joined(separator: "\n") }
+            return .deadlocked(quietSeconds: request.quietWindow, waits: text)
+        }
         if case .signaled(let sig) = end, !timedOut {
             var meaning = PartOutcome.meaning(ofSignal: sig)
             if let said = swiftFatalError(in: output) { meaning += "\nSwift said: \(said)" }
             return .crashed(signal: sig, meaning: meaning)
         }
         if timedOut {
-            var cause = "deadlock, or a read that never ends?"
+            // Not a deadlock the stall watch could call (the part's window is longer than its
+            // timeout, or something kept running): say which of the two it looked like.
+            var cause = quietAtEnd >= 3 * StallWatch.lookInterval
+                ? "every process slept for the last \(formatSeconds((quietAtEnd * 10).rounded() / 10)) without using CPU: a deadlock, or a read that never ends?"
+                : "a process kept using CPU to the end: a busy loop, or a wait that spins or polls instead of sleeping?"
             if let specific = request.part.ifTimedOut { cause += " " + specific }
             if !childNotes.isEmpty { cause += "\n" + childNotes.joined(separator: "\n") }
             return .timedOut(seconds: request.timeout, likelyCause: cause)
@@ -215,6 +263,8 @@ struct PartWatch {
     var reportFD: Int32
     let pidfd: Int32
     var report: [UInt8] = []
+    /// Bytes read from both pipes so far: a part that prints or reports is progressing.
+    private(set) var bytesRead = 0
     private var output: [UInt8] = []
     private var droppedBytes = 0
     private var buffer = [UInt8](repeating: 0, count: 65536)
@@ -260,6 +310,7 @@ struct PartWatch {
                 return
             }
             output.append(contentsOf: buffer[0..<n])
+            bytesRead += n
             if output.count > 2 * IsolatedRun.outputCap {
                 let cut = output.count - IsolatedRun.outputCap
                 droppedBytes += cut
@@ -277,6 +328,7 @@ struct PartWatch {
                 return
             }
             report.append(contentsOf: buffer[0..<n])
+            bytesRead += n
             if report.count > Self.reportCap {
                 // Only the lab writes here, a few lines per part: a flood is the part's doing.
                 // Stop listening (its next write fails) rather than spin on a pipe never drained.
@@ -321,33 +373,6 @@ enum Subreaper {
     /// The corresponding C call is `prctl(PR_SET_CHILD_SUBREAPER, 1)`.
     static func become() {
         if !done { _ = shmlab_become_subreaper(); done = true }
-    }
-}
-
-/// Serialises parts across every lab process on the machine: an exclusive `flock` on /dev/shm.
-struct MachineLock {
-    let fd: Int32
-
-    /// Waits for the lock. While another lab's part holds it, Ctrl-C still ends this lab at once
-    /// (exit 130): `flock(LOCK_EX | LOCK_NB)` is retried every 10 ms between looks at the
-    /// interrupt pipe, because a blocking `flock` would be restarted after the signal.
-    static func acquire() -> MachineLock {
-        let fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return MachineLock(fd: fd) }
-        while flock(fd, LOCK_EX | LOCK_NB) == -1 {
-            if errno != EWOULDBLOCK && errno != EINTR { break }     // no lock to be had: run anyway
-            // 10 ms on the interrupt pipe (poll skips a -1 descriptor and just waits).
-            var entry = pollfd(fd: Interruption.readFD, events: Int16(POLLIN), revents: 0)
-            if poll(&entry, 1, 10) > 0 {
-                Glibc.close(fd)
-                Interruption.finish(message: "interrupted while waiting for another lab's part to finish (nothing was started)")
-            }
-        }
-        return MachineLock(fd: fd)
-    }
-
-    func release() {
-        if fd >= 0 { flock(fd, LOCK_UN); Glibc.close(fd) }
     }
 }
 

@@ -7,7 +7,10 @@ public enum PartOutcome: Equatable, Sendable {
     case notStarted(function: String, location: String)
     /// The part process died of a signal.
     case crashed(signal: Int32, meaning: String)
-    /// The part ran past its timeout and was killed.
+    /// Every process of the part slept, using no CPU, for `quietSeconds` with no verdict: it was
+    /// stopped then. `waits` says what each process was waiting in (and the likely cause).
+    case deadlocked(quietSeconds: Double, waits: String)
+    /// The part ran past its timeout and was killed (a busy loop, or a wait that still used CPU).
     case timedOut(seconds: Double, likelyCause: String)
     /// The part process ended without reporting a verdict.
     case exitedEarly(ProcessEnd)
@@ -21,19 +24,22 @@ public enum PartOutcome: Equatable, Sendable {
         case .failed: return "failed"
         case .notStarted: return "not started"
         case .crashed: return "crashed"
+        case .deadlocked: return "deadlocked"
         case .timedOut: return "timed out"
         case .exitedEarly: return "exited early"
         case .skipped: return "skipped"
         }
     }
 
-    /// A stable machine-readable key: passed, failed, notStarted, crashed, timedOut, exitedEarly, skipped.
+    /// A stable machine-readable key: passed, failed, notStarted, crashed, deadlocked, timedOut,
+    /// exitedEarly, skipped.
     public var key: String {
         switch self {
         case .passed: return "passed"
         case .failed: return "failed"
         case .notStarted: return "notStarted"
         case .crashed: return "crashed"
+        case .deadlocked: return "deadlocked"
         case .timedOut: return "timedOut"
         case .exitedEarly: return "exitedEarly"
         case .skipped: return "skipped"
@@ -48,6 +54,10 @@ public enum PartOutcome: Equatable, Sendable {
         case .notStarted(let function, let location): return "\(function) at \(location) is still todo()"
         case .crashed(let signal, let meaning):
             return "crashed with \(signalName(signal)) (\(signalDescription(signal))): \(meaning)"
+        case .deadlocked(let seconds, let waits):
+            return "every process of the part slept for \(formatSeconds(seconds)) without using CPU, and no verdict came: "
+                + "a deadlock (a lock never unlocked, two processes waiting for each other, a wait nobody ends). "
+                + "Each was waiting in:\n" + waits
         case .timedOut(let seconds, let cause):
             return "timed out after \(formatSeconds(seconds)): \(cause)"
         case .exitedEarly(let end):

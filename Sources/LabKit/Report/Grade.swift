@@ -30,7 +30,7 @@ public struct Grade: Sendable {
         case pass
         /// Ran, and the check did not hold; or not started yet.
         case fail
-        /// Did not run to a verdict: crashed, timed out, exited early, or could not run here.
+        /// Did not run to a verdict: crashed, deadlocked, timed out, exited early, or could not run here.
         case error
 
         public init(_ outcome: PartOutcome) {
@@ -38,7 +38,7 @@ public struct Grade: Sendable {
             case .passed: self = .pass
             case .failed(let message) where message.hasPrefix(IsolatedRun.couldNotStart): self = .error
             case .failed, .notStarted: self = .fail
-            case .crashed, .timedOut, .exitedEarly, .skipped: self = .error
+            case .crashed, .deadlocked, .timedOut, .exitedEarly, .skipped: self = .error
             }
         }
     }

@@ -8,7 +8,7 @@ public struct PartResultRecord: Codable, Sendable, Equatable {
     public let title: String
     public let graded: Bool
     public let implementation: String
-    /// passed, failed, notStarted, crashed, timedOut, exitedEarly, skipped.
+    /// passed, failed, notStarted, crashed, deadlocked, timedOut, exitedEarly, skipped.
     public let outcome: String
     public let message: String
     /// For notStarted: the function still todo().
@@ -16,6 +16,9 @@ public struct PartResultRecord: Codable, Sendable, Equatable {
     public let output: String
     public let leftovers: [String]
     public let seconds: Double
+    /// The longest stretch in which every process of the part slept using no CPU (what stall
+    /// detection measures): how close a healthy part came to being called deadlocked.
+    public let quietSeconds: Double?
 
     public init(_ result: PartResult) {
         lesson = result.lesson.number
@@ -30,6 +33,7 @@ public struct PartResultRecord: Codable, Sendable, Equatable {
         output = result.output
         leftovers = result.leftovers.map(\.description)
         seconds = result.seconds
+        quietSeconds = (result.longestQuiet * 1000).rounded() / 1000
     }
 }
 

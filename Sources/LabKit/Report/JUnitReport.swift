@@ -2,8 +2,8 @@
 ///
 /// One `<testsuite>` per lesson and one `<testcase>` per graded part, named like everywhere else
 /// ("Lesson 02 › 3. attach reports the real size"). A part not started, or one that could not run
-/// here, is `<skipped>`; a check that did not hold is `<failure>`; a crash, a timeout or an early
-/// exit is `<error>`. The message attribute holds the first line, the element the whole message
+/// here, is `<skipped>`; a check that did not hold is `<failure>`; a crash, a deadlock, a timeout or an
+/// early exit is `<error>`. The message attribute holds the first line, the element the whole message
 /// and the output tail; the output (its last 8000 characters) also goes to `<system-out>`.
 public enum JUnitReport {
     /// The whole document.
@@ -38,7 +38,7 @@ public enum JUnitReport {
         case .notStarted, .skipped: return "skipped"
         case .failed(let message) where message.hasPrefix(IsolatedRun.couldNotStart): return "error"
         case .failed: return "failure"
-        case .crashed, .timedOut, .exitedEarly: return "error"
+        case .crashed, .deadlocked, .timedOut, .exitedEarly: return "error"
         }
     }
 

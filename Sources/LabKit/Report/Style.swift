@@ -27,6 +27,7 @@ public struct Style: Sendable {
         case .failed: return fancy ? red("✗") : "[FAIL]"
         case .notStarted: return fancy ? dim("·") : "[todo]"
         case .crashed: return fancy ? red("✗") : "[CRASH]"
+        case .deadlocked: return fancy ? red("⏸") : "[LOCK]"
         case .timedOut: return fancy ? red("⏱") : "[TIME]"
         case .exitedEarly: return fancy ? red("✗") : "[EXIT]"
         case .skipped: return fancy ? yellow("~") : "[skip]"

@@ -65,7 +65,7 @@ public struct TerminalReport {
         let graded = results.filter { $0.part.graded }
         let passed = graded.filter { $0.outcome.isPassed }.count
         var counts: [(String, Int)] = []
-        for key in ["failed", "notStarted", "crashed", "timedOut", "exitedEarly", "skipped"] {
+        for key in ["failed", "notStarted", "crashed", "deadlocked", "timedOut", "exitedEarly", "skipped"] {
             let n = graded.filter { $0.outcome.key == key }.count
             if n > 0 {
                 let word = graded.first { $0.outcome.key == key }!.outcome.label

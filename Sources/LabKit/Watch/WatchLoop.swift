@@ -236,15 +236,15 @@ final class WatchLoop {
         if state.verdict?.passes == true { finalCheckIfEverythingPasses() }
     }
 
-    /// Runs every part with the fresh binary. Parts run one at a time across the machine (the
-    /// runner's lock on /dev/shm): time spent waiting for another lab's parts is said, so a
-    /// slow verdict is not blamed on the student's code.
+    /// Runs every part with the fresh binary. Parts run one at a time for the user (the runner's
+    /// `PartLock`, which says while it waits): time spent waiting for another lab's parts is
+    /// also summed up here, so a slow verdict is not blamed on the student's code.
     func runParts(_ lesson: LessonEntry, each: (PartResult) -> Void) -> [PartResult] {
         var results: [PartResult] = []
         var waited = 0.0
         defer {
             if waited >= 0.5 {
-                session.out(s.dim("  (waited \(Self.seconds(waited)) for other labs' parts: parts run one at a time on a machine)"))
+                session.out(s.dim("  (waited \(Self.seconds(waited)) for other labs' parts: parts run one at a time for each user)"))
             }
         }
         for part in lesson.parts {

@@ -24,8 +24,17 @@ public enum EngineFixtures {
         Part(15, "forges a passing record with the wrong nonce", check: { _, context in try forgesAPassWithTheWrongNonce(context) }, hints: []),
         Part(16, "skips", check: { _, context in try skips(context) }, hints: []),
         Part(17, "a forked child reports passed for the part", check: { _, context in try forkedChildReportsPassed(context) }, hints: []),
-        Part(18, "hangs with a grandchild", check: { _, context in try hangsWithAGrandchild(context) }, hints: []),
+        // Sleeps for ever but declares a long quiet window: a timeout, not a deadlock (and slow
+        // enough to end for the interrupt tests to catch it running).
+        Part(18, "hangs with a grandchild", check: { _, context in try hangsWithAGrandchild(context) }, hints: [],
+             quietWindow: 60),
         Part(19, "reaches todo() in a forked child", check: { _, context in try reachesTodoInAForkedChild(context) }, hints: []),
+        Part(20, "locks its own lock twice (a deadlock of one process)", check: { _, _ in try relocksItsOwnLock() }, hints: []),
+        Part(21, "two children each wait for the other's lock, the part waits for them",
+             check: { _, _ in try twoChildrenInLockOrder() }, hints: []),
+        Part(22, "spins for ever (a busy loop)", check: { _, _ in spinsForEver() }, hints: [], timeout: 3),
+        Part(23, "a child waits for a lock the part holds, the part waits for the child",
+             check: { _, _ in try childWaitsForThePartsLock() }, hints: []),
         Part(30, "forges a pass with VerdictChannel.send, then exits 0", check: { _, context in try forgesWithSend(context) }, hints: []),
         Part(31, "forges a pass with a raw record and the nonce from /proc/self/environ",
              check: { _, context in try forgesWithEnvironNonce(context) }, hints: []),
@@ -144,6 +153,68 @@ public enum EngineFixtures {
         let pid = try forkChild { fixtureNotWrittenYet() }
         let end = try waitForProcess(pid)
         throw CheckFailure("the child \(end)")
+    }
+
+    /// Prints where the lab's mutex lies ("mutex at 0x…"), so a test can find that address in the
+    /// deadlock report. Flushed: the output is a pipe, and the process never gets to exit.
+    static func sayWhere(_ mutex: ProcessSharedMutex) {
+        print("mutex at 0x\(String(UInt(bitPattern: mutex.address), radix: 16))")
+        fflush(nil)
+    }
+
+    /// A robust mutex is not recursive: its holder's second lock waits in futex for ever.
+    static func relocksItsOwnLock() throws {
+        let block = try labSharedBlock(bytes: 4096)
+        let mutex = try ProcessSharedMutex.initialize(at: block.baseAddress!)
+        sayWhere(mutex)
+        try mutex.lock()
+        try mutex.lock()
+    }
+
+    /// The classic lock-order deadlock: one child holds A and wants B, the other holds B and
+    /// wants A; the part polls for their ends (waitForAll naps between looks) as checks do.
+    static func twoChildrenInLockOrder() throws {
+        let block = try labSharedBlock(bytes: 4096)
+        let first = try ProcessSharedMutex.initialize(at: block.baseAddress!)
+        let second = try ProcessSharedMutex.initialize(at: block.baseAddress! + 64)
+        let firstHeld = SharedFlag(at: block.baseAddress! + 128), secondHeld = SharedFlag(at: block.baseAddress! + 192)
+        let a = try forkChild {
+            try first.lock()
+            firstHeld.value = 1
+            _ = secondHeld.wait(for: 1, timeout: 10)
+            try second.lock()
+            return 0
+        }
+        let b = try forkChild {
+            try second.lock()
+            secondHeld.value = 1
+            _ = firstHeld.wait(for: 1, timeout: 10)
+            try first.lock()
+            return 0
+        }
+        let ends = waitForAll([a, b], timeout: 60)
+        killAndReap([a, b].filter { ends[$0] == nil })
+        throw CheckFailure("the two children did not finish", seen: "\(ends)")
+    }
+
+    /// Never sleeps: a timeout, never a deadlock. (getpid is a system call each time, so the
+    /// loop cannot be optimised away.)
+    static func spinsForEver() {
+        while getpid() != 0 {}
+    }
+
+    /// The part holds the lab's mutex and waits (blocking waitpid) for a child that wants it.
+    static func childWaitsForThePartsLock() throws {
+        let block = try labSharedBlock(bytes: 4096)
+        let mutex = try ProcessSharedMutex.initialize(at: block.baseAddress!)
+        try mutex.lock()
+        sayWhere(mutex)
+        let child = try forkChild {
+            try mutex.lock()
+            return 0
+        }
+        _ = try waitForProcess(child)
+        throw CheckFailure("the child got a lock its parent holds")
     }
 
     static func fixtureNotWrittenYet() -> Never { todo() }

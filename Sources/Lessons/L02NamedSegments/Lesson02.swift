@@ -15,7 +15,7 @@ public enum Lesson02 {
             "The other process shares nothing with yours but the name: attach opens it with shm_open(\"/name\", O_RDWR, 0) — no O_CREAT.",
             "The attacher does not know the size: ask the object with fstat(fd, &st) and map st.st_size bytes.",
             "If the peer crashes with SIGBUS, the object is shorter than the mapping: did create call ftruncate?",
-        ], ifTimedOut: "the other process may be stuck in attach(name:size:).", timeout: 60),
+        ], ifTimedOut: "the other process may be stuck in attach(name:size:).", timeout: 30),
         Part(3, "attach reports the real size, whatever size it was asked",
              check: { lab, _ in try attachReportsRealSize(lab) }, hints: [
             "Python's SharedMemory(name=…, size=…) ignores the size when attaching; so does attach(name:size:).",
@@ -32,13 +32,13 @@ public enum Lesson02 {
             "Names must differ between processes too: two programs started at the same moment must not pick the same name.",
             "Use the kernel's randomness: var g = SystemRandomNumberGenerator(); g.next() gives 64 random bits (getrandom). A generator seeded with a constant, or with time(nil), repeats across processes.",
             "For example \"shm_\" + 16 hex digits. Python uses \"psm_\" + 8 hex digits and retries on EEXIST; with 64 bits you practically never need the retry, but create(name: nil, …) should still retry on .alreadyExists.",
-        ], ifTimedOut: "generateName() may never return, or create(name: nil, …) may retry forever.", timeout: 60),
+        ], ifTimedOut: "generateName() may never return, or create(name: nil, …) may retry forever.", timeout: 30),
         Part(6, "lifecycle: close keeps the segment, unlink removes the name, mappings outlive it",
              check: { lab, _ in try lifecycle(lab) }, hints: [
             "close() is munmap only: other processes (and other attachments in this one) keep using the segment.",
             "unlink() is shm_unlink(\"/name\"): the name disappears at once, attach fails with ENOENT → .notFound, a second unlink too — but every existing mapping stays valid until it is unmapped.",
             "Close the descriptor right after mmap (or keep it and close it in close()): after create + close, no descriptor of yours may be left open.",
-        ], ifTimedOut: "the forked child that attaches may be stuck in attach(name:size:).", timeout: 60),
+        ], ifTimedOut: "the forked child that attaches may be stuck in attach(name:size:).", timeout: 30),
         Part(7, "nothing is left in /dev/shm",
              check: { lab, _ in try nothingLeftBehind(lab) }, hints: [
             "Whoever creates a name unlinks it. Every object in /dev/shm lives until someone calls shm_unlink (or the machine reboots).",
@@ -49,6 +49,6 @@ public enum Lesson02 {
             "Python's SharedMemory(name=\"x\") opens \"/x\" exactly like your attach. Give it the name without the leading \"/\".",
             "Python maps fstat's size: if your create never called ftruncate, Python fails with \"cannot mmap an empty file\". Your attach must read the size of Python's segment the same way.",
             "Python's resource tracker unlinks, when Python exits, every segment that Python merely attached to (by default in every version; Python 3.13 added SharedMemory(name, track=False)). The lab's scripts pass track=False, or on 3.11/3.12 call resource_tracker.unregister right after attaching; your code does not need to do anything about it — but read the lesson text.",
-        ], timeout: 60),
+        ], timeout: 30),
     ] }
 }

@@ -26,7 +26,7 @@ public enum Lesson03 {
              check: { lab, _ in try randomRoundTrips(lab) }, hints: [
             "decode(encode(v)) must give v back for every v in range: a mistake in the sign or the order shows up here.",
             "Look at the extremes: the smallest signed value (0x80 00 … in big-endian) and the largest unsigned (all 0xFF).",
-        ], timeout: 90),
+        ], timeout: 30),
         Part(5, "store/load at unaligned offsets (1, 3, 5, 7) of a shared block, seen by another process",
              check: { lab, _ in try unalignedStoreAndLoad(lab) }, hints: [
             "Swift's buffer.load(fromByteOffset:as: UInt64.self) requires an offset aligned for UInt64 and traps otherwise (\"load from misaligned raw pointer\"). Offsets in shared memory are whatever the layout says.",
@@ -38,6 +38,6 @@ public enum Lesson03 {
             "Everything — load, add 1, store — must happen while holding the lock: try lock.withLock { … }. Reading before taking the lock loses updates.",
             "A one-byte counter holds 0…255: the article counts to 255 on purpose, and uses 8 bytes to count further. In Python one step more is refused (a memoryview raises ValueError, (256).to_bytes(1, \"big\") raises OverflowError); a counter that silently wraps would read 0 again. Throw .overflow.",
             "let value = try load(…); let next = value + 1; try store(next, …) — store throws .overflow at the maximum, and the counter keeps its value.",
-        ], ifTimedOut: "a process may be waiting for the lock forever: every path out of increment must unlock it (withLock does).", timeout: 90),
+        ], ifTimedOut: "a process may be waiting for the lock forever: every path out of increment must unlock it (withLock does).", timeout: 30),
     ] }
 }

@@ -19,17 +19,19 @@ public enum Lesson05 {
             "A waiting get must sleep in the kernel, not loop: while the ring is empty, pthread_cond_timedwait(notEmpty, lock.address, &deadline). It releases the lock while asleep and takes it back before returning.",
             "Initialise both condition variables with a pthread_condattr_t on which you called pthread_condattr_setpshared(&a, Int32(PTHREAD_PROCESS_SHARED)) — or a put in another process never wakes the getter.",
             "After a get, use pthread_cond_broadcast(notFull), not pthread_cond_signal: messages differ in size, so the room freed may fit several waiting putters, and a signal may wake one whose message still does not fit.",
-        ], ifTimedOut: waiterNotWoken, timeout: 45),
+        // The check sleeps 1.5 s while the consumer waits in get: every process asleep on purpose.
+        ], ifTimedOut: waiterNotWoken, timeout: 45, quietWindow: 5),
         Part(3, "full → put times out with full; empty → get times out with empty, each near its timeout",
              check: { lab, context in try timeoutsNearTheirTime(lab, context) }, hints: [
             "pthread_cond_timedwait takes an absolute deadline, on the clock the condition variable was told to use: pthread_condattr_setclock(&a, CLOCK_MONOTONIC), then now (clock_gettime(CLOCK_MONOTONIC)) + timeout.",
             "Loop: while there is no room (or no message) { if the last wait timed out, throw .full (.empty); wait again }. A timeout of 0 never waits. A negative or NaN timeout → QueueError.invalidTimeout.",
-        ], ifTimedOut: waiterNotWoken),
+        // Gets and puts that wait out their 0.3 s timeouts on purpose.
+        ], ifTimedOut: waiterNotWoken, quietWindow: 3),
         Part(4, "3 producers × 2 consumers × 20,000 messages: each exactly once, each producer's in order",
              check: { lab, context in try manyProducersAndConsumers(lab, context) }, hints: [
             "Everything that reads or changes the header or the ring happens while holding the lock — including copying the message out in get.",
             "Many wrap-arounds happen here: a message (and even its 4-byte length) may start near the end of the ring and continue at its start.",
-        ], ifTimedOut: waiterNotWoken, timeout: 90),
+        ], ifTimedOut: waiterNotWoken, timeout: 40),
         Part(5, "sizes from 0 bytes to the maximum, across the ring's wrap-around point",
              check: { lab, context in try sizesAcrossTheWrap(lab, context) }, hints: [
             "Copy in two pieces: min(count, capacity - start) bytes at start, the rest at the ring's beginning. The same when reading.",
@@ -39,11 +41,12 @@ public enum Lesson05 {
              check: { lab, context in try closeWakesAndDrains(lab, context) }, hints: [
             "close sets the closed flag under the lock and broadcasts both condition variables: every waiter must wake, not just one.",
             "get checks for a message first and for closed second: after close, getters still receive what was put before, and only an empty, closed queue throws .closed. put throws .closed at once.",
-        ], ifTimedOut: waiterNotWoken, timeout: 60),
+        ], ifTimedOut: waiterNotWoken, timeout: 30),
         Part(7, "a producer killed holding the lock in put leaves the queue usable (robust lock; a killed waiter is not covered)",
              check: { lab, context in try killedProducerDoesNotWedge(lab, context) }, hints: [
             "Write the message's bytes first and move tail last: if the process dies before, the message simply does not exist yet.",
             "pthread_cond_timedwait can return EOWNERDEAD: the lock's holder died while you were waiting. You hold the lock now: call pthread_mutex_consistent(lock.address) and go on (and broadcast, in case the dead process owed someone a wake-up).",
-        ], ifTimedOut: waiterNotWoken, timeout: 60),
+        // A consumer's get(timeout: 1.5) runs out on purpose while the lock's holder sleeps.
+        ], ifTimedOut: waiterNotWoken, timeout: 40, quietWindow: 4),
     ] }
 }

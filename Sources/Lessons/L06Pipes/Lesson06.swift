@@ -46,7 +46,7 @@ public enum Lesson06 {
              check: { lab, context in try pythonInterop(lab, context) }, hints: [
             "Python frames with struct.pack(\"!i\", n): \"!\" means network byte order, big-endian; \"i\" a signed 32-bit integer.",
             "If Python reports \"bad message length\", it read your 4 bytes as a huge number: the most significant byte goes first.",
-        ], timeout: 45),
+        ], timeout: 30),
         Part(7, "a peer that dies mid-message gives PipeError.truncated, not a hang or a crash",
              check: { lab, context in try peerDiesMidMessage(lab, context) }, hints: [
             "If read() returns 0 after part of a message arrived, the writer is gone for good: throw PipeError.truncated(expected:received:).",

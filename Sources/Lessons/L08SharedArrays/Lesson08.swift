@@ -30,7 +30,7 @@ public enum Lesson08 {
             "Each worker sums its band and must hand its partial sum back to the parent: a forked child's variables are its own copy. Put one Double per worker in labSharedBlock(bytes: 8 × workers), forked after it is mapped.",
             "After waiting for every worker, add the partial sums in band order. Floating-point addition is not associative, so the result differs from the sequential sum in the last bits; that is why the check has a tolerance.",
             "A band boundary off by one drops or doubles a whole row of 4096 values: far more than the tolerance. Check bands(rows: 4096, workers: 3).",
-        ], ifTimedOut: "Summing 16 Mi values takes well under a second even in a debug build: a worker that never ends, or a wait for a pid that is not a child of this process, is the likely cause.", timeout: 90),
+        ], ifTimedOut: "Summing 16 Mi values takes well under a second even in a debug build: a worker that never ends, or a wait for a pid that is not a child of this process, is the likely cause.", timeout: 30),
         Part(5, "interop: Python (standard library only, memoryview.cast) reads the student's data",
              check: { lab, context in try pythonReadsArrays(lab, context) }, hints: [
             "Python reads the header with struct.unpack_from('<8sII6q', buf, 0), then casts shm.buf[64:] with the format and shape: memoryview.cast expects C order (row-major) and native byte order.",

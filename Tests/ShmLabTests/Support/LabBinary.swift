@@ -15,6 +15,13 @@ enum LabBinary {
         let status: Int32
         let stdout: String
         let stderr: String
+
+        /// Standard error without the lines that say the lab waited for another lab's part: tests
+        /// run labs in parallel, and parts run one at a time.
+        var stderrWithoutWaits: String {
+            stderr.split(separator: "\n", omittingEmptySubsequences: false)
+                .filter { !$0.hasPrefix("waiting for another lab's part") }.joined(separator: "\n")
+        }
     }
 
     /// Runs `lab arguments…` to the end, with NO_COLOR set and progress kept in a private folder.

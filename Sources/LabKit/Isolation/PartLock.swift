@@ -1,0 +1,180 @@
+import Glibc
+
+/// One part at a time for each user: an exclusive `flock` on `/tmp/shmlab-parts-UID.lock`. The
+/// holder writes who it is into the file ("PID lesson 03, part 4"), so a lab that waits can say
+/// for whom, and it says so on standard error for as long as it waits (`LockWaitNotice`).
+///
+/// Why per user and not per machine: what the lock protects is the sweep after a part, which
+/// removes only the user's own objects in /dev/shm and the processes below its own runner;
+/// another user's parts can never be mistaken for ours.
+///
+/// Why the file is removed on release: nothing of the lab stays in /tmp. A lab that was waiting
+/// on the removed file finds, once it holds it, that the path names another file (or none) and
+/// tries again; only a holder removes the file, so two labs never hold the same name at once.
+///
+/// Labs built before this lock take an exclusive `flock` on the /dev/shm directory itself. This
+/// lab also waits for a shared one there, so that an older lab and this one never run parts at the
+/// same time (each would take the other's new objects in /dev/shm for its part's leftovers: seen
+/// when this lab once did not wait), while labs of this kind (shared locks do not exclude each
+/// other) are kept apart per user only. It can go once no checkout runs an older lab.
+public struct PartLock {
+    let fd: Int32
+    let legacyFD: Int32
+
+    /// The lock file of the current user.
+    public static var path: String { "/tmp/shmlab-parts-\(getuid()).lock" }
+
+    /// What a hidden sub-command runs, as the waiting line names it: "lesson 03, part 4".
+    static func activity(of arguments: [String]) -> String {
+        let lesson = arguments.count > 1 ? Int(arguments[1]).map { $0 < 10 ? "0\($0)" : "\($0)" } ?? arguments[1] : "?"
+        switch arguments.first {
+        case "__part" where arguments.count > 2: return "lesson \(lesson), part \(arguments[2])"
+        case "__peer" where arguments.count > 2: return "lesson \(lesson), bench \(arguments[2])"
+        default: return arguments.joined(separator: " ")
+        }
+    }
+
+    /// Waits for the lock, saying on standard error whom for. While another lab's part holds it,
+    /// Ctrl-C still ends this lab at once (exit 130): the lock is tried without blocking every
+    /// 10 ms between looks at the interrupt pipe, because a blocking `flock` is restarted after
+    /// the signal. Where no lock can be had at all (an unwritable /tmp), the part runs anyway.
+    static func acquire(for activity: String) -> PartLock {
+        var notice = LockWaitNotice()
+        let started = monotonicSeconds()
+        var file: Int32? = nil
+        while true {
+            if file == nil {
+                switch attemptFile(activity) {
+                case .acquired(let fd): file = fd
+                case .unavailable: file = -1
+                case .busy: break
+                }
+            }
+            if let file, let legacy = attemptLegacy() {
+                notice.finish()
+                return PartLock(fd: file, legacyFD: legacy)
+            }
+            // Holding the file, only an older lab can be in the way, and it does not say who it is.
+            let holder = file == nil ? (holder() ?? "") : "a lab built before labs said which part they run"
+            notice.update(waited: monotonicSeconds() - started, holder: holder)
+            // 10 ms on the interrupt pipe (poll skips a -1 descriptor and just waits).
+            var entry = pollfd(fd: Interruption.readFD, events: Int16(POLLIN), revents: 0)
+            if poll(&entry, 1, 10) > 0 {
+                if let file { PartLock(fd: file, legacyFD: -1).release() }
+                notice.finish()
+                Interruption.finish(message: "interrupted while waiting for another lab's part to finish (nothing was started)")
+            }
+        }
+    }
+
+    /// Takes the lock if it is free, without waiting; nil when another lab holds it. Tests use it
+    /// to stand for another lab. The corresponding C function is `flock(LOCK_EX | LOCK_NB)`.
+    public static func tryAcquire(for activity: String) -> PartLock? {
+        guard case .acquired(let fd) = attemptFile(activity) else { return nil }
+        guard let legacy = attemptLegacy() else {
+            PartLock(fd: fd, legacyFD: -1).release()
+            return nil
+        }
+        return PartLock(fd: fd, legacyFD: legacy)
+    }
+
+    enum Attempt { case acquired(Int32), busy, unavailable }
+
+    /// One try at the lock file; on success it names this process and `activity`. The
+    /// corresponding C functions are `open`, `flock`, `fstat`/`stat`, `ftruncate` and `pwrite`.
+    static func attemptFile(_ activity: String) -> Attempt {
+        while true {
+            let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return .unavailable }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+                let busy = errno == EWOULDBLOCK || errno == EINTR
+                Glibc.close(fd)
+                return busy ? .busy : .unavailable
+            }
+            var held = stat(), named = stat()
+            guard fstat(fd, &held) == 0, stat(path, &named) == 0,
+                  held.st_dev == named.st_dev, held.st_ino == named.st_ino else {
+                // The previous holder removed this file as we opened it: try the new one.
+                Glibc.close(fd)
+                continue
+            }
+            let line = Array("\(getpid()) \(activity)\n".utf8)
+            _ = ftruncate(fd, 0)
+            _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            return .acquired(fd)
+        }
+    }
+
+    /// A shared `flock` on the /dev/shm directory, which older labs lock exclusively; nil while
+    /// one of them runs a part, -1 when the directory cannot be opened (nothing to wait for).
+    static func attemptLegacy() -> Int32? {
+        let fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return -1 }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 { return fd }
+        Glibc.close(fd)
+        return nil
+    }
+
+    /// Who holds the lock, as the holder wrote it: "pid 123, lesson 03, part 4"; nil when the file
+    /// is missing, empty or half-written.
+    public static func holder() -> String? {
+        guard let bytes = try? readFile(path) else { return nil }
+        let line = String(decoding: bytes, as: UTF8.self)
+        guard line.hasSuffix("\n") else { return nil }
+        let words = line.dropLast().split(separator: " ", maxSplits: 1)
+        guard words.count == 2, let pid = Int32(words[0]) else { return nil }
+        return "pid \(pid), \(words[1])"
+    }
+
+    /// Removes the file (only a holder may) and unlocks. The corresponding C functions are
+    /// `unlink` and `flock(LOCK_UN)`.
+    public func release() {
+        if fd >= 0 {
+            var held = stat(), named = stat()
+            if fstat(fd, &held) == 0, stat(Self.path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+                unlink(Self.path)
+            }
+            flock(fd, LOCK_UN)
+            Glibc.close(fd)
+        }
+        if legacyFD >= 0 {
+            flock(legacyFD, LOCK_UN)
+            Glibc.close(legacyFD)
+        }
+    }
+}
+
+/// The line that says a part waits for another lab's part, on standard error (never on standard
+/// output, which `--json` keeps for the result): on a terminal one line rewritten as the seconds
+/// count; elsewhere a line when the wait begins and again every `repeatEvery` seconds.
+struct LockWaitNotice {
+    /// Shorter waits get no line: another lab between two of its parts, or its file not yet written.
+    static let after = 0.2
+    static let repeatEvery = 5.0
+    let terminal = isatty(2) == 1
+    private var shown: String? = nil
+    private var shownAt = -Double.infinity
+
+    static func text(holder: String, waited: Double) -> String {
+        let who = holder.isEmpty ? "" : " (\(holder))"
+        return "waiting for another lab's part\(who) — parts run one at a time · \(Int(waited)) s"
+    }
+
+    mutating func update(waited: Double, holder: String) {
+        guard waited >= Self.after else { return }
+        let text = Self.text(holder: holder, waited: waited)
+        if terminal {
+            if text != shown { Console.err("\r\u{1B}[2K" + text) }
+        } else if waited - shownAt >= Self.repeatEvery {
+            Console.err(text + "\n")
+            shownAt = waited
+        }
+        shown = text
+    }
+
+    /// The wait is over: on a terminal the line is erased, so the part's report takes its place.
+    mutating func finish() {
+        if terminal && shown != nil { Console.err("\r\u{1B}[2K") }
+        shown = nil
+    }
+}

@@ -1,0 +1,217 @@
+import Glibc
+
+/// One look at one thread of a process, from `/proc/PID/task/TID`: enough to tell whether it
+/// progressed since the previous look (the runner's stall detection) without stopping it.
+public struct ThreadSample: Equatable, Sendable {
+    public let pid: pid_t
+    public let tid: pid_t
+    /// The scheduler state: "R" running, "S" asleep, "D" uninterruptible, "T"/"t" stopped, "Z" zombie.
+    public let state: Character
+    /// CPU time the thread has used, in nanoseconds: `schedstat`'s first field (exact), or
+    /// utime + stime from `stat` (clock ticks) where schedstat is missing.
+    public let cpuNanoseconds: UInt64
+
+    public init(pid: pid_t, tid: pid_t, state: Character, cpuNanoseconds: UInt64) {
+        self.pid = pid
+        self.tid = tid
+        self.state = state
+        self.cpuNanoseconds = cpuNanoseconds
+    }
+
+    /// Asleep in the kernel waiting for something (or stopped, or a zombie): it cannot progress
+    /// on its own right now. "D" is not asleep here: it is disk or page I/O that will finish.
+    public var isAsleep: Bool { state == "S" || state == "T" || state == "t" || state == "Z" }
+
+    /// Every thread of process `pid`; empty when it is gone.
+    public static func threads(of pid: pid_t) -> [ThreadSample] {
+        LeftoverSweep.list("/proc/\(pid)/task").compactMap { pid_t($0) }.compactMap { of(pid, thread: $0) }
+    }
+
+    /// One thread; nil when it is gone. Reads `/proc/PID/task/TID/stat` and `…/schedstat`.
+    public static func of(_ pid: pid_t, thread tid: pid_t) -> ThreadSample? {
+        let directory = "/proc/\(pid)/task/\(tid)"
+        guard let stat = try? readFile("\(directory)/stat") else { return nil }
+        let text = String(decoding: stat, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3 of proc(5), utime 14 and stime 15.
+        guard fields.count > 12, let state = fields[0].first else { return nil }
+        var nanoseconds: UInt64
+        if let schedstat = try? readFile("\(directory)/schedstat"),
+           let first = String(decoding: schedstat, as: UTF8.self).split(separator: " ").first, let value = UInt64(first) {
+            nanoseconds = value
+        } else {
+            let ticks = (UInt64(fields[11]) ?? 0) + (UInt64(fields[12]) ?? 0)
+            nanoseconds = ticks * 1_000_000_000 / UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        }
+        return ThreadSample(pid: pid, tid: tid, state: state, cpuNanoseconds: nanoseconds)
+    }
+}
+
+/// The processes below a process: its children, theirs, and so on (`/proc/PID/task/TID/children`,
+/// which lists the children each thread forked). Falls back to a scan of every `/proc/PID/stat`
+/// where the children files are missing (a kernel without CONFIG_PROC_CHILDREN).
+public enum ProcessTree {
+    public static func descendants(of root: pid_t) -> [pid_t] {
+        guard access("/proc/\(root)/task/\(root)/children", R_OK) == 0 else { return scannedDescendants(of: root) }
+        var found: [pid_t] = []
+        var seen: Set<pid_t> = [root]
+        var queue: [pid_t] = [root]
+        while let pid = queue.popLast() {
+            for tid in LeftoverSweep.list("/proc/\(pid)/task") {
+                guard let bytes = try? readFile("/proc/\(pid)/task/\(tid)/children") else { continue }
+                for word in String(decoding: bytes, as: UTF8.self).split(separator: " ") {
+                    guard let child = pid_t(word.filter { $0.isNumber }), !seen.contains(child) else { continue }
+                    seen.insert(child)
+                    found.append(child)
+                    queue.append(child)
+                }
+            }
+        }
+        return found.sorted()
+    }
+
+    static func scannedDescendants(of root: pid_t) -> [pid_t] {
+        let table = ProcessTable.scan()
+        var below: Set<pid_t> = [root]
+        var grew = true
+        while grew {
+            grew = false
+            for entry in table where !below.contains(entry.pid) && below.contains(entry.parent) {
+                below.insert(entry.pid)
+                grew = true
+            }
+        }
+        below.remove(root)
+        return below.sorted()
+    }
+}
+
+/// What a sleeping thread is waiting in, in words, from `/proc/PID/task/TID/{stat,wchan,syscall}`
+/// and, for a futex, the process's `/proc/PID/maps`: "futex wait on 0x7f…10 (in a MAP_SHARED
+/// anonymous mapping), no timeout".
+public enum ThreadWait {
+    /// One line for thread `tid` of process `pid`. `pipeWriters` names, for a pipe, the
+    /// processes that still hold its write end (a read on it can only end once they close it).
+    public static func describe(pid: pid_t, tid: pid_t, pipeWriters: (String) -> [String] = { _ in [] }) -> String {
+        let directory = "/proc/\(pid)/task/\(tid)"
+        let sample = ThreadSample.of(pid, thread: tid)
+        var words: [String] = []
+        if let state = sample?.state { words.append("state \(state) (\(stateName(state)))") }
+        if let call = blockedCall(pid: pid, directory: directory, pipeWriters: pipeWriters) { words.append(call) }
+        if let bytes = try? readFile("\(directory)/wchan") {
+            let wchan = Substring(String(decoding: bytes, as: UTF8.self)).trimmingCharacters(in: " \n\0")
+            if !wchan.isEmpty && wchan != "0" { words.append("kernel wait: \(wchan)") }
+        }
+        return words.isEmpty ? "gone" : words.joined(separator: "; ")
+    }
+
+    static func stateName(_ state: Character) -> String {
+        switch state {
+        case "R": return "running"
+        case "S": return "asleep"
+        case "D": return "uninterruptible I/O"
+        case "T", "t": return "stopped"
+        case "Z": return "zombie: ended, never waited for"
+        default: return "?"
+        }
+    }
+
+    /// The system call the thread sleeps in, from `syscall` ("202 0x7f… 0x80 0x2 0x0 …": the
+    /// number and its six arguments), decoded for the calls a part can wait in.
+    static func blockedCall(pid: pid_t, directory: String, pipeWriters: (String) -> [String]) -> String? {
+        guard let bytes = try? readFile("\(directory)/syscall") else { return nil }
+        let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard let first = fields.first, let number = Int(first), number >= 0 else { return nil }
+        let arguments = fields.dropFirst().prefix(6).map { UInt64($0.dropFirst(2), radix: 16) ?? 0 }
+        guard arguments.count == 6 else { return "in system call \(number)" }
+        let name = SystemCallName.of(number) ?? "system call \(number)"
+        let fd = Int32(truncatingIfNeeded: Int64(bitPattern: arguments[0]))
+        switch name {
+        case "futex":
+            return futex(pid: pid, address: arguments[0], operation: arguments[1], timeout: arguments[3])
+        case "read", "readv", "pread64", "recvfrom", "recvmsg", "write", "writev", "pwrite64", "sendto", "sendmsg",
+             "accept", "accept4", "connect", "flock":
+            let target = ProcessInspection.linkTarget("/proc/\(pid)/fd/\(fd)") ?? "?"
+            var text = "in \(name)(fd \(fd) → \(target))"
+            if name.hasPrefix("read") || name.hasPrefix("recv"), target.hasPrefix("pipe:") {
+                let writers = pipeWriters(target)
+                text += writers.isEmpty ? " with no write end left open in the part"
+                    : ", whose write end is still open in " + writers.joined(separator: ", ")
+            }
+            return text
+        case "wait4", "waitid":
+            let child = Int32(truncatingIfNeeded: Int64(bitPattern: arguments[name == "wait4" ? 0 : 1]))
+            return name == "wait4" && child > 0 ? "in wait4 for child \(child)" : "in \(name) for a child"
+        case "poll", "ppoll", "select", "pselect6", "epoll_wait", "epoll_pwait", "epoll_pwait2":
+            return "in \(name)"
+        case "nanosleep", "clock_nanosleep":
+            return "in \(name) (a timed sleep)"
+        default:
+            return "in \(name)"
+        }
+    }
+
+    /// "futex wait on 0x7f…40 (FUTEX_WAIT_BITSET, process-shared), no timeout — in a MAP_SHARED
+    /// mapping of /dev/shm/name".
+    static func futex(pid: pid_t, address: UInt64, operation: UInt64, timeout: UInt64) -> String {
+        let command = operation & 0x7f                      // FUTEX_CMD_MASK without PRIVATE and CLOCK_REALTIME
+        let names: [UInt64: String] = [0: "FUTEX_WAIT", 9: "FUTEX_WAIT_BITSET", 6: "FUTEX_LOCK_PI", 13: "FUTEX_LOCK_PI2",
+                                       11: "FUTEX_WAIT_REQUEUE_PI"]
+        let kind = names[command] ?? "futex op \(command)"
+        let sharing = operation & 128 != 0 ? "process-private" : "process-shared"
+        var text = "in futex wait on 0x\(String(address, radix: 16)) (\(kind), \(sharing)), "
+            + (timeout == 0 ? "no timeout" : "with a timeout")
+        if let mapping = mapping(of: pid, containing: address) { text += ", \(mapping)" }
+        return text
+    }
+
+    /// Where `address` lies in process `pid`, from `/proc/PID/maps`: "in a MAP_SHARED anonymous
+    /// mapping", "in /dev/shm/x (MAP_SHARED)", "on the heap", "on the stack".
+    static func mapping(of pid: pid_t, containing address: UInt64) -> String? {
+        guard let bytes = try? readFile("/proc/\(pid)/maps") else { return nil }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let columns = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            let range = columns.first?.split(separator: "-") ?? []
+            guard columns.count >= 5, range.count == 2, let low = UInt64(range[0], radix: 16),
+                  let high = UInt64(range[1], radix: 16), low <= address && address < high else { continue }
+            let shared = columns[1].last == "s"
+            let path = columns.count == 6 ? columns[5].trimmingCharacters(in: " ") : ""
+            let offset = "+0x\(String(address - low, radix: 16))"
+            switch path {
+            case "": return "\(offset) in a \(shared ? "MAP_SHARED" : "MAP_PRIVATE") anonymous mapping"
+            case "/dev/zero (deleted)": return "\(offset) in a \(shared ? "MAP_SHARED" : "MAP_PRIVATE") anonymous mapping"
+            case "[heap]": return "on the heap"
+            case "[stack]": return "on the stack"
+            default: return "\(offset) in \(path) (\(shared ? "MAP_SHARED" : "MAP_PRIVATE"))"
+            }
+        }
+        return nil
+    }
+}
+
+/// Names of the system calls a waiting thread is found in, by the number `/proc/PID/syscall` shows.
+enum SystemCallName {
+    static func of(_ number: Int) -> String? { table[number] }
+
+    #if arch(x86_64)
+    static let table: [Int: String] = [
+        0: "read", 1: "write", 7: "poll", 17: "pread64", 18: "pwrite64", 19: "readv", 20: "writev", 23: "select",
+        34: "pause", 35: "nanosleep", 42: "connect", 43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg",
+        47: "recvmsg", 61: "wait4", 65: "semop", 72: "fcntl", 73: "flock", 128: "rt_sigtimedwait",
+        130: "rt_sigsuspend", 202: "futex", 220: "semtimedop", 230: "clock_nanosleep", 232: "epoll_wait",
+        247: "waitid", 270: "pselect6", 271: "ppoll", 281: "epoll_pwait", 288: "accept4", 441: "epoll_pwait2",
+        449: "futex_waitv",
+    ]
+    #elseif arch(arm64)
+    static let table: [Int: String] = [
+        22: "epoll_pwait", 25: "fcntl", 32: "flock", 63: "read", 64: "write", 65: "readv", 66: "writev",
+        67: "pread64", 68: "pwrite64", 72: "pselect6", 73: "ppoll", 95: "waitid", 98: "futex", 101: "nanosleep",
+        115: "clock_nanosleep", 133: "rt_sigsuspend", 137: "rt_sigtimedwait", 193: "semop", 192: "semtimedop",
+        202: "accept", 203: "connect", 206: "sendto", 207: "recvfrom", 211: "sendmsg", 212: "recvmsg",
+        242: "accept4", 260: "wait4", 441: "epoll_pwait2", 449: "futex_waitv",
+    ]
+    #else
+    static let table: [Int: String] = [:]
+    #endif
+}
