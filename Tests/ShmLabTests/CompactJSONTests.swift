@@ -54,6 +54,25 @@ struct CompactJSONTests {
     func refusesBadText(_ text: String) {
         #expect(throws: (any Error).self) { try CompactJSON.decode(Message.self, from: Array(text.utf8)) }
     }
+
+    /// A value that encodes through a nested container, which CompactJSON does not support.
+    struct Nested: Encodable {
+        enum Keys: String, CodingKey { case outer, inner }
+        func encode(to encoder: Encoder) throws {
+            var outer = encoder.container(keyedBy: Keys.self)
+            var inner = outer.nestedContainer(keyedBy: Keys.self, forKey: .outer)
+            try inner.encode(1, forKey: .inner)
+        }
+    }
+
+    @Test("a value it cannot encode is an error that says why, never a crash")
+    func refusesNestedContainers() {
+        #expect {
+            _ = try CompactJSON.encode(Nested())
+        } throws: { error in
+            "\(error)".contains("nested containers")
+        }
+    }
 }
 
 /// Lesson 07's messages take CompactJSON's fast lane (`CompactJSONMessage`): it must write exactly

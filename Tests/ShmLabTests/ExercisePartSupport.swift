@@ -60,7 +60,7 @@ enum ExercisePart {
 
     /// The words the lab uses for an outcome key ("timedOut" → "timed out").
     static func label(_ outcome: String) -> String {
-        ["notStarted": "not started", "timedOut": "timed out", "exitedEarly": "exited early"][outcome] ?? outcome
+        PartOutcome.Kind(rawValue: outcome)?.label ?? outcome
     }
 
     /// "failed: …" (the lab's own words), the output tail, and the command that shows it again.

@@ -50,7 +50,7 @@ struct ProgressTests {
         var progress = LabKit.Progress()
         var entry = LabKit.Progress.LessonProgress()
         entry.passedParts = passed
-        entry.outcomes = Dictionary(uniqueKeysWithValues: outcomes.map { ("\($0.key)", $0.value) })
+        entry.outcomes = Dictionary(uniqueKeysWithValues: outcomes.map { ("\($0.key)", PartOutcome.Kind(rawValue: $0.value)!) })
         entry.doesNotCompile = doesNotCompile
         progress.lessons["4"] = entry
         return progress

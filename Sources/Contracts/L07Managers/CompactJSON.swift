@@ -11,6 +11,12 @@ public enum CompactJSON {
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         let writer = JSONWriter()
         try writer.encodeValue(value)
+        // Codable's container calls cannot throw: what this coder does not support is noted and
+        // thrown here, never a crash.
+        if let unsupported = writer.unsupported {
+            throw EncodingError.invalidValue(value, EncodingError.Context(
+                codingPath: [], debugDescription: "CompactJSON does not support \(unsupported); encode a nested Codable value instead"))
+        }
         return writer.text.bytes
     }
 
@@ -257,6 +263,14 @@ struct JSONText {
 /// The Codable lane's writer: one per `encode`, shared by the containers of every level.
 final class JSONWriter {
     var text = JSONText()
+    /// The first container call this coder does not support ("nested containers", "superEncoder").
+    var unsupported: String?
+
+    /// Notes an unsupported call and hands back a writer whose text is thrown away.
+    func refuse(_ what: String) -> JSONWriter {
+        if unsupported == nil { unsupported = what }
+        return JSONWriter()
+    }
 
     func encodeValue<T: Encodable>(_ value: T) throws {
         // Metatype comparisons, not `as?` casts: a dynamic cast costs more than the whole value.
@@ -337,13 +351,17 @@ struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { self.key(key); try writer.encodeValue(value) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
-        preconditionFailure("CompactJSON does not support nested containers; encode a nested Codable value instead")
+        KeyedEncodingContainer(KeyedWriter<NestedKey>(writer: writer.refuse("nested containers"), level: EncodingLevel(), codingPath: codingPath))
     }
     mutating func nestedUnkeyedContainer(forKey key: Key) -> UnkeyedEncodingContainer {
-        preconditionFailure("CompactJSON does not support nested containers; encode a nested Codable value instead")
+        UnkeyedWriter(writer: writer.refuse("nested containers"), level: EncodingLevel(), codingPath: codingPath)
     }
-    mutating func superEncoder() -> Encoder { preconditionFailure("CompactJSON does not support superEncoder") }
-    mutating func superEncoder(forKey key: Key) -> Encoder { preconditionFailure("CompactJSON does not support superEncoder") }
+    mutating func superEncoder() -> Encoder {
+        LevelEncoder(writer: writer.refuse("superEncoder"), level: EncodingLevel(), codingPath: codingPath)
+    }
+    mutating func superEncoder(forKey key: Key) -> Encoder {
+        LevelEncoder(writer: writer.refuse("superEncoder"), level: EncodingLevel(), codingPath: codingPath)
+    }
 }
 
 struct UnkeyedWriter: UnkeyedEncodingContainer {
@@ -366,12 +384,14 @@ struct UnkeyedWriter: UnkeyedEncodingContainer {
     mutating func encode<T: Encodable>(_ value: T) throws { comma(); try writer.encodeValue(value) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        preconditionFailure("CompactJSON does not support nested containers; encode a nested Codable value instead")
+        KeyedEncodingContainer(KeyedWriter<NestedKey>(writer: writer.refuse("nested containers"), level: EncodingLevel(), codingPath: codingPath))
     }
     mutating func nestedUnkeyedContainer() -> UnkeyedEncodingContainer {
-        preconditionFailure("CompactJSON does not support nested containers; encode a nested Codable value instead")
+        UnkeyedWriter(writer: writer.refuse("nested containers"), level: EncodingLevel(), codingPath: codingPath)
     }
-    mutating func superEncoder() -> Encoder { preconditionFailure("CompactJSON does not support superEncoder") }
+    mutating func superEncoder() -> Encoder {
+        LevelEncoder(writer: writer.refuse("superEncoder"), level: EncodingLevel(), codingPath: codingPath)
+    }
 }
 
 struct SingleWriter: SingleValueEncodingContainer {

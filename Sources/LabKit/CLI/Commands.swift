@@ -137,7 +137,7 @@ enum BuiltinCommands {
                 }
             }
         }
-        let ok = all.allSatisfy { !$0.part.graded || $0.outcome.isPassed || $0.outcome.key == "skipped" }
+        let ok = all.allSatisfy { !$0.part.graded || $0.outcome.isPassed || $0.outcome.kind == .skipped }
         if json {
             session.out(CheckReportRecord(results: all.map(PartResultRecord.init)).encoded())
         } else {
@@ -195,7 +195,7 @@ enum BuiltinCommands {
             }
             return session.style.green("Every checked part passes.")
         }
-        guard let first = results.first(where: { $0.part.graded && !$0.outcome.isPassed && $0.outcome.key != "skipped" }) else {
+        guard let first = results.first(where: { $0.part.graded && !$0.outcome.isPassed && $0.outcome.kind != .skipped }) else {
             return ""
         }
         let n = first.lesson.number

@@ -67,13 +67,13 @@ extension BuiltinCommands {
 
         session.out("")
         let seconds = monotonicSeconds() - started
-        let skipped = grade.graded.filter { $0.outcome.key == "skipped" }
+        let skipped = grade.graded.filter { $0.outcome.kind == .skipped }
         if !skipped.isEmpty {
             let reasons = Set(skipped.map(\.outcome.message)).sorted().joined(separator: "; ")
             session.out(s.yellow("\(plural(skipped.count, "part")) could not run here and earn no point (\(reasons)). "
                                  + "Grade on a machine where every part can run."))
         }
-        let notStarted = grade.graded.filter { $0.outcome.key == "notStarted" }.count
+        let notStarted = grade.graded.filter { $0.outcome.kind == .notStarted }.count
         var line = "\(plural(grade.graded.count, "graded part")) in \(formatSeconds(seconds))"
         if notStarted > 0 { line += " · \(notStarted) not started" }
         session.out(s.dim(line))
@@ -103,17 +103,17 @@ extension BuiltinCommands {
     /// Parts shown in full under the table: they ran (or could not) and did not pass. Not-started
     /// parts are counted in the table only.
     static func needsAttention(_ result: PartResult) -> Bool {
-        !result.outcome.isPassed && result.outcome.key != "notStarted"
+        !result.outcome.isPassed && result.outcome.kind != .notStarted
     }
 
     /// "2 passed · 1 failed · 3 not started", plus demonstrations.
     static func breakdown(_ lesson: Grade.Lesson, style s: Style) -> String {
         var words: [String] = []
-        for key in ["passed", "failed", "notStarted", "crashed", "deadlocked", "timedOut", "exitedEarly", "skipped"] {
-            let matching = lesson.graded.filter { $0.outcome.key == key }
+        for kind in PartOutcome.Kind.allCases {
+            let matching = lesson.graded.filter { $0.outcome.kind == kind }
             if let first = matching.first {
                 let text = "\(matching.count) \(first.outcome.label)"
-                words.append(key == "passed" ? s.green(text) : key == "notStarted" ? s.dim(text) : key == "skipped" ? s.yellow(text) : s.red(text))
+                words.append(kind == .passed ? s.green(text) : kind == .notStarted ? s.dim(text) : kind == .skipped ? s.yellow(text) : s.red(text))
             }
         }
         let demonstrations = lesson.results.count - lesson.graded.count

@@ -29,7 +29,7 @@ enum Hints {
     static func firstNotPassing(_ lesson: LessonEntry, _ progress: Progress) -> PartInfo? {
         let entry = progress.lesson(lesson.info.number)
         return lesson.parts.first { part in
-            part.graded && !entry.passedParts.contains(part.number) && entry.outcome(ofPart: part.number) != "skipped"
+            part.graded && !entry.passedParts.contains(part.number) && entry.outcome(ofPart: part.number) != .skipped
         }
     }
 

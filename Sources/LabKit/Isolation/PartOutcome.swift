@@ -17,34 +17,41 @@ public enum PartOutcome: Equatable, Sendable {
     /// The part could not run here; the reason says why.
     case skipped(String)
 
-    /// "passed", "failed", "not started", … as shown in reports.
-    public var label: String {
-        switch self {
-        case .passed: return "passed"
-        case .failed: return "failed"
-        case .notStarted: return "not started"
-        case .crashed: return "crashed"
-        case .deadlocked: return "deadlocked"
-        case .timedOut: return "timed out"
-        case .exitedEarly: return "exited early"
-        case .skipped: return "skipped"
+    /// Which of the outcomes this is, without its details: what reports count, progress stores
+    /// and JSON says (`rawValue`).
+    public enum Kind: String, Codable, CaseIterable, Sendable {
+        case passed, failed, notStarted, crashed, deadlocked, timedOut, exitedEarly, skipped
+
+        /// "passed", "failed", "not started", … as shown in reports.
+        public var label: String {
+            switch self {
+            case .passed: return "passed"
+            case .failed: return "failed"
+            case .notStarted: return "not started"
+            case .crashed: return "crashed"
+            case .deadlocked: return "deadlocked"
+            case .timedOut: return "timed out"
+            case .exitedEarly: return "exited early"
+            case .skipped: return "skipped"
+            }
         }
     }
 
-    /// A stable machine-readable key: passed, failed, notStarted, crashed, deadlocked, timedOut,
-    /// exitedEarly, skipped.
-    public var key: String {
+    public var kind: Kind {
         switch self {
-        case .passed: return "passed"
-        case .failed: return "failed"
-        case .notStarted: return "notStarted"
-        case .crashed: return "crashed"
-        case .deadlocked: return "deadlocked"
-        case .timedOut: return "timedOut"
-        case .exitedEarly: return "exitedEarly"
-        case .skipped: return "skipped"
+        case .passed: return .passed
+        case .failed: return .failed
+        case .notStarted: return .notStarted
+        case .crashed: return .crashed
+        case .deadlocked: return .deadlocked
+        case .timedOut: return .timedOut
+        case .exitedEarly: return .exitedEarly
+        case .skipped: return .skipped
         }
     }
+
+    /// "passed", "failed", "not started", … as shown in reports.
+    public var label: String { kind.label }
 
     /// The explanation shown under the part's line.
     public var message: String {

@@ -11,8 +11,8 @@ public struct Progress: Codable, Equatable, Sendable {
         public var passedParts: [Int] = []
         /// Parts that were checked at least once.
         public var checkedParts: [Int] = []
-        /// Part number (as text) → the outcome key of its latest check (passed, failed, notStarted…).
-        public var outcomes: [String: String] = [:]
+        /// Part number (as text) → how its latest check ended.
+        public var outcomes: [String: PartOutcome.Kind] = [:]
         /// True when the latest build of the exercises failed.
         public var doesNotCompile: Bool = false
         public var lastChecked: Date?
@@ -25,13 +25,15 @@ public struct Progress: Codable, Equatable, Sendable {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             passedParts = try c.decodeIfPresent([Int].self, forKey: .passedParts) ?? []
             checkedParts = try c.decodeIfPresent([Int].self, forKey: .checkedParts) ?? []
-            outcomes = try c.decodeIfPresent([String: String].self, forKey: .outcomes) ?? [:]
+            // Stored as the kinds' names; a name this lab does not know (a newer lab's) is dropped.
+            let names = try c.decodeIfPresent([String: String].self, forKey: .outcomes) ?? [:]
+            outcomes = names.compactMapValues(PartOutcome.Kind.init(rawValue:))
             doesNotCompile = try c.decodeIfPresent(Bool.self, forKey: .doesNotCompile) ?? false
             lastChecked = try? c.decodeIfPresent(Date.self, forKey: .lastChecked)
         }
 
-        /// The outcome key of a part's latest check, if it was checked.
-        public func outcome(ofPart number: Int) -> String? { outcomes["\(number)"] }
+        /// How a part's latest check ended, if it was checked.
+        public func outcome(ofPart number: Int) -> PartOutcome.Kind? { outcomes["\(number)"] }
     }
     public var version = 1
     /// The lesson the student is on.
@@ -64,7 +66,7 @@ public struct Progress: Codable, Equatable, Sendable {
             if !entry.checkedParts.contains(result.part.number) { entry.checkedParts.append(result.part.number) }
             entry.passedParts.removeAll { $0 == result.part.number }
             if result.outcome.isPassed && result.part.graded { entry.passedParts.append(result.part.number) }
-            entry.outcomes["\(result.part.number)"] = result.outcome.key
+            entry.outcomes["\(result.part.number)"] = result.outcome.kind
             entry.passedParts.sort()
             entry.checkedParts.sort()
             lessons["\(result.lesson.number)"] = entry
@@ -111,7 +113,7 @@ public enum LessonStatus: String, Sendable, Equatable {
         if entry.doesNotCompile { return (.doesNotCompile, passed, graded.count) }
         if passed == graded.count && !graded.isEmpty { return (.passed, passed, graded.count) }
         // Started: something passed, or some part got past todo() (failed, crashed…).
-        let started = passed > 0 || entry.outcomes.values.contains { $0 != "notStarted" && $0 != "skipped" }
+        let started = passed > 0 || entry.outcomes.values.contains { $0 != .notStarted && $0 != .skipped }
         return (started ? .inProgress : .notStarted, passed, graded.count)
     }
 }

@@ -27,7 +27,7 @@ public struct PartResultRecord: Codable, Sendable, Equatable {
         title = result.part.title
         graded = result.part.graded
         implementation = result.implementation.description
-        outcome = result.outcome.key
+        outcome = result.outcome.kind.rawValue
         message = result.outcome.message
         if case .notStarted(let name, _) = result.outcome { function = name } else { function = nil }
         output = result.output

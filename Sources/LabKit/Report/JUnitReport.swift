@@ -61,7 +61,7 @@ public enum JUnitReport {
                     body += "\n" + shown.joined(separator: "\n")
                 }
                 body += "\n\nSee it yourself: \(Grade.command(result))"
-                inner += "      <\(kind) message=\(attribute(firstLine)) type=\(attribute(result.outcome.key))>"
+                inner += "      <\(kind) message=\(attribute(firstLine)) type=\(attribute(result.outcome.kind.rawValue))>"
                     + text(body) + "</\(kind)>\n"
             }
         }

@@ -41,7 +41,7 @@ public struct TerminalReport {
         }
         let output = result.output.trimmingTrailingNewlines()
         // A demonstration's output is its point: show it whatever the outcome.
-        let showOutput = verbose || !part.graded || !(result.outcome.isPassed || result.outcome.key == "notStarted" || result.outcome.key == "skipped")
+        let showOutput = verbose || !part.graded || !(result.outcome.isPassed || result.outcome.kind == .notStarted || result.outcome.kind == .skipped)
         if showOutput && !output.isEmpty {
             var outputLines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             var header = "output:"
@@ -65,10 +65,10 @@ public struct TerminalReport {
         let graded = results.filter { $0.part.graded }
         let passed = graded.filter { $0.outcome.isPassed }.count
         var counts: [(String, Int)] = []
-        for key in ["failed", "notStarted", "crashed", "deadlocked", "timedOut", "exitedEarly", "skipped"] {
-            let n = graded.filter { $0.outcome.key == key }.count
+        for kind in PartOutcome.Kind.allCases where kind != .passed {
+            let n = graded.filter { $0.outcome.kind == kind }.count
             if n > 0 {
-                let word = graded.first { $0.outcome.key == key }!.outcome.label
+                let word = kind.label
                 counts.append((word, n))
             }
         }

@@ -41,7 +41,7 @@ public enum WatchVerdict: Equatable, Sendable {
     /// The verdict of a lesson's part results: skipped parts neither pass nor fail it.
     public static func of(_ results: [PartResult]) -> WatchVerdict {
         let graded = results.filter(\.part.graded)
-        let counted = graded.filter { $0.outcome.key != "skipped" }
+        let counted = graded.filter { $0.outcome.kind != .skipped }
         let passed = counted.filter(\.outcome.isPassed).count
         let failing = counted.first { !$0.outcome.isPassed }?.part.number
         return .ran(passed: passed, total: counted.count, firstFailing: failing)
