@@ -58,4 +58,10 @@ int shmlab_set_affinity(const void *saved, unsigned long size);
 /// sched_setaffinity(0, …) to the single CPU `cpu` (CPU_ZERO, CPU_SET).
 int shmlab_pin_to_cpu(int cpu);
 
+/// What the last pthread_mutex_init at `address` in this process was given: pthread_mutexattr_getpshared
+/// and pthread_mutexattr_getrobust of its attributes (PRIVATE and STALLED for none). Returns 1, or 0
+/// when no pthread_mutex_init at that address is remembered (the last 64 are). pthread_mutex_init
+/// is interposed by this module to note them.
+int shmlab_mutex_init_attributes(const void *address, int *pshared, int *robust);
+
 #endif
