@@ -42,8 +42,8 @@ public struct SharedMutex: SharedMutexContract {
         todo()
     }
 
-    /// Runs body with the mutex held; releases it on every path.
-    public func withLock<T>(_ body: () throws -> T) throws -> T {
+    /// Runs body with the mutex held, giving it what lock() returned; releases it on every path.
+    public func withLock<T>(_ body: (LockOutcome) throws -> T) throws -> T {
         todo()
     }
 

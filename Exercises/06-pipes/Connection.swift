@@ -43,7 +43,8 @@ public final class Connection: PipeConnectionContract {
         todo()
     }
 
-    /// duplex: socketpair(AF_UNIX, SOCK_STREAM); simplex: pipe(), returned as (read end, write end).
+    /// duplex: socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC); simplex: Descriptor.pipe() (pipe2 with
+    /// O_CLOEXEC), returned as (read end, write end). Both ends must be close-on-exec.
     public static func pipe(duplex: Bool) throws -> (Connection, Connection) {
         todo()
     }

@@ -21,8 +21,10 @@ public struct SharedMutex: SharedMutexContract {
         var rc = pthread_mutexattr_init(&attributes)
         if rc != 0 { throw SystemError("pthread_mutexattr_init", errno: rc) }
         defer { pthread_mutexattr_destroy(&attributes) }
-        // Without PROCESS_SHARED, glibc wakes waiters with process-private futex calls: an unlock
-        // in one process never wakes a waiter in another.
+        // POSIX requires PROCESS_SHARED for a mutex several processes use. Without it glibc wakes
+        // the waiters of a plain mutex with process-private futex calls (an unlock in one process
+        // never wakes a waiter in another); its robust mutexes happen to wake across processes
+        // anyway, an implementation detail, not a promise.
         rc = pthread_mutexattr_setpshared(&attributes, Int32(PTHREAD_PROCESS_SHARED))
         if rc != 0 { throw SystemError("pthread_mutexattr_setpshared", errno: rc) }
         // ROBUST: when the holder dies, the kernel releases the mutex and the next locker gets
@@ -76,10 +78,10 @@ public struct SharedMutex: SharedMutexContract {
         if rc != 0 { throw SystemError("pthread_mutex_unlock", errno: rc) }
     }
 
-    public func withLock<T>(_ body: () throws -> T) throws -> T {
-        _ = try lock()
+    public func withLock<T>(_ body: (LockOutcome) throws -> T) throws -> T {
+        let outcome = try lock()
         defer { try? unlock() }   // on every path: a throwing body must not leave it locked
-        return try body()
+        return try body(outcome)  // .previousOwnerDied: the body repairs what the dead holder left
     }
 
     public func destroy() throws {

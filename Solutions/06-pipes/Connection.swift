@@ -202,14 +202,19 @@ public final class Connection: PipeConnectionContract {
     // MARK: - Making pairs
 
     public static func pipe(duplex: Bool) throws -> (Connection, Connection) {
-        var fds: [Int32] = [-1, -1]
+        // Both close-on-exec: a program exec'd later must not inherit an end (an inherited write
+        // end keeps the reader from ever seeing end-of-file). Python's ends are the same (PEP 446).
         if duplex {
-            try valueOrErrno("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) }
-        } else {
-            try valueOrErrno("pipe") { Glibc.pipe(&fds) }
+            var fds: [Int32] = [-1, -1]
+            try valueOrErrno("socketpair") {
+                socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+            }
+            return (Connection(descriptor: fds[0]), Connection(descriptor: fds[1]))
         }
-        // pipe(): fds[0] is the read end, fds[1] the write end — the same order as Python's.
-        return (Connection(descriptor: fds[0]), Connection(descriptor: fds[1]))
+        // pipe2(fds, O_CLOEXEC), which `import Glibc` does not show. The read end comes first,
+        // the write end second — the same order as Python's.
+        let (read, write) = try Descriptor.pipe()
+        return (Connection(descriptor: read), Connection(descriptor: write))
     }
 
     public static func startWriter(_ body: (Connection) throws -> Void) throws -> (reader: Connection, writer: pid_t) {

@@ -1,7 +1,9 @@
 #define _GNU_SOURCE
 #include <spawn.h>
 #include "CShmLab.h"
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -68,4 +70,46 @@ int shmlab_pin_to_cpu(int cpu) {
 int shmlab_posix_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
 int shmlab_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
+
+/* pthread_mutex_init, interposed: every binary that links CShmLab (the part hosts, and so the
+ * student's code in them) calls this definition, which notes the attributes it was given and
+ * calls glibc's. Lesson 04 reads the note back: glibc's mutex bytes cannot tell whether
+ * PTHREAD_PROCESS_SHARED was set on a robust mutex (glibc marks every robust mutex shared,
+ * __kind 0x90 either way, measured on glibc 2.36), so only the attributes themselves can. */
+#define SHMLAB_INIT_NOTES 64
+static struct { const void *address; int pshared; int robust; } shmlab_init_notes[SHMLAB_INIT_NOTES];
+static unsigned long shmlab_init_count;
+static int (*shmlab_real_mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+
+int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexattr_t *attributes) {
+    int pshared = PTHREAD_PROCESS_PRIVATE, robust = PTHREAD_MUTEX_STALLED;
+    if (attributes) {
+        pthread_mutexattr_getpshared(attributes, &pshared);
+        pthread_mutexattr_getrobust(attributes, &robust);
+    }
+    unsigned long slot = __atomic_fetch_add(&shmlab_init_count, 1, __ATOMIC_ACQ_REL) % SHMLAB_INIT_NOTES;
+    shmlab_init_notes[slot].address = mutex;
+    shmlab_init_notes[slot].pshared = pshared;
+    shmlab_init_notes[slot].robust = robust;
+    int (*real)(pthread_mutex_t *, const pthread_mutexattr_t *) =
+        __atomic_load_n(&shmlab_real_mutex_init, __ATOMIC_ACQUIRE);
+    if (!real) {
+        real = (int (*)(pthread_mutex_t *, const pthread_mutexattr_t *))dlsym(RTLD_NEXT, "pthread_mutex_init");
+        __atomic_store_n(&shmlab_real_mutex_init, real, __ATOMIC_RELEASE);
+    }
+    return real(mutex, attributes);
+}
+
+int shmlab_mutex_init_attributes(const void *address, int *pshared, int *robust) {
+    unsigned long count = __atomic_load_n(&shmlab_init_count, __ATOMIC_ACQUIRE);
+    unsigned long oldest = count > SHMLAB_INIT_NOTES ? count - SHMLAB_INIT_NOTES : 0;
+    for (unsigned long i = count; i > oldest; i--) {
+        unsigned long slot = (i - 1) % SHMLAB_INIT_NOTES;
+        if (shmlab_init_notes[slot].address == address) {
+            *pshared = shmlab_init_notes[slot].pshared;
+            *robust = shmlab_init_notes[slot].robust;
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -64,4 +64,10 @@ int shmlab_posix_spawn_setsid_flag(void);
 /// posix_spawn_file_actions_addclosefrom_np (GNU): the child closes every descriptor >= from.
 int shmlab_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 
+/// What the last pthread_mutex_init at `address` in this process was given: pthread_mutexattr_getpshared
+/// and pthread_mutexattr_getrobust of its attributes (PRIVATE and STALLED for none). Returns 1, or 0
+/// when no pthread_mutex_init at that address is remembered (the last 64 are). pthread_mutex_init
+/// is interposed by this module to note them.
+int shmlab_mutex_init_attributes(const void *address, int *pshared, int *robust);
+
 #endif

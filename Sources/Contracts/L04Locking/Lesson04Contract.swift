@@ -36,11 +36,13 @@ public enum LockingError: Error, Equatable {
 
 /// A `pthread_mutex_t` living inside shared memory: process-shared and robust.
 ///
-/// The lab gives it the address of `MemoryLayout<pthread_mutex_t>.size` bytes (40 on x86-64, 48 on arm64), 8-aligned,
-/// inside a block every process maps; each process then makes its own value over that address.
+/// The lab gives it the address of `MemoryLayout<pthread_mutex_t>.size` bytes (it differs between
+/// architectures: never write the number), 8-aligned, inside a block every process maps; each
+/// process then makes its own value over that address.
 public protocol SharedMutexContract {
-    /// Initialises a new mutex at `address`: process-shared (PTHREAD_PROCESS_SHARED) and robust
-    /// (PTHREAD_MUTEX_ROBUST). Throws `LockingError.misaligned` for an address that is not
+    /// Initialises a new mutex at `address`: process-shared (PTHREAD_PROCESS_SHARED, which POSIX
+    /// requires for a mutex used by several processes; the lab checks the attribute itself) and
+    /// robust (PTHREAD_MUTEX_ROBUST). Throws `LockingError.misaligned` for an address that is not
     /// 8-aligned. The corresponding C functions are `pthread_mutexattr_setpshared`,
     /// `pthread_mutexattr_setrobust` and `pthread_mutex_init`.
     init(initializingAt address: UnsafeMutableRawPointer) throws
@@ -64,7 +66,9 @@ public protocol SharedMutexContract {
     func unlock() throws
 
     /// Runs `body` with the mutex held and releases it on every path, also when `body` throws.
-    func withLock<T>(_ body: () throws -> T) throws -> T
+    /// `body` is given what `lock()` returned: `.previousOwnerDied` means the data the mutex
+    /// protects may be half-updated by a holder that died, and `body` must check or repair it.
+    func withLock<T>(_ body: (LockOutcome) throws -> T) throws -> T
 
     /// Destroys it; no process may use it afterwards. The corresponding C function is `pthread_mutex_destroy`.
     func destroy() throws

@@ -63,7 +63,7 @@ public protocol PipeConnectionContract: AnyObject {
     /// Closes the descriptor; closing twice does nothing. The corresponding C function is `close`.
     func close()
 
-    /// A connected pair, best close-on-exec. Simplex (`duplex: false`): `pipe2(…, O_CLOEXEC)`, the
+    /// A connected pair, both ends close-on-exec (required: parts 1 and 2 check `FD_CLOEXEC`). Simplex (`duplex: false`): `pipe2(…, O_CLOEXEC)`, the
     /// first can only receive and the second only send (Python's `Pipe(duplex=False)` returns the
     /// same order). Duplex: `socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`, both send and receive.
     static func pipe(duplex: Bool) throws -> (Self, Self)

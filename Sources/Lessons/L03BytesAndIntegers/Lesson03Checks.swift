@@ -238,6 +238,16 @@ extension Lesson03 {
 
         // Out of bounds: an error, and nothing written anywhere.
         for (offset, length) in [(region.count - 7, 8), (region.count, 1), (-1, 2), (-8, 8), (Int.max - 4, 8)] {
+            if offset > Int.max - length {
+                // offset + length overflows here, and a bounds test that computes it traps (SIGILL):
+                // try the calls in a child first, so that a crash can be explained.
+                try requireNoCrash(offset: offset, length: length, count: region.count, look: look) {
+                    try L.store(1, into: region, at: offset, length: length, order: .big, signed: false)
+                }
+                try requireNoCrash(offset: offset, length: length, count: region.count, look: look, load: true) {
+                    _ = try L.load(from: UnsafeRawBufferPointer(region), at: offset, length: length, order: .big, signed: false)
+                }
+            }
             resetFence()
             let call = "store(1, into: <\(region.count) bytes>, at: \(offset), length: \(length), order: .big, signed: false)"
             try requireError(call, .outOfBounds(offset: offset, length: length, count: region.count),
@@ -296,6 +306,35 @@ extension Lesson03 {
             try L.load(from: UnsafeRawBufferPointer(region), at: 101, length: 6, order: .big, signed: false)
         }
         try requireEqual(answer, sum, "the value the other process stored at offset 101 does not come back", look: look)
+    }
+
+    /// Runs one out-of-bounds store or load in a child the lab forks, and turns a crash into a
+    /// failure that says why: the part's own process would die with the student's code.
+    static func requireNoCrash(offset: Int, length: Int, count: Int, look: String, load: Bool = false,
+                               _ body: () throws -> Void) throws {
+        let call = load ? "load(from: <\(count) bytes>, at: \(offset), length: \(length), order: .big, signed: false)"
+                        : "store(1, into: <\(count) bytes>, at: \(offset), length: \(length), order: .big, signed: false)"
+        let pid = try forkChild {
+            do { try body() } catch {}               // any error is judged in the part's own process next
+            return 0
+        }
+        let end = try waitForProcess(pid)
+        guard case .signaled(let signal) = end else { return }
+        let expected = "IntegerBytesError.outOfBounds(offset: \(offset), length: \(length), count: \(count)) thrown"
+        if signal == SIGILL || signal == SIGTRAP {
+            throw CheckFailure("\(call) crashed (\(signalName(signal)), a Swift trap) instead of throwing",
+                               expected: expected,
+                               seen: "the process was killed by \(signalName(signal)) (offset is Int.max - 4)",
+                               cause: "arithmetic overflow in the bounds check: offset + length is more than Int.max for offset = Int.max - 4, and Swift traps on integer overflow. Test guard offset >= 0, length >= 0, offset <= buffer.count - length — no term of it can overflow — and only then compute offset + length",
+                               look: look)
+        }
+        throw CheckFailure("\(call) crashed (\(signalName(signal))) instead of throwing",
+                           expected: expected,
+                           seen: "the process was killed by \(signalName(signal)) (offset is Int.max - 4)",
+                           cause: signal == SIGSEGV || signal == SIGBUS
+                               ? "it touched memory far outside the buffer: check the bounds before reading or writing a single byte"
+                               : PartOutcome.meaning(ofSignal: signal),
+                           look: look)
     }
 
     // MARK: - part 6

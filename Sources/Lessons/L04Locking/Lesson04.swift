@@ -21,7 +21,8 @@ public enum Lesson04 {
              check: { lab, context in try lockedIncrementsExact(lab, context) }, hints: [
             "init(initializingAt:) runs pthread_mutex_init on the shared bytes, with attributes: build a pthread_mutexattr_t first. Check the address is 8-aligned (throw LockingError.misaligned).",
             "Two attributes matter: pthread_mutexattr_setpshared(&a, Int32(PTHREAD_PROCESS_SHARED)) and pthread_mutexattr_setrobust(&a, Int32(PTHREAD_MUTEX_ROBUST)). pthread calls return the error number; they do not set errno.",
-            "lock(): let rc = pthread_mutex_lock(mutex); 0 → .acquired; EOWNERDEAD → pthread_mutex_consistent(mutex) and .previousOwnerDied; anything else → throw SystemError(\"pthread_mutex_lock\", errno: rc). withLock: _ = try lock(); defer { try? unlock() }; return try body().",
+            "lock(): let rc = pthread_mutex_lock(mutex); 0 → .acquired; EOWNERDEAD → pthread_mutex_consistent(mutex) and .previousOwnerDied; anything else → throw SystemError(\"pthread_mutex_lock\", errno: rc). withLock: let outcome = try lock(); defer { try? unlock() }; return try body(outcome).",
+            "The part reads back the attributes your pthread_mutex_init was given: without PTHREAD_PROCESS_SHARED it fails even though glibc's robust mutexes would wake the other processes anyway. POSIX requires the attribute; check what pthread_mutexattr_setpshared returns.",
         ], ifTimedOut: neverWoken, timeout: 25),
         Part(3, "while another process holds the lock, try-lock fails; after release it succeeds",
              check: { lab, context in try tryLockWhileHeld(lab, context) }, hints: [
@@ -38,6 +39,7 @@ public enum Lesson04 {
              check: { lab, context in try ownerDeathRecovered(lab, context) }, hints: [
             "A robust mutex (PTHREAD_MUTEX_ROBUST) whose holder dies is handed to the next locker with the result EOWNERDEAD — also by pthread_mutex_trylock and pthread_mutex_timedlock.",
             "On EOWNERDEAD you hold the mutex, but it is marked inconsistent: call pthread_mutex_consistent(mutex) before unlocking, or the unlock makes it unusable for good (ENOTRECOVERABLE). Return .previousOwnerDied.",
+            "withLock gives its body what lock() returned: let outcome = try lock(); defer { try? unlock() }; return try body(outcome). After a killed holder the body must be told .previousOwnerDied — it is the code that can repair the data.",
         ], ifTimedOut: "The next locker waited forever for a holder that had died: the mutex is not robust "
             + "(pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST)).", timeout: 40),
         Part(6, "two unrelated processes take turns through named semaphores",

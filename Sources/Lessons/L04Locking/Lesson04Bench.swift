@@ -68,7 +68,7 @@ enum LockingBench {
                 bodies.append({
                     try nanoseconds(rounds) {
                         for _ in 0..<rounds {
-                            try made.withLock { counter.storeBytes(of: counter.load(as: UInt64.self) + 1, as: UInt64.self) }
+                            try made.withLock { _ in counter.storeBytes(of: counter.load(as: UInt64.self) + 1, as: UInt64.self) }
                         }
                     }
                 })
@@ -91,7 +91,7 @@ enum LockingBench {
                             pids.append(try forkChild {
                                 _ = barrier.arriveAndWait(parties: 4, timeout: 30)
                                 for _ in 0..<each {
-                                    try mutex.withLock { counter.storeBytes(of: counter.load(as: UInt64.self) + 1, as: UInt64.self) }
+                                    try mutex.withLock { _ in counter.storeBytes(of: counter.load(as: UInt64.self) + 1, as: UInt64.self) }
                                 }
                                 return 0
                             })

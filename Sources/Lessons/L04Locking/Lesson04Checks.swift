@@ -9,7 +9,7 @@ extension Lesson04 {
 
     /// Where things live in the lab's shared block.
     enum Slot {
-        static let mutex = 0          // MemoryLayout<pthread_mutex_t>.size (40 on x86-64, 48 on arm64), 64 reserved
+        static let mutex = 0          // MemoryLayout<pthread_mutex_t>.size bytes, 64 reserved (checked below)
         static let counter = 64       // UInt64 (or the article's single byte)
         static let barrier = 128      // StartBarrier
         static let flag = 192         // SharedFlag: steps of a choreography between processes
@@ -78,7 +78,7 @@ extension Lesson04 {
                 }
                 for i in 0..<each {
                     if let mutex {
-                        try attempt("withLock", look: look("withLock(_:)")) { try mutex.withLock { increment(i) } }
+                        try attempt("withLock", look: look("withLock(_:)")) { try mutex.withLock { _ in increment(i) } }
                     } else {
                         increment(i)
                     }
@@ -116,6 +116,31 @@ extension Lesson04 {
                                look: look("lock()"))
         }
         return pid
+    }
+
+    /// POSIX requires PTHREAD_PROCESS_SHARED for a mutex that several processes use. glibc's robust
+    /// mutexes wake waiters in other processes without it, and their bytes are the same either way
+    /// (glibc marks every robust mutex shared), so no race and no look at the mutex can show it
+    /// missing: read back the attributes the student's pthread_mutex_init was given (CShmLab
+    /// interposes pthread_mutex_init and notes them, `MutexInitNote`).
+    static func requireProcessSharedAttribute(at address: UnsafeMutableRawPointer) throws {
+        precondition(MemoryLayout<pthread_mutex_t>.size <= Slot.counter - Slot.mutex, "the lab's slot for the mutex is too small")
+        guard let note = MutexInitNote.last(at: address) else {
+            throw CheckFailure("init(initializingAt:) did not call pthread_mutex_init at the address it was given",
+                               expected: "pthread_mutex_init(address, &attributes) on the bytes in the shared block",
+                               seen: "no pthread_mutex_init at \(address) in this process",
+                               cause: "the mutex must be initialised where it lives, in the shared block — not in a local pthread_mutex_t that is copied afterwards",
+                               look: look("init(initializingAt:)"))
+        }
+        if !note.processShared {
+            throw CheckFailure("the mutex was initialised without PTHREAD_PROCESS_SHARED",
+                               expected: "the attributes given to pthread_mutex_init say PTHREAD_PROCESS_SHARED (pthread_mutexattr_getpshared)",
+                               seen: "PTHREAD_PROCESS_PRIVATE, " + (note.robust
+                                   ? "robust (on glibc a robust mutex still wakes a waiter in another process, which is why the counting below would pass: an implementation detail, not a promise)"
+                                   : "not robust"),
+                               cause: "POSIX requires PTHREAD_PROCESS_SHARED for a mutex that several processes use; without it the behaviour is undefined (with glibc a mutex with default attributes never wakes a waiter in another process). Call pthread_mutexattr_setpshared(&attributes, Int32(PTHREAD_PROCESS_SHARED)) before pthread_mutex_init, and check what it returns",
+                               look: look("init(initializingAt:)"))
+        }
     }
 
     static func requireClean(_ pid: pid_t, _ what: String) throws {
@@ -166,6 +191,7 @@ extension Lesson04 {
                                expected: "LockingError.misaligned", seen: "\(error)", look: look("init(initializingAt:)"))
         }
         let mutex = try attempt("SharedMutex(initializingAt:)") { try L.Mutex(initializingAt: block.baseAddress! + Slot.mutex) }
+        try requireProcessSharedAttribute(at: block.baseAddress! + Slot.mutex)
         let counted = try race(L.self, block, workers: 4, each: 100_000, mutex: mutex, yieldEvery: 64, context: context)
         try requireEqual(counted, 400_000, "4 processes × 100,000 locked increments did not add up",
                          cause: counted < 400_000
@@ -358,6 +384,25 @@ extension Lesson04 {
             "a process waiting in lock() was not told that the holder died",
             expected: ".previousOwnerDied", seen: woken.text,
             cause: "pthread_mutex_lock returns EOWNERDEAD: report it as .previousOwnerDied", look: look("lock()")))
+
+        // 4. withLock gives its body the outcome: after a holder was killed, the body is told.
+        let third = try startHolder(L.self, mutex, flag: flag, holdForever: true)
+        kill(third, SIGKILL)
+        _ = try waitForProcess(third)
+        var given: [LockOutcome] = []
+        try attempt("withLock { outcome in … }, twice", look: look("withLock(_:)")) {
+            try mutex.withLock { outcome in given.append(outcome) }
+            try mutex.withLock { outcome in given.append(outcome) }
+        }
+        if given != [.previousOwnerDied, .acquired] {
+            throw CheckFailure("withLock did not tell its body what lock() found",
+                               expected: "the body is given .previousOwnerDied (the holder was killed holding the lock), then .acquired the next time",
+                               seen: given.map(\.description).joined(separator: ", then "),
+                               cause: given.first == .acquired
+                                   ? "withLock passed .acquired although lock() returned .previousOwnerDied: keep what lock() returned and give it to the body (let outcome = try lock(); defer { try? unlock() }; return try body(outcome)). The body is where the data is repaired after an owner died"
+                                   : "withLock must call lock() once, give its result to the body, and unlock on every path",
+                               look: look("withLock(_:)"))
+        }
     }
 
     /// Part 6: two unrelated processes take turns through named semaphores.
@@ -479,7 +524,7 @@ extension Lesson04 {
                 guard barrier.arriveAndWait(parties: workers, timeout: 20) else { return 3 }
                 for _ in 0..<51 {
                     try attempt("withLock", look: look("withLock(_:)")) {
-                        try mutex.withLock {
+                        try mutex.withLock { _ in
                             let value = base.load(fromByteOffset: Slot.counter, as: UInt8.self)
                             sched_yield()
                             base.storeBytes(of: try oneByte(Int(value) + 1), toByteOffset: Slot.counter, as: UInt8.self)
@@ -499,7 +544,7 @@ extension Lesson04 {
 
         // The 256th increment does not fit in a byte: the body throws inside withLock.
         do {
-            try mutex.withLock {
+            try mutex.withLock { _ in
                 let current = base.load(fromByteOffset: Slot.counter, as: UInt8.self)
                 base.storeBytes(of: try oneByte(Int(current) + 1), toByteOffset: Slot.counter, as: UInt8.self)
             }

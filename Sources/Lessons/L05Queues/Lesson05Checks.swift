@@ -539,7 +539,8 @@ extension Lesson05 {
                                                  seen: "after \(secondsText(closedTook))", look: look("get(timeout:)")))
     }
 
-    /// Part 7: a producer killed mid-put does not wedge the queue (robust lock).
+    /// Part 7: a producer killed holding the lock in put leaves the queue usable (robust lock; a
+    /// killed waiter is not covered: glibc before 2.41 can block a later broadcast, see the lesson).
     static func killedProducerDoesNotWedge<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
         // A. A producer stopped while it holds the lock inside put, then killed.
         let (queue, lock, release) = try makeQueue(Q.self, 64 << 10)

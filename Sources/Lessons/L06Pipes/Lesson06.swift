@@ -14,14 +14,14 @@ public enum Lesson06 {
     public static var parts: [Part<any PipeConnectionContract.Type>] { [
         Part(1, "the post's example: 0…9 then \"END\" arrive in order through a simplex pipe",
              check: { lab, context in try tutorialExample(lab, context) }, hints: [
-            "pipe(&fds) gives two descriptors: fds[0] is the read end, fds[1] the write end. A simplex pair is (Connection(descriptor: fds[0]), Connection(descriptor: fds[1])).",
+            "pipe(&fds) gives two descriptors: fds[0] is the read end, fds[1] the write end. A simplex pair is (Connection(descriptor: fds[0]), Connection(descriptor: fds[1])). Both ends must be close-on-exec: Descriptor.pipe() calls pipe2(fds, O_CLOEXEC) and returns (read, write).",
             "send writes a 4-byte big-endian length, then the bytes; receive reads 4 bytes, decodes the length, then reads exactly that many. In startWriter, fork: the child closes the reader, runs body(writer), closes the writer and _exits; the parent closes the writer and returns (reader, pid).",
             "let n = UInt32(message.count)\nlet header: [UInt8] = [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]\nand back: Int(Int32(bitPattern: UInt32(h[0]) << 24 | UInt32(h[1]) << 16 | UInt32(h[2]) << 8 | UInt32(h[3])))",
         ]),
         Part(2, "duplex request/response both ways",
              check: { lab, context in try duplexBothWays(lab, context) }, hints: [
             "A pipe carries bytes one way only: its read end cannot send. For a two-way pair use a socket pair.",
-            "socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds): both descriptors read and write, and what one end sends the other receives. Sockets are written with send(fd, buffer, count, Int32(MSG_NOSIGNAL)).",
+            "socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds): both descriptors read and write, what one end sends the other receives, and neither is inherited by a program exec'd later. Sockets are written with send(fd, buffer, count, Int32(MSG_NOSIGNAL)).",
             "After close(), set descriptor to -1 so that a second close does nothing and send/receive/poll throw PipeError.closed — a stale number may already belong to another file.",
         ]),
         Part(3, "a 4 MiB message through a pipe, with partial writes and EINTR",

@@ -59,6 +59,25 @@ extension Lesson06 {
                          cause: "the child must run body(writer) and end with _exit(0) (1 when body threw)",
                          look: "startWriter(_:) in \(file)")
         reader.close()
+        try requireCloseOnExec(L.self, duplex: false)
+    }
+
+    /// Both ends of `pipe(duplex:)` are close-on-exec, as the contract requires.
+    /// The corresponding C call is `fcntl(fd, F_GETFD)`.
+    static func requireCloseOnExec<L: PipeConnectionContract>(_: L.Type, duplex: Bool) throws {
+        let (first, second) = try attempt("pipe(duplex: \(duplex))", look: "pipe(duplex:) in \(file)") { try L.pipe(duplex: duplex) }
+        defer { first.close(); second.close() }
+        for (name, end) in [("first", first), ("second", second)] {
+            let flags = fcntl(end.descriptor, F_GETFD)
+            guard flags < 0 || flags & FD_CLOEXEC == 0 else { continue }
+            throw CheckFailure("the \(name) end from pipe(duplex: \(duplex)) is not close-on-exec",
+                               expected: "fcntl(fd, F_GETFD) includes FD_CLOEXEC: a program exec'd later does not inherit the end",
+                               seen: flags < 0 ? "fcntl(F_GETFD) failed: \(describeDescriptor(end.descriptor))" : "F_GETFD = \(flags), without FD_CLOEXEC",
+                               cause: duplex
+                                   ? "socketpair without SOCK_CLOEXEC: socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)"
+                                   : "pipe() makes inheritable ends: use Descriptor.pipe(), which calls pipe2(fds, O_CLOEXEC). An end inherited by a program started later is one more open write end, and the reader never sees end-of-file while it runs",
+                               look: "pipe(duplex:) in \(file)")
+        }
     }
 
     // MARK: - Part 2
@@ -134,6 +153,7 @@ extension Lesson06 {
         try expectPipeError(.closed, "send(_:) after close()") { try mine.send([1]) }
         try expectPipeError(.closed, "receive() after close()") { _ = try mine.receive() }
         try expectPipeError(.closed, "poll(timeout: 0) after close()") { _ = try mine.poll(timeout: 0) }
+        try requireCloseOnExec(L.self, duplex: true)
     }
 
     // MARK: - Part 3

@@ -369,7 +369,10 @@ extension Lesson08 {
         SharedSegment.unlinkIfPresent(name)       // the mapping stays valid; the name is not needed
         try require(array.segment.bytes.count == SharedArrayLayout.headerSize + 8 * count,
                     CheckFailure("the segment of a 4096×4096 Float64 array has the wrong size",
-                                 expected: "\(SharedArrayLayout.headerSize + 8 * count) bytes", seen: "\(array.segment.bytes.count) bytes",
+                                 expected: "\(SharedArrayLayout.headerSize + 8 * count) bytes (64 + count × 8)", seen: "\(array.segment.bytes.count) bytes",
+                                 cause: array.segment.bytes.count == SharedArrayLayout.headerSize + count
+                                     ? "the segment was sized by the element count, not the bytes — the numpy example's size=array.size (elements) where it needed array.nbytes: a Float64 takes 8 bytes"
+                                     : "the segment holds the 64-byte header, then count × MemoryLayout<E>.size bytes",
                                  look: look("create(_:shape:name:)")))
         // The lab fills it itself (not through the student's fill) and sums it sequentially.
         let elements = (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize).bindMemory(to: Double.self, capacity: count)
@@ -492,6 +495,14 @@ extension Lesson08 {
                               "\(test.type.rawValue)", "\(test.shape.count)"] + dims
             + ["\(SharedArrayLayout.headerSize + count * test.type.size)"]
         let what = "the \(test.type) array \(test.shape)"
+        if fields.count == expectedHeader.count, fields.dropLast() == expectedHeader.dropLast(),
+           fields.last == "\(SharedArrayLayout.headerSize + count)", test.type.size > 1 {
+            throw CheckFailure("Python found the segment of \(what) too small",
+                               expected: "shm.size = \(expectedHeader.last!) (64 + \(count) elements × \(test.type.size) bytes)",
+                               seen: "shm.size = \(fields.last!) (64 + \(count))",
+                               cause: "the segment was sized by the element count, not the bytes — the numpy example's size=array.size (elements) where it needed array.nbytes",
+                               look: look("create(_:shape:name:)"))
+        }
         if fields != expectedHeader {
             throw CheckFailure("Python read another header (or size) for \(what)",
                                expected: expectedHeader.dropFirst(2).joined(separator: " ") + "  (magic hex, code, rank, 6 dimensions, segment size)",

@@ -181,8 +181,8 @@ public struct SharedMutex: SharedMutexContract {
         todo()
     }
 
-    /// Runs body with the mutex held; releases it on every path.
-    public func withLock<T>(_ body: () throws -> T) throws -> T {
+    /// Runs body with the mutex held, giving it what lock() returned; releases it on every path.
+    public func withLock<T>(_ body: (LockOutcome) throws -> T) throws -> T {
         todo()
     }
 
@@ -327,7 +327,8 @@ public final class Connection: PipeConnectionContract {
         todo()
     }
 
-    /// duplex: socketpair(AF_UNIX, SOCK_STREAM); simplex: pipe(), returned as (read end, write end).
+    /// duplex: socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC); simplex: Descriptor.pipe() (pipe2 with
+    /// O_CLOEXEC), returned as (read end, write end). Both ends must be close-on-exec.
     public static func pipe(duplex: Bool) throws -> (Connection, Connection) {
         todo()
     }

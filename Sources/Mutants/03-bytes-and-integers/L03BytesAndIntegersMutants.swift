@@ -19,6 +19,8 @@ public enum IntegerBytesMutants {
                         caughtBy: [3], implementation: SignedRangeOffByOne.self),
             Mutant(name: "no-bounds-check", mistake: "store copies through the raw pointer without checking the offset: it writes past the buffer",
                         caughtBy: [5], implementation: NoBoundsCheck.self),
+            Mutant(name: "overflowing-bounds-test", mistake: "the bounds test is offset + length <= buffer.count, which overflows and traps for offset = Int.max - 4",
+                        caughtBy: [5], implementation: OverflowingBoundsTest.self),
             Mutant(name: "read-outside-lock", mistake: "increment reads the counter before taking the lock and only stores under it (lost updates)",
                         caughtBy: [6], implementation: ReadOutsideLock.self),
         ]
@@ -136,6 +138,26 @@ extension IntegerBytesMutants {
                           length: Int, order: ByteOrder, signed: Bool) throws {
             let bytes = try encode(value, length: length, order: order, signed: signed)
             (buffer.baseAddress! + offset).copyMemory(from: bytes, byteCount: bytes.count)   // mistake: no bounds check
+        }
+    }
+
+    enum OverflowingBoundsTest: ForwardsToIntegerBytes {
+        static func store(_ value: Int128, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
+                          length: Int, order: ByteOrder, signed: Bool) throws {
+            guard (1...8).contains(length) else { throw IntegerBytesError.invalidLength(length) }
+            guard offset >= 0, offset + length <= buffer.count else {                   // mistake: the sum overflows
+                throw IntegerBytesError.outOfBounds(offset: offset, length: length, count: buffer.count)
+            }
+            let bytes = try encode(value, length: length, order: order, signed: signed)
+            for (i, byte) in bytes.enumerated() { buffer[offset + i] = byte }
+        }
+        static func load(from buffer: UnsafeRawBufferPointer, at offset: Int, length: Int,
+                         order: ByteOrder, signed: Bool) throws -> Int128 {
+            guard (1...8).contains(length) else { throw IntegerBytesError.invalidLength(length) }
+            guard offset >= 0, offset + length <= buffer.count else {                   // mistake: the sum overflows
+                throw IntegerBytesError.outOfBounds(offset: offset, length: length, count: buffer.count)
+            }
+            return try decode(Array(buffer[offset..<(offset + length)]), order: order, signed: signed)
         }
     }
 

@@ -11,6 +11,10 @@ public enum LockingMutants {
                         caughtBy: [2, 3, 4, 5, 7], implementation: NoLock.self),
             Mutant(name: "not-process-shared", mistake: "pthread_mutex_init with default attributes: not process-shared (nor robust), so waiters in other processes are never woken",
                         caughtBy: [2, 3, 4, 5], implementation: NotProcessShared.self),
+            Mutant(name: "robust-not-process-shared", mistake: "robust but not PTHREAD_PROCESS_SHARED: works on glibc (robust mutexes wake across processes), but POSIX leaves it undefined",
+                        caughtBy: [2], implementation: RobustNotProcessShared.self),
+            Mutant(name: "withlock-hides-owner-death", mistake: "withLock always gives its body .acquired, so the body never learns that a holder died",
+                        caughtBy: [5], implementation: WithLockHidesOwnerDeath.self),
             Mutant(name: "not-robust", mistake: "process-shared but not robust: a dead holder's lock is never released",
                         caughtBy: [3, 5], implementation: NotRobust.self),
             Mutant(name: "no-consistent", mistake: "EOWNERDEAD is reported but pthread_mutex_consistent is never called (the mutex becomes unusable)",
@@ -42,10 +46,10 @@ extension ForwardsToSharedMutex {
     public func lock() throws -> LockOutcome { try base.lock() }
     public func tryLock(timeout: Double) throws -> LockOutcome? { try base.tryLock(timeout: timeout) }
     public func unlock() throws { try base.unlock() }
-    public func withLock<T>(_ body: () throws -> T) throws -> T {
-        _ = try lock()
+    public func withLock<T>(_ body: (LockOutcome) throws -> T) throws -> T {
+        let outcome = try lock()
         defer { try? unlock() }
-        return try body()
+        return try body(outcome)
     }
     public func destroy() throws { try base.destroy() }
     var raw: UnsafeMutablePointer<pthread_mutex_t> { base.mutex }
@@ -116,6 +120,26 @@ struct NotProcessSharedMutex: ForwardsToSharedMutex {
     }
 }
 
+enum RobustNotProcessShared: LockingContract { typealias Mutex = RobustNotProcessSharedMutex; typealias Semaphore = ReferenceSemaphore }
+struct RobustNotProcessSharedMutex: ForwardsToSharedMutex {
+    let base: SharedMutex
+    init(base: SharedMutex) { self.base = base }
+    init(initializingAt address: UnsafeMutableRawPointer) throws {
+        guard Int(bitPattern: address) % 8 == 0 else { throw LockingError.misaligned(address: UInt(bitPattern: address)) }
+        base = try initialize(address, shared: false, robust: true)   // mistake: no PTHREAD_PROCESS_SHARED
+    }
+}
+
+enum WithLockHidesOwnerDeath: LockingContract { typealias Mutex = WithLockHidesOwnerDeathMutex; typealias Semaphore = ReferenceSemaphore }
+struct WithLockHidesOwnerDeathMutex: ForwardsToSharedMutex {
+    let base: SharedMutex
+    func withLock<T>(_ body: (LockOutcome) throws -> T) throws -> T {
+        _ = try lock()                   // mistake: what lock() found is dropped
+        defer { try? unlock() }
+        return try body(.acquired)
+    }
+}
+
 enum NotRobust: LockingContract { typealias Mutex = NotRobustMutex; typealias Semaphore = ReferenceSemaphore }
 struct NotRobustMutex: ForwardsToSharedMutex {
     let base: SharedMutex
@@ -155,9 +179,9 @@ struct RelativeDeadlineMutex: ForwardsToSharedMutex {
 enum UnlockSkippedOnThrow: LockingContract { typealias Mutex = UnlockSkippedMutex; typealias Semaphore = ReferenceSemaphore }
 struct UnlockSkippedMutex: ForwardsToSharedMutex {
     let base: SharedMutex
-    func withLock<T>(_ body: () throws -> T) throws -> T {
-        _ = try lock()
-        let result = try body()          // mistake: a throwing body leaves the mutex locked
+    func withLock<T>(_ body: (LockOutcome) throws -> T) throws -> T {
+        let outcome = try lock()
+        let result = try body(outcome)   // mistake: a throwing body leaves the mutex locked
         try unlock()
         return result
     }

@@ -19,6 +19,8 @@ public enum PipesMutants {
                         caughtBy: [4], implementation: WriteEndLeftOpen.self),
             Mutant(name: "swapped-pipe-ends", mistake: "pipe() ends returned as (write end, read end)",
                         caughtBy: [1, 4], implementation: SwappedPipeEnds.self),
+            Mutant(name: "not-close-on-exec", mistake: "pipe(duplex:) uses pipe() and socketpair without SOCK_CLOEXEC: a program exec'd later inherits the ends",
+                        caughtBy: [1, 2], implementation: NotCloseOnExec.self),
             Mutant(name: "duplex-over-pipe", mistake: "a duplex pair is made with pipe(), which is one-way",
                         caughtBy: [2], implementation: DuplexOverPipe.self),
             Mutant(name: "no-eintr-retry", mistake: "read() or write() failing with EINTR is thrown as an error",
@@ -228,9 +230,22 @@ final class SwappedPipeEnds: ForwardsToConnection {
             let (a, b) = try Connection.pipe(duplex: true)
             return (SwappedPipeEnds(inner: a), SwappedPipeEnds(inner: b))
         }
+        let (read, write) = try Descriptor.pipe()
+        return (SwappedPipeEnds(descriptor: write), SwappedPipeEnds(descriptor: read))   // mistake: the write end first
+    }
+}
+
+final class NotCloseOnExec: ForwardsToConnection {
+    let inner: Connection
+    init(inner: Connection) { self.inner = inner }
+    static func pipe(duplex: Bool) throws -> (NotCloseOnExec, NotCloseOnExec) {
         var fds: [Int32] = [-1, -1]
-        try valueOrErrno("pipe") { Glibc.pipe(&fds) }
-        return (SwappedPipeEnds(descriptor: fds[1]), SwappedPipeEnds(descriptor: fds[0]))   // mistake: fds[1] is the write end
+        if duplex {
+            try valueOrErrno("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) }   // mistake: no SOCK_CLOEXEC
+        } else {
+            try valueOrErrno("pipe") { Glibc.pipe(&fds) }                                                 // mistake: pipe, not pipe2
+        }
+        return (NotCloseOnExec(descriptor: fds[0]), NotCloseOnExec(descriptor: fds[1]))
     }
 }
 

@@ -13,6 +13,8 @@ public enum SharedArraysMutants {
                         caughtBy: [1], implementation: NoIndexCheck.self),
             Mutant(name: "size-overflow-traps", mistake: "create multiplies the shape without overflow checks (a trap, not tooLarge)",
                         caughtBy: [1], implementation: SizeOverflowTraps.self),
+            Mutant(name: "size-in-elements", mistake: "create sizes the segment by the element count, not the bytes (the numpy example's size=array.size)",
+                        caughtBy: [4, 5], implementation: SizeInElements.self),
             Mutant(name: "header-ignored", mistake: "attach trusts the caller's type and shape and never reads the header",
                         caughtBy: [2], implementation: HeaderIgnored.self),
             Mutant(name: "attach-trusts-size", mistake: "attach validates the header but not that the segment holds every element",
@@ -168,6 +170,29 @@ fileprivate enum SizeOverflowTraps: ForwardsToSharedArrays {
         let bytes = shape.reduce(1, *) * MemoryLayout<E>.stride      // mistake: traps on overflow
         _ = bytes
         return try SharedArrays.create(type, shape: shape, name: name)
+    }
+}
+
+fileprivate enum SizeInElements: ForwardsToSharedArrays {
+    static func create<E: SharedElement>(_ type: E.Type, shape: [Int], name: String) throws -> SharedArray<E> {
+        guard !shape.isEmpty else { throw SharedArrayError.emptyShape }
+        guard shape.count <= SharedArrayLayout.maxRank, shape.allSatisfy({ $0 > 0 }) else { throw SharedArrayError.invalidShape(shape) }
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            if overflow || product > Int.max - SharedArrayLayout.headerSize { throw SharedArrayError.tooLarge(shape) }
+            count = product
+        }
+        // mistake: elements, not bytes — numpy's size=array.size where array.nbytes was meant
+        let segment = try SharedSegment.create(name: name, size: SharedArrayLayout.headerSize + count)
+        let header = segment.bytes
+        header.copyBytes(from: SharedArrayLayout.magic)
+        header.storeBytes(of: E.elementType.rawValue.littleEndian, toByteOffset: SharedArrayLayout.elementTypeOffset, as: UInt32.self)
+        header.storeBytes(of: UInt32(shape.count).littleEndian, toByteOffset: SharedArrayLayout.rankOffset, as: UInt32.self)
+        for (k, dimension) in shape.enumerated() {
+            header.storeBytes(of: Int64(dimension).littleEndian, toByteOffset: SharedArrayLayout.shapeOffset + 8 * k, as: Int64.self)
+        }
+        return SharedArray(segment: segment, shape: shape)
     }
 }
 
