@@ -38,19 +38,24 @@ struct EngineFixtureTests {
 
     @Test("a fixture part is classified correctly", arguments: fixtures)
     func classified(_ fixture: Fixture) throws {
-        let shmBefore = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
+        // /dev/shm and /proc are shared with the other cases, which run fixture parts (13 leaks a
+        // semaphore on purpose) and grade lesson 00 meanwhile: both are read under the lab's lock,
+        // when no part of any lab is in flight and each has been swept.
+        let shmBefore = try LabPartLock.whileHeld { try Self.sharedMemoryNames() }
         let record = try LabBinary.check(lesson: 0, part: fixture.part, implementation: "solution")
         #expect(record.outcome == fixture.outcome, "\(record.outcome): \(record.message)")
         if !fixture.messageContains.isEmpty { #expect(record.message.contains(fixture.messageContains), "\(record.message)") }
-        let shmAfter = Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
-        #expect(shmAfter.subtracting(shmBefore).filter { $0.contains("fixture") }.isEmpty)
-        // No process of this part survives it.
-        let survivors = try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { pid in
-            guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            let args = String(decoding: cmdline, as: UTF8.self).split(separator: "\0")
-            return args.count >= 3 && args[1] == "__part" && args[2] == "0" && args[3] == "\(fixture.part)"
+        try LabPartLock.whileHeld {
+            let shmAfter = try Self.sharedMemoryNames()
+            #expect(shmAfter.subtracting(shmBefore).filter { $0.contains("fixture") }.isEmpty)
+            // No process of this part survives it (no lab's part of it runs now, so any is a survivor).
+            let survivors = PartProcesses.find(lesson: 0, part: fixture.part, includingZombies: true)
+            #expect(survivors.isEmpty, "processes of fixture \(fixture.part) still running: \(survivors)")
         }
-        #expect(survivors.isEmpty, "processes of fixture \(fixture.part) still running: \(survivors)")
+    }
+
+    static func sharedMemoryNames() throws -> Set<String> {
+        Set(try FileManager.default.contentsOfDirectory(atPath: "/dev/shm"))
     }
 
     @Test("the 100 MB fixture keeps only a bounded tail of the output")
@@ -68,38 +73,45 @@ struct InterruptTests {
     func interrupt() throws {
         let lab = try LabSessionProcess(["check", "0", "--part", "18", "--timeout", "60"], // hangs with a grandchild
                                         environment: ["SHMLAB_PROGRESS_DIR": LabBinary.scratchProgressDir])
-        // Wait until the part process exists (its argv says so), then interrupt the runner.
-        let deadline = Date().addingTimeInterval(20)
+        let labPID = lab.process.processIdentifier
+        // Wait until this lab's part process exists (its argv says so, and its parent is this lab:
+        // other cases run part 18 too), then interrupt the runner. Time the lab spends waiting for
+        // the lock while other cases' parts run is not its own and does not count.
+        var limit = LabTimeLimit(seconds: 20, for: labPID)
         var partSeen = false
-        while Date() < deadline && !partSeen {
-            partSeen = !partProcesses(lesson: "0", part: "18").isEmpty
+        while !partSeen && !limit.expired() {
+            partSeen = PartProcesses.find(lesson: 0, part: 18).contains { PartProcesses.parent(of: $0) == labPID }
+            // Blocks this cooperative thread 10 ms at a time rather than awaiting: a suspended
+            // test may not get a thread back for minutes (the others may all be blocked in `lab`
+            // runs), and that time would count against the limit.
             if !partSeen { usleep(10_000) }
         }
         #expect(partSeen, "the part process never appeared")
-        kill(lab.process.processIdentifier, SIGINT)
+        kill(labPID, SIGINT)
         #expect(lab.finish(timeout: 60) == 130)
         #expect(lab.text.contains("interrupted"), "\(lab.text)")
-        #expect(partProcesses(lesson: "0", part: "18").isEmpty)
+        // Under the lock no lab runs a part: any process of part 18 is one this lab left.
+        let left = try LabPartLock.whileHeld { PartProcesses.find(lesson: 0, part: 18) }
+        #expect(left.isEmpty)
     }
 
     @Test("SIGINT while waiting for another lab's part (the machine lock) exits 130 at once")
     func interruptWhileWaitingForTheLock() throws {
         // Hold the machine-wide part lock, as another lab running a part would.
-        let lockFD = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        #expect(lockFD >= 0)
-        defer { Glibc.close(lockFD) }
-        #expect(flock(lockFD, LOCK_EX) == 0)
-        defer { flock(lockFD, LOCK_UN) }
+        let hold = try LabPartLock.acquire()
+        defer { hold.release() }
 
         let lab = try LabSessionProcess(["check", "0", "--part", "1"], environment: ["SHMLAB_PROGRESS_DIR": LabBinary.scratchProgressDir])
         let process = lab.process
         // The lab opens /dev/shm to take the lock: once it holds that descriptor, it is waiting.
+        // (This test holds the lock, so no time here is spent waiting for anyone else's part.)
         let pid = process.processIdentifier
         let deadline = Date().addingTimeInterval(20)
         var waiting = false
         while Date() < deadline && !waiting {
             let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
             waiting = fds.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) == "/dev/shm" }
+            // Blocks, never suspends, while holding the lock: see LabPartLock.acquire.
             if !waiting { usleep(5_000) }
         }
         #expect(waiting, "the lab never opened /dev/shm to wait for the lock")
@@ -109,22 +121,15 @@ struct InterruptTests {
         let stopBy = Date().addingTimeInterval(10)
         while process.isRunning && Date() < stopBy { usleep(5_000) }
         let endedWhileLocked = !process.isRunning
-        if !endedWhileLocked { flock(lockFD, LOCK_UN) }
+        if !endedWhileLocked { hold.release() }
         let status = lab.finish(timeout: 60)
         #expect(endedWhileLocked, "the lab did not stop until the lock was free")
         #expect(status == 130)
         #expect(lab.text.contains("interrupted while waiting"), "\(lab.text)")
-        #expect(partProcesses(lesson: "0", part: "1").isEmpty)
-    }
-
-    func partProcesses(lesson: String, part: String) -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
-            guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-            let args = String(decoding: cmdline, as: UTF8.self).split(separator: "\0")
-            guard args.count >= 4, args[1] == "__part", args[2] == Substring(lesson), args[3] == Substring(part) else { return false }
-            // A zombie is already dead.
-            let stat = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/stat") ?? Data(), as: UTF8.self)
-            return !(stat.split(separator: ")").last?.trimmingCharacters(in: .whitespaces).hasPrefix("Z") ?? false)
-        }
+        // Read under the lock (still this test's, or taken again if it had to let go): no lab runs
+        // a part now, so a process of part 1 would be one this lab started.
+        let started = endedWhileLocked ? PartProcesses.find(lesson: 0, part: 1)
+            : try LabPartLock.whileHeld { PartProcesses.find(lesson: 0, part: 1) }
+        #expect(started.isEmpty)
     }
 }
