@@ -31,7 +31,7 @@ enum LabPartLock {
     /// suspends, on purpose: the holder must not need a cooperative thread to go on. While this
     /// process holds the lock, the other cooperative threads may all be blocked in `lab` runs
     /// that wait for this very lock; a holder suspended in an `await` would then never get a
-    /// thread back to release it (seen: a whole run stuck for 15 minutes).
+    /// thread back to release it (tried: a run stuck until its 15-minute backstop).
     static func acquire() throws -> Hold {
         let fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw LabBinaryError("open /dev/shm for the lab's lock: errno \(errno)") }
@@ -67,8 +67,8 @@ enum LabPartLock {
         return nil
     }
 
-    /// True when `pid` waits for the lock: it has /dev/shm open (a lab opens it only to take
-    /// the lock) while another process holds it.
+    /// True when `pid` waits for the lock: it has /dev/shm open (a lab opens it to take the lock,
+    /// and lists it only while holding the lock) while another process holds it.
     static func isWaiting(_ pid: pid_t) -> Bool {
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
         let hasLockOpen = fds.contains {
