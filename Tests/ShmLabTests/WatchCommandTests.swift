@@ -87,6 +87,10 @@ struct WatchCommandTests {
         watch.send("l")
         #expect(watch.waitFor("01  Fork and an anonymous shared block", after: mark), "\(watch.text)")
         #expect(!String(watch.text.dropFirst(mark)).contains("Building"), "\(watch.text.dropFirst(mark))")
+        // The list ends with a footer whose last line names the keys: the next mark goes after it,
+        // or the re-run's wait for "q quit" would stop at this footer and q would come mid-run.
+        let listed = try #require(watch.end(of: "01  Fork and an anonymous shared block", after: mark))
+        #expect(watch.waitFor("q quit", after: listed), "\(watch.text)")
         mark = watch.text.count
         watch.send("r")
         #expect(watch.waitFor("Building", after: mark), "\(watch.text)")

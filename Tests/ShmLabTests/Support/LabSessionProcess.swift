@@ -73,6 +73,14 @@ final class LabSessionProcess: @unchecked Sendable {
         }
     }
 
+    /// Where the first `needle` after `after` characters ends (a character count), if printed yet.
+    func end(of needle: String, after: Int) -> Int? {
+        let now = text
+        let rest = now.dropFirst(after)
+        guard let found = rest.range(of: needle) else { return nil }
+        return now.distance(from: now.startIndex, to: found.upperBound)
+    }
+
     func send(_ keys: String) {
         input.fileHandleForWriting.write(Data(keys.utf8))
     }
