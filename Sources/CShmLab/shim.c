@@ -70,6 +70,7 @@ int shmlab_pin_to_cpu(int cpu) {
 int shmlab_posix_spawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
 int shmlab_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
 
 /* pthread_mutex_init, interposed: every binary that links CShmLab (the part hosts, and so the
  * student's code in them) calls this definition, which notes the attributes it was given and

@@ -211,7 +211,8 @@ struct GradeCommandTests {
         var description: String { "tests \(tests) failures \(failures) errors \(errors) skipped \(skipped) suites \(suites)" }
     }
 
-    /// Parses the file with python3's XML parser (skips the test when python3 is absent).
+    /// Parses the file with python3's XML parser (skips the test when python3 is absent). Blocks
+    /// the test's thread until python3 ends, for the reason given at `LabBinary.run`.
     func parseJUnit(_ path: String) throws -> JUnit {
         guard let python = findOnPath("python3") else { try Test.cancel("python3 is not on PATH: the JUnit file is not parsed") }
         let script = """

@@ -60,7 +60,8 @@ struct IntegerVectorTableTests {
     }
 }
 
-/// python3 run through Foundation's Process (never fork in the test process).
+/// python3 run through Foundation's Process (never fork in the test process). Blocks the test's
+/// thread until it ends, for the reason given at `LabBinary.run`.
 enum Python {
     struct Run { let status: Int32; let stdout: String; let stderr: String }
 

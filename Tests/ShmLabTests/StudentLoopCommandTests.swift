@@ -19,8 +19,10 @@ struct StudentLoopCommandTests {
         try Data(json.utf8).write(to: URL(fileURLWithPath: dir + "/progress.json"))
     }
 
+    /// A progress folder of this case's own, inside the test process's scratch folder (removed at
+    /// exit even when a command that was only meant to fail created it).
     func scratchProgress() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("sltest-progress-\(UUID().uuidString.prefix(8))").path
+        LabBinary.scratchRoot + "/progress-\(UUID().uuidString.prefix(8))"
     }
 
     @Test("new commands: --help on stdout with exit 0, usage errors exit 64 with Error: and Usage:")

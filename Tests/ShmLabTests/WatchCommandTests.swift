@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import LabKit
 import Testing
 
@@ -66,11 +67,17 @@ struct WatchCommandTests {
         try setup.package.write(setup.exerciseFile, original + "\n// a comment\n")
         #expect(watch.waitFor("ForkAndMap.swift changed", after: before, timeout: 60), "\(watch.text)")
         #expect(watch.waitFor("q quit", after: before), "\(watch.text)")
-        // The same text again, and a file that is not Swift: no new run.
+        // A file that is not Swift, then the same text again: no new run. Proof that the loop had
+        // its chance: it reads the saved file to hash it when it handles the save, after both
+        // writes (the kernel queued their events in order); a key it reads after that is answered
+        // after anything handling the save printed (keys typed during a run are thrown away).
         let settled = watch.text.count
-        try setup.package.write(setup.exerciseFile, original + "\n// a comment\n")
+        let reads = try FileReads(folder: setup.package.root + "/Exercises/01-fork-and-mmap", name: "ForkAndMap.swift")
         try setup.package.write("Exercises/01-fork-and-mmap/notes.txt", "hello")
-        Thread.sleep(forTimeInterval: 1.5)
+        try setup.package.write(setup.exerciseFile, original + "\n// a comment\n")
+        #expect(reads.waitForRead(timeout: 60), "the watch never read the saved file: \(watch.text.dropFirst(settled))")
+        watch.send("l")
+        #expect(watch.waitFor("01  Fork and an anonymous shared block", after: settled), "\(watch.text)")
         #expect(!String(watch.text.dropFirst(settled)).contains("Building"), "\(watch.text.dropFirst(settled))")
         watch.send("q")
         #expect(watch.finish() == 0)
@@ -86,8 +93,17 @@ struct WatchCommandTests {
         let original = try #require(setup.package.read(setup.exerciseFile))
         try setup.package.write(setup.exerciseFile, original + "\n// manual\n")
         #expect(watch.waitFor("Press r to re-check it.", after: mark), "\(watch.text)")
-        Thread.sleep(forTimeInterval: 1)
-        #expect(!String(watch.text.dropFirst(mark)).contains("Building"))
+        // No re-check without r. Proof that nothing is scheduled: the loop sleeps in poll with no
+        // time limit (a debounce timer would give it one), so only a new event can wake it; a key
+        // it reads after that is answered after anything it printed before.
+        #expect(WatchLoopProbe.waitUntilIdle(watch.process.processIdentifier, timeout: 60), "the loop never went idle: \(watch.text)")
+        watch.send("l")
+        #expect(watch.waitFor("01  Fork and an anonymous shared block", after: mark), "\(watch.text)")
+        #expect(!String(watch.text.dropFirst(mark)).contains("Building"), "\(watch.text.dropFirst(mark))")
+        // The list ends with a footer whose last line names the keys: the next mark goes after it,
+        // or the re-run's wait for "q quit" would stop at this footer and q would come mid-run.
+        let listed = try #require(watch.end(of: "01  Fork and an anonymous shared block", after: mark))
+        #expect(watch.waitFor("q quit", after: listed), "\(watch.text)")
         mark = watch.text.count
         watch.send("r")
         #expect(watch.waitFor("Building", after: mark), "\(watch.text)")
@@ -172,5 +188,76 @@ struct WatchCommandTests {
         watch.process.terminate()
         #expect(watch.finish() == 130)
         #expect(watch.text.contains("stopped watching"))
+    }
+}
+
+/// Reads of one file in a folder, as inotify reports them (`IN_ACCESS`): the watch loop reads a
+/// source only to hash it, when it handles a save. The folder is watched, not the file, so an
+/// editor's (or Foundation's) replace-by-rename does not lose the events.
+final class FileReads {
+    let fd: Int32
+    let name: String
+
+    init(folder: String, name: String) throws {
+        self.name = name
+        fd = inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC))
+        guard fd >= 0, inotify_add_watch(fd, folder, UInt32(IN_ACCESS)) >= 0 else {
+            throw LabBinaryError("inotify on \(folder): errno \(errno)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// True once something read the file; false after `timeout` seconds.
+    func waitForRead(timeout: Double) -> Bool {
+        let deadline = monotonicSeconds() + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while monotonicSeconds() < deadline {
+            // Waits on the inotify descriptor (at most 100 ms at a time) on the test's thread: a
+            // synchronous test body holds it anyway, and nothing it waits for needs it.
+            var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&entry, 1, 100)
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            var offset = 0
+            while n > 0 && offset + 16 <= n {
+                let length = buffer.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self)) }
+                let nameBytes = buffer[(offset + 16)..<min(n, offset + 16 + length)].prefix { $0 != 0 }
+                if String(decoding: nameBytes, as: UTF8.self) == name { return true }
+                offset += 16 + length
+            }
+        }
+        return false
+    }
+}
+
+/// What the watch loop is doing, from `/proc/PID/syscall` (its loop runs on the main thread).
+enum WatchLoopProbe {
+    /// True when the process sleeps in poll with no time limit: nothing is scheduled, only an
+    /// event (a save, a key, a signal) can wake it.
+    static func isIdle(_ pid: pid_t) -> Bool {
+        guard ProcessInspection.state(of: pid) == "S",
+              let data = FileManager.default.contents(atPath: "/proc/\(pid)/syscall") else { return false }
+        let fields = String(decoding: data, as: UTF8.self).split(separator: " ")
+        guard fields.count > 3, let number = Int(fields[0]),
+              let argument = UInt64(fields[3].dropFirst(2), radix: 16) else { return false }
+        #if arch(x86_64)
+        let (poll, ppoll) = (7, 271)
+        #else
+        let (poll, ppoll) = (-1, 73)
+        #endif
+        if number == poll { return UInt32(truncatingIfNeeded: argument) == UInt32.max }  // timeout -1
+        if number == ppoll { return argument == 0 }                                      // no timespec
+        return false
+    }
+
+    /// Waits until `isIdle`; false after `timeout` seconds of the lab's own time.
+    static func waitUntilIdle(_ pid: pid_t, timeout: Double) -> Bool {
+        var limit = LabTimeLimit(seconds: timeout, for: pid)
+        while !limit.expired() {
+            if isIdle(pid) { return true }
+            // Polls /proc every 10 ms on the test's thread (see FileReads.waitForRead).
+            usleep(10_000)
+        }
+        return false
     }
 }

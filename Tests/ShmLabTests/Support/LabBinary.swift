@@ -25,6 +25,17 @@ enum LabBinary {
     }
 
     /// Runs `lab arguments…` to the end, with NO_COLOR set and progress kept in a private folder.
+    ///
+    /// Blocks the calling thread, which in a test is one of Swift Testing's cooperative threads,
+    /// on purpose: synchronous test bodies run one per such thread (one per core), so at most that
+    /// many labs are alive and polling for the machine lock at once, instead of every
+    /// parameterized case together on a 2-core machine. Nothing this process needs to end the
+    /// wait runs on those threads (the pipes are drained on Dispatch's threads, the exit is seen
+    /// by Foundation's SIGCHLD handler), so the wait starves nothing; it only queues the next case.
+    /// The same holds for the other process runs in these tests (`Python.run`, `parseJUnit`).
+    /// That is also why no test here is `async`: a suspended test can wait minutes for a thread
+    /// back while these runs occupy them, which breaks its time limits, and a suspended holder of
+    /// the machine lock would never get one (`LabPartLock.acquire`).
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)

@@ -5,12 +5,21 @@ import Testing
 /// A `lab` process the test talks to while it runs: keys go to its standard input, its output
 /// is collected as it comes, and the test waits for a text to appear (`lab watch`, `lab reset`'s
 /// question). Standard error is merged into the output.
+///
+/// The waits poll every 50 ms with `Thread.sleep`, on the test's thread (one of Swift Testing's
+/// cooperative threads): on purpose, because a synchronous test body occupies one such thread
+/// anyway, and nothing this process needs to finish the wait runs there (the output is read on a
+/// thread of its own, the exit is seen by Foundation's SIGCHLD handler), so blocking starves nothing.
+/// Their time limits count only the lab's own time, not its waits for the machine lock
+/// (`LabTimeLimit`).
 final class LabSessionProcess: @unchecked Sendable {
     let process = Process()
     private let input = Pipe()
     private let output = Pipe()
     private let lock = NSLock()
     private var collected = Data()
+    /// True once the output reached its end (every writer closed it): nothing more will come.
+    private var outputEnded = false
 
     init(_ arguments: [String], environment: [String: String] = [:], executable: String = LabBinary.path) throws {
         process.executableURL = URL(fileURLWithPath: executable)
@@ -24,14 +33,20 @@ final class LabSessionProcess: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         process.standardError = output
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.lock()
-            self.collected.append(data)
-            self.lock.unlock()
-        }
         try process.run()
+        // One reader to the end of the output, so that "ended" means the last byte is collected
+        // (a readability handler gives no such moment).
+        let handle = output.fileHandleForReading
+        Thread.detachNewThread { [weak self] in
+            while true {
+                let data = handle.availableData
+                guard let self else { return }
+                self.lock.lock()
+                if data.isEmpty { self.outputEnded = true } else { self.collected.append(data) }
+                self.lock.unlock()
+                if data.isEmpty { return }
+            }
+        }
     }
 
     /// Everything printed so far.
@@ -41,41 +56,51 @@ final class LabSessionProcess: @unchecked Sendable {
         return String(decoding: collected, as: UTF8.self)
     }
 
-    /// Waits until the output contains `needle` (counting from `after` characters); false on timeout.
+    private var textAndEnd: (String, Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (String(decoding: collected, as: UTF8.self), outputEnded)
+    }
+
+    /// Waits until the output contains `needle` (counting from `after` characters); false when the
+    /// output ended without it, or after `timeout` seconds of the lab's own time.
     @discardableResult
     func waitFor(_ needle: String, after: Int = 0, timeout: Double = 90) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            let now = text
+        var limit = LabTimeLimit(seconds: timeout, for: process.processIdentifier)
+        while true {
+            let (now, ended) = textAndEnd
             if now.count > after && String(now.dropFirst(after)).contains(needle) { return true }
-            if !process.isRunning && !String(text.dropFirst(after)).contains(needle) {
-                Thread.sleep(forTimeInterval: 0.1)
-                return String(text.dropFirst(after)).contains(needle)
-            }
+            if ended || limit.expired() { return false }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        return false
+    }
+
+    /// Where the first `needle` after `after` characters ends (a character count), if printed yet.
+    func end(of needle: String, after: Int) -> Int? {
+        let now = text
+        let rest = now.dropFirst(after)
+        guard let found = rest.range(of: needle) else { return nil }
+        return now.distance(from: now.startIndex, to: found.upperBound)
     }
 
     func send(_ keys: String) {
         input.fileHandleForWriting.write(Data(keys.utf8))
     }
 
-    /// Waits for the end; nil when it did not end in time (it is then killed).
+    /// Waits for the end and for the last of the output; nil when it did not end within `timeout`
+    /// seconds of its own time (it is then killed).
     func finish(timeout: Double = 60) -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        var limit = LabTimeLimit(seconds: timeout, for: process.processIdentifier)
+        while process.isRunning && !limit.expired() { Thread.sleep(forTimeInterval: 0.05) }
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
             return nil
         }
-        output.fileHandleForReading.readabilityHandler = nil
-        // Whatever is still in the pipe.
-        let rest = output.fileHandleForReading.readDataToEndOfFile()
-        lock.lock()
-        collected.append(rest)
-        lock.unlock()
+        // The lab has ended; its output ends when the last descriptor on the pipe closes (a
+        // descendant that kept it would be a leak: give up after 10 s rather than hang).
+        let stopBy = monotonicSeconds() + 10
+        while !textAndEnd.1 && monotonicSeconds() < stopBy { Thread.sleep(forTimeInterval: 0.01) }
         return process.terminationStatus
     }
 

@@ -1,0 +1,138 @@
+import Foundation
+import Glibc
+import LabKit
+
+/// The lab's machine-wide part lock (an exclusive `flock` on /dev/shm, `MachineLock` in
+/// IsolatedRun.swift) as a test sees it. Every lab on the machine (this run's other cases, another
+/// checkout's test run, a student's `lab check`) runs a part only while holding it and sweeps what
+/// the part left (/dev/shm names, processes) before letting go. So while a test holds it, /dev/shm
+/// and the part processes in /proc are exactly what the finished parts left: nothing in flight.
+enum LabPartLock {
+    /// A hold on the lock, taken by `acquire()`; `release()` lets go.
+    final class Hold: @unchecked Sendable {
+        private var fd: Int32
+
+        fileprivate init(fd: Int32) { self.fd = fd }
+
+        func release() {
+            guard fd >= 0 else { return }
+            flock(fd, LOCK_UN)
+            Glibc.close(fd)
+            fd = -1
+        }
+
+        deinit { release() }
+    }
+
+    /// Takes the lock, waiting as long as other labs' parts hold it (each part ends by its own
+    /// time limit).
+    ///
+    /// Blocks the calling thread (in a test, one of Swift Testing's cooperative threads) and never
+    /// suspends, on purpose: the holder must not need a cooperative thread to go on. While this
+    /// process holds the lock, the other cooperative threads may all be blocked in `lab` runs
+    /// that wait for this very lock; a holder suspended in an `await` would then never get a
+    /// thread back to release it (tried: a run stuck until its 15-minute backstop).
+    static func acquire() throws -> Hold {
+        let fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw LabBinaryError("open /dev/shm for the lab's lock: errno \(errno)") }
+        var result: Int32
+        repeat { result = flock(fd, LOCK_EX) } while result == -1 && errno == EINTR
+        guard result == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw LabBinaryError("flock /dev/shm: errno \(error)")
+        }
+        return Hold(fd: fd)
+    }
+
+    /// Runs `body` while holding the lock (see `acquire` for why this blocks).
+    static func whileHeld<T>(_ body: () throws -> T) throws -> T {
+        let hold = try acquire()
+        defer { hold.release() }
+        return try body()
+    }
+
+    /// The process holding the lock now (the pid `/proc/locks` shows for a `flock` on /dev/shm),
+    /// or nil when it is free.
+    static func holder() -> pid_t? {
+        var info = stat()
+        guard stat("/dev/shm", &info) == 0 else { return nil }
+        let device = String(format: "%02x:%02x:%lu", major(info.st_dev), minor(info.st_dev), UInt(info.st_ino))
+        let table = (try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? ""
+        for line in table.split(separator: "\n") where !line.contains("->") {  // "->" marks a blocked waiter
+            let fields = line.split(separator: " ")
+            guard fields.count > 5, fields[1] == "FLOCK", fields[5] == device else { continue }
+            return pid_t(fields[4])
+        }
+        return nil
+    }
+
+    /// True when `pid` waits for the lock: it has /dev/shm open (a lab opens it to take the lock,
+    /// and lists it only while holding the lock) while another process holds it.
+    static func isWaiting(_ pid: pid_t) -> Bool {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        let hasLockOpen = fds.contains {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) == "/dev/shm"
+        }
+        guard hasLockOpen, let holder = holder() else { return false }
+        return holder != pid
+    }
+
+    /// glibc's `major` and `minor` (macros, not imported).
+    static func major(_ device: dev_t) -> UInt32 { UInt32((device >> 8) & 0xfff) | UInt32((device >> 32) & 0xffff_f000) }
+    static func minor(_ device: dev_t) -> UInt32 { UInt32(device & 0xff) | UInt32((device >> 12) & 0xffff_ff00) }
+}
+
+/// A time limit on what a lab process does itself. Parts run one at a time on the machine, so a
+/// lab may wait minutes for the lock while other labs' parts run (this run's other cases, another
+/// checkout's tests); that time is not the lab's and does not count.
+struct LabTimeLimit {
+    let seconds: Double
+    let pid: pid_t
+    private var counted = 0.0
+    private var lastLook: Double
+    /// Only against a lab that never gets the lock because its holder hangs: far longer than any
+    /// ordinary wait, which ends with another part's own time limit.
+    private let backstop: Double
+
+    init(seconds: Double, for pid: pid_t) {
+        self.seconds = seconds
+        self.pid = pid
+        lastLook = monotonicSeconds()
+        backstop = lastLook + 15 * 60
+    }
+
+    /// Adds the time since the last look unless the lab spent it waiting for the lock; true once
+    /// the limit is used up.
+    mutating func expired() -> Bool {
+        let now = monotonicSeconds()
+        if !LabPartLock.isWaiting(pid) { counted += now - lastLook }
+        lastLook = now
+        return counted >= seconds || now >= backstop
+    }
+}
+
+/// Processes running a part (`lab __part LESSON PART …` in their argv), found in /proc.
+enum PartProcesses {
+    /// Every process of `part` of `lesson`. Zombies (ended, not yet waited for) are left out
+    /// unless `includingZombies`.
+    static func find(lesson: Int, part: Int, includingZombies: Bool = false) -> [pid_t] {
+        ProcessInspection.allProcessIDs().filter { pid in
+            guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let args = String(decoding: cmdline, as: UTF8.self).split(separator: "\0")
+            // args[3] is the part: four arguments at least (a process may have fewer).
+            guard args.count >= 4, args[1] == "__part", args[2] == "\(lesson)", args[3] == "\(part)" else { return false }
+            guard let state = ProcessInspection.state(of: pid) else { return false }   // gone meanwhile
+            return includingZombies || state != "Z"
+        }
+    }
+
+    /// The parent process id (`/proc/PID/stat` field 4), or nil when there is no such process.
+    static func parent(of pid: pid_t) -> pid_t? {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? pid_t(fields[1]) : nil
+    }
+}
