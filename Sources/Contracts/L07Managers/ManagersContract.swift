@@ -1,5 +1,5 @@
 import Glibc
-import LabKit
+import LabSupport
 
 /// Where a running manager listens, and which process serves it.
 public struct ManagerAddress: Equatable, Sendable, CustomStringConvertible {
