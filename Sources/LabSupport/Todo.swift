@@ -20,7 +20,7 @@ public enum PartReport {
 /// status 3.
 public func todo(_ function: StaticString = #function, filePath: StaticString = #filePath,
                  line: UInt = #line) -> Never {
-    let location = "\(packageRelative("\(filePath)")):\(line)"
+    let location = "\(PackagePaths.relative("\(filePath)")):\(line)"
     if let report = PartReport.notStarted {
         report("\(function)", location)
     } else {
@@ -28,12 +28,4 @@ public func todo(_ function: StaticString = #function, filePath: StaticString = 
     }
     LabHelpers.endAll()
     _exit(PartReport.notStartedExitCode)
-}
-
-/// `path` from the package root on (`Exercises/01-…/ForkAndMap.swift`) when it lies in a folder
-/// named Exercises, Solutions or Sources; unchanged otherwise.
-func packageRelative(_ path: String) -> String {
-    let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-    guard let top = parts.lastIndex(where: { ["Exercises", "Solutions", "Sources"].contains($0) }) else { return path }
-    return parts[top...].joined(separator: "/")
 }

@@ -2,11 +2,11 @@ import Glibc
 
 /// Where the package lives, so that `lab` finds lesson texts and stubs wherever it is run from.
 public enum PackagePaths {
-    /// The package root: `$SHMLAB_ROOT` if set, else the folder this file was compiled in, four levels up.
+    /// The package root: `$SHMLAB_ROOT` if set, else the folder this file was compiled in, three levels up.
     public static var root: String {
         if let env = getenv("SHMLAB_ROOT") { return String(cString: env) }
         var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(4) // Catalog/PackagePaths.swift, LabKit, Sources
+        parts.removeLast(3) // PackagePaths.swift, LabSupport, Sources
         return parts.joined(separator: "/")
     }
 
