@@ -68,7 +68,7 @@ enum SubmissionGrade {
         let scratch = String(cString: made)
         let files = FileManager.default
         do {
-            for item in ["Package.swift", "Sources", "Solutions"] {
+            for item in ["Package.swift", "Sources", "Solutions", "Tests"] {  // Tests: the manifest names its target
                 try files.copyItem(atPath: PackagePaths.absolute(item), toPath: scratch + "/" + item)
             }
             for lesson in lessons {
