@@ -70,4 +70,8 @@ int shmlab_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 /// is interposed by this module to note them.
 int shmlab_mutex_init_attributes(const void *address, int *pshared, int *robust);
 
+/// A mount namespace of its own with an empty tmpfs on /dev/shm (private_shm.c).
+int shmlab_enter_private_shm(int *step);
+
 #endif
+

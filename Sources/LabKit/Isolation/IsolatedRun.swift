@@ -109,7 +109,9 @@ public enum IsolatedRun {
                                  executable: String = currentExecutablePath(), stopped: String) -> HiddenRun {
         Interruption.install()
         Subreaper.become()
-        let lock = PartLock.acquire(for: PartLock.activity(of: arguments))
+        // With a /dev/shm of its own the part cannot be confused with another lab's: shared lock.
+        let privateSharedMemory = PrivateSharedMemory.isAvailable
+        let lock = PartLock.acquire(for: PartLock.activity(of: arguments), shared: privateSharedMemory)
         defer { lock.release() }
         let started = monotonicSeconds()
         let abandoned = LeftoverSweep.sweepAbandoned()
@@ -117,7 +119,7 @@ public enum IsolatedRun {
             Console.err("lab: removed what an earlier lab (killed before it could clean up) left behind: "
                         + abandoned.map(\.description).joined(separator: "; ") + "\n")
         }
-        let sweep = LeftoverSweep()
+        let sweep = LeftoverSweep(machineWide: !privateSharedMemory)
         let partTemp = makePartTempDir()
         let nonce = randomNonce()
 
@@ -134,6 +136,7 @@ public enum IsolatedRun {
                 executable, arguments,
                 environment: ["SWIFT_BACKTRACE": "enable=no", "TMPDIR": partTemp, "NO_COLOR": "1",
                               LeftoverSweep.runnerVariable: "\(getpid())"]
+                    .merging(privateSharedMemory ? [PrivateSharedMemory.variable: "1"] : [:]) { $1 }
                     .merging(environment) { $1 }
                     .merging(handOver.environment) { $1 },
                 output: .captureBoth, newSession: true,
@@ -179,13 +182,17 @@ public enum IsolatedRun {
         let strays = LeftoverSweep.sweepProcesses(group: child.pid)
         watch.drainAvailable()
         watch.close()
+        let records = VerdictChannel.parse(watch.report, nonce: nonce)
+        // A private /dev/shm is gone with the part; what was left in it, the part said.
+        let leftInPrivate = records.filter { $0.pid == child.pid }.flatMap { $0.leftInSharedMemory ?? [] }
         let leftovers = strays.filter { if case .process(let pid, _) = $0 { return pid != child.pid } else { return true } }
             + sweep.sweepFiles(partTempDir: partTemp)
+            + Set(leftInPrivate).sorted().map(PrivateSharedMemory.leftover)
 
         if interrupted || Interruption.isPending {
             Interruption.finish(message: "interrupted: stopped \(stopped) and cleaned up")
         }
-        return HiddenRun(records: VerdictChannel.parse(watch.report, nonce: nonce), end: end, pid: child.pid,
+        return HiddenRun(records: records, end: end, pid: child.pid,
                          timedOut: timedOut, stalled: stalled, longestQuiet: stall?.longestQuiet ?? 0,
                          quietAtEnd: stall.map { endedAt - $0.quietSince } ?? 0,
                          output: watch.outputTail, leftovers: leftovers,
