@@ -82,6 +82,7 @@ public enum PartProcess {
     /// report descriptor. Never returns.
     public static func runPart(_ entry: LessonEntry, part number: Int, implementation: Implementation) -> Never {
         VerdictChannel.connect()
+        CrashReport.installMapNotes()
         guard let part = entry.part(number), let checks = entry.checks(for: implementation),
               let body = checks.parts[number] else {
             VerdictChannel.send(VerdictRecord(verdict: .failed, message: "lesson \(entry.info.number) has no part \(number) for \(implementation)"))
@@ -112,6 +113,7 @@ public enum PartProcess {
     public static func runPeer(_ entry: LessonEntry, name: String, implementation: Implementation,
                                arguments: [String]) -> Never {
         VerdictChannel.connect()
+        CrashReport.installMapNotes()
         guard let peer = entry.checks(for: implementation)?.peers[name] else {
             Console.err("lab: lesson \(entry.info.number) has no peer '\(name)'\n")
             exit(2)
