@@ -48,6 +48,8 @@ extension Lesson03 {
         Clause("increment returns the new value", in: "increment(counterIn:at:length:order:lock:)", parts: [6], mutants: ["increment-returns-old"]),
         Clause("increment honours the length and the byte order (a 3-byte little-endian counter at an odd offset), touching nothing else",
                in: "increment(counterIn:at:length:order:lock:)", parts: [6], mutants: ["increment-ignores-order", "host-byte-order"]),
+        Clause("the lock is released on every path out of increment, the one that throws .overflow too (the next increment does not wait for ever)",
+               in: "increment(counterIn:at:length:order:lock:); text: your task", parts: [6], mutants: ["unlock-skipped-on-overflow"]),
         Clause("a one-byte counter stops at 255: the 45 increments past it throw .overflow and the counter keeps 255",
                in: "increment(counterIn:at:length:order:lock:); text: the article's counter", parts: [6], mutants: ["no-overflow-check"]),
         Clause("an 8-byte counter at 2^64 − 1 throws .overflow and keeps its value, and the lock is free afterwards",

@@ -16,7 +16,7 @@ public enum ForkAndMapMutants {
             Mutant(name: "read-only-block", mistake: "the block is mapped with PROT_READ only",
                         caughtBy: [1], implementation: ReadOnlyBlock.self),
             Mutant(name: "map-private", mistake: "MAP_PRIVATE instead of MAP_SHARED",
-                        caughtBy: [1, 2, 3], implementation: MapPrivate.self),
+                        caughtBy: [1, 2, 3, 5], implementation: MapPrivate.self),
             Mutant(name: "child-returns", mistake: "the child returns from runInChild instead of calling _exit",
                         caughtBy: [2, 3, 4, 5], implementation: ChildReturns.self),
             Mutant(name: "swapped-branches", mistake: "parent and child branches of fork are swapped",
@@ -80,6 +80,16 @@ enum RawWaitStatus: ForwardsToForkAndMap {
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         return .exited(status)           // mistake: the status word is not the exit code
+    }
+}
+
+enum WaitNoHang: ForwardsToForkAndMap {
+    static func waitForChild(_ pid: pid_t) throws -> ChildStatus {
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == -1 { throw SystemError("waitpid", object: "pid \(pid)") }   // mistake: WNOHANG
+        let signal = status & 0x7f
+        if signal == 0 { return .exited((status >> 8) & 0xff) }
+        return .signaled(signal)
     }
 }
 
@@ -155,18 +165,6 @@ enum BodyBeforeFork: ForwardsToForkAndMap {
         if pid == -1 { throw SystemError("fork") }
         if pid == 0 { _exit(code) }
         return pid
-    }
-}
-
-enum WaitNoHang: ForwardsToForkAndMap {
-    static func waitForChild(_ pid: pid_t) throws -> ChildStatus {
-        var status: Int32 = 0
-        while waitpid(pid, &status, WNOHANG) == -1 {     // mistake: returns 0 at once while the child runs
-            if errno != EINTR { throw SystemError("waitpid") }
-        }
-        let signal = status & 0x7f
-        if signal == 0 { return .exited((status >> 8) & 0xff) }
-        return .signaled(signal)
     }
 }
 

@@ -45,6 +45,8 @@ public enum IntegerBytesMutants {
                         caughtBy: [6], implementation: NoLock.self),
             Mutant(name: "increment-wraps-at-64-bits", mistake: "increment adds in UInt64 with &+: 2^64 − 1 wraps to 0 instead of .overflow",
                         caughtBy: [6], implementation: IncrementWrapsAt64Bits.self),
+            Mutant(name: "unlock-skipped-on-overflow", mistake: "increment calls lock() and unlock() itself; at the maximum store throws .overflow and the unlock after it never runs",
+                        caughtBy: [6], implementation: UnlockSkippedOnOverflow.self),
         ]
     }
 }
@@ -306,6 +308,16 @@ extension IntegerBytesMutants {
                 try store(next, into: buffer, at: offset, length: length, order: order, signed: false)
                 return next
             }
+        }
+    }
+    enum UnlockSkippedOnOverflow: ForwardsToIntegerBytes {
+        static func increment(counterIn buffer: UnsafeMutableRawBufferPointer, at offset: Int, length: Int,
+                              order: ByteOrder, lock: ProcessSharedMutex) throws -> Int128 {
+            _ = try lock.lock()
+            let value = try load(from: UnsafeRawBufferPointer(buffer), at: offset, length: length, order: order, signed: false)
+            try store(value + 1, into: buffer, at: offset, length: length, order: order, signed: false)   // throws at 255…
+            lock.unlock()                                                                // mistake: …and this never runs
+            return value + 1
         }
     }
 }
