@@ -211,7 +211,7 @@ extension Lesson01 {
         let was = state == "Z" ? "had ended but was not reaped (a zombie)" : "was still running (state \(state))"
         var raw: Int32 = 0
         var real = "the lab could not reap it"
-        if let end = waitForProcess(pid, timeout: 5, status: &raw) {
+        if let end = waitReporting(pid, timeout: 5, status: &raw) {
             real = "the lab then waited for it: \(end), status word 0x\(String(raw, radix: 16))"
         }
         throw CheckFailure("waitForChild(\(pid)) returned before the child was reaped",
@@ -223,7 +223,7 @@ extension Lesson01 {
 
     /// Waits up to `timeout` seconds for `pid` and gives its raw status word too (SIGKILL and a
     /// reap after the timeout). The corresponding C function is `waitpid(…, WNOHANG)`, polled.
-    static func waitForProcess(_ pid: pid_t, timeout: Double, status raw: inout Int32) -> ProcessEnd? {
+    static func waitReporting(_ pid: pid_t, timeout: Double, status raw: inout Int32) -> ProcessEnd? {
         let deadline = monotonicSeconds() + timeout
         while monotonicSeconds() < deadline {
             if waitpid(pid, &raw, WNOHANG) == pid { return ProcessEnd(waitStatus: raw) }
