@@ -441,6 +441,11 @@ extension Lesson03 {
                                look: look)
         }
 
+        // One process at a time first: the return value, the order, the refusal at 2^64 − 1 (and
+        // the lock free after it), then the lock held by the lab while a child increments.
+        try incrementReturnsAndOrders(L.self, block: block, lock: lock, look: look)
+        try incrementHoldsTheLockThroughout(L.self, block: block, lock: lock, look: look)
+
         // The article's first counter: one byte, which holds 0…255. 2 processes × 150 increments.
         start.value = 0
         pids = []
@@ -477,9 +482,6 @@ extension Lesson03 {
         }
         try requireEqual(Array(block[(wide - 1)...(wide + 8)]), [0] + expected + [0],
                          "the counters' neighbours changed", cause: "increment touches exactly length bytes at offset", look: look)
-
-        try incrementReturnsAndOrders(L.self, block: block, lock: lock, look: look)
-        try incrementHoldsTheLockThroughout(L.self, block: block, lock: lock, look: look)
     }
 
     /// One process: increment returns the new value, honours the byte order and the length at an
