@@ -70,6 +70,9 @@ int shmlab_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 /// is interposed by this module to note them.
 int shmlab_mutex_init_attributes(const void *address, int *pshared, int *robust);
 
+/// A mount namespace of its own with an empty tmpfs on /dev/shm (private_shm.c).
+int shmlab_enter_private_shm(int *step);
+
 /// Notes this process's memory map for crash reports: copies /proc/self/maps to
 /// DIR/maps-PID.start now, and installs a handler (sigaction) for the signals Swift's backtracer
 /// catches (SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGBUS, SIGSEGV) that copies /proc/self/maps
@@ -81,3 +84,4 @@ int shmlab_mutex_init_attributes(const void *address, int *pshared, int *robust)
 int shmlab_install_crash_maps(const char *dir);
 
 #endif
+

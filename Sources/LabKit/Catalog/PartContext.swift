@@ -9,6 +9,8 @@ public final class PartContext {
     public let partProcessID: pid_t
     /// The part's private temporary directory (also `$TMPDIR`); the lab removes it afterwards.
     public let temporaryDirectory: String
+    /// What generated inputs are drawn from (see `PartSeed`, `random(stream:)`).
+    public let seed: UInt64
     let executable: String
 
     init(lesson: LessonInfo, part: PartInfo, implementation: Implementation) {
@@ -17,6 +19,7 @@ public final class PartContext {
         self.implementation = implementation
         self.partProcessID = getpid()
         self.temporaryDirectory = LeftoverSweep.systemTempRoot()
+        self.seed = PartSeed.fromEnvironment()
         self.executable = currentExecutablePath()
     }
 
@@ -82,6 +85,10 @@ public enum PartProcess {
     /// report descriptor. Never returns.
     public static func runPart(_ entry: LessonEntry, part number: Int, implementation: Implementation) -> Never {
         VerdictChannel.connect()
+        if let problem = PrivateSharedMemory.enterIfAsked() {
+            VerdictChannel.send(VerdictRecord(verdict: .failed, message: problem))
+            exit(2)
+        }
         CrashReport.installMapNotes()
         guard let part = entry.part(number), let checks = entry.checks(for: implementation),
               let body = checks.parts[number] else {
@@ -105,6 +112,8 @@ public enum PartProcess {
             // A forked child that came back into check code: never let it speak for the part.
             if record.verdict == .passed { _exit(0) }
         }
+        let left = PrivateSharedMemory.names()
+        if !left.isEmpty { record.leftInSharedMemory = left }
         _ = VerdictChannel.sendVerdict(record)
         exit(0)
     }
@@ -113,6 +122,11 @@ public enum PartProcess {
     public static func runPeer(_ entry: LessonEntry, name: String, implementation: Implementation,
                                arguments: [String]) -> Never {
         VerdictChannel.connect()
+        if let problem = PrivateSharedMemory.enterIfAsked() {
+            Console.err("lab: \(problem)\n")
+            VerdictChannel.send(VerdictRecord(verdict: .failed, message: problem))
+            exit(2)
+        }
         CrashReport.installMapNotes()
         guard let peer = entry.checks(for: implementation)?.peers[name] else {
             Console.err("lab: lesson \(entry.info.number) has no peer '\(name)'\n")

@@ -25,8 +25,13 @@ public struct PartRequest: Sendable {
     public let timeout: Double
     /// Seconds of every process asleep without CPU before the part is stopped as deadlocked.
     public let quietWindow: Double
+    /// What the part's generated inputs are drawn from (`LAB_SEED`); the same seed gives the
+    /// same inputs, so `lab check --seed N` repeats a failure.
+    public let seed: UInt64
 
-    public init(lesson: LessonInfo, part: PartInfo, implementation: Implementation, timeout: Double? = nil) {
+    public init(lesson: LessonInfo, part: PartInfo, implementation: Implementation, timeout: Double? = nil,
+                seed: UInt64? = nil) {
+        self.seed = seed ?? PartSeed.fresh()
         self.lesson = lesson
         self.part = part
         self.implementation = implementation
@@ -53,7 +58,8 @@ public enum IsolatedRun {
     /// Runs `request` with the executable at `executable` (normally this one).
     public static func run(_ request: PartRequest, executable: String = currentExecutablePath()) -> PartResult {
         let run = runHidden(["__part", "\(request.lesson.number)", "\(request.part.number)", request.implementation.description],
-                            timeout: request.timeout, quietWindow: request.quietWindow, executable: executable,
+                            timeout: request.timeout, quietWindow: request.quietWindow,
+                            environment: [PartSeed.variable: "\(request.seed)"], executable: executable,
                             stopped: "part \(request.part.number) of lesson \(request.lesson.twoDigits)")
         let output = withoutBacktracerLines(run.output)
         let outcome: PartOutcome
@@ -101,12 +107,15 @@ public enum IsolatedRun {
     /// own process group, the report pipe, a private TMPDIR, one at a time for the user, stopped
     /// after `timeout` seconds (or, with a `quietWindow`, once every process of it slept that long
     /// without CPU), and everything it left behind swept. `stopped` names it in the message
-    /// printed when the user interrupts.
+    /// printed when the user interrupts. `environment` is added to the lab's own variables.
     public static func runHidden(_ arguments: [String], timeout: Double, quietWindow: Double? = nil,
+                                 environment: [String: String] = [:],
                                  executable: String = currentExecutablePath(), stopped: String) -> HiddenRun {
         Interruption.install()
         Subreaper.become()
-        let lock = PartLock.acquire(for: PartLock.activity(of: arguments))
+        // With a /dev/shm of its own the part cannot be confused with another lab's: shared lock.
+        let privateSharedMemory = PrivateSharedMemory.isAvailable
+        let lock = PartLock.acquire(for: PartLock.activity(of: arguments), shared: privateSharedMemory)
         defer { lock.release() }
         let started = monotonicSeconds()
         let abandoned = LeftoverSweep.sweepAbandoned()
@@ -114,7 +123,7 @@ public enum IsolatedRun {
             Console.err("lab: removed what an earlier lab (killed before it could clean up) left behind: "
                         + abandoned.map(\.description).joined(separator: "; ") + "\n")
         }
-        let sweep = LeftoverSweep()
+        let sweep = LeftoverSweep(machineWide: !privateSharedMemory)
         let partTemp = makePartTempDir()
         let crashDirectory = CrashReport.makeDirectory()
         let nonce = randomNonce()
@@ -132,6 +141,8 @@ public enum IsolatedRun {
                 executable, arguments,
                 environment: ["SWIFT_BACKTRACE": "enable=no", "TMPDIR": partTemp, "NO_COLOR": "1",
                               LeftoverSweep.runnerVariable: "\(getpid())"]
+                    .merging(privateSharedMemory ? [PrivateSharedMemory.variable: "1"] : [:]) { $1 }
+                    .merging(environment) { $1 }
                     .merging(crashDirectory.map(CrashReport.environment(directory:)) ?? [:]) { $1 }
                     .merging(handOver.environment) { $1 },
                 output: .captureBoth, newSession: true,
@@ -178,14 +189,18 @@ public enum IsolatedRun {
         let strays = LeftoverSweep.sweepProcesses(group: child.pid)
         watch.drainAvailable()
         watch.close()
+        let records = VerdictChannel.parse(watch.report, nonce: nonce)
+        // A private /dev/shm is gone with the part; what was left in it, the part said.
+        let leftInPrivate = records.filter { $0.pid == child.pid }.flatMap { $0.leftInSharedMemory ?? [] }
         let leftovers = strays.filter { if case .process(let pid, _) = $0 { return pid != child.pid } else { return true } }
             + sweep.sweepFiles(partTempDir: partTemp)
+            + Set(leftInPrivate).sorted().map(PrivateSharedMemory.leftover)
         let crashes = crashDirectory.map(CrashReport.collect(from:)) ?? []
 
         if interrupted || Interruption.isPending {
             Interruption.finish(message: "interrupted: stopped \(stopped) and cleaned up")
         }
-        return HiddenRun(records: VerdictChannel.parse(watch.report, nonce: nonce), end: end, pid: child.pid,
+        return HiddenRun(records: records, end: end, pid: child.pid,
                          timedOut: timedOut, stalled: stalled, longestQuiet: stall?.longestQuiet ?? 0,
                          quietAtEnd: stall.map { endedAt - $0.quietSince } ?? 0,
                          output: watch.outputTail, leftovers: leftovers,

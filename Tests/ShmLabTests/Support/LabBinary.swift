@@ -36,9 +36,10 @@ enum LabBinary {
     /// That is also why no test here is `async`: a suspended test can wait minutes for a thread
     /// back while these runs occupy them, which breaks its time limits, and a suspended holder of
     /// the machine lock would never get one (`LabPartLock.acquire`).
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    /// `executable` runs another program of the build instead (a part host).
+    static func run(_ arguments: [String], environment: [String: String] = [:], executable: String? = nil) throws -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable ?? path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
@@ -134,12 +135,17 @@ struct MutantCase: CustomTestStringConvertible, Sendable, Hashable {
     let mutant: String
     let mistake: String
     let part: Int
+    /// What the student with this mistake should be told.
+    let outcome: PartOutcome.Kind
     var testDescription: String { "Lesson \(lesson < 10 ? "0" : "")\(lesson) › mutant \(mutant) › caught by part \(part)" }
 
     static var all: [MutantCase] {
         LabBinary.catalog.lessons.filter { !$0.hidden }.flatMap { lesson in
             lesson.mutants.flatMap { mutant in
-                mutant.caughtBy.map { MutantCase(lesson: lesson.number, mutant: mutant.name, mistake: mutant.mistake, part: $0) }
+                mutant.catches.map {
+                    MutantCase(lesson: lesson.number, mutant: mutant.name, mistake: mutant.mistake,
+                               part: $0.part, outcome: $0.outcome)
+                }
             }
         }
     }
