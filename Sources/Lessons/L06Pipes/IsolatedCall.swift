@@ -22,6 +22,8 @@ enum IsolatedCall {
         /// Still running after `limit` seconds, neither asleep nor spinning on reads.
         case noAnswer(Double)
 
+        var isAsleep: Bool { if case .asleep = self { return true } else { return false } }
+
         /// For a failure message.
         var text: String {
             switch self {
