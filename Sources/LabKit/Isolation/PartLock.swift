@@ -4,6 +4,10 @@ import Glibc
 /// holder writes who it is into the file ("PID lesson 03, part 4"), so a lab that waits can say
 /// for whom, and it says so on standard error for as long as it waits (`LockWaitNotice`).
 ///
+/// A part with a /dev/shm of its own (`PrivateSharedMemory`) cannot mistake another part's
+/// objects for its own, nor be mistaken: it takes the lock *shared*, so such parts run side by
+/// side and only a part that sees the machine's /dev/shm (exclusive) runs alone.
+///
 /// Why per user and not per machine: what the lock protects is the sweep after a part, which
 /// removes only the user's own objects in /dev/shm and the processes below its own runner;
 /// another user's parts can never be mistaken for ours.
@@ -16,7 +20,8 @@ import Glibc
 /// lab also waits for a shared one there, so that an older lab and this one never run parts at the
 /// same time (each would take the other's new objects in /dev/shm for its part's leftovers: seen
 /// when this lab once did not wait), while labs of this kind (shared locks do not exclude each
-/// other) are kept apart per user only. It can go once no checkout runs an older lab.
+/// other) are kept apart per user only. The test suite takes it exclusively to look at /dev/shm and
+/// /proc when no part of any lab is in flight.
 public struct PartLock {
     let fd: Int32
     let legacyFD: Int32
@@ -38,13 +43,13 @@ public struct PartLock {
     /// Ctrl-C still ends this lab at once (exit 130): the lock is tried without blocking every
     /// 10 ms between looks at the interrupt pipe, because a blocking `flock` is restarted after
     /// the signal. Where no lock can be had at all (an unwritable /tmp), the part runs anyway.
-    static func acquire(for activity: String) -> PartLock {
+    static func acquire(for activity: String, shared: Bool = false) -> PartLock {
         var notice = LockWaitNotice()
         let started = monotonicSeconds()
         var file: Int32? = nil
         while true {
             if file == nil {
-                switch attemptFile(activity) {
+                switch attemptFile(activity, shared: shared) {
                 case .acquired(let fd): file = fd
                 case .unavailable: file = -1
                 case .busy: break
@@ -80,13 +85,14 @@ public struct PartLock {
 
     enum Attempt { case acquired(Int32), busy, unavailable }
 
-    /// One try at the lock file; on success it names this process and `activity`. The
-    /// corresponding C functions are `open`, `flock`, `fstat`/`stat`, `ftruncate` and `pwrite`.
-    static func attemptFile(_ activity: String) -> Attempt {
+    /// One try at the lock file; on success it names this process and `activity` (a shared holder
+    /// only when the file is empty: the first of them speaks for all). The corresponding C
+    /// functions are `open`, `flock`, `fstat`/`stat`, `ftruncate` and `pwrite`.
+    static func attemptFile(_ activity: String, shared: Bool = false) -> Attempt {
         while true {
             let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return .unavailable }
-            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            guard flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
                 let busy = errno == EWOULDBLOCK || errno == EINTR
                 Glibc.close(fd)
                 return busy ? .busy : .unavailable
@@ -98,9 +104,11 @@ public struct PartLock {
                 Glibc.close(fd)
                 continue
             }
-            let line = Array("\(getpid()) \(activity)\n".utf8)
-            _ = ftruncate(fd, 0)
-            _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            if !shared || held.st_size == 0 {
+                let line = Array("\(getpid()) \(activity)\n".utf8)
+                _ = ftruncate(fd, 0)
+                _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            }
             return .acquired(fd)
         }
     }
@@ -126,12 +134,14 @@ public struct PartLock {
         return "pid \(pid), \(words[1])"
     }
 
-    /// Removes the file (only a holder may) and unlocks. The corresponding C functions are
-    /// `unlink` and `flock(LOCK_UN)`.
+    /// Removes the file (only a holder may, and only the last: a shared holder first tries to
+    /// hold it alone) and unlocks. The corresponding C functions are `flock`, `unlink` and
+    /// `flock(LOCK_UN)`.
     public func release() {
         if fd >= 0 {
             var held = stat(), named = stat()
-            if fstat(fd, &held) == 0, stat(Self.path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0,
+               fstat(fd, &held) == 0, stat(Self.path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
                 unlink(Self.path)
             }
             flock(fd, LOCK_UN)
