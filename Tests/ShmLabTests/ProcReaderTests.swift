@@ -28,7 +28,7 @@ struct ProcReaderTests {
         #expect(ProcessInspection.SystemCallInProgress.parse("-1 0x7ffc 0x7f01\n") == nil)
         #expect(ProcessInspection.SystemCallInProgress.parse("7 0x1\n")?.arguments == [])
         let partial = ProcessInspection.SystemCallInProgress(number: 7, arguments: [])
-        #expect(ThreadWait.blockedCall(partial, pid: getpid(), pipeWriters: { _ in [] }) == "in system call 7")
+        #expect(ThreadWait.blockedCall(partial, pid: getpid(), tid: getpid(), pipeWriters: { _ in [] }) == "in system call 7")
     }
 
     static let maps = """

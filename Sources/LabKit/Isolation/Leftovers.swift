@@ -35,11 +35,17 @@ public struct LeftoverSweep {
     let tmpBefore: Set<String>
     let tmpRoot: String
 
+    /// Whether what appears in the machine's /dev/shm and /tmp is the part's (one part at a time);
+    /// false for a part with a /dev/shm of its own, which runs beside others: then only its own
+    /// temp folder is its.
+    let machineWide: Bool
+
     /// Notes what exists now; call before the part starts.
-    public init() {
-        sharedMemoryBefore = Set(Self.list(Self.sharedMemoryDir))
+    public init(machineWide: Bool = true) {
+        self.machineWide = machineWide
+        sharedMemoryBefore = machineWide ? Set(Self.list(Self.sharedMemoryDir)) : []
         tmpRoot = Self.systemTempRoot()
-        tmpBefore = Set(Self.list(tmpRoot))
+        tmpBefore = machineWide ? Set(Self.list(tmpRoot)) : []
     }
 
     /// Names the runner that started a part, in the part's environment (inherited by everything
@@ -105,7 +111,7 @@ public struct LeftoverSweep {
     public func sweepFiles(partTempDir: String) -> [Leftover] {
         var found: [Leftover] = []
         let uid = getuid()
-        for name in Self.list(Self.sharedMemoryDir) where !sharedMemoryBefore.contains(name) {
+        for name in machineWide ? Self.list(Self.sharedMemoryDir) : [] where !sharedMemoryBefore.contains(name) {
             let path = "\(Self.sharedMemoryDir)/\(name)"
             var info = stat()
             guard lstat(path, &info) == 0, info.st_uid == uid else { continue }
@@ -122,7 +128,7 @@ public struct LeftoverSweep {
             removeTree(path)
         }
         removeTree(partTempDir)
-        for name in Self.list(tmpRoot) where !tmpBefore.contains(name)
+        for name in machineWide ? Self.list(tmpRoot) : [] where !tmpBefore.contains(name)
             && Self.tmpPrefixes.contains(where: { name.hasPrefix($0) }) {
             let path = "\(tmpRoot)/\(name)"
             if path == partTempDir { continue }

@@ -4,6 +4,10 @@ import Glibc
 /// holder writes who it is into the file ("PID lesson 03, part 4"), so a lab that waits can say
 /// for whom, and it says so on standard error for as long as it waits (`LockWaitNotice`).
 ///
+/// A part with a /dev/shm of its own (`PrivateSharedMemory`) cannot mistake another part's
+/// objects for its own, nor be mistaken: it takes the lock *shared*, so such parts run side by
+/// side and only a part that sees the machine's /dev/shm (exclusive) runs alone.
+///
 /// Why per user and not per machine: what the lock protects is the sweep after a part, which
 /// removes only the user's own objects in /dev/shm and the processes below its own runner;
 /// another user's parts can never be mistaken for ours.
@@ -16,7 +20,8 @@ import Glibc
 /// lab also waits for a shared one there, so that an older lab and this one never run parts at the
 /// same time (each would take the other's new objects in /dev/shm for its part's leftovers: seen
 /// when this lab once did not wait), while labs of this kind (shared locks do not exclude each
-/// other) are kept apart per user only. It can go once no checkout runs an older lab.
+/// other) are kept apart per user only. The test suite takes it exclusively to look at /dev/shm and
+/// /proc when no part of any lab is in flight.
 public final class PartLock {
     /// The lock file, held with `flock`; nil where no lock could be had (an unwritable /tmp).
     private var file: OwnedDescriptor?
@@ -45,12 +50,12 @@ public final class PartLock {
     /// Ctrl-C still ends this lab at once (exit 130): the lock is tried without blocking every
     /// 10 ms between looks at the interrupt pipe, because a blocking `flock` is restarted after
     /// the signal. Where no lock can be had at all (an unwritable /tmp), the part runs anyway.
-    static func acquire(for activity: String) -> PartLock {
+    static func acquire(for activity: String, shared: Bool = false) -> PartLock {
         var notice = LockWaitNotice()
         let started = monotonicSeconds()
         var file: FileAttempt = .busy
         while true {
-            if file.isBusy { file = attemptFile(activity) }
+            if file.isBusy { file = attemptFile(activity, shared: shared) }
             if !file.isBusy {
                 switch attemptLegacy() {
                 case .held(let legacy):
@@ -115,14 +120,15 @@ public final class PartLock {
         }
     }
 
-    /// One try at the lock file; on success it names this process and `activity`. The
-    /// corresponding C functions are `open`, `flock`, `fstat`/`stat`, `ftruncate` and `pwrite`.
-    static func attemptFile(_ activity: String) -> FileAttempt {
+    /// One try at the lock file; on success it names this process and `activity` (a shared holder
+    /// only when the file is empty: the first of them speaks for all). The corresponding C
+    /// functions are `open`, `flock`, `fstat`/`stat`, `ftruncate` and `pwrite`.
+    static func attemptFile(_ activity: String, shared: Bool = false) -> FileAttempt {
         while true {
             let opened = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard opened >= 0 else { return .unavailable }
             let fd = OwnedDescriptor(taking: opened)
-            guard flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0 else {
+            guard flock(fd.rawValue, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
                 return errno == EWOULDBLOCK || errno == EINTR ? .busy : .unavailable
             }
             var held = stat(), named = stat()
@@ -131,9 +137,11 @@ public final class PartLock {
                 // The previous holder removed this file as we opened it: try the new one.
                 continue
             }
-            let line = Array("\(getpid()) \(activity)\n".utf8)
-            _ = ftruncate(fd.rawValue, 0)
-            _ = line.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) }
+            if !shared || held.st_size == 0 {
+                let line = Array("\(getpid()) \(activity)\n".utf8)
+                _ = ftruncate(fd.rawValue, 0)
+                _ = line.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) }
+            }
             return .acquired(fd)
         }
     }
@@ -167,12 +175,14 @@ public final class PartLock {
         return "pid \(pid), \(words[1])"
     }
 
-    /// Removes the file (only a holder may) and unlocks; a second call does nothing. The
-    /// corresponding C functions are `unlink`, `flock(LOCK_UN)` and `close`.
+    /// Removes the file (only a holder may, and only the last: a shared holder first tries to
+    /// hold it alone) and unlocks; a second call does nothing. The corresponding C functions are
+    /// `flock`, `unlink`, `flock(LOCK_UN)` and `close`.
     public func release() {
         if let fd = file.take() {
             var held = stat(), named = stat()
-            if fstat(fd.rawValue, &held) == 0, stat(Self.path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+            if flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0,
+               fstat(fd.rawValue, &held) == 0, stat(Self.path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
                 unlink(Self.path)
             }
             flock(fd.rawValue, LOCK_UN)

@@ -15,6 +15,8 @@ public struct VerdictRecord: Codable, Sendable, Equatable {
     /// For `notStarted`: the function still `todo()` and where it is.
     public var function: String?
     public var location: String?
+    /// In a part with a /dev/shm of its own: the names left there when it reported.
+    public var leftInSharedMemory: [String]?
 
     public init(verdict: Verdict, message: String, function: String? = nil, location: String? = nil) {
         self.verdict = verdict

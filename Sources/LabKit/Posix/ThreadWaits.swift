@@ -44,7 +44,7 @@ public enum ThreadWait {
         var words: [String] = []
         if let state = ProcessInspection.StatLine.read(directory)?.state { words.append("state \(state) (\(stateName(state)))") }
         if let call = ProcessInspection.SystemCallInProgress.read(directory) {
-            words.append(blockedCall(call, pid: pid, pipeWriters: pipeWriters))
+            words.append(blockedCall(call, pid: pid, tid: tid, pipeWriters: pipeWriters))
         }
         if let bytes = try? readFile("\(directory)/wchan") {
             let wchan = Substring(String(decoding: bytes, as: UTF8.self)).trimmingCharacters(in: " \n\0")
@@ -65,7 +65,7 @@ public enum ThreadWait {
     }
 
     /// The system call a thread sleeps in, decoded for the calls a part can wait in.
-    static func blockedCall(_ call: ProcessInspection.SystemCallInProgress, pid: pid_t,
+    static func blockedCall(_ call: ProcessInspection.SystemCallInProgress, pid: pid_t, tid: pid_t,
                             pipeWriters: (String) -> [String]) -> String {
         let number = call.number
         let arguments = call.arguments
@@ -74,7 +74,7 @@ public enum ThreadWait {
         let fd = Int32(truncatingIfNeeded: Int64(bitPattern: arguments[0]))
         switch name {
         case "futex":
-            return futex(pid: pid, address: arguments[0], operation: arguments[1], timeout: arguments[3])
+            return futex(pid: pid, tid: tid, address: arguments[0], operation: arguments[1], timeout: arguments[3])
         case "read", "readv", "pread64", "recvfrom", "recvmsg", "write", "writev", "pwrite64", "sendto", "sendmsg",
              "accept", "accept4", "connect", "flock":
             let target = ProcessInspection.linkTarget("/proc/\(pid)/fd/\(fd)") ?? "?"
@@ -99,7 +99,7 @@ public enum ThreadWait {
 
     /// "futex wait on 0x7f…40 (FUTEX_WAIT_BITSET, process-shared), no timeout — in a MAP_SHARED
     /// mapping of /dev/shm/name".
-    static func futex(pid: pid_t, address: UInt64, operation: UInt64, timeout: UInt64) -> String {
+    static func futex(pid: pid_t, tid: pid_t, address: UInt64, operation: UInt64, timeout: UInt64) -> String {
         let command = operation & 0x7f                      // FUTEX_CMD_MASK without PRIVATE and CLOCK_REALTIME
         let names: [UInt64: String] = [0: "FUTEX_WAIT", 9: "FUTEX_WAIT_BITSET", 6: "FUTEX_LOCK_PI", 13: "FUTEX_LOCK_PI2",
                                        11: "FUTEX_WAIT_REQUEUE_PI"]
@@ -110,9 +110,40 @@ public enum ThreadWait {
         if let line = ProcessInspection.mappingLine(containing: UInt(address), in: pid),
            let mapping = mapping(line, containing: address) {
             text += ", \(mapping)"
+            if operation & 128 != 0 && mapping.contains("MAP_SHARED") {
+                text += " — a process-private wait on shared memory: a wake-up from another process never reaches it"
+                    + " (a mutex or condition variable made without PTHREAD_PROCESS_SHARED)"
+            }
         }
+        if let holder = mutexHolder(pid: pid, waiter: tid, address: address) { text += "; \(holder)" }
         return text
     }
+
+    /// When the futex word at `address` starts a `pthread_mutex_t` (glibc: `__lock` at +0,
+    /// `__owner` at +8, `__kind` at +16), who holds it: the evidence for "never unlocked" against
+    /// "unlocked but the waiter was not woken". Read from `/proc/PID/mem` (the runner is the part's
+    /// ancestor); nil when it cannot be read or does not look like a mutex.
+    static func mutexHolder(pid: pid_t, waiter: pid_t, address: UInt64) -> String? {
+        let fd = open("/proc/\(pid)/mem", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var words = [Int32](repeating: 0, count: 5)
+        let got = words.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(Int64(bitPattern: address))) }
+        guard got == 20 else { return nil }
+        let lock = UInt32(bitPattern: words[0]), owner = words[2], kind = words[4]
+        // __kind: type 0…3, plus robust (16), pshared (128) and protocol bits; anything else is not a mutex.
+        guard kind >= 0 && kind & ~0x3f3 == 0, lock != 0 else { return nil }
+        let robustOwner = kind & 16 != 0 ? Int32(bitPattern: lock & 0x3fff_ffff) : owner
+        let holder = robustOwner > 0 ? robustOwner : owner
+        guard holder > 0 else { return "read as a pthread_mutex_t it is locked (word 0x\(String(lock, radix: 16))) with no owner recorded" }
+        if holder == waiter {
+            return "read as a pthread_mutex_t it is held by thread \(holder), the waiting thread itself: it locks a mutex it already holds (it was never unlocked since its last lock)"
+        }
+        let alive = ProcessInspection.state(of: holder).map { $0 != "Z" } ?? false
+        return "read as a pthread_mutex_t it is held by thread \(holder)"
+            + (alive ? " (alive: see what it waits in)" : ", which no longer runs: it ended holding the lock")
+    }
+
 
     /// Where `address` lies, in words, from the line of `/proc/PID/maps` that holds it: "in a
     /// MAP_SHARED anonymous mapping", "in /dev/shm/x (MAP_SHARED)", "on the heap", "on the stack".
