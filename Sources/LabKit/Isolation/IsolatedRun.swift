@@ -107,10 +107,10 @@ public enum IsolatedRun {
         public let couldNotStart: String?
         /// The process wrote more to the report descriptor than the lab ever does.
         public var reportFlooded = false
-        /// A key stopped it (watch mode's q or r).
-        public var stoppedByKey = false
         /// What Swift's backtracer wrote about each process of it that crashed.
         public var crashes: [CrashReport] = []
+        /// A key stopped it (watch mode's q or r).
+        public var stoppedByKey = false
     }
 
     /// Runs `lab ARGUMENTS…` (a hidden sub-command: `__part`, `__peer`) the way a part runs: its
@@ -229,7 +229,7 @@ public enum IsolatedRun {
                          quietAtEnd: stall.map { endedAt - $0.quietSince } ?? 0,
                          output: outputTail, leftovers: leftovers,
                          seconds: monotonicSeconds() - started, couldNotStart: nil, reportFlooded: reportFlooded,
-                         stoppedByKey: stoppedByKey, crashes: crashes)
+                         crashes: crashes, stoppedByKey: stoppedByKey)
     }
 
     /// Turns the records, the exit and the leftovers into one outcome.
