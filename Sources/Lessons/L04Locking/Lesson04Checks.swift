@@ -647,7 +647,7 @@ extension Lesson04 {
         let tooLong = "/" + String(repeating: "x", count: 252)
         let rule = "a semaphore name is \"/\" followed by 1…251 bytes, none of them \"/\" or NUL (the file is /dev/shm/sem.NAME: at most 255 bytes)"
         for bad in ["", "no-slash-\(tag)", "/a/b\(tag)", "/", tooLong, "/shmlab-nul-\(tag)\u{0}x"] {
-            let shown = bad.count > 40 ? "\"/\" + \(bad.utf8.count - 1) × \"x\"" : "\"\(bad.replacingNUL)\""
+            let shown = bad.count > 40 ? "\"/\" + \(bad.utf8.count - 1) × \"x\"" : "\"\(bad.nulShownForMessage)\""
             try expectLockingError(.invalidName(bad), "create(name: \(shown), value: 1)", function: "create(name:value:)",
                                    cause: rule, cleanUp: { (made: L.Semaphore) in try? made.close(); try? L.Semaphore.unlink(name: bad) }) {
                 try L.Semaphore.create(name: bad, value: 1)
@@ -830,5 +830,5 @@ extension String {
 
 extension String {
     /// The string with NUL shown as \0, for messages.
-    var replacingNUL: String { String(unicodeScalars.map { $0 == "\u{0}" ? "\\0" : String($0) }.joined()) }
+    fileprivate var nulShownForMessage: String { String(unicodeScalars.map { $0 == "\u{0}" ? "\\0" : String($0) }.joined()) }
 }
