@@ -647,7 +647,7 @@ extension Lesson04 {
         let tooLong = "/" + String(repeating: "x", count: 252)
         let rule = "a semaphore name is \"/\" followed by 1…251 bytes, none of them \"/\" or NUL (the file is /dev/shm/sem.NAME: at most 255 bytes)"
         for bad in ["", "no-slash-\(tag)", "/a/b\(tag)", "/", tooLong, "/shmlab-nul-\(tag)\u{0}x"] {
-            let shown = bad.count > 40 ? "\"/\" + \(bad.utf8.count - 1) × \"x\"" : "\"\(bad.nulShownForMessage)\""
+            let shown = bad.count > 40 ? "\"/\" + \(bad.utf8.count - 1) × \"x\"" : "\"\(bad.replacingNUL)\""
             try expectLockingError(.invalidName(bad), "create(name: \(shown), value: 1)", function: "create(name:value:)",
                                    cause: rule, cleanUp: { (made: L.Semaphore) in try? made.close(); try? L.Semaphore.unlink(name: bad) }) {
                 try L.Semaphore.create(name: bad, value: 1)
@@ -826,9 +826,4 @@ func secondsText(_ seconds: Double) -> String {
 
 extension String {
     var leftPaddedTo3: String { String(repeating: "0", count: max(0, 3 - count)) + self }
-}
-
-extension String {
-    /// The string with NUL shown as \0, for messages.
-    fileprivate var nulShownForMessage: String { String(unicodeScalars.map { $0 == "\u{0}" ? "\\0" : String($0) }.joined()) }
 }
