@@ -12,5 +12,6 @@ public enum LessonCatalog {
         LessonEntry(info: Lesson07.info, parts: Lesson07.parts, peers: Lesson07.peers),
         LessonEntry(info: Lesson08.info, parts: Lesson08.parts, peers: Lesson08.peers),
         LessonEntry(info: Lesson09.info, parts: Lesson09.parts),
+        LessonEntry(info: Lesson10.info, parts: Lesson10.parts, peers: Lesson10.peers(queue: nil)),
     ] }
 }
