@@ -23,7 +23,7 @@ public enum LockFreeMutants {
                caughtBy: [3, 9], implementation: ring(OneLine.self)),
         Mutant(name: "publish-before-copy", mistake: "trySend publishes tail, then copies the message into the ring",
                caughtBy: [4, 8], implementation: ring(PublishFirst.self)),
-        Mutant(name: "missed-wrap", mistake: "a record that does not fit before the end is put at 0 without a padding length, and tail does not count the skipped bytes",
+        Mutant(name: "missed-wrap", mistake: "a record that does not fit before the end is put at 0 without a padding length, and tail does not count the skipped bytes (the consumer reads the stale bytes at the old position as a record)",
                caughtBy: [4, 5], implementation: ring(MissedWrap.self)),
         Mutant(name: "room-check-forgets-padding", mistake: "trySend checks room for the record only, not for the record and the bytes skipped to the end",
                caughtBy: [5], implementation: ring(RoomForgetsPadding.self)),
@@ -160,7 +160,7 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
         let position = Int(start % UInt64(capacity))
         let skipped = record > capacity - position ? capacity - position : 0
         let needed = UInt64(skipped + record)
-        let room = M.self == RoomForgetsPadding.self || M.self == MissedWrap.self ? UInt64(record) : needed  // mistake
+        let room = M.self == RoomForgetsPadding.self ? UInt64(record) : needed  // mistake (RoomForgetsPadding)
         let wasEmpty = start == cachedHead
         if start &- cachedHead + room > UInt64(capacity) {
             cachedHead = head.pointee.load(ordering: .acquiring)
