@@ -16,22 +16,65 @@ struct LessonProofTests {
         #expect(record.outcome == "passed", "\(part.testDescription): \(record.outcome)\n\(record.message)\n\(record.output.suffix(1500))")
     }
 
-    @Test("each mutant is caught by its part", arguments: MutantCase.all)
+    @Test("each mutant is caught by its part, with the outcome a student should see", arguments: MutantCase.all)
     func mutantIsCaught(_ mutant: MutantCase) throws {
         let record = try LabBinary.check(lesson: mutant.lesson, part: mutant.part, implementation: "mutant:\(mutant.mutant)")
-        let caught = ["failed", "crashed", "deadlocked", "timedOut", "exitedEarly"].contains(record.outcome)
-        #expect(caught, "\(mutant.testDescription) (\(mutant.mistake)) was not caught: \(record.outcome) \(record.message)")
+        #expect(record.outcome == mutant.outcome.rawValue,
+                "\(mutant.testDescription) (\(mutant.mistake)): expected \(mutant.outcome.label), seen \(record.outcome): \(record.message)")
         #expect(!record.message.isEmpty, "a caught mutant must come with an explanation")
     }
 
-    @Test("every lesson has mutants, and every graded part catches at least one")
-    func everyGradedPartCatchesAMutant() {
+    /// Three realistic mistakes per graded part at least: one mutant per part proves only that
+    /// the part can fail for the mistake its author had in mind.
+    @Test("every graded part catches at least three mutants")
+    func everyGradedPartCatchesThreeMutants() {
         for lesson in LabBinary.catalog.lessons where !lesson.hidden {
-            #expect(!lesson.mutants.isEmpty, "lesson \(lesson.number) has no mutants")
-            let catching = Set(lesson.mutants.flatMap(\.caughtBy))
             for part in lesson.parts where part.graded {
-                #expect(catching.contains(part.number),
-                        "lesson \(lesson.number) part \(part.number) (\(part.title)) catches no mutant: a check that cannot fail")
+                let catching = lesson.mutants.filter { $0.caughtBy.contains(part.number) }.map(\.name)
+                #expect(catching.count >= 3,
+                        "lesson \(lesson.number) part \(part.number) (\(part.title)) catches \(catching.count) mutant(s) \(catching): write mutants from the clause table")
+            }
+        }
+    }
+
+    /// The clause table (`LessonNNClauses.swift`): every promise names the parts that check it and
+    /// the mutants that prove those parts fail when it is broken — or says why no part can.
+    @Test("every clause of every lesson has a part and a mutant that proves it")
+    func clauseTablesAreComplete() {
+        for lesson in LabBinary.catalog.lessons where !lesson.hidden {
+            #expect(!lesson.clauses.isEmpty, "lesson \(lesson.number) has no clause table")
+            let partNumbers = Set(lesson.parts.map(\.number))
+            let mutantsByName = Dictionary(lesson.mutants.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            for clause in lesson.clauses {
+                let label = "lesson \(lesson.number), clause \"\(clause.promise)\" (\(clause.source))"
+                if let reason = clause.notCheckable {
+                    #expect(!reason.isEmpty && clause.parts.isEmpty && clause.mutants.isEmpty,
+                            "\(label): a clause the lab cannot check names no part and says why")
+                    continue
+                }
+                #expect(!clause.parts.isEmpty, "\(label) names no part")
+                #expect(!clause.mutants.isEmpty, "\(label) names no mutant")
+                for part in clause.parts {
+                    #expect(partNumbers.contains(part), "\(label) names part \(part), which the lesson does not have")
+                }
+                for name in clause.mutants {
+                    guard let mutant = mutantsByName[name] else {
+                        Issue.record("\(label) names mutant \(name), which the lesson does not have")
+                        continue
+                    }
+                    #expect(!Set(mutant.caughtBy).isDisjoint(with: clause.parts),
+                            "\(label): mutant \(name) is caught by parts \(mutant.caughtBy), none of the clause's parts \(clause.parts)")
+                }
+            }
+            let checked = Set(lesson.clauses.flatMap(\.parts))
+            for part in lesson.parts where part.graded {
+                #expect(checked.contains(part.number),
+                        "lesson \(lesson.number) part \(part.number) (\(part.title)) checks no clause of the table")
+            }
+            let named = Set(lesson.clauses.flatMap(\.mutants))
+            for mutant in lesson.mutants {
+                #expect(named.contains(mutant.name),
+                        "lesson \(lesson.number): mutant \(mutant.name) proves no clause of the table")
             }
         }
     }

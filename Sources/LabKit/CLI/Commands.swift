@@ -45,6 +45,7 @@ enum BuiltinCommands {
             OptionSpec("solutions", help: "Check the reference solutions instead of your exercises."),
             OptionSpec("part", value: "K", help: "Run only part K."),
             OptionSpec("timeout", value: "S", help: "Stop each part after S seconds (default: the lesson's)."),
+            OptionSpec("seed", value: "N", help: "Draw generated inputs from seed N (a failure names its seed) instead of a new one."),
             OptionSpec("verbose", short: "v", help: "Show every part's output, not only failing ones."),
             OptionSpec("json", help: "Print the results as JSON on standard output."),
             OptionSpec("mutant", value: "NAME", help: "Check a known-wrong implementation (the lab's own tests).", hidden: true),
@@ -101,6 +102,13 @@ enum BuiltinCommands {
             }
             timeout = seconds
         }
+        var seed: UInt64? = nil
+        if let text = invocation.values["seed"] {
+            guard let number = UInt64(text) else {
+                throw UsageError("--seed takes a whole number ≥ 0 (a failure message names it), not '\(text)'")
+            }
+            seed = number
+        }
         var onlyPart: Int? = nil
         if let text = invocation.values["part"] {
             guard lessons.count == 1 else { throw UsageError("--part needs one lesson, not 'all'") }
@@ -119,7 +127,7 @@ enum BuiltinCommands {
                     .map { "    " + $0 }.joined(separator: "\n"))
             }
             let results = runParts(of: lesson, implementation: implementation, hosts: session.hosts,
-                                   timeout: timeout, onlyPart: onlyPart) { result in
+                                   timeout: timeout, seed: seed ?? PartSeed.fresh(), onlyPart: onlyPart) { result in
                 if !json && failure == nil { session.out(report.describe(result)) }
             }
             if failure != nil, !json {
@@ -151,7 +159,8 @@ enum BuiltinCommands {
     /// process, in part order; `each` sees every result as soon as its part ends. Shared by
     /// `check` and `grade`.
     static func runParts(of lesson: LessonEntry, implementation: Implementation, hosts: PartHosts,
-                         timeout: Double?, onlyPart: Int? = nil, each: (PartResult) -> Void = { _ in }) -> [PartResult] {
+                         timeout: Double?, seed: UInt64 = PartSeed.fresh(), onlyPart: Int? = nil,
+                         each: (PartResult) -> Void = { _ in }) -> [PartResult] {
         var results: [PartResult] = []
         let host: String
         do {
@@ -169,7 +178,7 @@ enum BuiltinCommands {
         }
         for part in lesson.parts where onlyPart == nil || part.number == onlyPart {
             let result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part,
-                                                     implementation: implementation, timeout: timeout),
+                                                     implementation: implementation, timeout: timeout, seed: seed),
                                          executable: host)
             results.append(result)
             each(result)

@@ -95,14 +95,25 @@ public struct Peer<Contract> {
     }
 }
 
-/// A realistic mistake, implemented, and the parts that must catch it.
+/// A realistic mistake, implemented, and the parts that must catch it with the outcome a
+/// student with this mistake should see.
 public struct Mutant<Contract> {
     public let info: MutantInfo
     /// The wrong implementation (it forwards to the reference except for its one mistake).
     public let implementation: Contract
 
-    public init(name: String, mistake: String, caughtBy: [Int], implementation: Contract) {
-        info = MutantInfo(name: name, mistake: mistake, caughtBy: caughtBy)
+    /// Caught by each of `caughtBy` as `outcome` (a wrong result is `.failed`, a lock never
+    /// released `.deadlocked`, a trap `.crashed`).
+    public init(name: String, mistake: String, caughtBy: [Int], as outcome: PartOutcome.Kind = .failed,
+                implementation: Contract) {
+        info = MutantInfo(name: name, mistake: mistake, caughtBy: caughtBy.map { .init(part: $0, outcome: outcome) })
+        self.implementation = implementation
+    }
+
+    /// Caught by several parts with different outcomes: `caughtBy: [5: .crashed, 6: .failed]`.
+    public init(name: String, mistake: String, caughtBy: KeyValuePairs<Int, PartOutcome.Kind>,
+                implementation: Contract) {
+        info = MutantInfo(name: name, mistake: mistake, caughtBy: caughtBy.map { .init(part: $0.key, outcome: $0.value) })
         self.implementation = implementation
     }
 }
@@ -113,8 +124,22 @@ public struct MutantInfo: Sendable, Equatable {
     public let name: String
     /// What the student got wrong, in one sentence.
     public let mistake: String
-    /// The parts that must fail (or time out, or crash) on this mutant.
-    public let caughtBy: [Int]
+    /// The parts that must catch it, each with the outcome the student should see.
+    public let catches: [Catch]
+
+    public struct Catch: Sendable, Hashable, Codable {
+        public let part: Int
+        public let outcome: PartOutcome.Kind
+    }
+
+    public init(name: String, mistake: String, caughtBy: [Catch]) {
+        self.name = name
+        self.mistake = mistake
+        self.catches = caughtBy
+    }
+
+    /// The part numbers that must catch it.
+    public var caughtBy: [Int] { catches.map(\.part) }
 }
 
 /// A lesson's checks bound to one implementation: what a part process and a peer process run.
@@ -138,11 +163,15 @@ public struct LessonEntry {
     public let peerNames: [String]
     /// The lesson's mutants; empty in a catalog entry (the part host knows them).
     public let mutants: [MutantInfo]
+    /// The lesson's clause table: every promise → the parts that check it → the mutants that prove them.
+    public let clauses: [Clause]
     private let bind: ((Implementation) -> ImplementationChecks?)?
 
     /// The catalog entry: what the runner shows and runs, without any implementation.
-    public init<Contract>(info: LessonInfo, parts: [Part<Contract>], peers: [Peer<Contract>] = []) {
+    public init<Contract>(info: LessonInfo, parts: [Part<Contract>], peers: [Peer<Contract>] = [],
+                          clauses: [Clause] = []) {
         self.info = info
+        self.clauses = clauses
         self.parts = parts.map(\.info)
         self.peerNames = peers.map(\.name)
         self.mutants = []
@@ -151,8 +180,10 @@ public struct LessonEntry {
 
     /// The entry a part host runs: the checks bound to the exercise, the solution and each mutant.
     public init<Contract>(info: LessonInfo, parts: [Part<Contract>], peers: [Peer<Contract>] = [],
+                          clauses: [Clause] = [],
                           exercise: Contract, solution: Contract, mutants: [Mutant<Contract>] = []) {
         self.info = info
+        self.clauses = clauses
         self.parts = parts.map(\.info)
         self.peerNames = peers.map(\.name)
         self.mutants = mutants.map(\.info)

@@ -9,6 +9,8 @@ public final class PartContext {
     public let partProcessID: pid_t
     /// The part's private temporary directory (also `$TMPDIR`); the lab removes it afterwards.
     public let temporaryDirectory: String
+    /// What generated inputs are drawn from (see `PartSeed`, `random(stream:)`).
+    public let seed: UInt64
     let executable: String
 
     init(lesson: LessonInfo, part: PartInfo, implementation: Implementation) {
@@ -17,6 +19,7 @@ public final class PartContext {
         self.implementation = implementation
         self.partProcessID = getpid()
         self.temporaryDirectory = LeftoverSweep.systemTempRoot()
+        self.seed = PartSeed.fromEnvironment()
         self.executable = currentExecutablePath()
     }
 

@@ -25,8 +25,13 @@ public struct PartRequest: Sendable {
     public let timeout: Double
     /// Seconds of every process asleep without CPU before the part is stopped as deadlocked.
     public let quietWindow: Double
+    /// What the part's generated inputs are drawn from (`LAB_SEED`); the same seed gives the
+    /// same inputs, so `lab check --seed N` repeats a failure.
+    public let seed: UInt64
 
-    public init(lesson: LessonInfo, part: PartInfo, implementation: Implementation, timeout: Double? = nil) {
+    public init(lesson: LessonInfo, part: PartInfo, implementation: Implementation, timeout: Double? = nil,
+                seed: UInt64? = nil) {
+        self.seed = seed ?? PartSeed.fresh()
         self.lesson = lesson
         self.part = part
         self.implementation = implementation
@@ -52,7 +57,8 @@ public enum IsolatedRun {
     /// Runs `request` with the executable at `executable` (normally this one).
     public static func run(_ request: PartRequest, executable: String = currentExecutablePath()) -> PartResult {
         let run = runHidden(["__part", "\(request.lesson.number)", "\(request.part.number)", request.implementation.description],
-                            timeout: request.timeout, quietWindow: request.quietWindow, executable: executable,
+                            timeout: request.timeout, quietWindow: request.quietWindow,
+                            environment: [PartSeed.variable: "\(request.seed)"], executable: executable,
                             stopped: "part \(request.part.number) of lesson \(request.lesson.twoDigits)")
         let outcome: PartOutcome
         if let error = run.couldNotStart {
@@ -97,8 +103,9 @@ public enum IsolatedRun {
     /// own process group, the report pipe, a private TMPDIR, one at a time for the user, stopped
     /// after `timeout` seconds (or, with a `quietWindow`, once every process of it slept that long
     /// without CPU), and everything it left behind swept. `stopped` names it in the message
-    /// printed when the user interrupts.
+    /// printed when the user interrupts. `environment` is added to the lab's own variables.
     public static func runHidden(_ arguments: [String], timeout: Double, quietWindow: Double? = nil,
+                                 environment: [String: String] = [:],
                                  executable: String = currentExecutablePath(), stopped: String) -> HiddenRun {
         Interruption.install()
         Subreaper.become()
@@ -127,6 +134,7 @@ public enum IsolatedRun {
                 executable, arguments,
                 environment: ["SWIFT_BACKTRACE": "enable=no", "TMPDIR": partTemp, "NO_COLOR": "1",
                               LeftoverSweep.runnerVariable: "\(getpid())"]
+                    .merging(environment) { $1 }
                     .merging(handOver.environment) { $1 },
                 output: .captureBoth, newSession: true,
                 mapDescriptors: handOver.descriptors)

@@ -11,8 +11,12 @@ public struct CatalogRecord: Codable, Sendable {
     public struct Mutant: Codable, Sendable, Hashable {
         public let name: String
         public let mistake: String
-        public let caughtBy: [Int]
+        /// The parts that must catch it, each with the outcome the student should see.
+        public let catches: [Catch]
+        public var caughtBy: [Int] { catches.map(\.part) }
     }
+    public typealias Catch = MutantInfo.Catch
+    public typealias Clause = LabKit.Clause
     public struct Lesson: Codable, Sendable {
         public let number: Int
         public let slug: String
@@ -20,6 +24,7 @@ public struct CatalogRecord: Codable, Sendable {
         public let hidden: Bool
         public let parts: [Part]
         public let mutants: [Mutant]
+        public let clauses: [Clause]
         /// Part numbers with a check for the exercise and for the solution.
         public let exerciseParts: [Int]
         public let solutionParts: [Int]
@@ -31,7 +36,11 @@ public struct CatalogRecord: Codable, Sendable {
             title = entry.info.title
             hidden = entry.info.hidden
             parts = entry.parts.map { Part(number: $0.number, title: $0.title, graded: $0.graded) }
-            mutants = entry.mutants.map { Mutant(name: $0.name, mistake: $0.mistake, caughtBy: $0.caughtBy) }
+            mutants = entry.mutants.map { mutant in
+                Mutant(name: mutant.name, mistake: mutant.mistake,
+                       catches: mutant.catches)
+            }
+            clauses = entry.clauses
             exerciseParts = entry.checks(for: .exercise)?.parts.keys.sorted() ?? []
             solutionParts = entry.checks(for: .solution)?.parts.keys.sorted() ?? []
         }

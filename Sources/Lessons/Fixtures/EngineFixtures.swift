@@ -2,7 +2,7 @@ import Glibc
 
 /// A hidden lesson of deliberately misbehaving parts, for the engine's own tests: each part
 /// must be classified correctly and leave the runner unharmed and nothing behind.
-public enum EngineFixtures {
+public enum EngineFixtures: LessonDeclaration {
     public static let info = LessonInfo(number: 0, slug: "engine-fixtures", title: "Engine fixtures",
                                         defaultTimeout: 5, hidden: true)
 
@@ -45,10 +45,6 @@ public enum EngineFixtures {
              hints: [], timeout: 1),
         Part(35, "kills the runner, then hangs with a grandchild", check: { _, context in try killsTheRunner(context) }, hints: []),
     ] }
-
-    public static var entry: LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: (), solution: ())
-    }
 
     static func passes(_ context: PartContext) throws {}
 

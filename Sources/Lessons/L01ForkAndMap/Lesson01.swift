@@ -1,5 +1,5 @@
 /// Lesson 01: what it is, its parts and their hints.
-public enum Lesson01 {
+public enum Lesson01: LessonDeclaration {
     public static let info = LessonInfo(number: 1, slug: "fork-and-mmap",
                                         title: "Fork and an anonymous shared block", defaultTimeout: 10)
 

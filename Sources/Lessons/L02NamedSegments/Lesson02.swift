@@ -1,5 +1,5 @@
 /// Lesson 02: what it is, its parts and their hints.
-public enum Lesson02 {
+public enum Lesson02: LessonDeclaration {
     public static let info = LessonInfo(number: 2, slug: "named-segments",
                                         title: "Named shared-memory segments", defaultTimeout: 20)
 

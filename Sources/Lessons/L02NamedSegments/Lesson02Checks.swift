@@ -2,11 +2,6 @@ import Glibc
 
 extension Lesson02 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry(exercise: any NamedSegmentContract.Type, solution: any NamedSegmentContract.Type,
-                             mutants: [Mutant<any NamedSegmentContract.Type>]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
-    }
-
     /// The student's file, for "look at" lines.
     static let file = "NamedSegment.swift"
 

@@ -1,5 +1,5 @@
 /// Lesson 03: what it is, its parts and their hints.
-public enum Lesson03 {
+public enum Lesson03: LessonDeclaration {
     public static let info = LessonInfo(number: 3, slug: "bytes-and-integers",
                                         title: "Bytes to integers", defaultTimeout: 30)
 

@@ -2,11 +2,6 @@ import Glibc
 
 extension Lesson03 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry(exercise: any IntegerBytesContract.Type, solution: any IntegerBytesContract.Type,
-                             mutants: [Mutant<any IntegerBytesContract.Type>]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: exercise, solution: solution, mutants: mutants)
-    }
-
     /// The student's file, for "look at" lines.
     static let file = "IntegerBytes.swift"
 

@@ -1,5 +1,5 @@
 /// Lesson 04: what it is, its parts and their hints.
-public enum Lesson04 {
+public enum Lesson04: LessonDeclaration {
     public static let info = LessonInfo(number: 4, slug: "locking",
                                         title: "Locking: a process-shared mutex and a named semaphore", defaultTimeout: 15)
 

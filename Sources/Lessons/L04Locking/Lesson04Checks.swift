@@ -2,11 +2,6 @@ import Glibc
 
 extension Lesson04 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry(exercise: any LockingContract.Type, solution: any LockingContract.Type,
-                             mutants: [Mutant<any LockingContract.Type>]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
-    }
-
     /// Where things live in the lab's shared block.
     enum Slot {
         static let mutex = 0          // MemoryLayout<pthread_mutex_t>.size bytes, 64 reserved (checked below)

@@ -1,5 +1,5 @@
 /// Lesson 05: what it is, its parts and their hints.
-public enum Lesson05 {
+public enum Lesson05: LessonDeclaration {
     public static let info = LessonInfo(number: 5, slug: "queues",
                                         title: "Queues: a bounded multi-process queue in shared memory", defaultTimeout: 20)
 

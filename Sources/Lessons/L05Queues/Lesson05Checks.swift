@@ -2,11 +2,6 @@ import Glibc
 
 extension Lesson05 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry(exercise: any SharedQueueContract.Type, solution: any SharedQueueContract.Type,
-                             mutants: [Mutant<any SharedQueueContract.Type>]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
-    }
-
     /// Codes a child stores in the scratch block to say how its call ended.
     enum Ended: Int64 {
         case nothing = 0, message = 1, full = 2, empty = 3, closed = 4, otherError = 5

@@ -1,5 +1,5 @@
 /// Lesson 06: what it is, its parts and their hints.
-public enum Lesson06 {
+public enum Lesson06: LessonDeclaration {
     public static let info = LessonInfo(number: 6, slug: "pipes", title: "Pipes and framed messages", defaultTimeout: 10)
 
     static let neverSawEndOfFile = """

@@ -2,11 +2,6 @@ import Glibc
 
 extension Lesson06 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry(exercise: any PipeConnectionContract.Type, solution: any PipeConnectionContract.Type,
-                             mutants: [Mutant<any PipeConnectionContract.Type>]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
-    }
-
     /// The student's file, for "look at" lines.
     static let file = "Connection.swift"
 

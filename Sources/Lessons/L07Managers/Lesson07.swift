@@ -1,5 +1,5 @@
 /// Lesson 07: what it is, its parts and their hints.
-public enum Lesson07 {
+public enum Lesson07: LessonDeclaration {
     public static let info = LessonInfo(number: 7, slug: "managers", title: "Managers: a server process owns the objects",
                                         defaultTimeout: 30)
 

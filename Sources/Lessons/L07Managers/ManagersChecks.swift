@@ -3,11 +3,6 @@ import Glibc
 
 extension Lesson07 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry(exercise: any ManagerContract.Type, solution: any ManagerContract.Type,
-                             mutants: [Mutant<any ManagerContract.Type>]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
-    }
-
     /// The student's file, for "look at" lines.
     static let file = "Manager.swift"
 

@@ -1,5 +1,5 @@
 /// Lesson 08: what it is, its parts and their hints.
-public enum Lesson08 {
+public enum Lesson08: LessonDeclaration {
     public static let info = LessonInfo(number: 8, slug: "shared-arrays",
                                         title: "Shared arrays", defaultTimeout: 30)
 

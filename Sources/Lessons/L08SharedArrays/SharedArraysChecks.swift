@@ -2,11 +2,6 @@ import Glibc
 
 extension Lesson08 {
     /// The lesson bound to the student's type, the reference and the mutants.
-    public static func entry(exercise: any SharedArraysContract.Type, solution: any SharedArraysContract.Type,
-                             mutants: [Mutant<any SharedArraysContract.Type>]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, peers: peers, exercise: exercise, solution: solution, mutants: mutants)
-    }
-
     /// The student's file, for "look at" lines.
     static let file = "SharedArrays.swift"
     static func look(_ function: String) -> String { "\(function) in \(file)" }

@@ -1,6 +1,6 @@
 /// Lesson 09: what it is, its parts and their hints. It measures the student's lessons 05
 /// (queue), 06 (connection) and 08 (shared arrays); it adds no code of its own to write.
-public enum Lesson09 {
+public enum Lesson09: LessonDeclaration {
     public static let info = LessonInfo(number: 9, slug: "measure-and-choose", title: "Measure and choose",
                                         defaultTimeout: 30, uses: [5, 6, 8])
 

@@ -6,12 +6,6 @@ extension Lesson09 {
     public typealias Implementations = (queue: any SharedQueueContract.Type, connection: any PipeConnectionContract.Type,
                                         arrays: any SharedArraysContract.Type)
 
-    /// The lesson bound to the student's lessons 05, 06 and 08, the references and the mutants.
-    public static func entry(exercise: Implementations, solution: Implementations,
-                             mutants: [Mutant<Implementations>]) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, exercise: exercise, solution: solution, mutants: mutants)
-    }
-
     static func look(_ lesson: String, _ what: String) -> String { "\(what) in Exercises/\(lesson)" }
 
     /// "123,456".

@@ -12,7 +12,7 @@ public enum IntegerBytesMutants {
             Mutant(name: "no-sign-extension", mistake: "decode ignores the sign bit: signed bytes never give a negative value",
                         caughtBy: [2, 4, 5], implementation: NoSignExtension.self),
             Mutant(name: "unaligned-load", mistake: "load uses load(fromByteOffset:as: UInt16/32/64), which traps at an unaligned offset",
-                        caughtBy: [5], implementation: UnalignedLoad.self),
+                        caughtBy: [5], as: .crashed, implementation: UnalignedLoad.self),
             Mutant(name: "no-overflow-check", mistake: "encode truncates instead of refusing values that do not fit (256 becomes 0)",
                         caughtBy: [3, 6], implementation: NoOverflowCheck.self),
             Mutant(name: "signed-range-off-by-one", mistake: "the signed range check lets 2^(8·length−1) through (128 in one signed byte)",

@@ -10,13 +10,13 @@ public enum SharedQueueMutants {
     public static var all: [Mutant<any SharedQueueContract.Type>] {
         [
             entry(QueueBusyWaitGet.self, "busy-wait-get", "get polls the queue in a loop (get(timeout: 0) and sched_yield) instead of sleeping on a condition variable", [2]),
-            entry(QueueSignalNotBroadcast.self, "signal-not-broadcast", "pthread_cond_signal everywhere: close and get wake only one of several waiters", [2, 6]),
+            entry(QueueSignalNotBroadcast.self, "signal-not-broadcast", "pthread_cond_signal everywhere: close and get wake only one of several waiters", [2, 6], as: .deadlocked),
             entry(QueueWrapAroundLoss.self, "wrap-around-loss", "put copies only up to the end of the ring: the part that should wrap to the start is lost", [4, 5]),
-            entry(QueueNoSizeCheck.self, "no-size-check", "put does not compare the message with maximumMessageSize (it waits for room that never comes)", [5]),
-            entry(QueueConditionsNotShared.self, "conditions-not-process-shared", "the condition variables are initialised without PTHREAD_PROCESS_SHARED", [2]),
+            entry(QueueNoSizeCheck.self, "no-size-check", "put does not compare the message with maximumMessageSize (it waits for room that never comes)", [5], as: .deadlocked),
+            entry(QueueConditionsNotShared.self, "conditions-not-process-shared", "the condition variables are initialised without PTHREAD_PROCESS_SHARED", [2], as: .deadlocked),
             entry(QueueRelativeDeadline.self, "relative-cond-deadline", "the timeout itself is passed to pthread_cond_timedwait instead of now + timeout", [3]),
             entry(QueueClockMismatch.self, "clock-mismatch", "deadlines on CLOCK_MONOTONIC, but the condition variables were not told (pthread_condattr_setclock)", [3]),
-            entry(QueueCloseWithoutWake.self, "close-without-wake", "close sets the flag but wakes nobody", [6]),
+            entry(QueueCloseWithoutWake.self, "close-without-wake", "close sets the flag but wakes nobody", [6], as: .deadlocked),
             entry(QueueNoDrainOnClose.self, "no-drain-on-close", "get checks closed before looking for a message: what was queued before close is lost", [6]),
             entry(QueueOwnerDeadInWaitIgnored.self, "owner-dead-in-wait-ignored", "EOWNERDEAD from pthread_cond_timedwait is thrown as an error, and the mutex never made consistent", [7]),
             entry(QueueUnlockedCopyOut.self, "unlocked-copy-out", "get moves head and releases the lock before copying the message out (producers overwrite it)", [4]),
@@ -28,7 +28,12 @@ public enum SharedQueueMutants {
     public static var busyWaitGet: any SharedQueueContract.Type { FlawedQueue<QueueBusyWaitGet>.self }
     public static var nappingGet: any SharedQueueContract.Type { FlawedQueue<QueueNappingGet>.self }
 
-    static func entry<M: QueueMistake>(_ mistake: M.Type, _ name: String, _ text: String, _ parts: [Int]) -> Mutant<any SharedQueueContract.Type> {
+    static func entry<M: QueueMistake>(_ mistake: M.Type, _ name: String, _ text: String, _ parts: [Int],
+                                       as outcome: PartOutcome.Kind = .failed) -> Mutant<any SharedQueueContract.Type> {
+        Mutant(name: name, mistake: text, caughtBy: parts, as: outcome, implementation: FlawedQueue<M>.self)
+    }
+    static func entry<M: QueueMistake>(_ mistake: M.Type, _ name: String, _ text: String,
+                                       _ parts: KeyValuePairs<Int, PartOutcome.Kind>) -> Mutant<any SharedQueueContract.Type> {
         Mutant(name: name, mistake: text, caughtBy: parts, implementation: FlawedQueue<M>.self)
     }
 }

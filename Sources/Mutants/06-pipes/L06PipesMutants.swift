@@ -12,11 +12,11 @@ public enum PipesMutants {
             Mutant(name: "single-read", mistake: "receive calls read() once for the payload and returns what it got",
                         caughtBy: [3], implementation: SingleRead.self),
             Mutant(name: "little-endian-length", mistake: "the length prefix is written and read little-endian",
-                        caughtBy: [6, 7], implementation: LittleEndianLength.self),
+                        caughtBy: [6: .deadlocked, 7: .failed], implementation: LittleEndianLength.self),
             Mutant(name: "no-eof-handling", mistake: "receive loops when read() returns 0 instead of reporting end-of-file",
-                        caughtBy: [4, 7], implementation: NoEndOfFileHandling.self),
+                        caughtBy: [4, 7], as: .timedOut, implementation: NoEndOfFileHandling.self),
             Mutant(name: "write-end-left-open", mistake: "startWriter's parent keeps its copy of the write end open",
-                        caughtBy: [4], implementation: WriteEndLeftOpen.self),
+                        caughtBy: [4], as: .deadlocked, implementation: WriteEndLeftOpen.self),
             Mutant(name: "swapped-pipe-ends", mistake: "pipe() ends returned as (write end, read end)",
                         caughtBy: [1, 4], implementation: SwappedPipeEnds.self),
             Mutant(name: "not-close-on-exec", mistake: "pipe(duplex:) uses pipe() and socketpair without SOCK_CLOEXEC: a program exec'd later inherits the ends",
@@ -30,9 +30,9 @@ public enum PipesMutants {
             Mutant(name: "poll-ignores-hangup", mistake: "poll counts only POLLIN as ready, so end-of-file on a pipe reads as idle",
                         caughtBy: [5], implementation: PollIgnoresHangUp.self),
             Mutant(name: "sigpipe", mistake: "sockets are written with write() (no MSG_NOSIGNAL): a gone peer kills the sender",
-                        caughtBy: [7], implementation: SIGPIPEKills.self),
+                        caughtBy: [7], as: .crashed, implementation: SIGPIPEKills.self),
             Mutant(name: "no-length-check", mistake: "the length prefix is used without checking it (negative → crash)",
-                        caughtBy: [7], implementation: NoLengthCheck.self),
+                        caughtBy: [7], as: .crashed, implementation: NoLengthCheck.self),
         ]
     }
 }

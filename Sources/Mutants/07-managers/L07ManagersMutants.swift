@@ -11,7 +11,7 @@ public enum ManagersMutants {
             Mutant(name: "client-side-increment", mistake: "increment is done by the client as get + set (two requests)",
                         caughtBy: [3], implementation: ClientSideIncrement.self),
             Mutant(name: "one-client-at-a-time", mistake: "the server serves one connection until it closes before accepting the next",
-                        caughtBy: [1, 2, 4, 6], implementation: OneClientAtATime.self),
+                        caughtBy: [1: .failed, 2: .deadlocked, 4: .failed, 6: .deadlocked], implementation: OneClientAtATime.self),
             Mutant(name: "no-peer-check", mistake: "the server serves whoever connects (no SO_PEERCRED check)",
                         caughtBy: [7], implementation: NoPeerCheck.self),
             Mutant(name: "world-readable-directory", mistake: "the socket's directory is made 0755 instead of 0700",
@@ -23,7 +23,7 @@ public enum ManagersMutants {
             Mutant(name: "server-dies-on-bad-client", mistake: "the server uses try! on a client's request: a broken client crashes it",
                         caughtBy: [5, 6], implementation: ServerDiesOnBadClient.self),
             Mutant(name: "bad-request-ignored", mistake: "a request that does not decode is skipped without a reply",
-                        caughtBy: [6], implementation: BadRequestIgnored.self),
+                        caughtBy: [6], as: .deadlocked, implementation: BadRequestIgnored.self),
             Mutant(name: "exit-when-client-leaves", mistake: "the server exits when its first client disconnects",
                         caughtBy: [1, 5], implementation: ExitWhenClientLeaves.self),
         ]

@@ -12,7 +12,7 @@ public enum SharedArraysMutants {
             Mutant(name: "no-index-check", mistake: "offset(of:shape:) never checks the index against the shape",
                         caughtBy: [1], implementation: NoIndexCheck.self),
             Mutant(name: "size-overflow-traps", mistake: "create multiplies the shape without overflow checks (a trap, not tooLarge)",
-                        caughtBy: [1], implementation: SizeOverflowTraps.self),
+                        caughtBy: [1], as: .crashed, implementation: SizeOverflowTraps.self),
             Mutant(name: "size-in-elements", mistake: "create sizes the segment by the element count, not the bytes (the numpy example's size=array.size)",
                         caughtBy: [4, 5], implementation: SizeInElements.self),
             Mutant(name: "header-ignored", mistake: "attach trusts the caller's type and shape and never reads the header",

@@ -134,12 +134,17 @@ struct MutantCase: CustomTestStringConvertible, Sendable, Hashable {
     let mutant: String
     let mistake: String
     let part: Int
+    /// What the student with this mistake should be told.
+    let outcome: PartOutcome.Kind
     var testDescription: String { "Lesson \(lesson < 10 ? "0" : "")\(lesson) › mutant \(mutant) › caught by part \(part)" }
 
     static var all: [MutantCase] {
         LabBinary.catalog.lessons.filter { !$0.hidden }.flatMap { lesson in
             lesson.mutants.flatMap { mutant in
-                mutant.caughtBy.map { MutantCase(lesson: lesson.number, mutant: mutant.name, mistake: mutant.mistake, part: $0) }
+                mutant.catches.map {
+                    MutantCase(lesson: lesson.number, mutant: mutant.name, mistake: mutant.mistake,
+                               part: $0.part, outcome: $0.outcome)
+                }
             }
         }
     }
