@@ -203,7 +203,7 @@ struct ExerciseParts {
     @Test("Lesson 10 › 7. close wakes a sleeping receive; the messages left are drained, then closed", .partStarted(lesson: 10, part: 7))
     func lesson10Part7() throws { try ExercisePart.expectPasses(lesson: 10, part: 7) }
 
-    @Test("Lesson 10 › 8. a producer killed in the middle of a send leaves the ring usable: nothing half-written arrives, a new producer carries on", .partStarted(lesson: 10, part: 8))
+    @Test("Lesson 10 › 8. a producer killed in the middle of a send leaves the ring usable: nothing half-written arrives, a new producer carries on past the wrap", .partStarted(lesson: 10, part: 8))
     func lesson10Part8() throws { try ExercisePart.expectPasses(lesson: 10, part: 8) }
 
     @Test("Lesson 10 › 9. Python reads the ring's header and the oldest message through SharedMemory (standard library only)", .partStarted(lesson: 10, part: 9))

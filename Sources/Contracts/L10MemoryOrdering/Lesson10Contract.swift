@@ -4,31 +4,9 @@ import Glibc
 // shared with the processes forked afterwards: a payload published with a flag, a seqlock, and a
 // single-producer single-consumer ring of variable-length messages.
 //
-// The promises the parts check (the lesson's clause list; the clause table's rows):
-//  C1  publish: a reader that sees the flag (acquire) sees every payload byte written before it
-//      (release): part 1, mutant flag-before-payload. A .relaxed flag: no run on x86-64 can show
-//      it (stores are not reordered with stores, loads not with loads); no part proves it. On
-//      arm64 the reader could see the flag and stale payload bytes.
-//  C2  seqlock: read never returns a torn record, never blocks the writer: part 2, mutant
-//      torn-seqlock-read. A seqlock without the acquire fence before the second sequence load:
-//      x86 cannot show it (loads are not reordered with loads); no part proves it.
-//  C3  ring layout: magic, capacity, tail on line 1, head on line 2, counting bytes, records of a
-//      4-byte length padded to 8: part 3 (and Python, part 8), mutants indices-on-one-cache-line,
-//      head-counts-messages.
-//  C4  every message once, in order, intact, across millions and across the wrap point: parts 4
-//      and 5, mutants missed-wrap, publish-before-copy (part 4 arranges a reader between the
-//      publication and the copy), full-check-off-by-padding.
-//  C5  a receive on an empty ring sleeps (under 5 % of a CPU) and a send wakes it promptly:
-//      part 6, mutants lost-wake-up, busy-wait-receive. The store-load (Dekker) race between
-//      "publish, then look for a sleeper" and "announce sleep, then look for a message" with
-//      acquire/release instead of sequentially consistent orderings: x86 can show it, but only
-//      by chance (a store buffer); no part arranges it, the receive's bounded futex wait would
-//      hide it anyway.
-//  C6  close wakes a sleeping receiver; it drains what is left, then throws closed: part 7,
-//      mutant close-without-wake.
-//  C7  a producer killed in the middle of a send leaves the ring usable: nothing half-written
-//      is received, a new producer carries on: part 8 … see Lesson10.parts for the numbers.
-//  C8  Python's SharedMemory reads the header and the oldest message: part 9.
+// Every promise in these doc comments is a row of the lesson's clause table: the part that checks
+// it and the mistakes that prove the part does (the lesson text, "What the parts prove", shows
+// it; three promises no run on x86-64 can check are listed there with the reason).
 
 /// What lesson 10's ring throws: the ordinary outcomes (empty, full, closed) and bad input.
 public enum RingError: Error, Equatable {

@@ -1,11 +1,18 @@
 /// Lesson 10: what it is, its parts and their hints.
-public enum Lesson10 {
+public enum Lesson10: LessonDeclaration {
     public static let info = LessonInfo(number: 10, slug: "memory-ordering",
                                         title: "Memory ordering and a lock-free ring", defaultTimeout: 30)
 
-    /// The flag, the seqlock and the ring, one implementation each.
+    /// The flag, the seqlock and the ring, one implementation each; and lesson 05's reference
+    /// queue, which the bench sets beside the ring (the same for the exercise, the reference and
+    /// every mutant).
     public typealias Implementations = (publication: any PublicationContract.Type, seqlock: any SeqlockContract.Type,
-                                        ring: any SPSCRingContract.Type)
+                                        ring: any SPSCRingContract.Type, queue: any SharedQueueContract.Type)
+
+    /// The programs this lesson's checks start as unrelated processes (`lab __peer 10 NAME …`).
+    public static var peers: [Peer<Implementations>] { [
+        Peer("bench") { lab, arguments in try RingBench.run(lab.ring, queue: lab.queue, arguments) },
+    ] }
 
     static let notWoken = "A receive asleep on an empty ring was never woken. send must look at the sleeping word after it publishes tail (with a sequentially consistent fence between), bump the wake word and Futex.wake it; close must do the same."
 
@@ -33,7 +40,8 @@ public enum Lesson10 {
             "trySend: load your own tail (.relaxed), compute the room from your cached head; only when that says full, load head again (.acquiring). Write the length and call write(…) with exactly count bytes of the ring, then tail.store(tail + record, ordering: .releasing).",
             "The release store of tail is the publication: it must come after every byte of the record. The lab stops inside your write callback and looks: a tail moved before the copy hands the consumer half a message.",
             "tryReceive: when head equals your cached tail, load tail again (.acquiring); still equal: empty. Copy the record out, then head.store(head + record, ordering: .releasing) — after the copy, or the producer may overwrite what you are still reading.",
-        ], ifTimedOut: notWoken, timeout: 90),
+        ], ifTimedOut: "The consumer waited for a message it never saw. Either tryReceive answers \"empty\" from its cached copy of tail without loading tail again (.acquiring) when the copy says empty, or send never wakes a sleeping receive (see part 6).",
+                 timeout: 90),
         Part(5, "every size from 0 bytes to the maximum, across the wrap point; full exactly when the record and the skipped bytes do not fit",
              check: { lab, context in try sizesAcrossTheWrap(lab.ring, context) }, hints: [
             "A record never wraps. When it does not fit between tail % capacity and the end of the data, write RingLayout.padding as the length there and put the record at 0: the record needs (capacity - position) + recordSize bytes of room, and tail moves by both.",
@@ -51,7 +59,7 @@ public enum Lesson10 {
             "close: closed = 1 (.releasing), a sequentially consistent fence, bump the wake word, Futex.wake it: a consumer asleep in receive must wake and see closed.",
             "tryReceive looks for a message first and at closed second; after seeing closed, load tail once more (a message sent just before close) before throwing RingError.closed. trySend throws closed at once.",
         ], ifTimedOut: notWoken, quietWindow: 3),
-        Part(8, "a producer killed in the middle of a send leaves the ring usable: nothing half-written arrives, a new producer carries on",
+        Part(8, "a producer killed in the middle of a send leaves the ring usable: nothing half-written arrives, a new producer carries on past the wrap",
              check: { lab, context in try killedProducerLeavesRingUsable(lab.ring, context) }, hints: [
             "Nothing to recover if nothing is visible before it is whole: the record's bytes first, tail last. A producer that dies in between leaves bytes nobody will ever read.",
             "The next producer is a new process that was forked from the one that made the ring: read tail from the block in trySend (you are its only writer, so .relaxed), not from a copy kept in your object.",

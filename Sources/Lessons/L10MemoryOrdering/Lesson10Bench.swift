@@ -5,27 +5,25 @@ import Glibc
 /// pipe (the baseline), lesson 05's reference queue and CPython's `multiprocessing.Queue`, in the
 /// same run; and two processes' counters on one cache line against a line each.
 enum RingBench {
-    static func run<R: SPSCRingContract>(_: R.Type, queue: (any SharedQueueContract.Type)?, _ arguments: [String]) throws -> Int32 {
+    static func run<R: SPSCRingContract>(_: R.Type, queue: any SharedQueueContract.Type, _ arguments: [String]) throws -> Int32 {
         try BenchPeer.run(measurements(R.self, queue: queue), arguments: arguments)
     }
 
-    static func measurements<R: SPSCRingContract>(_: R.Type, queue: (any SharedQueueContract.Type)?) -> [BenchMeasurement] {
+    static func measurements<R: SPSCRingContract>(_: R.Type, queue: any SharedQueueContract.Type) -> [BenchMeasurement] {
         [BenchMeasurement("ring", "lock-free ring: 64-byte messages, 1 producer process → 1 consumer process") { run in
             run.declare("ring.rate", "your ring in shared memory", unit: "msg/s", higherIsBetter: true,
                         baseline: "ring.pipe", python: "ring.python")
             run.declare("ring.pipe", "raw pipe, one write() per message (baseline)", unit: "msg/s", higherIsBetter: true, role: .baseline)
-            if queue != nil {
-                run.declare("ring.queue05", "lesson 05's queue (the reference: mutex and condition variables)", unit: "msg/s",
-                            higherIsBetter: true, role: .baseline, baseline: "ring.pipe")
-            }
+            run.declare("ring.queue05", "lesson 05's queue (the reference: mutex and condition variables)", unit: "msg/s",
+                        higherIsBetter: true, role: .baseline, baseline: "ring.pipe")
             run.declare("ring.python", "Python multiprocessing.Queue", unit: "msg/s", higherIsBetter: true, role: .python)
             let messages = run.pick(quick: 200_000, full: 2_000_000)
-            var bodies: [() throws -> Double] = [{ try QueueBench.pipeRate(messages: messages / 2, size: 64) }]
-            if let queue { bodies.append({ try queueRate(queue, messages: messages / 2) }) }
+            var bodies: [() throws -> Double] = [{ try QueueBench.pipeRate(messages: messages / 2, size: 64) },
+                                                 { try queueRate(queue, messages: messages / 2) }]
             if run.implementation { bodies.append({ try ringRate(R.self, messages: messages) }) }
             let rates = try BenchRepeat.inTurns(run.repetitions, bodies)
             run.record("ring.pipe", rates[0])
-            if queue != nil { run.record("ring.queue05", rates[1]) }
+            run.record("ring.queue05", rates[1])
             if run.implementation { run.record("ring.rate", rates[rates.count - 1]) }
             run.measurePython(QueueBench.pythonScript, ["\(run.pick(quick: 20_000, full: 200_000))", "\(run.repetitions)"],
                               names: ["ring.python": "rate"])

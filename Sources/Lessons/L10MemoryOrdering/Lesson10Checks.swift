@@ -2,20 +2,6 @@ import Glibc
 import Synchronization
 
 extension Lesson10 {
-    /// The lesson bound to the student's types, the references and the mutants. `queue` is lesson
-    /// 05's reference queue, which the bench sets beside the ring.
-    public static func entry(exercise: Implementations, solution: Implementations, mutants: [Mutant<Implementations>],
-                             queue: any SharedQueueContract.Type) -> LessonEntry {
-        LessonEntry(info: info, parts: parts, peers: peers(queue: queue), exercise: exercise, solution: solution,
-                    mutants: mutants)
-    }
-
-    /// The programs this lesson's checks start as unrelated processes (`lab __peer 10 NAME …`);
-    /// the catalog knows their names only (`queue: nil`).
-    public static func peers(queue: (any SharedQueueContract.Type)?) -> [Peer<Implementations>] { [
-        Peer("bench") { lab, arguments in try RingBench.run(lab.ring, queue: queue, arguments) },
-    ] }
-
     static let file = "Exercises/10-memory-ordering/LockFreeRing.swift"
     static func look(_ function: String) -> String { "\(function) in \(file)" }
 
@@ -77,6 +63,12 @@ extension Lesson10 {
             let readerLooked = SharedFlag(at: scratch.baseAddress! + 64)
             let handed = scratch.baseAddress! + 128
             let publication = P(over: memory)
+            if let before = publication.read() {
+                throw CheckFailure("read() returned a payload before anything was published",
+                                   expected: "nil while the flag at byte 0 is 0", seen: "\(before.count) bytes",
+                                   cause: "read must load the flag (.acquiring) first and return nil unless it is 1",
+                                   look: look("read()"))
+            }
             let writer = try forkChild {
                 publication.publish(count: count) { payload in
                     handed.storeBytes(of: Int64(payload.count), as: Int64.self)
@@ -702,16 +694,23 @@ extension Lesson10 {
                                look: look("trySend(count:_:)"))
         }
         let next = try forkChild {
-            for i in 100..<200 {
+            for i in 100..<500 {
                 try attempt("send(message \(i)) from a new producer", look: look("trySend(count:_:)")) { try ring.send(message(i, size: 200), timeout: 5) }
             }
             return 0
         }
-        for i in 100..<200 {
+        for i in 100..<500 {
             let got: [UInt8]
             do {
                 got = try take(ring, timeout: 5, "message \(i) from the new producer")
             } catch {
+                if let end = waitForProcess(next, timeout: 1), end != .exited(0) {
+                    throw CheckFailure("the new producer gave up after \(i - 100) of its 400 messages",
+                                       expected: "it sends 400 messages of 200 bytes while this process takes them (it must go round the 64 KiB ring)",
+                                       seen: "it ended (\(end)); its own error is above",
+                                       cause: "its send found the ring full for 5 s while the consumer had taken everything: trySend must load head again (.acquiring) when its cached copy says the ring is full",
+                                       look: look("trySend(count:_:)"))
+                }
                 killAndReap([next])
                 throw error
             }

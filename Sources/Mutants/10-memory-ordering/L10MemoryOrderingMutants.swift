@@ -1,48 +1,84 @@
 import Glibc
 import LabKit
 import Lessons
+import Solution05
 import Solution10
 import Synchronization
 
-/// Lesson 10's realistic mistakes. Each is the reference with one thing wrong (the ring's and
-/// the seqlock's internals are not public, so the faulty versions are copies of the reference,
-/// switched by their mistake).
+/// Lesson 10's realistic mistakes, at least three for each graded part, each named in the clause
+/// table (`Lesson10Clauses.swift`). Each is the reference with one thing wrong (the ring's and the
+/// seqlock's internals are not public, so the faulty versions are copies of the reference,
+/// switched by their mistake). A `.relaxed` flag is not among them: no run on x86 can catch it
+/// (the clause table says so).
 public enum LockFreeMutants {
-    static func ring<M: RingMistake>(_: M.Type) -> Lesson10.Implementations { (Publication.self, Seqlock.self, FaultyRing<M>.self) }
+    static func flag<M: PublicationMistake>(_: M.Type) -> Lesson10.Implementations {
+        (FaultyPublication<M>.self, Seqlock.self, LockFreeRing.self, SharedQueue.self)
+    }
+    static func seqlock<M: SeqlockMistake>(_: M.Type) -> Lesson10.Implementations {
+        (Publication.self, FaultySeqlock<M>.self, LockFreeRing.self, SharedQueue.self)
+    }
+    static func ring<M: RingMistake>(_: M.Type) -> Lesson10.Implementations {
+        (Publication.self, Seqlock.self, FaultyRing<M>.self, SharedQueue.self)
+    }
 
     public static var all: [Mutant<Lesson10.Implementations>] { [
         Mutant(name: "flag-before-payload", mistake: "publish sets the flag first and writes the payload after it",
-               caughtBy: [1], implementation: (FaultyPublication<FlagFirst>.self, Seqlock.self, LockFreeRing.self)),
-        Mutant(name: "relaxed-flag", mistake: "publish and read use .relaxed for the flag instead of .releasing/.acquiring (x86 keeps stores in order and loads in order: no run here can show it, so no part claims it; on arm64 a reader could see the flag and old payload bytes)",
-               caughtBy: [], implementation: (FaultyPublication<RelaxedFlag>.self, Seqlock.self, LockFreeRing.self)),
+               caughtBy: [1], implementation: flag(FlagFirst.self)),
+        Mutant(name: "read-ignores-flag", mistake: "read copies the payload without looking at the flag",
+               caughtBy: [1], implementation: flag(IgnoresFlag.self)),
+        Mutant(name: "publish-without-length", mistake: "publish never stores the payload's length at byte 8 (read copies 0 bytes)",
+               caughtBy: [1], implementation: flag(NoLength.self)),
         Mutant(name: "torn-seqlock-read", mistake: "read loads the sequence before and after the copy but returns the copy even when they differ or the first was odd",
-               caughtBy: [2], implementation: (Publication.self, FaultySeqlock<ReturnsTorn>.self, LockFreeRing.self)),
+               caughtBy: [2], implementation: seqlock(ReturnsTorn.self)),
         Mutant(name: "seqlock-no-recheck", mistake: "read waits for an even sequence, copies, and never looks at the sequence again (a write that starts during the copy goes unnoticed)",
-               caughtBy: [2], implementation: (Publication.self, FaultySeqlock<NoRecheck>.self, LockFreeRing.self)),
+               caughtBy: [2], implementation: seqlock(NoRecheck.self)),
+        Mutant(name: "sequence-bumped-once", mistake: "write adds 2 to the sequence after the update only: it is never odd, so a read during a write looks whole",
+               caughtBy: [2], implementation: seqlock(BumpedOnce.self)),
         Mutant(name: "indices-on-one-cache-line", mistake: "head sits at byte 72, on tail's cache line, so that every message bounces one line between the two CPUs",
                caughtBy: [3, 9], implementation: ring(OneLine.self)),
+        Mutant(name: "no-alignment-check", mistake: "init takes a block that does not start on a cache line (no RingError.misaligned)",
+               caughtBy: [3], implementation: ring(NoAlignmentCheck.self)),
+        Mutant(name: "records-not-padded", mistake: "a record takes 4 + count bytes, not padded to a multiple of 8",
+               caughtBy: [3, 9], implementation: ring(Unpadded.self)),
+        Mutant(name: "no-magic", mistake: "init does not write the magic \"SHMRING1\" at byte 0",
+               caughtBy: [3, 9], implementation: ring(NoMagic.self)),
+        Mutant(name: "maximum-is-capacity", mistake: "maximumMessageSize is capacity - 4, as in lesson 05's queue, though a record never wraps here",
+               caughtBy: [3, 5], implementation: ring(MaximumIsCapacity.self)),
         Mutant(name: "publish-before-copy", mistake: "trySend publishes tail, then copies the message into the ring",
                caughtBy: [4, 8], implementation: ring(PublishFirst.self)),
         Mutant(name: "missed-wrap", mistake: "a record that does not fit before the end is put at 0 without a padding length, and tail does not count the skipped bytes (the consumer reads the stale bytes at the old position as a record)",
                caughtBy: [4, 5], implementation: ring(MissedWrap.self)),
+        Mutant(name: "tail-never-reloaded", mistake: "tryReceive answers from its cached copy of tail and never loads tail again (the consumer sleeps for a message it cannot see)",
+               caughtBy: [4], as: .deadlocked, implementation: ring(TailNeverReloaded.self)),
         Mutant(name: "room-check-forgets-padding", mistake: "trySend checks room for the record only, not for the record and the bytes skipped to the end",
                caughtBy: [5], implementation: ring(RoomForgetsPadding.self)),
+        Mutant(name: "padding-not-followed", mistake: "tryReceive does not recognise the padding length and reads the end of the data as a record",
+               caughtBy: [5], implementation: ring(PaddingNotFollowed.self)),
         Mutant(name: "lost-wake-up", mistake: "send wakes the consumer only when its cached copy of head says the ring was empty (a stale copy says the consumer still has messages while it sleeps)",
                caughtBy: [6], implementation: ring(WakeFromCache.self)),
         Mutant(name: "busy-wait-receive", mistake: "receive loops over tryReceive with sched_yield instead of sleeping on the futex",
                caughtBy: [6], implementation: ring(BusyWait.self)),
+        Mutant(name: "sleeping-never-set", mistake: "receive sleeps on the wake word without setting sleeping first, so send never sees a sleeper to wake",
+               caughtBy: [6], implementation: ring(SleepingNeverSet.self)),
         Mutant(name: "close-without-wake", mistake: "close sets the closed flag but does not wake a consumer asleep on the futex",
                caughtBy: [7], implementation: ring(CloseSilently.self)),
+        Mutant(name: "closed-before-drain", mistake: "tryReceive looks at closed before looking for a message: what was sent before close is lost",
+               caughtBy: [7], implementation: ring(ClosedFirst.self)),
+        Mutant(name: "send-after-close", mistake: "trySend does not look at closed",
+               caughtBy: [7], implementation: ring(SendsAfterClose.self)),
         Mutant(name: "tail-in-process-memory", mistake: "the producer keeps its tail in its object, not in the block: a new producer process starts from the copy it was forked with",
                caughtBy: [8], implementation: ring(PrivateTail.self)),
+        Mutant(name: "head-never-reloaded", mistake: "trySend answers from its cached copy of head and never loads head again: once the ring has been round once it looks full for ever",
+               caughtBy: [8], implementation: ring(HeadNeverReloaded.self)),
     ] }
 }
 
 // MARK: - the flag
 
-public protocol PublicationMistake { static var flagFirst: Bool { get } }
-public enum FlagFirst: PublicationMistake { public static let flagFirst = true }
-public enum RelaxedFlag: PublicationMistake { public static let flagFirst = false }
+public protocol PublicationMistake {}
+public enum FlagFirst: PublicationMistake {}
+public enum IgnoresFlag: PublicationMistake {}
+public enum NoLength: PublicationMistake {}
 
 public struct FaultyPublication<M: PublicationMistake>: PublicationContract {
     let flag: UnsafeMutablePointer<Atomic<UInt32>>
@@ -54,15 +90,16 @@ public struct FaultyPublication<M: PublicationMistake>: PublicationContract {
     }
 
     public func publish(count: Int, _ write: (UnsafeMutableRawBufferPointer) -> Void) {
-        base.storeBytes(of: UInt64(count), toByteOffset: 8, as: UInt64.self)
-        if M.flagFirst { flag.pointee.store(1, ordering: .releasing) }                // mistake (FlagFirst)
+        if M.self == FlagFirst.self { flag.pointee.store(1, ordering: .releasing) }      // mistake: flag first
         write(UnsafeMutableRawBufferPointer(start: base + 64, count: count))
-        if !M.flagFirst { flag.pointee.store(1, ordering: .relaxed) }                 // mistake (RelaxedFlag): .relaxed
+        if M.self != NoLength.self { base.storeBytes(of: UInt64(count), toByteOffset: 8, as: UInt64.self) }  // mistake (NoLength)
+        flag.pointee.store(1, ordering: .releasing)
     }
 
     public func read() -> [UInt8]? {
-        let seen = M.flagFirst ? flag.pointee.load(ordering: .acquiring) : flag.pointee.load(ordering: .relaxed)
-        guard seen == 1 else { return nil }
+        if M.self != IgnoresFlag.self {                                                    // mistake (IgnoresFlag)
+            guard flag.pointee.load(ordering: .acquiring) == 1 else { return nil }
+        }
         let count = Int(base.load(fromByteOffset: 8, as: UInt64.self))
         return Array(UnsafeRawBufferPointer(start: base + 64, count: count))
     }
@@ -70,9 +107,10 @@ public struct FaultyPublication<M: PublicationMistake>: PublicationContract {
 
 // MARK: - the seqlock
 
-public protocol SeqlockMistake { static var comparesAfterCopy: Bool { get } }
-public enum ReturnsTorn: SeqlockMistake { public static let comparesAfterCopy = false }
-public enum NoRecheck: SeqlockMistake { public static let comparesAfterCopy = true }
+public protocol SeqlockMistake {}
+public enum ReturnsTorn: SeqlockMistake {}
+public enum NoRecheck: SeqlockMistake {}
+public enum BumpedOnce: SeqlockMistake {}
 
 public struct FaultySeqlock<M: SeqlockMistake>: SeqlockContract {
     let inner: Seqlock
@@ -87,11 +125,17 @@ public struct FaultySeqlock<M: SeqlockMistake>: SeqlockContract {
         count = words
     }
 
-    public func write(_ update: (UnsafeMutableBufferPointer<UInt64>) -> Void) { inner.write(update) }
+    public func write(_ update: (UnsafeMutableBufferPointer<UInt64>) -> Void) {
+        guard M.self == BumpedOnce.self else { return inner.write(update) }
+        let before = sequence.pointee.load(ordering: .relaxed)
+        update(UnsafeMutableBufferPointer(start: words, count: count))
+        sequence.pointee.store(before &+ 2, ordering: .releasing)                          // mistake: never odd
+    }
 
     public func read() -> [UInt64] {
+        if M.self == BumpedOnce.self { return inner.read() }
         var copy = [UInt64](repeating: 0, count: count)
-        if M.comparesAfterCopy {
+        if M.self == NoRecheck.self {
             while sequence.pointee.load(ordering: .acquiring) & 1 == 1 { sched_yield() }   // waits for even …
             copy.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: words, count: count) }
             return copy                                                                     // mistake: … and never looks again
@@ -109,6 +153,16 @@ public struct FaultySeqlock<M: SeqlockMistake>: SeqlockContract {
 
 public protocol RingMistake {}
 public enum OneLine: RingMistake {}
+public enum NoAlignmentCheck: RingMistake {}
+public enum Unpadded: RingMistake {}
+public enum NoMagic: RingMistake {}
+public enum MaximumIsCapacity: RingMistake {}
+public enum TailNeverReloaded: RingMistake {}
+public enum PaddingNotFollowed: RingMistake {}
+public enum SleepingNeverSet: RingMistake {}
+public enum ClosedFirst: RingMistake {}
+public enum SendsAfterClose: RingMistake {}
+public enum HeadNeverReloaded: RingMistake {}
 public enum PublishFirst: RingMistake {}
 public enum MissedWrap: RingMistake {}
 public enum RoomForgetsPadding: RingMistake {}
@@ -131,8 +185,8 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
     var privateTail: UInt64 = 0
 
     public init(creatingIn block: UnsafeMutableRawBufferPointer) throws {
-        guard let base = block.baseAddress, UInt(bitPattern: base) % 64 == 0 else {
-            throw RingError.misaligned(address: UInt(bitPattern: block.baseAddress))
+        guard let base = block.baseAddress, UInt(bitPattern: base) % 64 == 0 || M.self == NoAlignmentCheck.self else {
+            throw RingError.misaligned(address: UInt(bitPattern: block.baseAddress))           // mistake (NoAlignmentCheck): skipped
         }
         let minimum = RingLayout.dataOffset + 64
         guard block.count >= minimum else { throw RingError.blockTooSmall(bytes: block.count, minimum: minimum) }
@@ -144,31 +198,37 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
         closed = (base + RingLayout.closedOffset).bindMemory(to: Atomic<UInt32>.self, capacity: 1)
         wake = (base + RingLayout.wakeOffset).bindMemory(to: Atomic<UInt32>.self, capacity: 1)
         sleeping = (base + RingLayout.sleepingOffset).bindMemory(to: Atomic<UInt32>.self, capacity: 1)
-        base.storeBytes(of: RingLayout.magic.littleEndian, toByteOffset: RingLayout.magicOffset, as: UInt64.self)
+        if M.self != NoMagic.self {                                                        // mistake (NoMagic)
+            base.storeBytes(of: RingLayout.magic.littleEndian, toByteOffset: RingLayout.magicOffset, as: UInt64.self)
+        }
         base.storeBytes(of: UInt64(capacity).littleEndian, toByteOffset: RingLayout.capacityOffset, as: UInt64.self)
     }
 
-    public var maximumMessageSize: Int { capacity / 2 - 4 }
+    public var maximumMessageSize: Int { M.self == MaximumIsCapacity.self ? capacity - 4 : capacity / 2 - 4 }   // mistake (MaximumIsCapacity)
+
+    /// The room a record takes (the mistake Unpadded: no padding to 8).
+    func recordSize(_ count: Int) -> Int { M.self == Unpadded.self ? 4 + count : RingLayout.recordSize(count) }
 
     public func trySend(count: Int, _ write: (UnsafeMutableRawBufferPointer) -> Void) throws -> Bool {
-        guard closed.pointee.load(ordering: .relaxed) == 0 else { throw RingError.closed }
+        guard closed.pointee.load(ordering: .relaxed) == 0 || M.self == SendsAfterClose.self else { throw RingError.closed }  // mistake (SendsAfterClose)
         guard count >= 0, count <= maximumMessageSize else {
             throw RingError.messageTooLarge(size: count, maximum: maximumMessageSize)
         }
         let start = M.self == PrivateTail.self ? privateTail : tail.pointee.load(ordering: .relaxed)   // mistake (PrivateTail)
-        let record = RingLayout.recordSize(count)
+        let record = recordSize(count)
         let position = Int(start % UInt64(capacity))
         let skipped = record > capacity - position ? capacity - position : 0
         let needed = UInt64(skipped + record)
         let room = M.self == RoomForgetsPadding.self ? UInt64(record) : needed  // mistake (RoomForgetsPadding)
         let wasEmpty = start == cachedHead
         if start &- cachedHead + room > UInt64(capacity) {
+            if M.self == HeadNeverReloaded.self { return false }                            // mistake: never reloaded
             cachedHead = head.pointee.load(ordering: .acquiring)
             if start &- cachedHead + room > UInt64(capacity) { return false }
         }
         var at = position
         if skipped > 0 {
-            if M.self != MissedWrap.self { data.storeBytes(of: RingLayout.padding, toByteOffset: position, as: UInt32.self) }
+            if M.self != MissedWrap.self && capacity - position >= 4 { data.storeBytes(of: RingLayout.padding, toByteOffset: position, as: UInt32.self) }
             at = 0
         }
         let next = start + (M.self == MissedWrap.self ? UInt64(record) : needed)    // mistake (MissedWrap)
@@ -193,9 +253,10 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
     }
 
     public func tryReceive() throws -> [UInt8]? {
+        if M.self == ClosedFirst.self, closed.pointee.load(ordering: .acquiring) != 0 { throw RingError.closed }  // mistake
         let start = head.pointee.load(ordering: .relaxed)
         if start == cachedTail {
-            cachedTail = tail.pointee.load(ordering: .acquiring)
+            if M.self != TailNeverReloaded.self { cachedTail = tail.pointee.load(ordering: .acquiring) }   // mistake (TailNeverReloaded)
             if start == cachedTail {
                 guard closed.pointee.load(ordering: .acquiring) != 0 else { return nil }
                 cachedTail = tail.pointee.load(ordering: .acquiring)
@@ -204,15 +265,19 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
         }
         var position = Int(start % UInt64(capacity))
         var skipped = 0
-        var length = UInt32(littleEndian: data.load(fromByteOffset: position, as: UInt32.self))
-        if length == RingLayout.padding {
+        if capacity - position < 4 {                                              // only an unpadded ring gets here
             skipped = capacity - position
             position = 0
-            length = UInt32(littleEndian: data.load(fromByteOffset: 0, as: UInt32.self))
         }
-        let count = min(Int(length), capacity - position - 4)                    // no reading past the block
-        let message = Array(UnsafeRawBufferPointer(start: data + position + 4, count: max(0, count)))
-        head.pointee.store(start + UInt64(skipped + RingLayout.recordSize(max(0, count))), ordering: .releasing)
+        var length = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+        if length == RingLayout.padding && M.self != PaddingNotFollowed.self {    // mistake (PaddingNotFollowed)
+            skipped = capacity - position
+            position = 0
+            length = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+        }
+        let count = max(0, min(Int(length), capacity - position - 4))             // no reading past the block
+        let message = Array(UnsafeRawBufferPointer(start: data + position + 4, count: count))
+        head.pointee.store(start + UInt64(skipped + recordSize(count)), ordering: .releasing)
         return message
     }
 
@@ -231,7 +296,7 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
         }
         while true {
             let seen = wake.pointee.load(ordering: .acquiring)
-            sleeping.pointee.store(1, ordering: .relaxed)
+            if M.self != SleepingNeverSet.self { sleeping.pointee.store(1, ordering: .relaxed) }   // mistake (SleepingNeverSet)
             atomicMemoryFence(ordering: .sequentiallyConsistent)
             if let message = try tryReceive() {
                 sleeping.pointee.store(0, ordering: .relaxed)

@@ -8,6 +8,6 @@ import Solution05
 import Solution10
 
 PartHost.main(Lesson10.entry(
-    exercise: (Exercise10.Publication.self, Exercise10.Seqlock.self, Exercise10.LockFreeRing.self),
-    solution: (Solution10.Publication.self, Solution10.Seqlock.self, Solution10.LockFreeRing.self),
-    mutants: LockFreeMutants.all, queue: Solution05.SharedQueue.self))
+    exercise: (Exercise10.Publication.self, Exercise10.Seqlock.self, Exercise10.LockFreeRing.self, Solution05.SharedQueue.self),
+    solution: (Solution10.Publication.self, Solution10.Seqlock.self, Solution10.LockFreeRing.self, Solution05.SharedQueue.self),
+    mutants: LockFreeMutants.all))
