@@ -131,7 +131,9 @@ public final class LockFreeRing: SPSCRingContract {
         // Store tail, then load sleeping: only a sequentially consistent fence keeps a later load
         // from passing an earlier store (x86's store buffer does exactly that).
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if sleeping.pointee.load(ordering: .relaxed) != 0 {
+        // One wake-up per sleep: whoever takes the sleeping flag back to 0 wakes the consumer, so
+        // the messages sent while it wakes up cost no system call each.
+        if sleeping.pointee.load(ordering: .relaxed) != 0, sleeping.pointee.exchange(0, ordering: .acquiringAndReleasing) != 0 {
             wake.pointee.add(1, ordering: .releasing)
             Futex.wake(UnsafeRawPointer(wake), count: 1)
         }
@@ -165,7 +167,8 @@ public final class LockFreeRing: SPSCRingContract {
     public func receive(timeout: Double) throws -> [UInt8] {
         guard !timeout.isNaN, timeout >= 0 else { throw RingError.invalidTimeout(timeout) }
         if let message = try tryReceive() { return message }
-        for _ in 0..<200 {                                             // a message may be moments away
+        for round in 0..<320 {                                         // a message may be moments away:
+            if round >= 256 { sched_yield() }                          // spin, then let the producer run
             if let message = try tryReceive() { return message }
         }
         let deadline = now() + timeout

@@ -245,7 +245,9 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
             return true
         }
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if sleeping.pointee.load(ordering: .relaxed) != 0 {
+        // One wake-up per sleep: whoever takes the sleeping flag back to 0 wakes the consumer, so
+        // the messages sent while it wakes up cost no system call each.
+        if sleeping.pointee.load(ordering: .relaxed) != 0, sleeping.pointee.exchange(0, ordering: .acquiringAndReleasing) != 0 {
             wake.pointee.add(1, ordering: .releasing)
             Futex.wake(UnsafeRawPointer(wake), count: 1)
         }
@@ -291,7 +293,8 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
                 sched_yield()
             }
         }
-        for _ in 0..<200 {
+        for round in 0..<320 {
+            if round >= 256 { sched_yield() }
             if let message = try tryReceive() { return message }
         }
         while true {
