@@ -85,6 +85,11 @@ public enum PartProcess {
     /// report descriptor. Never returns.
     public static func runPart(_ entry: LessonEntry, part number: Int, implementation: Implementation) -> Never {
         VerdictChannel.connect()
+        if let problem = PrivateSharedMemory.enterIfAsked() {
+            VerdictChannel.send(VerdictRecord(verdict: .failed, message: problem))
+            exit(2)
+        }
+        CrashReport.installMapNotes()
         guard let part = entry.part(number), let checks = entry.checks(for: implementation),
               let body = checks.parts[number] else {
             VerdictChannel.send(VerdictRecord(verdict: .failed, message: "lesson \(entry.info.number) has no part \(number) for \(implementation)"))
@@ -107,6 +112,8 @@ public enum PartProcess {
             // A forked child that came back into check code: never let it speak for the part.
             if record.verdict == .passed { _exit(0) }
         }
+        let left = PrivateSharedMemory.names()
+        if !left.isEmpty { record.leftInSharedMemory = left }
         _ = VerdictChannel.sendVerdict(record)
         exit(0)
     }
@@ -115,6 +122,12 @@ public enum PartProcess {
     public static func runPeer(_ entry: LessonEntry, name: String, implementation: Implementation,
                                arguments: [String]) -> Never {
         VerdictChannel.connect()
+        if let problem = PrivateSharedMemory.enterIfAsked() {
+            Console.err("lab: \(problem)\n")
+            VerdictChannel.send(VerdictRecord(verdict: .failed, message: problem))
+            exit(2)
+        }
+        CrashReport.installMapNotes()
         guard let peer = entry.checks(for: implementation)?.peers[name] else {
             Console.err("lab: lesson \(entry.info.number) has no peer '\(name)'\n")
             exit(2)

@@ -35,11 +35,17 @@ public struct LeftoverSweep {
     let tmpBefore: Set<String>
     let tmpRoot: String
 
+    /// Whether what appears in the machine's /dev/shm and /tmp is the part's (one part at a time);
+    /// false for a part with a /dev/shm of its own, which runs beside others: then only its own
+    /// temp folder is its.
+    let machineWide: Bool
+
     /// Notes what exists now; call before the part starts.
-    public init() {
-        sharedMemoryBefore = Set(Self.list(Self.sharedMemoryDir))
+    public init(machineWide: Bool = true) {
+        self.machineWide = machineWide
+        sharedMemoryBefore = machineWide ? Set(Self.list(Self.sharedMemoryDir)) : []
         tmpRoot = Self.systemTempRoot()
-        tmpBefore = Set(Self.list(tmpRoot))
+        tmpBefore = machineWide ? Set(Self.list(tmpRoot)) : []
     }
 
     /// Names the runner that started a part, in the part's environment (inherited by everything
@@ -60,7 +66,7 @@ public struct LeftoverSweep {
             found.append(.temporary("\(root)/\(name)"))
         }
         let me = getpid()
-        for entry in ProcessTable.scan() where entry.pid != me {
+        for entry in ProcessInspection.processTable() where entry.pid != me {
             guard let runner = environmentValue(runnerVariable, of: entry.pid).flatMap(Int32.init),
                   runner != me, !isAlive(runner) else { continue }
             kill(entry.pid, SIGKILL)
@@ -105,7 +111,7 @@ public struct LeftoverSweep {
     public func sweepFiles(partTempDir: String) -> [Leftover] {
         var found: [Leftover] = []
         let uid = getuid()
-        for name in Self.list(Self.sharedMemoryDir) where !sharedMemoryBefore.contains(name) {
+        for name in machineWide ? Self.list(Self.sharedMemoryDir) : [] where !sharedMemoryBefore.contains(name) {
             let path = "\(Self.sharedMemoryDir)/\(name)"
             var info = stat()
             guard lstat(path, &info) == 0, info.st_uid == uid else { continue }
@@ -122,7 +128,7 @@ public struct LeftoverSweep {
             removeTree(path)
         }
         removeTree(partTempDir)
-        for name in Self.list(tmpRoot) where !tmpBefore.contains(name)
+        for name in machineWide ? Self.list(tmpRoot) : [] where !tmpBefore.contains(name)
             && Self.tmpPrefixes.contains(where: { name.hasPrefix($0) }) {
             let path = "\(tmpRoot)/\(name)"
             if path == partTempDir { continue }
@@ -143,7 +149,7 @@ public struct LeftoverSweep {
         var rounds = 0
         while rounds < 50 {
             reapZombieChildren()
-            let alive = ProcessTable.scan().filter { ($0.group == group || $0.parent == me) && $0.pid != me && $0.state != "Z" }
+            let alive = ProcessInspection.processTable().filter { ($0.group == group || $0.parent == me) && $0.pid != me && $0.state != "Z" }
             if alive.isEmpty { break }
             if monotonicSeconds() < deadline {
                 usleep(5000) // a grace period for exiting helpers, not synchronisation
@@ -196,36 +202,5 @@ public func removeTree(_ path: String) {
         rmdir(path)
     } else {
         unlink(path)
-    }
-}
-
-/// A line of `/proc/PID/stat`: enough to find a part's descendants.
-struct ProcessTable {
-    struct Entry {
-        let pid: Int32
-        let parent: Int32
-        let group: Int32
-        let state: Character
-        let command: String
-    }
-
-    /// Every process visible in /proc.
-    static func scan() -> [Entry] {
-        LeftoverSweep.list("/proc").compactMap { Int32($0) }.compactMap(read)
-    }
-
-    static func read(_ pid: Int32) -> Entry? {
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = Glibc.read(fd, &buffer, buffer.count)
-        guard n > 0 else { return nil }
-        let text = String(decoding: buffer[0..<n], as: UTF8.self)
-        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
-        let command = String(text[text.index(after: open)..<close])
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 3, let parent = Int32(fields[1]), let group = Int32(fields[2]) else { return nil }
-        return Entry(pid: pid, parent: parent, group: group, state: fields[0].first ?? "?", command: command)
     }
 }
