@@ -781,12 +781,12 @@ extension Lesson02 {
         do {
             let value = try body()
             let seen = returned(value)
-            throw CheckFailure("\(call) did not throw", expected: expected.description.replacingNUL(), seen: "it returned \(seen)",
+            throw CheckFailure("\(call) did not throw", expected: expected.description.replacingNUL, seen: "it returned \(seen)",
                                cause: cause, look: look)
         } catch let error as NamedSegmentError {
             if error != expected {
-                throw CheckFailure("\(call) threw the wrong error", expected: expected.description.replacingNUL(),
-                                   seen: error.description.replacingNUL(), cause: cause, look: look)
+                throw CheckFailure("\(call) threw the wrong error", expected: expected.description.replacingNUL,
+                                   seen: error.description.replacingNUL, cause: cause, look: look)
             }
         } catch let failure as CheckFailure {
             throw failure
@@ -813,7 +813,7 @@ extension Lesson02 {
     }
 
     static func quoted(_ name: String) -> String {
-        name.utf8.count > 40 ? "<\(name.utf8.count) bytes>" : "\"\(name.replacingNUL())\""
+        name.utf8.count > 40 ? "<\(name.utf8.count) bytes>" : "\"\(name.replacingNUL)\""
     }
 
     static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
@@ -840,7 +840,3 @@ extension Lesson02 {
     }
 }
 
-extension String {
-    /// The string with each NUL shown as \\0, for messages.
-    func replacingNUL() -> String { split(separator: "\u{0}", omittingEmptySubsequences: false).joined(separator: "\\0") }
-}

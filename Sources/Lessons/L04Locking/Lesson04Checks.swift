@@ -827,8 +827,3 @@ func secondsText(_ seconds: Double) -> String {
 extension String {
     var leftPaddedTo3: String { String(repeating: "0", count: max(0, 3 - count)) + self }
 }
-
-extension String {
-    /// The string with NUL shown as \0, for messages.
-    var replacingNUL: String { String(unicodeScalars.map { $0 == "\u{0}" ? "\\0" : String($0) }.joined()) }
-}
