@@ -666,7 +666,13 @@ extension Lesson06 {
 
         // Both directions over a socket pair: you send every message, Python reads and checks each
         // (before anything else touches it), then echoes them reversed, and you receive them.
-        func sent(_ size: Int) -> [UInt8] { (0..<size).map { UInt8(($0 + size) % 256) } }
+        // Python's own pattern (bytes(range(256)) * 4200, sliced): copied, not computed byte by byte.
+        let base = [UInt8](unsafeUninitializedCapacity: 256 * 4200) { buffer, initialized in
+            for i in 0..<256 { buffer[i] = UInt8(i) }
+            for copy in 1..<4200 { (buffer.baseAddress! + copy * 256).update(from: buffer.baseAddress!, count: 256) }
+            initialized = 256 * 4200
+        }
+        func sent(_ size: Int) -> [UInt8] { Array(base[(size % 256)..<(size % 256 + size)]) }
         let (mine, theirs) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
         keepFromChildren(mine.descriptor)
         fflush(nil)
@@ -738,8 +744,7 @@ extension Lesson06 {
                                        cause: "Python's length prefix is struct.pack(\"!i\", n): 4 bytes, big-endian, signed; above 16 KiB it arrives in a write of its own",
                                        look: "receive() in \(file)")
                 }
-                let expected = (0..<size).map { UInt8(($0 + size) % 256) }
-                if message != expected {
+                if message != sent(size) {
                     throw CheckFailure("a message Python sent arrived wrong", expected: "\(size) bytes", seen: "\(message.count) bytes",
                                        cause: "read the 4-byte big-endian length, then exactly that many bytes", look: "receive() in \(file)")
                 }
