@@ -51,9 +51,18 @@ public final class SyncClient: SyncClientContract {
         self.connection = connection
     }
 
-    public func value(_ name: String) -> ValueProxy { ValueProxy(client: self, name: name) }
-    public func lock(_ name: String) -> LockProxy { LockProxy(client: self, name: name) }
-    public func event(_ name: String) -> EventProxy { EventProxy(client: self, name: name) }
+    /// The proxy of the server's value called `name`: ValueProxy(client: self, name: name).
+    public func value(_ name: String) -> ValueProxy {
+        todo()
+    }
+
+    public func lock(_ name: String) -> LockProxy {
+        todo()
+    }
+
+    public func event(_ name: String) -> EventProxy {
+        todo()
+    }
 
     /// One request out (JSON in a frame), one reply back.
     public func call(_ request: SyncRequest) throws -> SyncReply {

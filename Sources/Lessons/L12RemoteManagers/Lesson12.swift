@@ -14,7 +14,7 @@ public enum Lesson12: LessonDeclaration {
              check: { lab, context in try lockReleasedOnDeath(lab, context) }, hints: [
             "lock.acquire is answered only once the lock is granted: the client's thread in the server waits on a condition variable (NSCondition) while another connection holds it, and gives up with flag false when the timeout passes (wait(until:)).",
             "Record which connection holds each lock (give each accepted connection a number). When that connection's receive() ends — end of file because the client closed it or was killed — release every lock it held and broadcast(). A client that does not hold the lock gets an error reply on release.",
-        ], quietWindow: 2.5),
+        ], quietWindow: 4),
         Part(3, "an event: wait blocks until set, and set wakes every waiter",
              check: { lab, context in try eventWakesEveryWaiter(lab, context) }, hints: [
             "event.wait: under the state's lock, while the flag is clear, wait on the condition (until the timeout); reply the flag. event.set: set the flag under the same lock, then wake the waiters.",

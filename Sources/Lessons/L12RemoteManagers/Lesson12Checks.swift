@@ -13,6 +13,7 @@ extension Lesson12 {
         let start = Int.random(in: -1000...1000, using: &random)
         let delta = Int.random(in: 2...9, using: &random)
         let address = try startLocal(L.self, context)
+        defer { abandon(address) }
         let client = try connect(L.self, address, after: "start")
         let v = client.value("v")
         let look = "the value proxy and the server's value.* requests in \(file)"
@@ -60,6 +61,7 @@ extension Lesson12 {
     /// a killed client held, so another client acquires within a bound.
     static func lockReleasedOnDeath<L: SyncManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startLocal(L.self, context)
+        defer { abandon(address) }
         let first = try connect(L.self, address, after: "start")
         let second = try connect(L.self, address, after: "start")
         let look = "the server's lock.acquire and lock.release in \(file)"
@@ -111,7 +113,7 @@ extension Lesson12 {
         kill(holder, SIGKILL)
         _ = waitForProcess(holder, timeout: 5)
         let killedAt = monotonicSeconds()
-        let bound = 3.0
+        let bound = 2.0
         let after = try attempt("client 2: lock(\"L\").acquire(timeout: \(bound))", look: look) { try second.lock("L").acquire(timeout: bound) }
         try require(after, CheckFailure(
             "the lock stayed held by a client that was killed",
@@ -131,6 +133,7 @@ extension Lesson12 {
     /// stays set; clear clears it.
     static func eventWakesEveryWaiter<L: SyncManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startLocal(L.self, context)
+        defer { abandon(address) }
         let client = try connect(L.self, address, after: "start")
         let event = client.event("E")
         let look = "the server's event.wait and event.set in \(file)"
@@ -213,6 +216,7 @@ extension Lesson12 {
         let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
         let wrong = key.map { $0 ^ 0x5a }
         let address = try startRemote(L.self, key, context)
+        defer { abandon(address) }
         try requireLoopbackOnly(address)
         let look = "deliverChallenge / answerChallenge and the remote server in \(file)"
 
@@ -258,8 +262,18 @@ extension Lesson12 {
 
         // The student's client: the right key works, a wrong one is refused.
         let mine = try attempt("connect(to: \(address), authkey: key)", look: "connect(to:authkey:) in \(file)") { try L.connect(to: address, authkey: key) }
-        try requireEqual(try attempt("value(\"tcp\").get() over TCP") { try mine.value("tcp").get() }, 14,
-                         "value(\"tcp\") over TCP after the two lab clients added 7 each", look: file)
+        let seen: Int
+        do {
+            seen = try mine.value("tcp").get()
+        } catch SyncManagerError.disconnected {
+            throw CheckFailure("your client's first request after connect(to:authkey:) got no reply: the server closed the connection",
+                               expected: "a reply to value(\"tcp\").get()", seen: "SyncManagerError.disconnected",
+                               cause: "the handshake is mutual: after #WELCOME#, the server waits for the client's own #CHALLENGE# (Python's Client sends it). A request in its place is a wrong challenge, and the server hangs up. connect must call deliverChallenge after answerChallenge",
+                               look: "connect(to:authkey:) in \(file)")
+        } catch {
+            throw CheckFailure("value(\"tcp\").get() over TCP threw an error", expected: "14", seen: "\(error)", look: file)
+        }
+        try requireEqual(seen, 14, "value(\"tcp\") over TCP after the two lab clients added 7 each", look: file)
         mine.close()
         try expectAuthenticationError("connect(to:authkey:) with a wrong key", look: "connect(to:authkey:) in \(file)") {
             let refused = try L.connect(to: address, authkey: wrong)
@@ -291,23 +305,31 @@ extension Lesson12 {
     // MARK: - Part 5
 
     static let pythonClient = #"""
-import json, socket, sys
+import json, signal, sys
 from multiprocessing.connection import Client
 from multiprocessing import AuthenticationError
 port, key, wrong = int(sys.argv[1]), bytes.fromhex(sys.argv[2]), bytes.fromhex(sys.argv[3])
-socket.setdefaulttimeout(1.0)   # a handshake that stalls fails here, not in a hang
+def stalled(signum, frame):
+    raise TimeoutError("no answer within 1 s (the handshake stalled)")
+signal.signal(signal.SIGALRM, stalled)   # Client's socket blocks without a timeout
 out = {"python": sys.version.split()[0]}
 try:
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
     c = Client(("127.0.0.1", port), authkey=key)
     c.send_bytes(json.dumps({"op": "value.increment", "name": "py", "value": 5}).encode())
     out["first"] = json.loads(c.recv_bytes(1 << 16))
     c.send_bytes(json.dumps({"op": "value.increment", "name": "py", "value": 6}).encode())
     out["second"] = json.loads(c.recv_bytes(1 << 16))
+    signal.setitimer(signal.ITIMER_REAL, 0)
     c.close()
 except Exception as e:
     out["right"] = "%s: %s" % (type(e).__name__, e)
+    print(json.dumps(out))
+    sys.exit(0)
 try:
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
     c = Client(("127.0.0.1", port), authkey=wrong)
+    signal.setitimer(signal.ITIMER_REAL, 0)
     out["wrong"] = "accepted"
     c.close()
 except AuthenticationError as e:
@@ -326,6 +348,7 @@ print(json.dumps(out))
         let key = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
         let wrong = key.map { $0 ^ 0xa5 }
         let address = try startRemote(L.self, key, context)
+        defer { abandon(address) }
         let text = try context.runPython(pythonClient, ["\(address.port)", hex(key), hex(wrong)], what: "multiprocessing.connection.Client")
         guard let line = text.split(separator: "\n").last,
               let out = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
@@ -341,6 +364,8 @@ print(json.dumps(out))
                                    ? "your server refused Python's answer to its challenge: Python \(version) answers a {sha256} challenge with \(digest) over the whole message, prefix included"
                                    : problem.contains("digest received was wrong") || problem.contains("FAILURE")
                                    ? "Python refused your server's answer to its challenge: Python \(version) sends 20 random bytes and expects their raw HMAC-MD5"
+                                   : problem.contains("TimeoutError")
+                                   ? "Python's Client speaks second: it waits for your server's #CHALLENGE#, answers it, then sends its own challenge. A server that reads a request (or anything else) first leaves both waiting"
                                    : "a handshake message or a reply did not come as Python expects it (4-byte big-endian length, then the bytes)",
                                look: look)
         }
@@ -414,6 +439,18 @@ print(json.dumps(out))
             seen: "bound to " + open.map { $0.allSatisfy { $0 == "0" } ? "every address (INADDR_ANY, \($0))" : $0 }.joined(separator: ", "),
             cause: "bind to INADDR_ANY (0.0.0.0) accepts connections from other machines; this lab's manager is for loopback only: 127.0.0.1",
             look: "startRemote(authkey:) in \(file)"))
+    }
+
+    /// After a failure: kill and reap the student's server if it still runs (it is the part's
+    /// child) and remove its socket, so that the report shows the failure, not its debris. A
+    /// passing check has stopped it already, through the student's shutdown.
+    static func abandon(_ address: SyncManagerAddress) {
+        var status: Int32 = 0
+        if waitpid(address.serverPID, &status, WNOHANG) == 0 {
+            kill(address.serverPID, SIGKILL)
+            _ = waitpid(address.serverPID, &status, 0)
+        }
+        if let path = address.socketPath { unlink(path) }
     }
 
     static func stop<L: SyncManagerContract>(_: L.Type, _ address: SyncManagerAddress, authkey: [UInt8]?) throws {
