@@ -51,8 +51,15 @@ extension Lesson12 {
                                    : "increment must return the new value, the one after this client's addition",
                                look: "increment(by:) and the server's value.increment in \(file)")
         }
+        let lingering = try connect(L.self, address, after: "the four clients left")
+        _ = try attempt("value(\"hits\").get()", look: look) { try lingering.value("hits").get() }
         client.close()
+        client.close()
+        try expectSyncError(.closed, "value(\"v\").get() after close()", look: "call(_:) and close() in \(file)") { _ = try client.value("v").get() }
         try stop(L.self, address, authkey: nil)
+        try expectSyncError(.disconnected, "value(\"hits\").get() on a client still connected when the server stopped",
+                            look: "call(_:) in \(file)") { _ = try lingering.value("hits").get() }
+        lingering.close()
     }
 
     // MARK: - Part 2
@@ -515,6 +522,22 @@ print(json.dumps(out))
                                    .joined(separator: "; "),
                                cause: "every client must be served at once: one thread per accepted connection", look: file)
         }
+    }
+
+    static func expectSyncError(_ expected: SyncManagerError, _ call: String, look: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as SyncManagerError {
+            try requireEqual(error, expected, "\(call) threw the wrong error", look: look)
+            return
+        } catch {
+            throw CheckFailure("\(call) threw the wrong error", expected: "\(expected)", seen: "\(error)",
+                               cause: expected == .closed
+                                   ? "call() must check that the client is still open and throw SyncManagerError.closed, before it touches the descriptor"
+                                   : "when the server closes the connection instead of answering (end of file, EPIPE, ECONNRESET), call() throws SyncManagerError.disconnected",
+                               look: look)
+        }
+        throw CheckFailure("\(call) did not throw", expected: "\(expected)", seen: "no error", look: look)
     }
 
     static func expectAuthenticationError(_ call: String, look: String, _ body: () throws -> Void) throws {

@@ -39,7 +39,9 @@ extension Lesson12 {
                in: "text: interop", parts: [5], mutants: ["sha256-only", "mac-without-prefix"]),
         Clause("the key does not encrypt: every request and reply crosses the connection in clear",
                in: "text: what the key protects", notCheckable: "a property of the protocol, not of the student's code: no implementation of this contract can encrypt and still talk to Python's Client"),
-        Clause("a request after a closed client is SyncManagerError.closed; a server gone is .disconnected",
-               in: "SyncClientContract.call(_:)", notCheckable: "not checked by any part of this lesson yet: lesson 07 part 8 checks the same promise of its own client"),
+        Clause("a call after close() throws SyncManagerError.closed; a server that closes instead of answering gives .disconnected",
+               in: "SyncClientContract.call(_:)", parts: [1], mutants: ["errors-not-translated"]),
+        Clause("shutdown stops the server, reaps it and leaves no socket file", in: "SyncManagerContract.shutdown(_:authkey:)",
+               parts: [1, 4], mutants: ["shutdown-without-wait"]),
     ] }
 }

@@ -11,6 +11,10 @@ public enum RemoteManagersMutants {
         [
             Mutant(name: "client-side-increment", mistake: "increment is done by the client as get + set (Python's v.value += 1)",
                    caughtBy: [1], implementation: ClientSideIncrement.self),
+            Mutant(name: "errors-not-translated", mistake: "call() lets the connection's own errors escape: EBADF after close(), end of file when the server is gone",
+                   caughtBy: [1], implementation: ErrorsNotTranslated.self),
+            Mutant(name: "shutdown-without-wait", mistake: "shutdown asks the server to stop but never reaps it (a zombie)",
+                   caughtBy: [1, 4], implementation: ShutdownWithoutWait.self),
             Mutant(name: "increment-returns-old-value", mistake: "value.increment replies the value before the addition",
                    caughtBy: [1, 5], implementation: IncrementReturnsOldValue.self),
             Mutant(name: "increment-ignores-amount", mistake: "value.increment always adds 1, whatever amount was sent",
@@ -393,4 +397,86 @@ struct GetThenSetValue: ValueProxyContract {
         try inner.set(value)
         return value
     }
+}
+
+// MARK: - Shutdown with one mistake
+
+enum ShutdownWithoutWait: SyncManagerContract {
+    static func start(in directory: String) throws -> SyncManagerAddress { try SyncManager.start(in: directory) }
+    static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
+    static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> SyncClient {
+        try SyncManager.connect(to: address, authkey: authkey)
+    }
+    static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws {
+        let client = try connect(to: address, authkey: authkey)
+        _ = try client.call(SyncRequest(.shutdown))
+        _ = try? client.call(SyncRequest(.valueGet, name: "x"))     // returns once the server is gone
+        client.close()
+        if let socketPath = address.socketPath { unlink(socketPath) }
+        // mistake: no waitpid — the server stays a zombie
+    }
+    static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
+        try SyncManager.deliverChallenge(connection, authkey: authkey)
+    }
+    static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
+        try SyncManager.answerChallenge(connection, authkey: authkey)
+    }
+}
+
+// MARK: - A client whose call() lets the connection's errors escape
+
+enum ErrorsNotTranslated: SyncManagerContract {
+    static func start(in directory: String) throws -> SyncManagerAddress { try SyncManager.start(in: directory) }
+    static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
+    static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> RawClient {
+        if let socketPath = address.socketPath {
+            return RawClient(connection: FramedConnection(fd: try UnixSocket.connect(to: socketPath)))
+        }
+        let connection = FramedConnection(fd: try SyncManager.connectTCP(port: address.port))
+        try SyncManager.answerChallenge(connection, authkey: authkey ?? [])
+        try SyncManager.deliverChallenge(connection, authkey: authkey ?? [])
+        return RawClient(connection: connection)
+    }
+    static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws { try SyncManager.shutdown(address, authkey: authkey) }
+    static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
+        try SyncManager.deliverChallenge(connection, authkey: authkey)
+    }
+    static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
+        try SyncManager.answerChallenge(connection, authkey: authkey)
+    }
+}
+
+final class RawClient: SyncClientContract {
+    let connection: FramedConnection
+    init(connection: FramedConnection) { self.connection = connection }
+    func value(_ name: String) -> RawProxy { RawProxy(client: self, name: name) }
+    func lock(_ name: String) -> RawProxy { RawProxy(client: self, name: name) }
+    func event(_ name: String) -> RawProxy { RawProxy(client: self, name: name) }
+    func call(_ request: SyncRequest) throws -> SyncReply {
+        try connection.send(Array(try JSONEncoder().encode(request)))      // mistake: no closed check,
+        return try JSONDecoder().decode(SyncReply.self, from: Data(try connection.receive()))   // no translation
+    }
+    func close() { connection.close() }
+}
+
+/// The reference's proxies, over `RawClient`.
+struct RawProxy: ValueProxyContract, LockProxyContract, EventProxyContract {
+    let client: RawClient
+    let name: String
+
+    func result(_ op: SyncRequest.Operation, value: Int? = nil, timeout: Double? = nil) throws -> SyncReply {
+        let reply = try client.call(SyncRequest(op, name: name, value: value, timeout: timeout))
+        guard reply.ok else { throw SyncManagerError.server(reply.error ?? "unknown error") }
+        return reply
+    }
+
+    func get() throws -> Int { try result(.valueGet).value ?? 0 }
+    func set(_ value: Int) throws { _ = try result(.valueSet, value: value) }
+    func increment(by delta: Int) throws -> Int { try result(.valueIncrement, value: delta).value ?? 0 }
+    func acquire(timeout: Double?) throws -> Bool { try result(.lockAcquire, timeout: timeout).flag ?? false }
+    func release() throws { _ = try result(.lockRelease) }
+    func set() throws { _ = try result(.eventSet) }
+    func clear() throws { _ = try result(.eventClear) }
+    func isSet() throws -> Bool { try result(.eventIsSet).flag ?? false }
+    func wait(timeout: Double?) throws -> Bool { try result(.eventWait, timeout: timeout).flag ?? false }
 }
