@@ -12,6 +12,24 @@ extension Lesson12 {
         var random = context.random()
         let start = Int.random(in: -1000...1000, using: &random)
         let delta = Int.random(in: 2...9, using: &random)
+        // A directory whose socket path would not fit in sun_path (107 bytes).
+        let deep = context.temporaryDirectory + "/" + String(repeating: "d", count: max(1, 108 - context.temporaryDirectory.count - 1 - 9))
+        do {
+            let started = try L.start(in: deep)
+            abandon(started)
+            throw CheckFailure("start(in:) accepted a socket path over 107 bytes", expected: "SyncManagerError.pathTooLong(\(deep)/sync.sock)",
+                               seen: "a server at \(started)", look: "start(in:) in \(file)")
+        } catch let error as SyncManagerError {
+            try requireEqual(error, .pathTooLong(deep + "/sync.sock"), "start(in:) with a socket path of \(deep.utf8.count + 10) bytes threw the wrong error",
+                             look: "start(in:) in \(file)")
+        } catch let failure as CheckFailure {
+            throw failure
+        } catch {
+            throw CheckFailure("start(in:) with a socket path of \(deep.utf8.count + 10) bytes threw the wrong error",
+                               expected: "SyncManagerError.pathTooLong(\(deep)/sync.sock)", seen: "\(error)",
+                               cause: "sun_path holds 107 bytes: check the length of directory + \"/sync.sock\" before socket() and bind(), and throw pathTooLong",
+                               look: "start(in:) in \(file)")
+        }
         let address = try startLocal(L.self, context)
         defer { abandon(address) }
         let client = try connect(L.self, address, after: "start")
@@ -462,6 +480,14 @@ print(json.dumps(out))
 
     static func stop<L: SyncManagerContract>(_: L.Type, _ address: SyncManagerAddress, authkey: [UInt8]?) throws {
         try attempt("shutdown(\(address))", look: "shutdown(_:authkey:) in \(file)") { try L.shutdown(address, authkey: authkey) }
+        if kill(address.serverPID, 0) == 0 {
+            // A server that is still exiting shows as running for a moment: give it a second to
+            // become a zombie (never reaped) or go (reaped after all) before judging.
+            let deadline = monotonicSeconds() + 1
+            while kill(address.serverPID, 0) == 0, ProcessInspection.state(of: address.serverPID) != "Z", monotonicSeconds() < deadline {
+                usleep(10_000)
+            }
+        }
         if kill(address.serverPID, 0) == 0 {
             let state = ProcessInspection.state(of: address.serverPID)
             throw CheckFailure(state == "Z" ? "the server exited but was never reaped" : "the server is still running after shutdown",

@@ -2,6 +2,10 @@ extension Lesson12 {
     /// Every promise of lesson 12's contract and text → the parts that check it → the mutants
     /// that prove those parts fail when it is broken.
     public static var clauses: [Clause] { [
+        Clause("a socket path over 107 bytes throws SyncManagerError.pathTooLong(path)", in: "SyncManagerError.pathTooLong; text: your task",
+               parts: [1], mutants: ["path-length-unchecked"]),
+        Clause("a fork that fails throws SystemError(\"fork\")", in: "text: your task (start)",
+               notCheckable: "a part cannot make fork fail: the parts run as root, which RLIMIT_NPROC does not limit, and exhausting the machine's pids or memory would break every other process on it"),
         Clause("a value starts at 0, get returns what set stored", in: "ValueProxyContract.get/set",
                parts: [1], mutants: ["increment-ignores-amount"]),
         Clause("increment adds the amount it is given", in: "ValueProxyContract.increment(by:)",

@@ -15,6 +15,8 @@ public enum RemoteManagersMutants {
                    caughtBy: [1], implementation: ErrorsNotTranslated.self),
             Mutant(name: "shutdown-without-wait", mistake: "shutdown asks the server to stop but never reaps it (a zombie)",
                    caughtBy: [1, 4], implementation: ShutdownWithoutWait.self),
+            Mutant(name: "path-length-unchecked", mistake: "start binds without checking the socket path's length: bind's ENAMETOOLONG escapes as a SystemError",
+                   caughtBy: [1], implementation: PathLengthUnchecked.self),
             Mutant(name: "increment-returns-old-value", mistake: "value.increment replies the value before the addition",
                    caughtBy: [1, 5], implementation: IncrementReturnsOldValue.self),
             Mutant(name: "increment-ignores-amount", mistake: "value.increment always adds 1, whatever amount was sent",
@@ -54,6 +56,7 @@ public enum RemoteManagersMutants {
 }
 
 enum Mistake {
+    case none
     case returnsOld, ignoresAmount, lockKept, lockNotExclusive, releaseByAnyone, acquireIgnoresTimeout
     case eventWakesOne, waitReturnsAtOnce, eventPulse
     case noAuthentication, welcomesAny, listensEverywhere, clientTrustsServer, macWithoutPrefix, sha256Only
@@ -479,4 +482,24 @@ struct RawProxy: ValueProxyContract, LockProxyContract, EventProxyContract {
     func clear() throws { _ = try result(.eventClear) }
     func isSet() throws -> Bool { try result(.eventIsSet).flag ?? false }
     func wait(timeout: Double?) throws -> Bool { try result(.eventWait, timeout: timeout).flag ?? false }
+}
+
+enum PathLengthUnchecked: SyncManagerContract {
+    static func start(in directory: String) throws -> SyncManagerAddress {
+        let socketPath = directory + "/" + SyncManager.socketName
+        let listener = try UnixSocket.listen(at: socketPath)          // mistake: no length check first
+        let pid = try forkMutantServer(listener: listener, authkey: nil, socketPath: socketPath, mistake: .none)
+        return SyncManagerAddress(socketPath: socketPath, serverPID: pid)
+    }
+    static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
+    static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> SyncClient {
+        try SyncManager.connect(to: address, authkey: authkey)
+    }
+    static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws { try SyncManager.shutdown(address, authkey: authkey) }
+    static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
+        try SyncManager.deliverChallenge(connection, authkey: authkey)
+    }
+    static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
+        try SyncManager.answerChallenge(connection, authkey: authkey)
+    }
 }
