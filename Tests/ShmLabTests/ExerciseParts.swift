@@ -194,19 +194,34 @@ struct ExerciseParts {
     @Test("Lesson 09 › 4. shared-array bulk copy of 4 MiB at ≥ half memcpy's speed, both ways (lesson 08)", .partStarted(lesson: 9, part: 4))
     func lesson09Part4() throws { try ExercisePart.expectPasses(lesson: 9, part: 4) }
 
-    @Test("Lesson 12 › 1. a shared value: get, set, and 4 processes × 500 increments reach exactly 2,000", .partStarted(lesson: 12, part: 1))
-    func lesson12Part1() throws { try ExercisePart.expectPasses(lesson: 12, part: 1) }
+    @Test("Lesson 10 › 1. a payload published with a releasing store is seen whole by a reader in another process", .partStarted(lesson: 10, part: 1))
+    func lesson10Part1() throws { try ExercisePart.expectPasses(lesson: 10, part: 1) }
 
-    @Test("Lesson 12 › 2. a lock: one holder at a time, and a client killed while holding it does not keep it", .partStarted(lesson: 12, part: 2))
-    func lesson12Part2() throws { try ExercisePart.expectPasses(lesson: 12, part: 2) }
+    @Test("Lesson 10 › 2. a seqlock: readers in three processes never see a torn record, while the writer never waits", .partStarted(lesson: 10, part: 2))
+    func lesson10Part2() throws { try ExercisePart.expectPasses(lesson: 10, part: 2) }
 
-    @Test("Lesson 12 › 3. an event: wait blocks until set, and set wakes every waiter", .partStarted(lesson: 12, part: 3))
-    func lesson12Part3() throws { try ExercisePart.expectPasses(lesson: 12, part: 3) }
+    @Test("Lesson 10 › 3. the ring's header: magic, capacity, tail on line 1, head on line 2, records of a length and the bytes", .partStarted(lesson: 10, part: 3))
+    func lesson10Part3() throws { try ExercisePart.expectPasses(lesson: 10, part: 3) }
 
-    @Test("Lesson 12 › 4. a remote manager: loopback TCP only, and the key checked both ways before any request", .partStarted(lesson: 12, part: 4))
-    func lesson12Part4() throws { try ExercisePart.expectPasses(lesson: 12, part: 4) }
+    @Test("Lesson 10 › 4. every message arrives once, in order and whole: a reader looking mid-copy, then 2,000,000 messages between two processes", .partStarted(lesson: 10, part: 4))
+    func lesson10Part4() throws { try ExercisePart.expectPasses(lesson: 10, part: 4) }
 
-    @Test("Lesson 12 › 5. interop: Python's multiprocessing.connection.Client talks to your remote manager; a wrong key is refused", .partStarted(lesson: 12, part: 5))
-    func lesson12Part5() throws { try ExercisePart.expectPasses(lesson: 12, part: 5) }
+    @Test("Lesson 10 › 5. every size from 0 bytes to the maximum, across the wrap point; full exactly when the record and the skipped bytes do not fit", .partStarted(lesson: 10, part: 5))
+    func lesson10Part5() throws { try ExercisePart.expectPasses(lesson: 10, part: 5) }
+
+    @Test("Lesson 10 › 6. a receive on an empty ring sleeps (under 5% of a CPU) and each send wakes it within 1 s", .partStarted(lesson: 10, part: 6))
+    func lesson10Part6() throws { try ExercisePart.expectPasses(lesson: 10, part: 6) }
+
+    @Test("Lesson 10 › 7. close wakes a sleeping receive; the messages left are drained, then closed", .partStarted(lesson: 10, part: 7))
+    func lesson10Part7() throws { try ExercisePart.expectPasses(lesson: 10, part: 7) }
+
+    @Test("Lesson 10 › 8. a producer killed in the middle of a send leaves the ring usable: nothing half-written arrives, a new producer carries on past the wrap", .partStarted(lesson: 10, part: 8))
+    func lesson10Part8() throws { try ExercisePart.expectPasses(lesson: 10, part: 8) }
+
+    @Test("Lesson 10 › 9. Python reads the ring's header and the oldest message through SharedMemory (standard library only)", .partStarted(lesson: 10, part: 9))
+    func lesson10Part9() throws { try ExercisePart.expectPasses(lesson: 10, part: 9) }
+
+    @Test("Lesson 10 › 10. false sharing, measured: two processes' counters on one cache line against a line each", .partStarted(lesson: 10, part: 10))
+    func lesson10Part10() throws { try ExercisePart.expectPasses(lesson: 10, part: 10) }
 
 }

@@ -550,135 +550,99 @@ public enum SharedArrays: SharedArraysContract {
 // Measure everything, beside raw baselines and Python: swift run -c release lab bench
 
 """#),
-        PristineFile("Exercises/12-remote-managers/SyncManager.swift", #"""
-import Foundation
-import Glibc
+        PristineFile("Exercises/10-memory-ordering/LockFreeRing.swift", #"""
 import Contracts
+import Glibc
+import Synchronization
 
-// Lesson 12 — managers, part 2: locks, events and a remote manager.
-// Read the lesson: swift run lab show 12     Check your work: swift run lab check 12
+// Lesson 10 — memory ordering and a lock-free ring.
+// Read the lesson: swift run lab show 10     Check your work: swift run lab check 10
 //
-// Replace each todo() with your code. Messages travel in the lab's FramedConnection as JSON:
-// JSONEncoder().encode(request), JSONDecoder().decode(SyncRequest.self, from: Data(bytes)).
-// The digests are ready: HMAC.authenticate(message, key: authkey, with: .md5 or .sha256).
+// Replace each todo() with your code. Every block the lab hands you is zero-filled, 64-aligned
+// and shared with the processes forked afterwards. Put an Atomic in it through a pointer:
+//     let flag = base.bindMemory(to: Atomic<UInt32>.self, capacity: 1)
+//     flag.pointee.store(1, ordering: .releasing)
+// Futex.wait and Futex.wake (from the lab's support code) put a process to sleep on a 32-bit
+// word and wake it.
 
-public enum SyncManager: SyncManagerContract {
-    /// Listens on <directory>/sync.sock, forks the server and returns its address. The server
-    /// serves every client at once and releases the locks of a client whose connection ends.
-    public static func start(in directory: String) throws -> SyncManagerAddress {
+/// Part 1: the flag (Atomic<UInt32>) at byte 0, the payload's length (UInt64) at byte 8, the
+/// payload from byte 64.
+public struct Publication: PublicationContract {
+    // Add what you need: a pointer to the flag, the block's base address.
+
+    public init(over block: UnsafeMutableRawBufferPointer) {
         todo()
     }
 
-    /// Listens on 127.0.0.1, port 0 (getsockname gives the real one), forks the same server; each
-    /// connection must pass deliverChallenge then answerChallenge before any request is read.
-    public static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress {
+    /// Lets `write` fill the payload, stores the length, then sets the flag with a releasing store.
+    public func publish(count: Int, _ write: (UnsafeMutableRawBufferPointer) -> Void) {
         todo()
     }
 
-    /// Over the Unix socket, or over TCP followed by answerChallenge then deliverChallenge.
-    public static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> SyncClient {
-        todo()
-    }
-
-    /// Asks the server to stop, reaps it with waitpid, and makes sure its socket file is gone.
-    public static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws {
-        todo()
-    }
-
-    /// #CHALLENGE# + {sha256} + 40 random bytes out; check the answer; #WELCOME# or #FAILURE#.
-    public static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        todo()
-    }
-
-    /// Read the challenge, send its HMAC (raw MD5 for a 20-byte message), expect #WELCOME#.
-    public static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
+    /// nil while the flag (an acquiring load) is 0; otherwise a copy of the payload.
+    public func read() -> [UInt8]? {
         todo()
     }
 }
 
-/// A connection to the manager; `value`, `lock` and `event` are its proxies.
-public final class SyncClient: SyncClientContract {
-    let connection: FramedConnection
+/// Part 2: the sequence (Atomic<UInt64>) at byte 0, the record's words from byte 64.
+public struct Seqlock: SeqlockContract {
+    // Add what you need: a pointer to the sequence, a pointer to the words, their count.
 
-    init(connection: FramedConnection) {
-        self.connection = connection
-    }
-
-    /// The proxy of the server's value called `name`: ValueProxy(client: self, name: name).
-    public func value(_ name: String) -> ValueProxy {
+    public init(over block: UnsafeMutableRawBufferPointer, words: Int) {
         todo()
     }
 
-    public func lock(_ name: String) -> LockProxy {
+    /// Sequence odd, a releasing fence, `update` the words, sequence even (releasing store).
+    public func write(_ update: (UnsafeMutableBufferPointer<UInt64>) -> Void) {
         todo()
     }
 
-    public func event(_ name: String) -> EventProxy {
+    /// Copies the words between two equal, even sequence values; retries otherwise.
+    public func read() -> [UInt64] {
+        todo()
+    }
+}
+
+/// Parts 3–9: the ring, laid out as RingLayout says (read it in the contract: swift run lab show 10).
+public final class LockFreeRing: SPSCRingContract {
+    // Add what you need: pointers to tail, head, closed, the wake word and sleeping (Atomics at
+    // RingLayout's offsets), a pointer to the data, and the process's own cached copies of the
+    // other side's index (plain `var`s: each process has its own).
+
+    /// Checks the block (64-aligned, at least RingLayout.dataOffset + 64 bytes), writes the magic
+    /// and the capacity.
+    public init(creatingIn block: UnsafeMutableRawBufferPointer) throws {
         todo()
     }
 
-    /// One request out (JSON in a frame), one reply back.
-    public func call(_ request: SyncRequest) throws -> SyncReply {
+    /// RingLayout.capacity(forBlockOf:) of the block.
+    public var capacity: Int {
         todo()
     }
 
-    /// Closes the connection; a second close does nothing.
+    /// Half the capacity less the 4-byte length.
+    public var maximumMessageSize: Int {
+        todo()
+    }
+
+    /// Room? (padding to the end counts) → length, write(...), tail (releasing), wake a sleeper.
+    public func trySend(count: Int, _ write: (UnsafeMutableRawBufferPointer) -> Void) throws -> Bool {
+        todo()
+    }
+
+    /// A record at head? (follow a padding record to 0) → copy it, move head (releasing).
+    public func tryReceive() throws -> [UInt8]? {
+        todo()
+    }
+
+    /// tryReceive, and when the ring is empty: announce sleeping, look again, Futex.wait.
+    public func receive(timeout: Double) throws -> [UInt8] {
+        todo()
+    }
+
+    /// Sets closed and wakes the consumer.
     public func close() {
-        todo()
-    }
-}
-
-/// Python's manager.Value: each method is one request.
-public struct ValueProxy: ValueProxyContract {
-    let client: SyncClient
-    let name: String
-
-    public func get() throws -> Int {
-        todo()
-    }
-
-    public func set(_ value: Int) throws {
-        todo()
-    }
-
-    /// One request: the server adds, so that two clients never lose an update.
-    public func increment(by delta: Int) throws -> Int {
-        todo()
-    }
-}
-
-/// Python's manager.Lock: acquire is answered when the server grants it.
-public struct LockProxy: LockProxyContract {
-    let client: SyncClient
-    let name: String
-
-    public func acquire(timeout: Double?) throws -> Bool {
-        todo()
-    }
-
-    public func release() throws {
-        todo()
-    }
-}
-
-/// Python's manager.Event.
-public struct EventProxy: EventProxyContract {
-    let client: SyncClient
-    let name: String
-
-    public func set() throws {
-        todo()
-    }
-
-    public func clear() throws {
-        todo()
-    }
-
-    public func isSet() throws -> Bool {
-        todo()
-    }
-
-    public func wait(timeout: Double?) throws -> Bool {
         todo()
     }
 }
