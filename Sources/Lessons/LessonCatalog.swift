@@ -14,5 +14,6 @@ public enum LessonCatalog {
         Lesson08.catalogEntry,
         Lesson09.catalogEntry,
         Lesson10.catalogEntry,
+        Lesson12.catalogEntry,
     ] }
 }

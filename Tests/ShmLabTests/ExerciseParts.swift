@@ -224,4 +224,19 @@ struct ExerciseParts {
     @Test("Lesson 10 › 10. false sharing, measured: two processes' counters on one cache line against a line each", .partStarted(lesson: 10, part: 10))
     func lesson10Part10() throws { try ExercisePart.expectPasses(lesson: 10, part: 10) }
 
+    @Test("Lesson 12 › 1. a shared value: get, set, and 4 processes × 500 increments reach exactly 2,000", .partStarted(lesson: 12, part: 1))
+    func lesson12Part1() throws { try ExercisePart.expectPasses(lesson: 12, part: 1) }
+
+    @Test("Lesson 12 › 2. a lock: one holder at a time, and a client killed while holding it does not keep it", .partStarted(lesson: 12, part: 2))
+    func lesson12Part2() throws { try ExercisePart.expectPasses(lesson: 12, part: 2) }
+
+    @Test("Lesson 12 › 3. an event: wait blocks until set, and set wakes every waiter", .partStarted(lesson: 12, part: 3))
+    func lesson12Part3() throws { try ExercisePart.expectPasses(lesson: 12, part: 3) }
+
+    @Test("Lesson 12 › 4. a remote manager: loopback TCP only, and the key checked both ways before any request", .partStarted(lesson: 12, part: 4))
+    func lesson12Part4() throws { try ExercisePart.expectPasses(lesson: 12, part: 4) }
+
+    @Test("Lesson 12 › 5. interop: Python's multiprocessing.connection.Client talks to your remote manager; a wrong key is refused", .partStarted(lesson: 12, part: 5))
+    func lesson12Part5() throws { try ExercisePart.expectPasses(lesson: 12, part: 5) }
+
 }

@@ -1,0 +1,163 @@
+// Lesson 12's support code: the two digests CPython's `multiprocessing.connection` uses for its
+// authentication challenge (HMAC-MD5 up to 3.11, HMAC-SHA256 from 3.12), written out in Swift so
+// that the lab needs no package and no C library. Test vectors: RFC 1321 (MD5), FIPS 180-4 /
+// RFC 6234 (SHA-256), RFC 2104 and RFC 2202 (HMAC-MD5), RFC 4231 (HMAC-SHA256).
+
+/// A hash function HMAC can be built on: 64-byte blocks.
+public enum DigestAlgorithm: String, Sendable, CaseIterable {
+    case md5
+    case sha256
+
+    /// The length of a digest, in bytes: 16 for MD5, 32 for SHA-256.
+    public var length: Int { self == .md5 ? 16 : 32 }
+
+    /// The digest of `message`.
+    public func hash(_ message: [UInt8]) -> [UInt8] {
+        switch self {
+        case .md5: return MD5.hash(message)
+        case .sha256: return SHA256.hash(message)
+        }
+    }
+}
+
+/// MD5 (RFC 1321). Broken for collision resistance; CPython 3.11 still authenticates with
+/// HMAC-MD5, which does not rest on collision resistance.
+public enum MD5 {
+    static let shifts: [UInt32] = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+                                   5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+                                   4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+                                   6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21]
+    /// floor(abs(sin(i + 1)) * 2^32), RFC 1321 section 3.4.
+    static let constants: [UInt32] = [
+        0xd76a_a478, 0xe8c7_b756, 0x2420_70db, 0xc1bd_ceee, 0xf57c_0faf, 0x4787_c62a, 0xa830_4613, 0xfd46_9501,
+        0x6980_98d8, 0x8b44_f7af, 0xffff_5bb1, 0x895c_d7be, 0x6b90_1122, 0xfd98_7193, 0xa679_438e, 0x49b4_0821,
+        0xf61e_2562, 0xc040_b340, 0x265e_5a51, 0xe9b6_c7aa, 0xd62f_105d, 0x0244_1453, 0xd8a1_e681, 0xe7d3_fbc8,
+        0x21e1_cde6, 0xc337_07d6, 0xf4d5_0d87, 0x455a_14ed, 0xa9e3_e905, 0xfcef_a3f8, 0x676f_02d9, 0x8d2a_4c8a,
+        0xfffa_3942, 0x8771_f681, 0x6d9d_6122, 0xfde5_380c, 0xa4be_ea44, 0x4bde_cfa9, 0xf6bb_4b60, 0xbebf_bc70,
+        0x289b_7ec6, 0xeaa1_27fa, 0xd4ef_3085, 0x0488_1d05, 0xd9d4_d039, 0xe6db_99e5, 0x1fa2_7cf8, 0xc4ac_5665,
+        0xf429_2244, 0x432a_ff97, 0xab94_23a7, 0xfc93_a039, 0x655b_59c3, 0x8f0c_cc92, 0xffef_f47d, 0x8584_5dd1,
+        0x6fa8_7e4f, 0xfe2c_e6e0, 0xa301_4314, 0x4e08_11a1, 0xf753_7e82, 0xbd3a_f235, 0x2ad7_d2bb, 0xeb86_d391,
+    ]
+
+    /// The 16-byte MD5 digest of `message`.
+    public static func hash(_ message: [UInt8]) -> [UInt8] {
+        var a0: UInt32 = 0x6745_2301, b0: UInt32 = 0xefcd_ab89, c0: UInt32 = 0x98ba_dcfe, d0: UInt32 = 0x1032_5476
+        // Padding: 0x80, zeros to 56 mod 64, then the length in bits, little-endian.
+        var data = message
+        data.append(0x80)
+        while data.count % 64 != 56 { data.append(0) }
+        let bits = UInt64(message.count) &* 8
+        for i in 0..<8 { data.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
+        var m = [UInt32](repeating: 0, count: 16)
+        for chunk in stride(from: 0, to: data.count, by: 64) {
+            for i in 0..<16 {
+                let j = chunk + 4 * i
+                m[i] = UInt32(data[j]) | UInt32(data[j + 1]) << 8 | UInt32(data[j + 2]) << 16 | UInt32(data[j + 3]) << 24
+            }
+            var a = a0, b = b0, c = c0, d = d0
+            for i in 0..<64 {
+                var f: UInt32
+                let g: Int
+                switch i {
+                case 0..<16: f = (b & c) | (~b & d); g = i
+                case 16..<32: f = (d & b) | (~d & c); g = (5 * i + 1) % 16
+                case 32..<48: f = b ^ c ^ d; g = (3 * i + 5) % 16
+                default: f = c ^ (b | ~d); g = (7 * i) % 16
+                }
+                f = f &+ a &+ constants[i] &+ m[g]
+                a = d
+                d = c
+                c = b
+                b = b &+ rotateLeft(f, shifts[i])
+            }
+            a0 = a0 &+ a; b0 = b0 &+ b; c0 = c0 &+ c; d0 = d0 &+ d
+        }
+        var digest: [UInt8] = []
+        for word in [a0, b0, c0, d0] {
+            for i in 0..<4 { digest.append(UInt8(truncatingIfNeeded: word >> (8 * UInt32(i)))) }
+        }
+        return digest
+    }
+
+    static func rotateLeft(_ x: UInt32, _ n: UInt32) -> UInt32 { (x << n) | (x >> (32 - n)) }
+}
+
+/// SHA-256 (FIPS 180-4).
+public enum SHA256 {
+    static let constants: [UInt32] = [
+        0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
+        0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
+        0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,
+        0x983e_5152, 0xa831_c66d, 0xb003_27c8, 0xbf59_7fc7, 0xc6e0_0bf3, 0xd5a7_9147, 0x06ca_6351, 0x1429_2967,
+        0x27b7_0a85, 0x2e1b_2138, 0x4d2c_6dfc, 0x5338_0d13, 0x650a_7354, 0x766a_0abb, 0x81c2_c92e, 0x9272_2c85,
+        0xa2bf_e8a1, 0xa81a_664b, 0xc24b_8b70, 0xc76c_51a3, 0xd192_e819, 0xd699_0624, 0xf40e_3585, 0x106a_a070,
+        0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
+        0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
+    ]
+
+    /// The 32-byte SHA-256 digest of `message`.
+    public static func hash(_ message: [UInt8]) -> [UInt8] {
+        var h: [UInt32] = [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19]
+        // Padding: 0x80, zeros to 56 mod 64, then the length in bits, big-endian.
+        var data = message
+        data.append(0x80)
+        while data.count % 64 != 56 { data.append(0) }
+        let bits = UInt64(message.count) &* 8
+        for i in (0..<8).reversed() { data.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
+        var w = [UInt32](repeating: 0, count: 64)
+        for chunk in stride(from: 0, to: data.count, by: 64) {
+            for i in 0..<16 {
+                let j = chunk + 4 * i
+                w[i] = UInt32(data[j]) << 24 | UInt32(data[j + 1]) << 16 | UInt32(data[j + 2]) << 8 | UInt32(data[j + 3])
+            }
+            for i in 16..<64 {
+                let s0 = rotateRight(w[i - 15], 7) ^ rotateRight(w[i - 15], 18) ^ (w[i - 15] >> 3)
+                let s1 = rotateRight(w[i - 2], 17) ^ rotateRight(w[i - 2], 19) ^ (w[i - 2] >> 10)
+                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
+            }
+            var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
+            for i in 0..<64 {
+                let s1 = rotateRight(e, 6) ^ rotateRight(e, 11) ^ rotateRight(e, 25)
+                let choice = (e & f) ^ (~e & g)
+                let t1 = hh &+ s1 &+ choice &+ constants[i] &+ w[i]
+                let s0 = rotateRight(a, 2) ^ rotateRight(a, 13) ^ rotateRight(a, 22)
+                let majority = (a & b) ^ (a & c) ^ (b & c)
+                let t2 = s0 &+ majority
+                hh = g; g = f; f = e; e = d &+ t1
+                d = c; c = b; b = a; a = t1 &+ t2
+            }
+            h[0] = h[0] &+ a; h[1] = h[1] &+ b; h[2] = h[2] &+ c; h[3] = h[3] &+ d
+            h[4] = h[4] &+ e; h[5] = h[5] &+ f; h[6] = h[6] &+ g; h[7] = h[7] &+ hh
+        }
+        var digest: [UInt8] = []
+        for word in h {
+            for i in (0..<4).reversed() { digest.append(UInt8(truncatingIfNeeded: word >> (8 * UInt32(i)))) }
+        }
+        return digest
+    }
+
+    static func rotateRight(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+}
+
+/// HMAC (RFC 2104): a keyed digest. Only who knows `key` can compute it for a given message;
+/// Python's `hmac.new(key, message, 'md5').digest()` is `HMAC.authenticate(message, key: key, with: .md5)`.
+public enum HMAC {
+    /// HMAC of `message` under `key` with `algorithm`: H((K ^ opad) ‖ H((K ^ ipad) ‖ message)),
+    /// where K is `key` (hashed first when longer than the 64-byte block) padded with zeros.
+    public static func authenticate(_ message: [UInt8], key: [UInt8], with algorithm: DigestAlgorithm) -> [UInt8] {
+        let blockSize = 64
+        var block = key.count > blockSize ? algorithm.hash(key) : key
+        block += [UInt8](repeating: 0, count: blockSize - block.count)
+        let inner = algorithm.hash(block.map { $0 ^ 0x36 } + message)
+        return algorithm.hash(block.map { $0 ^ 0x5c } + inner)
+    }
+
+    /// Compares two MACs in time that does not depend on where they first differ (Python's
+    /// `hmac.compare_digest`): an early exit would tell an attacker how many leading bytes were right.
+    public static func equalInConstantTime(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<a.count { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+}
