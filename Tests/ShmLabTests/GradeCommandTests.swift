@@ -49,7 +49,7 @@ struct GradeCommandTests {
             let run = try LabBinary.run(["grade", "--lesson", "0", "--json", "\(dir)/r.json", "--junit", "\(dir)/r.xml"],
                                         environment: Self.progress)
             #expect(run.status == 1)
-            #expect(run.stdout.hasSuffix("Score: 2/29\n"), "\(run.stdout)")
+            #expect(run.stdout.hasSuffix("Score: 2/31\n"), "\(run.stdout)")
             // Crashes, timeouts and early exits are shown under the table with the lab's message.
             #expect(run.stdout.contains("crashed with SIGSEGV"))
             #expect(run.stdout.contains("timed out after 1 s"))
@@ -67,6 +67,8 @@ struct GradeCommandTests {
                 17: ("error", "error"), 18: ("error", "error"),
                 19: ("fail", "skipped"), 20: ("error", "error"), 21: ("error", "error"), 22: ("error", "error"),
                 23: ("error", "error"),
+                // A trap in a forked child fails the check that waited for it; a trap in a thread crashes the part.
+                24: ("fail", "failure"), 25: ("error", "error"),
                 // Forged passes end early; a flood fails; parts that cannot leave their session time out;
                 // the runner-killing fixture skips unless its own test asks for it.
                 30: ("error", "error"), 31: ("error", "error"), 32: ("fail", "failure"), 33: ("error", "error"),
@@ -75,7 +77,7 @@ struct GradeCommandTests {
             #expect(results.tests.count == expected.count)
             let junit = try parseJUnit("\(dir)/r.xml")
             for (index, test) in results.tests.enumerated() {
-                // "Lesson 00 › 31. …": the fixtures' numbers have a gap (19 → 30).
+                // "Lesson 00 › 31. …": the fixtures' numbers have a gap (25 → 30).
                 let part = Int(test.name.dropFirst("Lesson 00 › ".count).prefix { $0.isNumber }) ?? -1
                 #expect(expected[part] != nil, "\(test.name)")
                 #expect(test.status == expected[part]?.json, "part \(part): \(test.status)")
@@ -87,7 +89,7 @@ struct GradeCommandTests {
             }
             #expect(results.tests[13].message?.contains("not started: fixtureNotWrittenYet()") == true)
             #expect(results.tests[8].output?.contains("output cut to its last") == true, "the 100 MB part's output is capped")
-            #expect(junit.failures == 6 && junit.errors == 17 && junit.skipped == 4, "\(junit)")
+            #expect(junit.failures == 7 && junit.errors == 18 && junit.skipped == 4, "\(junit)")
         }
     }
 
