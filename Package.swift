@@ -22,6 +22,7 @@ let lessons = [
     LessonTargets(number: "07", folder: "07-managers"),
     LessonTargets(number: "08", folder: "08-shared-arrays"),
     LessonTargets(number: "09", folder: "09-measure-and-choose", uses: ["05", "06", "08"], hasSolution: false),
+    LessonTargets(number: "11", folder: "11-starting-and-passing"),
 ]
 
 /// Student-facing code (exercises, reference solutions, mutants) stays in Swift 5 mode so that

@@ -13,5 +13,6 @@ public enum LessonCatalog {
         Lesson07.catalogEntry,
         Lesson08.catalogEntry,
         Lesson09.catalogEntry,
+        Lesson11.catalogEntry,
     ] }
 }
