@@ -278,13 +278,14 @@ extension Lesson11 {
     static func unrelatedProcessAndKills<L: MemfdSegmentContract>(_: L.Type, _ context: PartContext) throws {
         let before = sharedMemoryNames()
         let message = token(context, stream: 3, count: 32)
+        // The student's code first: a create still todo() ends the part before the lab makes a socket file.
+        let segment = try attempt("create(name: \"lab11-part3\", size: 8192)") { try L.create(name: "lab11-part3", size: 8192) }
+        defer { try? segment.close() }
         let path = context.temporaryDirectory + "/lab11-part3.sock"
         let listener = try UnixSocket.listen(at: path)
         defer { Descriptor.close(listener); unlink(path) }
         let peer = try context.spawnPeer("hold", [path, "\(message.count)"], output: .captureBoth)
         defer { _ = peer.terminate() }
-        let segment = try attempt("create(name: \"lab11-part3\", size: 8192)") { try L.create(name: "lab11-part3", size: 8192) }
-        defer { try? segment.close() }
         for i in 0..<message.count { segment.bytes[i] = message[i] }
         guard waitReadable(listener, timeout: 20) else {
             throw CheckFailure("the peer did not connect within 20 s", seen: String(decoding: peer.collectOutput(timeout: 1).output, as: UTF8.self))
@@ -432,6 +433,8 @@ extension Lesson11 {
     m[:len(token)] = token
     reduction.send_handle(s, fd, 0)
     got = reduction.recv_handle(s)
+    if m[len(token):2 * len(token)] != bytes(b ^ 0x5A for b in token):
+        sys.exit("python: what you wrote into Python's memfd is not in it: " + m[len(token):2 * len(token)].hex())
     size = os.fstat(got).st_size
     theirs = mmap.mmap(got, size)
     data = theirs[:len(token)]
@@ -445,6 +448,8 @@ extension Lesson11 {
         let python = try context.python3()
         let fromPython = token(context, stream: 5, count: 16)
         let fromYou = token(context, stream: 6, count: 16)
+        // Reach receive before the lab makes a socket file: one still todo() then leaves nothing.
+        if let stray = try? L.receive(over: -1), stray >= 0 { Descriptor.close(stray) }
         let path = context.temporaryDirectory + "/lab11-part5.sock"
         let listener = try UnixSocket.listen(at: path)
         defer { Descriptor.close(listener); unlink(path) }
@@ -468,6 +473,7 @@ extension Lesson11 {
         try requireEqual(theirs.size, 4096, "the memfd from Python has the wrong size", look: "map(descriptor:writable:) in \(file)")
         try requireEqual(Array(theirs.bytes[0..<fromPython.count]), fromPython, "you do not see what Python wrote into its memfd",
                          cause: "map the received descriptor with MAP_SHARED", look: "map(descriptor:writable:) in \(file)")
+        for i in 0..<fromPython.count { theirs.bytes[fromPython.count + i] = fromPython[i] ^ 0x5A }
         let mine = try attempt("create(name: \"lab11-part5\", size: 8192)") { try L.create(name: "lab11-part5", size: 8192) }
         defer { try? mine.close() }
         for i in 0..<fromYou.count { mine.bytes[i] = fromYou[i] }
@@ -477,7 +483,7 @@ extension Lesson11 {
         while Array(mine.bytes[fromYou.count..<(2 * fromYou.count)]) != expected {
             if process.reapIfEnded() != nil || monotonicSeconds() > deadline {
                 throw pythonFailed("Python's recv_handle did not get a segment it could answer in",
-                                   cause: "recv_handle expects one data byte equal to the number of descriptors (1) and one SCM_RIGHTS message; Python maps os.fstat(fd).st_size bytes with MAP_SHARED")
+                                   cause: "recv_handle expects one data byte equal to the number of descriptors (1) and one SCM_RIGHTS message; Python maps os.fstat(fd).st_size bytes with MAP_SHARED, and reads your answer in its own memfd (mapped by your map(descriptor:writable:): MAP_SHARED?)")
             }
             usleep(1000)
         }

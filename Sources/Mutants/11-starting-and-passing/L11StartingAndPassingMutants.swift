@@ -16,6 +16,8 @@ public enum MemfdSegmentMutants {
                    caughtBy: [1], implementation: NoCloexec.self),
             Mutant(name: "no-allow-sealing", mistake: "memfd_create without MFD_ALLOW_SEALING: the memfd is born with F_SEAL_SEAL and can never be sealed",
                    caughtBy: [1, 4], implementation: NoAllowSealing.self),
+            Mutant(name: "no-size-check", mistake: "create passes any size on to the system calls: size 0 comes back as mmap's EINVAL, not .invalidSize",
+                   caughtBy: [1], implementation: NoSizeCheck.self),
             Mutant(name: "close-keeps-descriptor", mistake: "close unmaps but never closes the descriptor: the memory lives as long as the process",
                    caughtBy: [1], implementation: CloseKeepsDescriptor.self),
             // send / receive / map
@@ -182,6 +184,22 @@ public final class NoAllowSealing: ForwardsToMemfdSegment {
     public init(_ inner: MemfdSegment) { self.inner = inner }
     public static func create(name: String, size: Int) throws -> NoAllowSealing {
         NoAllowSealing(try MemfdSegmentMutants.create(name: name, size: size, flags: MFD_CLOEXEC))
+    }
+}
+
+public final class NoSizeCheck: ForwardsToMemfdSegment {
+    public let inner: MemfdSegment
+    public init(_ inner: MemfdSegment) { self.inner = inner }
+    public static func create(name: String, size: Int) throws -> NoSizeCheck {
+        let fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)
+        if fd == -1 { throw MemfdSegment.error("memfd_create") }
+        if ftruncate(fd, off_t(size)) == -1 { Glibc.close(fd); throw MemfdSegment.error("ftruncate") }
+        do {
+            return NoSizeCheck(MemfdSegment(descriptor: fd, bytes: try MemfdSegment.mapShared(fd, size: size, writable: true)))
+        } catch {
+            Glibc.close(fd)
+            throw error
+        }
     }
 }
 
