@@ -206,4 +206,7 @@ struct ExerciseParts {
     @Test("Lesson 11 › 8. safe start from a threaded process: the helper program runs, an exec that fails ends in _exit(127)", .partStarted(lesson: 11, part: 8))
     func lesson11Part8() throws { try ExercisePart.expectPasses(lesson: 11, part: 8) }
 
+    @Test("Lesson 11 › 9. demonstration: three ways to start a worker — what each inherits, what each costs", .partStarted(lesson: 11, part: 9))
+    func lesson11Part9() throws { try ExercisePart.expectPasses(lesson: 11, part: 9) }
+
 }

@@ -53,5 +53,10 @@ public enum Lesson11: LessonDeclaration {
             "If you fork yourself: build everything (argv as C strings) before fork. In the child, call only async-signal-safe functions — dup2, close, execve, _exit — no print, no WorkerLog, no Swift String: another thread may have held their lock at the moment of fork.",
             "When execve fails the child must end with _exit(127): exit() runs the parent's atexit handlers and flushes its buffers again; returning would run the parent's code in the child.",
         ], ifTimedOut: "the child of spawn may wait for a lock that another thread held when it forked (a log line or any allocation between fork and exec)."),
+        Part(9, "demonstration: three ways to start a worker — what each inherits, what each costs",
+             check: { lab, context in try threeWaysMeasured(lab, context) }, graded: false, hints: [
+            "Nothing new to write for this part: it starts workers with fork, with your spawn(executable:arguments:) and through a small fork server, from a process with two threads, 64 MiB of memory, a descriptor without close-on-exec and SIGUSR1 blocked, and prints what each worker got and how long each start took.",
+            "fork copies everything but the other threads; exec keeps only descriptors without close-on-exec and the signal mask; a fork server's workers are copies of the server as it was when it started.",
+        ]),
     ] }
 }

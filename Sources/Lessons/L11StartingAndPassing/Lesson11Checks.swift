@@ -11,6 +11,14 @@ extension Lesson11 {
         Peer("hold") { lab, arguments in try holdPeer(lab, arguments) },
         // Part 8: the helper program a worker launcher starts; exits with the code it is given.
         Peer("exit-with") { _, arguments in Int32(arguments.first ?? "") ?? 1 },
+        // Part 9: a worker started by spawn: reports what it inherited on the descriptor it is given.
+        Peer("report") { _, arguments in
+            let inheritable = Int32(arguments[0]) ?? -1
+            let closeOnExec = Int32(arguments[1]) ?? -1
+            var report = InheritanceReport.probe(inheritable: inheritable, closeOnExec: closeOnExec, marker: false)
+            _ = write(inheritable, &report, MemoryLayout<InheritanceReport>.size)
+            return 0
+        },
     ] }
 
     // MARK: - helpers
@@ -734,11 +742,181 @@ extension Lesson11 {
     }
 }
 
+/// What a worker found it inherited, in a fixed-size record a forked child can fill with system
+/// calls only (no allocation).
+struct InheritanceReport {
+    var threads: Int32 = 0
+    var sawMemory: Int32 = 0
+    var hasInheritable: Int32 = 0
+    var hasCloseOnExec: Int32 = 0
+    var blocksSIGUSR1: Int32 = 0
+
+    /// The marker a worker finds set only if it shares the part's memory (fork).
+    nonisolated(unsafe) static var marker: Int32 = 0
+    /// /proc/self/status is read into this, allocated before any fork.
+    nonisolated(unsafe) static let statusBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 4096)
+
+    /// Looks: threads (from /proc/self/status), the marker, both descriptors, the signal mask.
+    /// Only system calls and a scan of a preallocated buffer: safe in a forked child.
+    static func probe(inheritable: Int32, closeOnExec: Int32, marker: Bool) -> InheritanceReport {
+        var report = InheritanceReport()
+        let fd = open("/proc/self/status", O_RDONLY)
+        if fd >= 0 {
+            let count = read(fd, statusBuffer, 4095)
+            Glibc.close(fd)
+            if count > 0 {
+                statusBuffer[count] = 0
+                // "Threads:\t2\n"
+                var i = 0
+                while i < count - 9 {
+                    if statusBuffer[i] == 0x54, statusBuffer[i + 1] == 0x68, statusBuffer[i + 2] == 0x72,
+                       statusBuffer[i + 7] == 0x3A {       // "Thr" … ":"
+                        var j = i + 8
+                        while j < count, statusBuffer[j] == 0x09 || statusBuffer[j] == 0x20 { j += 1 }
+                        var n: Int32 = 0
+                        while j < count, statusBuffer[j] >= 0x30, statusBuffer[j] <= 0x39 { n = n * 10 + Int32(statusBuffer[j] - 0x30); j += 1 }
+                        report.threads = n
+                        break
+                    }
+                    i += 1
+                }
+            }
+        }
+        report.sawMemory = marker && Self.marker == 0x11 ? 1 : 0
+        report.hasInheritable = fcntl(inheritable, F_GETFD) != -1 ? 1 : 0
+        report.hasCloseOnExec = fcntl(closeOnExec, F_GETFD) != -1 ? 1 : 0
+        var mask = sigset_t()
+        sigprocmask(SIG_BLOCK, nil, &mask)
+        report.blocksSIGUSR1 = sigismember(&mask, SIGUSR1) == 1 ? 1 : 0
+        return report
+    }
+
+    var line: String {
+        func yes(_ v: Int32) -> String { v != 0 ? "yes" : "no " }
+        return "threads \(threads)   the part's memory \(yes(sawMemory))   inheritable fd \(yes(hasInheritable))   close-on-exec fd \(yes(hasCloseOnExec))   SIGUSR1 blocked \(yes(blocksSIGUSR1))"
+    }
+}
+
 extension String {
     /// Without the newlines at its end.
     var trimmingTrailingNewlines: String {
         var text = self
         while text.hasSuffix("\n") { text.removeLast() }
         return text
+    }
+}
+
+extension Lesson11 {
+    // MARK: - part 9
+
+    /// Reads one report from `fd` (with a deadline), or nil.
+    static func readReport(_ fd: Int32, timeout: Double = 20) -> InheritanceReport? {
+        var report = InheritanceReport()
+        guard waitReadable(fd, timeout: timeout) else { return nil }
+        let size = MemoryLayout<InheritanceReport>.size
+        let got = withUnsafeMutableBytes(of: &report) { read(fd, $0.baseAddress, size) }
+        return got == size ? report : nil
+    }
+
+    static func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+    /// Part 9: demonstration: three ways to start a worker — what each inherits, what each costs.
+    static func threeWaysMeasured<L: MemfdSegmentContract>(_: L.Type, _ context: PartContext) throws {
+        let rounds = 7
+        _ = InheritanceReport.statusBuffer          // allocated now, never in a forked child
+        // The fork server starts first, while the part is small, single-threaded and blocks nothing.
+        let (serverEnd, partEnd) = try socketPair()
+        defer { Descriptor.close(partEnd) }
+        let server = try forkChild {
+            Descriptor.close(partEnd)
+            var request: (UInt8, UInt8) = (0, 0)
+            while read(serverEnd, &request, 2) == 2 {
+                let worker = fork()
+                if worker == 0 {
+                    var report = InheritanceReport.probe(inheritable: Int32(request.0), closeOnExec: Int32(request.1), marker: true)
+                    _ = write(serverEnd, &report, MemoryLayout<InheritanceReport>.size)
+                    _exit(0)
+                }
+                var status: Int32 = 0
+                _ = waitpid(worker, &status, 0)
+            }
+            return 0
+        }
+        defer { Descriptor.close(serverEnd); kill(server, SIGKILL); var s: Int32 = 0; _ = waitpid(server, &s, 0) }
+
+        // Now make the part what a real program often is: big, threaded, with things to inherit.
+        let big = 64 << 20
+        guard let memory = mmap(nil, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), memory != MAP_FAILED else {
+            throw CheckFailure("the lab could not map 64 MiB", seen: "\(SystemError("mmap"))")
+        }
+        defer { munmap(memory, big) }
+        for offset in stride(from: 0, to: big, by: 4096) { memory.storeBytes(of: 1, toByteOffset: offset, as: UInt8.self) }
+        InheritanceReport.marker = 0x11
+        var fds: [Int32] = [-1, -1]
+        try valueOrErrno("pipe") { pipe(&fds) }                 // no close-on-exec: inherited by exec
+        let (reportRead, inheritable) = (fds[0], fds[1])
+        let (closeOnExecRead, closeOnExec) = try Descriptor.pipe()
+        defer { for fd in [reportRead, inheritable, closeOnExecRead, closeOnExec] { Descriptor.close(fd) } }
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGUSR1)
+        var previous = sigset_t()
+        sigprocmask(SIG_BLOCK, &blocked, &previous)
+        defer { sigprocmask(SIG_SETMASK, &previous, nil) }
+        let holder = try LockHolder()            // a second thread (it holds the log lock: nobody here logs)
+        defer { holder.finish() }
+
+        var forkTimes: [Double] = [], spawnTimes: [Double] = [], serverTimes: [Double] = []
+        var forkReport = InheritanceReport(), spawnReport = InheritanceReport(), serverReport = InheritanceReport()
+        for _ in 0..<rounds {
+            var start = monotonicSeconds()
+            fflush(nil)
+            let pid = fork()
+            if pid == 0 {
+                var report = InheritanceReport.probe(inheritable: inheritable, closeOnExec: closeOnExec, marker: true)
+                _ = write(inheritable, &report, MemoryLayout<InheritanceReport>.size)
+                _exit(0)
+            }
+            guard pid > 0, let report = readReport(reportRead) else { throw CheckFailure("a forked worker did not report") }
+            forkTimes.append(monotonicSeconds() - start)
+            forkReport = report
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+
+            start = monotonicSeconds()
+            let spawned = try attempt("spawn(executable:arguments:)") {
+                try L.spawn(executable: currentExecutablePath(),
+                            arguments: ["__peer", "11", "report", context.implementation.description, "\(inheritable)", "\(closeOnExec)"])
+            }
+            try context.requirePartProcess(after: "spawn(executable:arguments:)")
+            guard let report = readReport(reportRead, timeout: 30) else {
+                throw CheckFailure("the worker started by spawn did not report", look: "spawn(executable:arguments:) in \(file)")
+            }
+            spawnTimes.append(monotonicSeconds() - start)
+            spawnReport = report
+            _ = waitForProcess(spawned, timeout: 10)
+
+            start = monotonicSeconds()
+            var request = (UInt8(truncatingIfNeeded: inheritable), UInt8(truncatingIfNeeded: closeOnExec))
+            _ = write(partEnd, &request, 2)
+            guard let served = readReport(partEnd) else { throw CheckFailure("the fork server's worker did not report") }
+            serverTimes.append(monotonicSeconds() - start)
+            serverReport = served
+        }
+        func ms(_ seconds: Double) -> String {
+            let hundredths = Int((seconds * 100_000).rounded())
+            return "\(hundredths / 100).\(String(hundredths % 100).leftPadded(to: 2)) ms"
+        }
+        Console.out("""
+        the part: 2 threads, 64 MiB touched, a pipe without close-on-exec (fd \(inheritable)), one with (fd \(closeOnExec)), SIGUSR1 blocked
+        start method        median of \(rounds) (start → first word from the worker)   what the worker found
+        fork                \(ms(median(forkTimes)).leftPadded(to: 9, with: " "))   \(forkReport.line)
+        spawn (yours)       \(ms(median(spawnTimes)).leftPadded(to: 9, with: " "))   \(spawnReport.line)
+        fork server         \(ms(median(serverTimes)).leftPadded(to: 9, with: " "))   \(serverReport.line)
+        fork copies the part as it is (its memory, every descriptor, its mask) but one thread; exec keeps
+        descriptors without close-on-exec and the mask; the fork server's workers are copies of the server
+        as it was when it started: small, single-threaded, nothing inherited but what it is given.
+
+        """)
     }
 }

@@ -64,6 +64,6 @@ extension Lesson11 {
                in: "spawn(executable:arguments:)", parts: [8], mutants: ["exit-after-failed-exec", "child-returns-after-failed-exec"]),
         Clause("a fork server and posix_spawn start workers that inherit no threads and no locks; fork copies memory, descriptors and the signal mask",
                in: "text: Three ways to start a worker",
-               notCheckable: "what each start method inherits is a property of the methods, shown in the text; the student writes only spawn, whose safety part 8 checks"),
+               notCheckable: "what each start method inherits is a property of the methods, not of the student's code: part 9 (a demonstration) measures and shows it; the student writes only spawn, whose safety part 8 checks"),
     ] }
 }
