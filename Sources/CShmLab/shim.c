@@ -2,6 +2,7 @@
 #include <spawn.h>
 #include "CShmLab.h"
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -111,6 +112,84 @@ int shmlab_mutex_init_attributes(const void *address, int *pshared, int *robust)
             *robust = shmlab_init_notes[slot].robust;
             return 1;
         }
+    }
+    return 0;
+}
+
+// MARK: - crash maps (see CShmLab.h)
+
+static char shmlab_crash_dir[512];
+static const int shmlab_crash_signals[] = { SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGBUS, SIGSEGV };
+#define SHMLAB_CRASH_SIGNALS (sizeof(shmlab_crash_signals) / sizeof(shmlab_crash_signals[0]))
+static struct sigaction shmlab_crash_previous[SHMLAB_CRASH_SIGNALS];
+
+/// DIR/maps-PID.SUFFIX into `path`, with no stdio (async-signal-safe).
+static void shmlab_crash_maps_path(char *path, size_t size, const char *suffix) {
+    size_t n = 0;
+    for (const char *p = shmlab_crash_dir; *p && n + 1 < size; p++) path[n++] = *p;
+    for (const char *p = "/maps-"; *p && n + 1 < size; p++) path[n++] = *p;
+    char digits[16];
+    int count = 0;
+    unsigned long pid = (unsigned long)getpid();
+    do { digits[count++] = (char)('0' + pid % 10); pid /= 10; } while (pid > 0 && count < 16);
+    while (count > 0 && n + 1 < size) path[n++] = digits[--count];
+    for (const char *p = suffix; *p && n + 1 < size; p++) path[n++] = *p;
+    path[n] = 0;
+}
+
+static void shmlab_copy_maps(const char *suffix) {
+    char path[600];
+    shmlab_crash_maps_path(path, sizeof(path), suffix);
+    int in = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (in < 0) return;
+    int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out >= 0) {
+        char buffer[4096];
+        ssize_t got;
+        while ((got = read(in, buffer, sizeof(buffer))) > 0) {
+            ssize_t done = 0;
+            while (done < got) {
+                ssize_t put = write(out, buffer + done, (size_t)(got - done));
+                if (put <= 0) break;
+                done += put;
+            }
+        }
+        close(out);
+    }
+    close(in);
+}
+
+static void shmlab_crash_handler(int sig, siginfo_t *info, void *context) {
+    int saved_errno = errno;
+    shmlab_copy_maps(".crash");
+    for (size_t i = 0; i < SHMLAB_CRASH_SIGNALS; i++) {
+        if (shmlab_crash_signals[i] != sig) continue;
+        struct sigaction *previous = &shmlab_crash_previous[i];
+        if ((previous->sa_flags & SA_SIGINFO) && previous->sa_sigaction) {
+            previous->sa_sigaction(sig, info, context);
+        } else if (previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN) {
+            previous->sa_handler(sig);
+        }
+    }
+    // Default action from here on: a fault re-executes and ends the process with its signal; a
+    // signal that was sent (si_code <= 0: kill, raise, tgkill) is sent again.
+    signal(sig, SIG_DFL);
+    if (info == NULL || info->si_code <= 0) raise(sig);
+    errno = saved_errno;
+}
+
+int shmlab_install_crash_maps(const char *dir) {
+    size_t length = strlen(dir);
+    if (length + 1 > sizeof(shmlab_crash_dir)) return -1;
+    memcpy(shmlab_crash_dir, dir, length + 1);
+    shmlab_copy_maps(".start");
+    for (size_t i = 0; i < SHMLAB_CRASH_SIGNALS; i++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof(action));
+        action.sa_sigaction = shmlab_crash_handler;
+        action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+        sigemptyset(&action.sa_mask);
+        sigaction(shmlab_crash_signals[i], &action, &shmlab_crash_previous[i]);
     }
     return 0;
 }

@@ -17,9 +17,10 @@ struct EngineFixtureTests {
     static let fixtures: [Fixture] = [
         Fixture(part: 1, outcome: "passed", messageContains: ""),
         Fixture(part: 2, outcome: "failed", messageContains: "expected: 4"),
-        Fixture(part: 3, outcome: "crashed", messageContains: "SIGSEGV"),
-        Fixture(part: 4, outcome: "crashed", messageContains: "SIGBUS"),
-        Fixture(part: 5, outcome: "crashed", messageContains: "Swift runtime trap"),
+        // A crash names the line (Swift's backtracer) and, for a bad access, where the address lay.
+        Fixture(part: 3, outcome: "crashed", messageContains: "SIGSEGV (Segmentation fault): bad memory access at 0x10 (in no mapping: a null pointer"),
+        Fixture(part: 4, outcome: "crashed", messageContains: "which was mapped during the part; a SIGBUS there means the object behind it is shorter than the mapping"),
+        Fixture(part: 5, outcome: "crashed", messageContains: "Swift runtime trap: Index out of range — at Sources/Lessons/Fixtures/EngineFixtures.swift:"),
         Fixture(part: 6, outcome: "timedOut", messageContains: "deadlock"),
         Fixture(part: 7, outcome: "exitedEarly", messageContains: "before reporting"),
         Fixture(part: 8, outcome: "exitedEarly", messageContains: "before reporting"),
@@ -43,6 +44,8 @@ struct EngineFixtureTests {
         Fixture(part: 21, outcome: "deadlocked", messageContains: "in futex wait on 0x"),
         Fixture(part: 22, outcome: "timedOut", messageContains: "timed out after 3 s"),
         Fixture(part: 23, outcome: "deadlocked", messageContains: "in wait4 for child"),
+        Fixture(part: 24, outcome: "failed", messageContains: "crashed: arithmetic overflow — at Sources/Lessons/Fixtures/EngineFixtures.swift:"),
+        Fixture(part: 25, outcome: "crashed", messageContains: "Swift runtime trap: arithmetic overflow — at Sources/Lessons/Fixtures/EngineFixtures.swift:"),
     ]
 
     @Test("a fixture part is classified correctly", arguments: fixtures)
@@ -104,6 +107,24 @@ struct EngineFixtureTests {
         let passing = try LabBinary.check(lesson: 0, part: 1, implementation: "solution")
         #expect(passing.outcome == "passed")
         #expect(passing.quietSeconds != nil)
+    }
+
+    @Test("a trap in a forked child and in a thread names the runtime's reason and the line, with little extra time")
+    func trapsNameTheLine() throws {
+        // The line of the overflow in EngineFixtures.overflowingByte(), read from the source.
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/Lessons/Fixtures/EngineFixtures.swift")
+        let lines = try String(contentsOf: source, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let line = try #require(lines.firstIndex { $0.contains("return byte + 1") }) + 1
+        let expected = "arithmetic overflow — at Sources/Lessons/Fixtures/EngineFixtures.swift:\(line):"
+        for part in [24, 25] {
+            let record = try LabBinary.check(lesson: 0, part: part, implementation: "solution")
+            #expect(record.message.contains(expected), "\(record.message)")
+            #expect(record.message.contains("in static EngineFixtures.overflowingByte()"), "\(record.message)")
+            #expect(!record.output.contains("Backtracing from"), "\(record.output)")
+            // The backtracer costs ~0.2 s on this machine; far less than a second even under load.
+            #expect(record.seconds < 3, "took \(record.seconds) s")
+        }
     }
 
     /// "0x7f…" from the fixture's line "mutex at 0x7f…".

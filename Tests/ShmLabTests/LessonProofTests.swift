@@ -1,5 +1,6 @@
 import Foundation
 import LabKit
+import Lessons
 import Testing
 
 /// The lab proves itself: every part passes on the reference solution, and every mutant (a
@@ -89,12 +90,38 @@ struct LessonProofTests {
                 "Tests/ShmLabTests/ExerciseParts.swift is out of date: run 'swift run lab __part-tests Tests/ShmLabTests/ExerciseParts.swift' and commit it")
     }
 
-    @Test("every part has hints and a check for exercise and solution")
-    func everyPartIsComplete() {
-        for lesson in LabBinary.catalog.lessons where !lesson.hidden {
+    /// A student stuck on a graded part gets a gentle hint first and a stronger one after it.
+    @Test("every graded part has a title and at least two different staged hints")
+    func everyGradedPartHasHints() {
+        for lesson in LessonCatalog.all where !lesson.info.hidden {
+            for part in lesson.parts where part.graded {
+                let label = "lesson \(lesson.info.number) part \(part.number)"
+                #expect(!part.title.trimmingCharacters(in: .whitespaces).isEmpty, "\(label) has no title")
+                let hints = part.hints.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+                #expect(hints.count >= 2, "\(label) (\(part.title)) has \(hints.count) hint(s): a part needs a gentle one and a stronger one")
+                #expect(Set(hints).count == hints.count, "\(label) (\(part.title)) repeats a hint")
+            }
+        }
+    }
+
+    /// The runner (which links no checks) and each lesson's part host (which binds them) are two
+    /// programs built from one declaration: asked directly, the host must list the runner's parts,
+    /// and bind a check to each of them for the exercise and for the solution.
+    @Test("the runner's catalog and each part host's __catalog list the same parts, each with a check")
+    func runnerAndHostsAgree() throws {
+        let folder = URL(fileURLWithPath: LabBinary.path).deletingLastPathComponent().path
+        for lesson in LessonCatalog.all {
+            let run = try LabBinary.run(["__catalog"], executable: "\(folder)/\(lesson.hostName)")
+            #expect(run.status == 0, "\(lesson.hostName) __catalog: \(run.stderr)")
+            let record = try JSONDecoder().decode(CatalogRecord.self, from: Data(run.stdout.utf8))
+            let hosted = try #require(record.lessons.first, "\(lesson.hostName) lists no lesson")
+            #expect(record.lessons.count == 1 && hosted.number == lesson.info.number)
+            let runner = lesson.parts.map { "\($0.number). \($0.title)\($0.graded ? "" : " (not graded)")" }
+            let host = hosted.parts.map { "\($0.number). \($0.title)\($0.graded ? "" : " (not graded)")" }
+            #expect(host == runner, "lesson \(lesson.info.number): the host's parts differ from the runner's")
             let numbers = lesson.parts.map(\.number)
-            #expect(lesson.exerciseParts == numbers, "lesson \(lesson.number): exercise checks \(lesson.exerciseParts) ≠ parts \(numbers)")
-            #expect(lesson.solutionParts == numbers, "lesson \(lesson.number): solution checks \(lesson.solutionParts) ≠ parts \(numbers)")
+            #expect(hosted.exerciseParts == numbers, "lesson \(lesson.info.number): exercise checks \(hosted.exerciseParts) ≠ parts \(numbers)")
+            #expect(hosted.solutionParts == numbers, "lesson \(lesson.info.number): solution checks \(hosted.solutionParts) ≠ parts \(numbers)")
         }
     }
 }

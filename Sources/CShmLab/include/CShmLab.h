@@ -73,6 +73,16 @@ int shmlab_mutex_init_attributes(const void *address, int *pshared, int *robust)
 /// A mount namespace of its own with an empty tmpfs on /dev/shm (private_shm.c).
 int shmlab_enter_private_shm(int *step);
 
+/// Notes this process's memory map for crash reports: copies /proc/self/maps to
+/// DIR/maps-PID.start now, and installs a handler (sigaction) for the signals Swift's backtracer
+/// catches (SIGQUIT, SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGBUS, SIGSEGV) that copies /proc/self/maps
+/// to DIR/maps-PID.crash (open/read/write only: async-signal-safe), then calls the handler that was
+/// there before (the backtracer's), and finally lets the signal have its default action — also for
+/// a signal sent with kill/raise, which the backtracer alone would let the process survive.
+/// Call it after the Swift runtime has installed its handlers and before other threads exist.
+/// Returns 0, or -1 when `dir` is too long.
+int shmlab_install_crash_maps(const char *dir);
+
 // Lesson 11 (memfd.c).
 /// MFD_CLOEXEC, MFD_ALLOW_SEALING; F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE; MSG_CMSG_CLOEXEC (GNU-only names).
 enum { SHMLAB_MFD_CLOEXEC = 1, SHMLAB_MFD_ALLOW_SEALING = 2,

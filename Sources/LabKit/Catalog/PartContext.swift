@@ -89,6 +89,7 @@ public enum PartProcess {
             VerdictChannel.send(VerdictRecord(verdict: .failed, message: problem))
             exit(2)
         }
+        CrashReport.installMapNotes()
         guard let part = entry.part(number), let checks = entry.checks(for: implementation),
               let body = checks.parts[number] else {
             VerdictChannel.send(VerdictRecord(verdict: .failed, message: "lesson \(entry.info.number) has no part \(number) for \(implementation)"))
@@ -126,6 +127,7 @@ public enum PartProcess {
             VerdictChannel.send(VerdictRecord(verdict: .failed, message: problem))
             exit(2)
         }
+        CrashReport.installMapNotes()
         guard let peer = entry.checks(for: implementation)?.peers[name] else {
             Console.err("lab: lesson \(entry.info.number) has no peer '\(name)'\n")
             exit(2)

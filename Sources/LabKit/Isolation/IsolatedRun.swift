@@ -43,8 +43,9 @@ public struct PartRequest: Sendable {
 /// Runs a part in a child process of the lab (`lab __part …`) and classifies how it ended.
 ///
 /// The child gets its own process group, stdin from /dev/null, stdout and stderr into one pipe
-/// (the last `outputCap` bytes are kept), the report pipe as descriptor 3 and a nonce, and
-/// `SWIFT_BACKTRACE=enable=no`. Parts run one at a time across every lab process of the user
+/// (the last `outputCap` bytes are kept), the report pipe as descriptor 3 and a nonce, and Swift's
+/// backtracer set to write a JSON report of any crash into a folder of the part's
+/// (`CrashReport`): a crash is reported with the runtime's reason and the first frame in `Exercises/`. Parts run one at a time across every lab process of the user
 /// (`PartLock`), so what of the user's appears in /dev/shm during a part is the part's. A part
 /// whose processes all sleep without CPU for its quiet window is stopped as deadlocked
 /// (`StallWatch`); the timeout stays as the backstop for parts that never sleep.
@@ -60,6 +61,7 @@ public enum IsolatedRun {
                             timeout: request.timeout, quietWindow: request.quietWindow,
                             environment: [PartSeed.variable: "\(request.seed)"], executable: executable,
                             stopped: "part \(request.part.number) of lesson \(request.lesson.twoDigits)")
+        let output = withoutBacktracerLines(run.output)
         let outcome: PartOutcome
         if let error = run.couldNotStart {
             outcome = .failed("\(couldNotStart): \(error)")
@@ -68,11 +70,11 @@ public enum IsolatedRun {
                               + "which only the lab writes to (a few lines per part); its verdict is not trusted")
         } else {
             outcome = classify(records: run.records, end: run.end, childPID: run.pid, timedOut: run.timedOut,
-                               request: request, leftovers: run.leftovers, output: run.output, stalled: run.stalled,
-                               quietAtEnd: run.quietAtEnd)
+                               request: request, leftovers: run.leftovers, output: output, stalled: run.stalled,
+                               quietAtEnd: run.quietAtEnd, crashes: run.crashes)
         }
         return PartResult(lesson: request.lesson, part: request.part, implementation: request.implementation,
-                          outcome: outcome, output: run.output, leftovers: run.leftovers, seconds: run.seconds,
+                          outcome: outcome, output: output, leftovers: run.leftovers, seconds: run.seconds,
                           longestQuiet: run.longestQuiet)
     }
 
@@ -97,6 +99,8 @@ public enum IsolatedRun {
         public let couldNotStart: String?
         /// The process wrote more to the report descriptor than the lab ever does.
         public var reportFlooded = false
+        /// What Swift's backtracer wrote about each process of it that crashed.
+        public var crashes: [CrashReport] = []
     }
 
     /// Runs `lab ARGUMENTS…` (a hidden sub-command: `__part`, `__peer`) the way a part runs: its
@@ -121,6 +125,7 @@ public enum IsolatedRun {
         }
         let sweep = LeftoverSweep(machineWide: !privateSharedMemory)
         let partTemp = makePartTempDir()
+        let crashDirectory = CrashReport.makeDirectory()
         let nonce = randomNonce()
 
         var report: (read: Int32, write: Int32) = (-1, -1)
@@ -138,12 +143,14 @@ public enum IsolatedRun {
                               LeftoverSweep.runnerVariable: "\(getpid())"]
                     .merging(privateSharedMemory ? [PrivateSharedMemory.variable: "1"] : [:]) { $1 }
                     .merging(environment) { $1 }
+                    .merging(crashDirectory.map(CrashReport.environment(directory:)) ?? [:]) { $1 }
                     .merging(handOver.environment) { $1 },
                 output: .captureBoth, newSession: true,
                 mapDescriptors: handOver.descriptors)
         } catch {
             if report.read >= 0 { Descriptor.close(report.read) }    // the spawn failed: nobody reads it
             removeTree(partTemp)
+            if let crashDirectory { removeTree(crashDirectory) }
             return HiddenRun(records: [], end: .exited(-1), pid: 0, timedOut: false, stalled: nil, longestQuiet: 0, quietAtEnd: 0,
                              output: "", leftovers: [], seconds: monotonicSeconds() - started, couldNotStart: "\(error)")
         }
@@ -188,6 +195,7 @@ public enum IsolatedRun {
         let leftovers = strays.filter { if case .process(let pid, _) = $0 { return pid != child.pid } else { return true } }
             + sweep.sweepFiles(partTempDir: partTemp)
             + Set(leftInPrivate).sorted().map(PrivateSharedMemory.leftover)
+        let crashes = crashDirectory.map(CrashReport.collect(from:)) ?? []
 
         if interrupted || Interruption.isPending {
             Interruption.finish(message: "interrupted: stopped \(stopped) and cleaned up")
@@ -196,13 +204,34 @@ public enum IsolatedRun {
                          timedOut: timedOut, stalled: stalled, longestQuiet: stall?.longestQuiet ?? 0,
                          quietAtEnd: stall.map { endedAt - $0.quietSince } ?? 0,
                          output: watch.outputTail, leftovers: leftovers,
-                         seconds: monotonicSeconds() - started, couldNotStart: nil, reportFlooded: watch.reportFlooded)
+                         seconds: monotonicSeconds() - started, couldNotStart: nil, reportFlooded: watch.reportFlooded,
+                         crashes: crashes)
     }
 
     /// Turns the records, the exit and the leftovers into one outcome.
     static func classify(records: [VerdictRecord], end: ProcessEnd, childPID: pid_t, timedOut: Bool,
                          request: PartRequest, leftovers: [Leftover], output: String = "",
-                         stalled: String? = nil, quietAtEnd: Double = 0) -> PartOutcome {
+                         stalled: String? = nil, quietAtEnd: Double = 0, crashes: [CrashReport] = []) -> PartOutcome {
+        let outcome = classifyEnd(records: records, end: end, childPID: childPID, timedOut: timedOut, request: request,
+                                  leftovers: leftovers, output: output, stalled: stalled, quietAtEnd: quietAtEnd,
+                                  crash: crashes.last { $0.pid == childPID })
+        // Crashes of the part's other processes (a forked child, a peer) explain most failures.
+        let others = crashes.filter { $0.pid != childPID }
+            .map { "another process of the part (pid \($0.pid)) crashed: \($0.summary(output: output))" }
+        guard !others.isEmpty else { return outcome }
+        let notes = others.joined(separator: "\n")
+        switch outcome {
+        case .failed(let message): return .failed(message + "\n" + notes)
+        case .crashed(let signal, let meaning): return .crashed(signal: signal, meaning: meaning + "\n" + notes)
+        case .deadlocked(let seconds, let waits): return .deadlocked(quietSeconds: seconds, waits: waits + "\n" + notes)
+        case .timedOut(let seconds, let cause): return .timedOut(seconds: seconds, likelyCause: cause + "\n" + notes)
+        default: return outcome
+        }
+    }
+
+    static func classifyEnd(records: [VerdictRecord], end: ProcessEnd, childPID: pid_t, timedOut: Bool,
+                            request: PartRequest, leftovers: [Leftover], output: String,
+                            stalled: String?, quietAtEnd: Double, crash: CrashReport?) -> PartOutcome {
         if let todo = records.first(where: { $0.verdict == .notStarted }) {
             return .notStarted(function: todo.function ?? "a function", location: todo.location ?? "?")
         }
@@ -220,7 +249,12 @@ public enum IsolatedRun {
         }
         if case .signaled(let sig) = end, !timedOut {
             var meaning = PartOutcome.meaning(ofSignal: sig)
-            if let said = swiftFatalError(in: output) { meaning += "\nSwift said: \(said)" }
+            if let crash {
+                let summary = crash.summary(output: output)
+                meaning = sig == SIGILL || sig == SIGTRAP ? "Swift runtime trap: " + summary : summary
+            } else if let said = swiftFatalError(in: output) {
+                meaning += "\nSwift said: \(said)"
+            }
             return .crashed(signal: sig, meaning: meaning)
         }
         if timedOut {
@@ -250,6 +284,15 @@ public enum IsolatedRun {
             return .passed
         }
         return .exitedEarly(end)
+    }
+
+    /// `output` without the lines Swift's backtracer prints while it writes its report
+    /// ("*** Signal 4: Backtracing from 0x… done ***"): the report itself is summarised instead.
+    static func withoutBacktracerLines(_ output: String) -> String {
+        guard output.contains(": Backtracing from 0x") else { return output }
+        return output.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !($0.hasPrefix("*** Signal ") && $0.contains(": Backtracing from 0x")) }
+            .joined(separator: "\n")
     }
 
     /// The runtime's own line about a trap ("Fatal error: Index out of range"), if it printed one.

@@ -66,7 +66,7 @@ public struct LeftoverSweep {
             found.append(.temporary("\(root)/\(name)"))
         }
         let me = getpid()
-        for entry in ProcessTable.scan() where entry.pid != me {
+        for entry in ProcessInspection.processTable() where entry.pid != me {
             guard let runner = environmentValue(runnerVariable, of: entry.pid).flatMap(Int32.init),
                   runner != me, !isAlive(runner) else { continue }
             kill(entry.pid, SIGKILL)
@@ -149,7 +149,7 @@ public struct LeftoverSweep {
         var rounds = 0
         while rounds < 50 {
             reapZombieChildren()
-            let alive = ProcessTable.scan().filter { ($0.group == group || $0.parent == me) && $0.pid != me && $0.state != "Z" }
+            let alive = ProcessInspection.processTable().filter { ($0.group == group || $0.parent == me) && $0.pid != me && $0.state != "Z" }
             if alive.isEmpty { break }
             if monotonicSeconds() < deadline {
                 usleep(5000) // a grace period for exiting helpers, not synchronisation
@@ -202,36 +202,5 @@ public func removeTree(_ path: String) {
         rmdir(path)
     } else {
         unlink(path)
-    }
-}
-
-/// A line of `/proc/PID/stat`: enough to find a part's descendants.
-struct ProcessTable {
-    struct Entry {
-        let pid: Int32
-        let parent: Int32
-        let group: Int32
-        let state: Character
-        let command: String
-    }
-
-    /// Every process visible in /proc.
-    static func scan() -> [Entry] {
-        LeftoverSweep.list("/proc").compactMap { Int32($0) }.compactMap(read)
-    }
-
-    static func read(_ pid: Int32) -> Entry? {
-        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let n = Glibc.read(fd, &buffer, buffer.count)
-        guard n > 0 else { return nil }
-        let text = String(decoding: buffer[0..<n], as: UTF8.self)
-        guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
-        let command = String(text[text.index(after: open)..<close])
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 3, let parent = Int32(fields[1]), let group = Int32(fields[2]) else { return nil }
-        return Entry(pid: pid, parent: parent, group: group, state: fields[0].first ?? "?", command: command)
     }
 }

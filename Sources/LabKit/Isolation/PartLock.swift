@@ -20,7 +20,8 @@ import Glibc
 /// lab also waits for a shared one there, so that an older lab and this one never run parts at the
 /// same time (each would take the other's new objects in /dev/shm for its part's leftovers: seen
 /// when this lab once did not wait), while labs of this kind (shared locks do not exclude each
-/// other) are kept apart per user only. It can go once no checkout runs an older lab.
+/// other) are kept apart per user only. The test suite takes it exclusively to look at /dev/shm and
+/// /proc when no part of any lab is in flight.
 public struct PartLock {
     let fd: Int32
     let legacyFD: Int32

@@ -62,13 +62,13 @@ public struct StallWatch: Sendable {
     /// Every thread of every process below `runner` (the part, its descendants, and orphans
     /// re-parented to the runner, which is their subreaper).
     public static func look(below runner: pid_t) -> [ThreadSample] {
-        ProcessTree.descendants(of: runner).flatMap { ThreadSample.threads(of: $0) }
+        ProcessInspection.descendants(of: runner).flatMap { ThreadSample.threads(of: $0) }
     }
 
     /// What each process below `runner` was waiting in, one line per thread:
     /// "pid 123 (lab): in futex wait on 0x7f… (FUTEX_WAIT_BITSET, process-shared), no timeout, …".
     public static func report(below runner: pid_t) -> String {
-        let pids = ProcessTree.descendants(of: runner)
+        let pids = ProcessInspection.descendants(of: runner)
         // For a read on a pipe: which of the part's processes still hold its write end.
         var writers: [String: [String]] = [:]
         for pid in pids {
@@ -79,7 +79,7 @@ public struct StallWatch: Sendable {
         }
         var lines: [String] = []
         for pid in pids {
-            let command = ProcessTable.read(pid)?.command ?? "?"
+            let command = ProcessInspection.process(pid)?.command ?? "?"
             let tids = LeftoverSweep.list("/proc/\(pid)/task").compactMap { pid_t($0) }.sorted()
             for tid in tids {
                 let who = tid == pid ? "pid \(pid) (\(command))" : "pid \(pid) thread \(tid)"

@@ -1,36 +1,41 @@
 import Glibc
 
-/// What /proc says about a process right now, for checks that must know whether another process
-/// is really blocked (asleep in the kernel) rather than merely slow, or how much CPU it used.
+/// What /proc says about a process (or one of its threads) right now, for checks that must know
+/// whether another process is really blocked (asleep in the kernel) rather than merely slow, or
+/// how much CPU it used; the runner's stall detection reads the same.
 public struct ProcessSnapshot: Equatable, Sendable {
     /// The scheduler state: "R" running, "S" asleep, "D" uninterruptible, "T" stopped, "Z" zombie.
     public let state: Character
     /// Voluntary plus involuntary context switches so far: unchanged while the process sleeps.
     public let contextSwitches: Int
-    /// User plus system CPU time so far, in seconds (clock-tick resolution, usually 10 ms).
-    public let cpuSeconds: Double
+    /// CPU time used so far, in nanoseconds: `schedstat`'s first field (exact), or utime + stime
+    /// from `stat` (clock ticks, usually 10 ms) where schedstat is missing.
+    public let cpuNanoseconds: UInt64
 
-    /// Reads `/proc/PID/stat` and `/proc/PID/status`; nil when the process is gone.
+    /// User plus system CPU time so far, in seconds.
+    public var cpuSeconds: Double { Double(cpuNanoseconds) / 1e9 }
+
+    /// Reads `/proc/PID/stat`, `status` and `schedstat`; nil when the process is gone.
     public static func of(_ pid: pid_t) -> ProcessSnapshot? { at("/proc/\(pid)") }
 
     /// The same for one thread: `/proc/PID/task/TID`.
     public static func of(_ pid: pid_t, thread: pid_t) -> ProcessSnapshot? { at("/proc/\(pid)/task/\(thread)") }
 
     static func at(_ directory: String) -> ProcessSnapshot? {
-        guard let stat = try? readFile("\(directory)/stat"), let status = try? readFile("\(directory)/status") else { return nil }
-        let text = String(decoding: stat, as: UTF8.self)
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3 of the man page, utime 14 and stime 15.
-        guard fields.count > 12, let state = fields[0].first,
-              let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        guard let stat = ProcessInspection.StatLine.read(directory), let ticks = stat.cpuTicks else { return nil }
         var switches = 0
-        for line in String(decoding: status, as: UTF8.self).split(separator: "\n")
-            where line.hasPrefix("voluntary_ctxt_switches") || line.hasPrefix("nonvoluntary_ctxt_switches") {
-            switches += Int(line.split(separator: ":").last?.trimmingCharacters(in: " \t") ?? "") ?? 0
+        if let status = try? readFile("\(directory)/status") {
+            for line in String(decoding: status, as: UTF8.self).split(separator: "\n")
+                where line.hasPrefix("voluntary_ctxt_switches") || line.hasPrefix("nonvoluntary_ctxt_switches") {
+                switches += Int(line.split(separator: ":").last?.trimmingCharacters(in: " \t") ?? "") ?? 0
+            }
         }
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return ProcessSnapshot(state: state, contextSwitches: switches, cpuSeconds: (user + system) / ticks)
+        var nanoseconds = ticks * 1_000_000_000 / UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        if let schedstat = try? readFile("\(directory)/schedstat"),
+           let first = String(decoding: schedstat, as: UTF8.self).split(separator: " ").first, let value = UInt64(first) {
+            nanoseconds = value
+        }
+        return ProcessSnapshot(state: stat.state, contextSwitches: switches, cpuNanoseconds: nanoseconds)
     }
 }
 

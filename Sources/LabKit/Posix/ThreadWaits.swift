@@ -27,63 +27,9 @@ public struct ThreadSample: Equatable, Sendable {
         LeftoverSweep.list("/proc/\(pid)/task").compactMap { pid_t($0) }.compactMap { of(pid, thread: $0) }
     }
 
-    /// One thread; nil when it is gone. Reads `/proc/PID/task/TID/stat` and `…/schedstat`.
+    /// One thread; nil when it is gone (`ProcessSnapshot.of(_:thread:)`).
     public static func of(_ pid: pid_t, thread tid: pid_t) -> ThreadSample? {
-        let directory = "/proc/\(pid)/task/\(tid)"
-        guard let stat = try? readFile("\(directory)/stat") else { return nil }
-        let text = String(decoding: stat, as: UTF8.self)
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3 of proc(5), utime 14 and stime 15.
-        guard fields.count > 12, let state = fields[0].first else { return nil }
-        var nanoseconds: UInt64
-        if let schedstat = try? readFile("\(directory)/schedstat"),
-           let first = String(decoding: schedstat, as: UTF8.self).split(separator: " ").first, let value = UInt64(first) {
-            nanoseconds = value
-        } else {
-            let ticks = (UInt64(fields[11]) ?? 0) + (UInt64(fields[12]) ?? 0)
-            nanoseconds = ticks * 1_000_000_000 / UInt64(max(1, sysconf(Int32(_SC_CLK_TCK))))
-        }
-        return ThreadSample(pid: pid, tid: tid, state: state, cpuNanoseconds: nanoseconds)
-    }
-}
-
-/// The processes below a process: its children, theirs, and so on (`/proc/PID/task/TID/children`,
-/// which lists the children each thread forked). Falls back to a scan of every `/proc/PID/stat`
-/// where the children files are missing (a kernel without CONFIG_PROC_CHILDREN).
-public enum ProcessTree {
-    public static func descendants(of root: pid_t) -> [pid_t] {
-        guard access("/proc/\(root)/task/\(root)/children", R_OK) == 0 else { return scannedDescendants(of: root) }
-        var found: [pid_t] = []
-        var seen: Set<pid_t> = [root]
-        var queue: [pid_t] = [root]
-        while let pid = queue.popLast() {
-            for tid in LeftoverSweep.list("/proc/\(pid)/task") {
-                guard let bytes = try? readFile("/proc/\(pid)/task/\(tid)/children") else { continue }
-                for word in String(decoding: bytes, as: UTF8.self).split(separator: " ") {
-                    guard let child = pid_t(word.filter { $0.isNumber }), !seen.contains(child) else { continue }
-                    seen.insert(child)
-                    found.append(child)
-                    queue.append(child)
-                }
-            }
-        }
-        return found.sorted()
-    }
-
-    static func scannedDescendants(of root: pid_t) -> [pid_t] {
-        let table = ProcessTable.scan()
-        var below: Set<pid_t> = [root]
-        var grew = true
-        while grew {
-            grew = false
-            for entry in table where !below.contains(entry.pid) && below.contains(entry.parent) {
-                below.insert(entry.pid)
-                grew = true
-            }
-        }
-        below.remove(root)
-        return below.sorted()
+        ProcessSnapshot.of(pid, thread: tid).map { ThreadSample(pid: pid, tid: tid, state: $0.state, cpuNanoseconds: $0.cpuNanoseconds) }
     }
 }
 
@@ -95,10 +41,11 @@ public enum ThreadWait {
     /// processes that still hold its write end (a read on it can only end once they close it).
     public static func describe(pid: pid_t, tid: pid_t, pipeWriters: (String) -> [String] = { _ in [] }) -> String {
         let directory = "/proc/\(pid)/task/\(tid)"
-        let sample = ThreadSample.of(pid, thread: tid)
         var words: [String] = []
-        if let state = sample?.state { words.append("state \(state) (\(stateName(state)))") }
-        if let call = blockedCall(pid: pid, directory: directory, pipeWriters: pipeWriters) { words.append(call) }
+        if let state = ProcessInspection.StatLine.read(directory)?.state { words.append("state \(state) (\(stateName(state)))") }
+        if let call = ProcessInspection.SystemCallInProgress.read(directory) {
+            words.append(blockedCall(call, pid: pid, tid: tid, pipeWriters: pipeWriters))
+        }
         if let bytes = try? readFile("\(directory)/wchan") {
             let wchan = Substring(String(decoding: bytes, as: UTF8.self)).trimmingCharacters(in: " \n\0")
             if !wchan.isEmpty && wchan != "0" { words.append("kernel wait: \(wchan)") }
@@ -117,19 +64,17 @@ public enum ThreadWait {
         }
     }
 
-    /// The system call the thread sleeps in, from `syscall` ("202 0x7f… 0x80 0x2 0x0 …": the
-    /// number and its six arguments), decoded for the calls a part can wait in.
-    static func blockedCall(pid: pid_t, directory: String, pipeWriters: (String) -> [String]) -> String? {
-        guard let bytes = try? readFile("\(directory)/syscall") else { return nil }
-        let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard let first = fields.first, let number = Int(first), number >= 0 else { return nil }
-        let arguments = fields.dropFirst().prefix(6).map { UInt64($0.dropFirst(2), radix: 16) ?? 0 }
+    /// The system call a thread sleeps in, decoded for the calls a part can wait in.
+    static func blockedCall(_ call: ProcessInspection.SystemCallInProgress, pid: pid_t, tid: pid_t,
+                            pipeWriters: (String) -> [String]) -> String {
+        let number = call.number
+        let arguments = call.arguments
         guard arguments.count == 6 else { return "in system call \(number)" }
         let name = SystemCallName.of(number) ?? "system call \(number)"
         let fd = Int32(truncatingIfNeeded: Int64(bitPattern: arguments[0]))
         switch name {
         case "futex":
-            return futex(pid: pid, address: arguments[0], operation: arguments[1], timeout: arguments[3])
+            return futex(pid: pid, tid: tid, address: arguments[0], operation: arguments[1], timeout: arguments[3])
         case "read", "readv", "pread64", "recvfrom", "recvmsg", "write", "writev", "pwrite64", "sendto", "sendmsg",
              "accept", "accept4", "connect", "flock":
             let target = ProcessInspection.linkTarget("/proc/\(pid)/fd/\(fd)") ?? "?"
@@ -154,7 +99,7 @@ public enum ThreadWait {
 
     /// "futex wait on 0x7f…40 (FUTEX_WAIT_BITSET, process-shared), no timeout — in a MAP_SHARED
     /// mapping of /dev/shm/name".
-    static func futex(pid: pid_t, address: UInt64, operation: UInt64, timeout: UInt64) -> String {
+    static func futex(pid: pid_t, tid: pid_t, address: UInt64, operation: UInt64, timeout: UInt64) -> String {
         let command = operation & 0x7f                      // FUTEX_CMD_MASK without PRIVATE and CLOCK_REALTIME
         let names: [UInt64: String] = [0: "FUTEX_WAIT", 9: "FUTEX_WAIT_BITSET", 6: "FUTEX_LOCK_PI", 13: "FUTEX_LOCK_PI2",
                                        11: "FUTEX_WAIT_REQUEUE_PI"]
@@ -162,31 +107,59 @@ public enum ThreadWait {
         let sharing = operation & 128 != 0 ? "process-private" : "process-shared"
         var text = "in futex wait on 0x\(String(address, radix: 16)) (\(kind), \(sharing)), "
             + (timeout == 0 ? "no timeout" : "with a timeout")
-        if let mapping = mapping(of: pid, containing: address) { text += ", \(mapping)" }
+        if let line = ProcessInspection.mappingLine(containing: UInt(address), in: pid),
+           let mapping = mapping(line, containing: address) {
+            text += ", \(mapping)"
+            if operation & 128 != 0 && mapping.contains("MAP_SHARED") {
+                text += " — a process-private wait on shared memory: a wake-up from another process never reaches it"
+                    + " (a mutex or condition variable made without PTHREAD_PROCESS_SHARED)"
+            }
+        }
+        if let holder = mutexHolder(pid: pid, waiter: tid, address: address) { text += "; \(holder)" }
         return text
     }
 
-    /// Where `address` lies in process `pid`, from `/proc/PID/maps`: "in a MAP_SHARED anonymous
-    /// mapping", "in /dev/shm/x (MAP_SHARED)", "on the heap", "on the stack".
-    static func mapping(of pid: pid_t, containing address: UInt64) -> String? {
-        guard let bytes = try? readFile("/proc/\(pid)/maps") else { return nil }
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let columns = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            let range = columns.first?.split(separator: "-") ?? []
-            guard columns.count >= 5, range.count == 2, let low = UInt64(range[0], radix: 16),
-                  let high = UInt64(range[1], radix: 16), low <= address && address < high else { continue }
-            let shared = columns[1].last == "s"
-            let path = columns.count == 6 ? columns[5].trimmingCharacters(in: " ") : ""
-            let offset = "+0x\(String(address - low, radix: 16))"
-            switch path {
-            case "": return "\(offset) in a \(shared ? "MAP_SHARED" : "MAP_PRIVATE") anonymous mapping"
-            case "/dev/zero (deleted)": return "\(offset) in a \(shared ? "MAP_SHARED" : "MAP_PRIVATE") anonymous mapping"
-            case "[heap]": return "on the heap"
-            case "[stack]": return "on the stack"
-            default: return "\(offset) in \(path) (\(shared ? "MAP_SHARED" : "MAP_PRIVATE"))"
-            }
+    /// When the futex word at `address` starts a `pthread_mutex_t` (glibc: `__lock` at +0,
+    /// `__owner` at +8, `__kind` at +16), who holds it: the evidence for "never unlocked" against
+    /// "unlocked but the waiter was not woken". Read from `/proc/PID/mem` (the runner is the part's
+    /// ancestor); nil when it cannot be read or does not look like a mutex.
+    static func mutexHolder(pid: pid_t, waiter: pid_t, address: UInt64) -> String? {
+        let fd = open("/proc/\(pid)/mem", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var words = [Int32](repeating: 0, count: 5)
+        let got = words.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(Int64(bitPattern: address))) }
+        guard got == 20 else { return nil }
+        let lock = UInt32(bitPattern: words[0]), owner = words[2], kind = words[4]
+        // __kind: type 0…3, plus robust (16), pshared (128) and protocol bits; anything else is not a mutex.
+        guard kind >= 0 && kind & ~0x3f3 == 0, lock != 0 else { return nil }
+        let robustOwner = kind & 16 != 0 ? Int32(bitPattern: lock & 0x3fff_ffff) : owner
+        let holder = robustOwner > 0 ? robustOwner : owner
+        guard holder > 0 else { return "read as a pthread_mutex_t it is locked (word 0x\(String(lock, radix: 16))) with no owner recorded" }
+        if holder == waiter {
+            return "read as a pthread_mutex_t it is held by thread \(holder), the waiting thread itself: it locks a mutex it already holds (it was never unlocked since its last lock)"
         }
-        return nil
+        let alive = ProcessInspection.state(of: holder).map { $0 != "Z" } ?? false
+        return "read as a pthread_mutex_t it is held by thread \(holder)"
+            + (alive ? " (alive: see what it waits in)" : ", which no longer runs: it ended holding the lock")
+    }
+
+
+    /// Where `address` lies, in words, from the line of `/proc/PID/maps` that holds it: "in a
+    /// MAP_SHARED anonymous mapping", "in /dev/shm/x (MAP_SHARED)", "on the heap", "on the stack".
+    static func mapping(_ line: String, containing address: UInt64) -> String? {
+        let columns = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+        let range = columns.first?.split(separator: "-") ?? []
+        guard columns.count >= 5, range.count == 2, let low = UInt64(range[0], radix: 16) else { return nil }
+        let shared = columns[1].last == "s"
+        let path = columns.count == 6 ? columns[5].trimmingCharacters(in: " ") : ""
+        let offset = "+0x\(String(address - low, radix: 16))"
+        switch path {
+        case "", "/dev/zero (deleted)": return "\(offset) in a \(shared ? "MAP_SHARED" : "MAP_PRIVATE") anonymous mapping"
+        case "[heap]": return "on the heap"
+        case "[stack]": return "on the stack"
+        default: return "\(offset) in \(path) (\(shared ? "MAP_SHARED" : "MAP_PRIVATE"))"
+        }
     }
 }
 

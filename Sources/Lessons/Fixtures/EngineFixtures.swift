@@ -35,6 +35,10 @@ public enum EngineFixtures: LessonDeclaration {
         Part(22, "spins for ever (a busy loop)", check: { _, _ in spinsForEver() }, hints: [], timeout: 3),
         Part(23, "a child waits for a lock the part holds, the part waits for the child",
              check: { _, _ in try childWaitsForThePartsLock() }, hints: []),
+        Part(24, "a forked child hits a Swift runtime trap (arithmetic overflow)",
+             check: { _, _ in try trapsInAForkedChild() }, hints: []),
+        Part(25, "a second thread hits a Swift runtime trap (arithmetic overflow)",
+             check: { _, _ in trapsInAThread() }, hints: []),
         Part(30, "forges a pass with VerdictChannel.send, then exits 0", check: { _, context in try forgesWithSend(context) }, hints: []),
         Part(31, "forges a pass with a raw record and the nonce from /proc/self/environ",
              check: { _, context in try forgesWithEnvironNonce(context) }, hints: []),
@@ -213,6 +217,26 @@ public enum EngineFixtures: LessonDeclaration {
         throw CheckFailure("the child got a lock its parent holds")
     }
 
+    /// 255 + 1 in a UInt8, in a way the optimiser cannot see coming.
+    static func overflowingByte() -> UInt8 {
+        let byte = UInt8(truncatingIfNeeded: 255 + Int(getpid() % 1))
+        return byte + 1
+    }
+
+    /// The part's check waits for a child that traps; the report names the child's line.
+    static func trapsInAForkedChild() throws {
+        let pid = try forkChild { Int32(overflowingByte()) }
+        let end = try waitForProcess(pid)
+        throw CheckFailure("the child \(end)")
+    }
+
+    /// A second thread traps; the whole process ends with SIGILL.
+    static func trapsInAThread() {
+        var thread = pthread_t()
+        pthread_create(&thread, nil, fixtureThreadThatTraps, nil)
+        pthread_join(thread, nil)
+    }
+
     static func fixtureNotWrittenYet() -> Never { todo() }
 
     /// What student code that imports LabKit could try: the channel refuses to say "passed".
@@ -264,4 +288,11 @@ public enum EngineFixtures: LessonDeclaration {
         kill(getppid(), SIGKILL)
         while true { pause() }
     }
+}
+
+/// The body of fixture 25's second thread (a plain function: a closure literal here crashed the
+/// 6.3.1 compiler's SendNonSendable pass).
+private func fixtureThreadThatTraps(_: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    print(EngineFixtures.overflowingByte())
+    return nil
 }

@@ -134,11 +134,17 @@ extension Lesson02 {
         }
         let expected = (0..<tokenLength).map { token[tokenLength - 1 - $0] ^ 0xA5 }
         let seen = Array(segment.bytes[answerOffset..<(answerOffset + tokenLength)])
+        let creatorMapping = segment.bytes.baseAddress.flatMap { ProcessInspection.mappingLine(containing: UInt(bitPattern: $0)) }
         if seen != expected {
             throw CheckFailure("the creator does not see the other process's answer",
                                expected: "bytes \(answerOffset)…: \(hex(expected.prefix(8)))…",
-                               seen: seen.allSatisfy { $0 == 0 } ? "zeros" : "\(hex(seen.prefix(8)))…",
-                               cause: "both processes must map the same object with MAP_SHARED (a MAP_PRIVATE mapping is a private copy)",
+                               seen: (seen.allSatisfy { $0 == 0 } ? "zeros" : "\(hex(seen.prefix(8)))…")
+                                   + "; the creator's mapping in /proc/self/maps: " + (creatorMapping ?? "none covers segment.bytes"),
+                               cause: creatorMapping.map { line in
+                                   line.split(separator: " ").dropFirst().first?.last == "p"
+                                       ? "the creator's mapping is MAP_PRIVATE (\"p\"): its copy of the pages is its own, so the other process's writes never reach it. Map with MAP_SHARED"
+                                       : "the creator's mapping is MAP_SHARED, so the fault is on the other side. Candidates: the peer's attach maps privately (MAP_PRIVATE) or maps a different object than /dev/shm/\(segment.name)"
+                               } ?? "segment.bytes is not the memory mmap gave (no mapping covers it): bytes must point into the mapping",
                                look: "create(name:size:) and attach(name:size:) in \(file)")
         }
         try attempt("close()") { try segment.close() }

@@ -4,12 +4,15 @@ public enum Lesson04: LessonDeclaration {
                                         title: "Locking: a process-shared mutex and a named semaphore", defaultTimeout: 15)
 
     /// Why a waiter that never wakes most likely hangs a locking part.
-    static let neverWoken = "A process waiting in lock() was never woken. A mutex initialised with default "
-        + "attributes (pthread_mutex_init without PTHREAD_PROCESS_SHARED, and not robust) wakes waiters with "
-        + "process-private futex calls, so an unlock in one process never reaches a waiter in another. "
-        + "POSIX requires PTHREAD_PROCESS_SHARED for a mutex used by several processes (glibc's robust mutexes "
-        + "happen to wake across processes without it): set pthread_mutexattr_setpshared(&attributes, "
-        + "PTHREAD_PROCESS_SHARED) and pthread_mutexattr_setrobust in init(initializingAt:)."
+    static let neverWoken = "A process waiting in lock() was never woken. Which of the candidates it is, the mutex "
+        + "itself says (its holder, read from the pthread_mutex_t, is in the lines above when the part was found "
+        + "deadlocked): a holder that is alive and waits itself means the two processes wait for each other (a tryLock "
+        + "that waits instead of giving up, an unlock skipped on some path); a holder that no longer runs died holding "
+        + "a lock that is not robust; a lock with no owner was unlocked, but the wake-up never reached the other process: "
+        + "a mutex initialised without PTHREAD_PROCESS_SHARED (pthread_mutex_init with default attributes) wakes with "
+        + "process-private futex calls. POSIX requires PTHREAD_PROCESS_SHARED and the lesson asks for robust: "
+        + "pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED) and pthread_mutexattr_setrobust in "
+        + "init(initializingAt:)."
 
     public static var parts: [Part<any LockingContract.Type>] { [
         Part(1, "demonstration: the unlocked counter loses updates",

@@ -294,7 +294,8 @@ extension Lesson04 {
         flag.value = 2                       // the holder unlocks now
         guard let end = waitForProcess(waiter, timeout: 20) else {
             throw CheckFailure("tryLock(timeout: 8) in another process never returned",
-                               cause: Lesson04.neverWoken, look: look("tryLock(timeout:)"))
+                               seen: "the holder unlocked (the lab's holder does, when told); " + initEvidence(at: base + Slot.mutex),
+                               cause: notWokenCause(at: base + Slot.mutex), look: look("tryLock(timeout:)"))
         }
         try requireEqual(end, .exited(0), "the waiting process did not finish cleanly", look: look("tryLock(timeout:)"))
         let seen = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
@@ -302,8 +303,27 @@ extension Lesson04 {
         try require(seen == .acquired, CheckFailure(
             "a process waiting in tryLock(timeout: 8) was not woken when the holder unlocked",
             expected: ".acquired soon after the unlock", seen: "\(seen.text) after \(secondsText(waited))"
-                + (blocked ? " (it was asleep in the kernel before the unlock)" : ""),
-            cause: Lesson04.neverWoken, look: look("init(initializingAt:)")))
+                + (blocked ? " (it was asleep in the kernel before the unlock)" : "") + "; " + initEvidence(at: base + Slot.mutex),
+            cause: notWokenCause(at: base + Slot.mutex), look: look("init(initializingAt:)")))
+    }
+
+    /// What this process's pthread_mutex_init at `address` was given (`MutexInitNote`).
+    static func initEvidence(at address: UnsafeMutableRawPointer) -> String {
+        guard let note = MutexInitNote.last(at: address) else { return "no pthread_mutex_init at the mutex's address was seen" }
+        return "pthread_mutex_init was given \(note.processShared ? "PTHREAD_PROCESS_SHARED" : "no PTHREAD_PROCESS_SHARED")"
+            + " and \(note.robust ? "PTHREAD_MUTEX_ROBUST" : "no PTHREAD_MUTEX_ROBUST")"
+    }
+
+    /// Why a waiter in another process was not woken by the holder's unlock: named when the
+    /// attributes show it, else the candidates.
+    static func notWokenCause(at address: UnsafeMutableRawPointer) -> String {
+        guard let note = MutexInitNote.last(at: address) else {
+            return "the mutex was not initialised with pthread_mutex_init at its address in the shared block (a copy?): a waiter on other bytes is never woken"
+        }
+        if !note.processShared && !note.robust {
+            return "a mutex initialised without PTHREAD_PROCESS_SHARED (and not robust) wakes its waiters with process-private futex calls: an unlock in one process never reaches a waiter in another. Set pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED) before pthread_mutex_init"
+        }
+        return "the attributes are right, so the wake-up was lost elsewhere. Candidates: tryLock(timeout:) computes a deadline that has already passed or lies far ahead (an absolute CLOCK_REALTIME time: now + timeout), or it waits on something other than the mutex in the block"
     }
 
     /// Part 5: the holder dies holding the lock: the next locker is told and recovers.

@@ -50,8 +50,13 @@ extension Lesson06 {
                                look: "send(_:) and receive() in \(file)")
         }
         let end = try waitForProcess(writer)
-        try requireEqual(end, .exited(0), "the writer child did not exit cleanly",
-                         cause: "the child must run body(writer) and end with _exit(0) (1 when body threw)",
+        let endCause: String
+        switch end {
+        case .exited(1): endCause = "its body threw (the error is shown with the output): the child ends with _exit(1) then"
+        case .signaled(let signal): endCause = "the child was killed by \(signalName(signal)); a crash is described below with its line"
+        default: endCause = "the child must run body(writer) and end with _exit(0) (1 when body threw)"
+        }
+        try requireEqual(end, .exited(0), "the writer child did not exit cleanly", cause: endCause,
                          look: "startWriter(_:) in \(file)")
         reader.close()
         try requireCloseOnExec(L.self, duplex: false)

@@ -12,7 +12,9 @@ public enum ForkAndMapMutants {
             Mutant(name: "no-size-check", mistake: "bytes <= 0 goes straight to mmap (EINVAL) instead of invalidSize",
                         caughtBy: [1], implementation: NoSizeCheck.self),
             Mutant(name: "map-private", mistake: "MAP_PRIVATE instead of MAP_SHARED",
-                        caughtBy: [2, 3], implementation: MapPrivate.self),
+                        caughtBy: [2, 3, 5], implementation: MapPrivate.self),
+            Mutant(name: "wait-nohang", mistake: "waitForChild calls waitpid with WNOHANG: it returns at once, before the child ends, with the status untouched (.exited(0))",
+                        caughtBy: [2, 3, 4], implementation: WaitNoHang.self),
             Mutant(name: "child-returns", mistake: "the child returns from runInChild instead of calling _exit",
                         caughtBy: [2, 3, 4, 5], implementation: ChildReturns.self),
             Mutant(name: "raw-wait-status", mistake: "the raw waitpid status is returned as the exit code",
@@ -60,6 +62,16 @@ enum RawWaitStatus: ForwardsToForkAndMap {
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         return .exited(status)           // mistake: the status word is not the exit code
+    }
+}
+
+enum WaitNoHang: ForwardsToForkAndMap {
+    static func waitForChild(_ pid: pid_t) throws -> ChildStatus {
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == -1 { throw SystemError("waitpid", object: "pid \(pid)") }   // mistake: WNOHANG
+        let signal = status & 0x7f
+        if signal == 0 { return .exited((status >> 8) & 0xff) }
+        return .signaled(signal)
     }
 }
 

@@ -23,6 +23,8 @@ public enum IntegerBytesMutants {
                         caughtBy: [5], implementation: OverflowingBoundsTest.self),
             Mutant(name: "read-outside-lock", mistake: "increment reads the counter before taking the lock and only stores under it (lost updates)",
                         caughtBy: [6], implementation: ReadOutsideLock.self),
+            Mutant(name: "unlock-skipped-on-overflow", mistake: "increment calls lock() and unlock() itself; at the maximum store throws .overflow and the unlock after it never runs",
+                        caughtBy: [6], implementation: UnlockSkippedOnOverflow.self),
         ]
     }
 }
@@ -168,6 +170,17 @@ extension IntegerBytesMutants {
             try lock.withLock {                                                          // mistake: the read was outside
                 try store(value + 1, into: buffer, at: offset, length: length, order: order, signed: false)
             }
+            return value + 1
+        }
+    }
+
+    enum UnlockSkippedOnOverflow: ForwardsToIntegerBytes {
+        static func increment(counterIn buffer: UnsafeMutableRawBufferPointer, at offset: Int, length: Int,
+                              order: ByteOrder, lock: ProcessSharedMutex) throws -> Int128 {
+            _ = try lock.lock()
+            let value = try load(from: UnsafeRawBufferPointer(buffer), at: offset, length: length, order: order, signed: false)
+            try store(value + 1, into: buffer, at: offset, length: length, order: order, signed: false)   // throws at 255…
+            lock.unlock()                                                                // mistake: …and this never runs
             return value + 1
         }
     }

@@ -23,6 +23,8 @@ public enum LockingMutants {
                         caughtBy: [4], implementation: RelativeDeadline.self),
             Mutant(name: "unlock-skipped-on-throw", mistake: "withLock unlocks only when the body returns normally",
                         caughtBy: [7], implementation: UnlockSkippedOnThrow.self),
+            Mutant(name: "try-lock-waits", mistake: "tryLock ignores its timeout and waits in pthread_mutex_lock: a process that tries a lock held by a process waiting for it deadlocks",
+                        caughtBy: [3, 4], implementation: TryLockWaits.self),
             Mutant(name: "semaphore-never-unlinked", mistake: "unlink(name:) does nothing: sem.NAME stays in /dev/shm",
                         caughtBy: [6], implementation: SemaphoreNeverUnlinked.self),
             Mutant(name: "semaphore-relative-deadline", mistake: "the timeout itself is passed to sem_timedwait instead of now + timeout",
@@ -108,6 +110,15 @@ func initialize(_ address: UnsafeMutableRawPointer, shared: Bool, robust: Bool) 
                               : pthread_mutex_init(address.assumingMemoryBound(to: pthread_mutex_t.self), nil)
     if rc != 0 { throw SystemError("pthread_mutex_init", errno: rc) }
     return SharedMutex(at: address)
+}
+
+enum TryLockWaits: LockingContract { typealias Mutex = TryLockWaitsMutex; typealias Semaphore = ReferenceSemaphore }
+struct TryLockWaitsMutex: ForwardsToSharedMutex {
+    let base: SharedMutex
+    func tryLock(timeout: Double) throws -> LockOutcome? {
+        guard timeout >= 0 else { throw LockingError.invalidTimeout(timeout) }
+        return try lock()                // mistake: waits as long as it takes, whatever the timeout
+    }
 }
 
 enum NotProcessShared: LockingContract { typealias Mutex = NotProcessSharedMutex; typealias Semaphore = ReferenceSemaphore }

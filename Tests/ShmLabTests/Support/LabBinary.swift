@@ -36,9 +36,10 @@ enum LabBinary {
     /// That is also why no test here is `async`: a suspended test can wait minutes for a thread
     /// back while these runs occupy them, which breaks its time limits, and a suspended holder of
     /// the machine lock would never get one (`LabPartLock.acquire`).
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    /// `executable` runs another program of the build instead (a part host).
+    static func run(_ arguments: [String], environment: [String: String] = [:], executable: String? = nil) throws -> Run {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
+        process.executableURL = URL(fileURLWithPath: executable ?? path)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"

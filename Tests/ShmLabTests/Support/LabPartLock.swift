@@ -2,11 +2,12 @@ import Foundation
 import Glibc
 import LabKit
 
-/// The lab's machine-wide part lock (an exclusive `flock` on /dev/shm, `MachineLock` in
-/// IsolatedRun.swift) as a test sees it. Every lab on the machine (this run's other cases, another
-/// checkout's test run, a student's `lab check`) runs a part only while holding it and sweeps what
-/// the part left (/dev/shm names, processes) before letting go. So while a test holds it, /dev/shm
-/// and the part processes in /proc are exactly what the finished parts left: nothing in flight.
+/// The lab's part locks as a test sees them. Every lab on the machine (this run's other cases,
+/// another checkout's test run, a student's `lab check`) runs a part only while holding a shared
+/// `flock` on /dev/shm (besides the user's lock file, `PartLock`) and sweeps what the part left
+/// (/dev/shm names, processes) before letting go. So while a test holds /dev/shm exclusively,
+/// /dev/shm and the part processes in /proc are exactly what the finished parts left: nothing in
+/// flight.
 enum LabPartLock {
     /// A hold on the lock, taken by `acquire()`; `release()` lets go.
     final class Hold: @unchecked Sendable {
@@ -54,22 +55,28 @@ enum LabPartLock {
 
     /// The process holding the lock now (the pid `/proc/locks` shows for a `flock` on /dev/shm),
     /// or nil when it is free.
-    static func holder() -> pid_t? {
+    static func holder() -> pid_t? { holders(of: "/dev/shm").first }
+
+    /// The processes `/proc/locks` shows holding a `flock` on `path` (not those blocked on it).
+    static func holders(of path: String) -> [pid_t] {
         var info = stat()
-        guard stat("/dev/shm", &info) == 0 else { return nil }
+        guard stat(path, &info) == 0 else { return [] }
         let device = String(format: "%02x:%02x:%lu", major(info.st_dev), minor(info.st_dev), UInt(info.st_ino))
         let table = (try? String(contentsOfFile: "/proc/locks", encoding: .utf8)) ?? ""
-        for line in table.split(separator: "\n") where !line.contains("->") {  // "->" marks a blocked waiter
+        return table.split(separator: "\n").filter { !$0.contains("->") }.compactMap { line in  // "->" marks a blocked waiter
             let fields = line.split(separator: " ")
-            guard fields.count > 5, fields[1] == "FLOCK", fields[5] == device else { continue }
+            guard fields.count > 5, fields[1] == "FLOCK", fields[5] == device else { return nil }
             return pid_t(fields[4])
         }
-        return nil
     }
 
-    /// True when `pid` waits for the lock: it has /dev/shm open (a lab opens it to take the lock,
-    /// and lists it only while holding the lock) while another process holds it.
+    /// True when `pid` waits for a part lock: for the user's lock file (`PartLock.path`: other
+    /// labs hold it and `pid` does not — a lab polls it without blocking, so it shows as no
+    /// waiter), or for /dev/shm (it has /dev/shm open, which a lab does only to take that lock,
+    /// while another process holds it).
     static func isWaiting(_ pid: pid_t) -> Bool {
+        let fileHolders = holders(of: PartLock.path)
+        if !fileHolders.isEmpty && !fileHolders.contains(pid) { return true }
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
         let hasLockOpen = fds.contains {
             (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) == "/dev/shm"
