@@ -11,6 +11,8 @@ extension Lesson11 {
         Peer("hold") { lab, arguments in try holdPeer(lab, arguments) },
         // Part 8: the helper program a worker launcher starts; exits with the code it is given.
         Peer("exit-with") { _, arguments in Int32(arguments.first ?? "") ?? 1 },
+        // lab bench: starting a worker three ways, beside Python's start methods.
+        Peer("bench") { lab, arguments in try openBench(lab, arguments) },
         // Part 9: a worker started by spawn: reports what it inherited on the descriptor it is given.
         Peer("report") { _, arguments in
             let inheritable = Int32(arguments[0]) ?? -1
@@ -20,6 +22,10 @@ extension Lesson11 {
             return 0
         },
     ] }
+
+    static func openBench<L: MemfdSegmentContract>(_: L.Type, _ arguments: [String]) throws -> Int32 {
+        try BenchPeer.run(StartWorkerBench.measurements(L.self), arguments: arguments)
+    }
 
     // MARK: - helpers
 
@@ -99,6 +105,17 @@ extension Lesson11 {
             throw CheckFailure("the lab could not map the descriptor", seen: "\(SystemError("mmap"))")
         }
         return UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    /// Fails (instead of a SIGBUS at the first touch) when a created segment's file is not `size` bytes.
+    static func requireSized<S: MemfdSegmentContract>(_ segment: S, _ size: Int, after call: String) throws {
+        let real = fileSize(segment.descriptor) ?? -1
+        if real != size {
+            throw CheckFailure("\(call): the file is not the size asked for (fstat), so touching the mapping would be a SIGBUS",
+                               expected: "\(size) bytes", seen: "\(real) bytes",
+                               cause: real == 0 ? "a new memfd is 0 bytes: call ftruncate(fd, size) before mmap" : "ftruncate(fd, size) with exactly the size asked for",
+                               look: "create(name:size:) in \(file)")
+        }
     }
 
     // MARK: - part 1
@@ -217,6 +234,7 @@ extension Lesson11 {
         Descriptor.close(childEnd)
         let segment = try attempt("create(name: \"lab11-part2\", size: \(size))") { try L.create(name: "lab11-part2", size: size) }
         defer { try? segment.close() }
+        try requireSized(segment, size, after: "create(name: \"lab11-part2\", size: \(size))")
         for i in 0..<message.count { segment.bytes[i] = message[i] }
         try attempt("send(descriptor:over:)") { try L.send(descriptor: segment.descriptor, over: parentEnd) }
         guard let end = waitForProcess(child, timeout: 20) else {
@@ -289,6 +307,7 @@ extension Lesson11 {
         // The student's code first: a create still todo() ends the part before the lab makes a socket file.
         let segment = try attempt("create(name: \"lab11-part3\", size: 8192)") { try L.create(name: "lab11-part3", size: 8192) }
         defer { try? segment.close() }
+        try requireSized(segment, 8192, after: "create(name: \"lab11-part3\", size: 8192)")
         let path = context.temporaryDirectory + "/lab11-part3.sock"
         let listener = try UnixSocket.listen(at: path)
         defer { Descriptor.close(listener); unlink(path) }
@@ -337,6 +356,7 @@ extension Lesson11 {
         let creator = try forkChild {
             Descriptor.close(parentEnd)
             let made = try attempt("create(name: \"lab11-killed\", size: 4096) in the child") { try L.create(name: "lab11-killed", size: 4096) }
+            try requireSized(made, 4096, after: "create(name: \"lab11-killed\", size: 4096) in the child")
             for i in 0..<message.count { made.bytes[i] = message[i] ^ 0x3C }
             try attempt("send(descriptor:over:) in the child") { try L.send(descriptor: made.descriptor, over: childEnd) }
             while true { pause() }
@@ -406,6 +426,7 @@ extension Lesson11 {
         Descriptor.close(childEnd)
         let segment = try attempt("create(name: \"lab11-sealed\", size: \(size))") { try L.create(name: "lab11-sealed", size: size) }
         defer { try? segment.close() }
+        try requireSized(segment, size, after: "create(name: \"lab11-sealed\", size: \(size))")
         for i in 0..<message.count { segment.bytes[i] = message[i] }
         try attempt("sealReadOnly()") { try segment.sealReadOnly() }
         let seals = getSeals(segment.descriptor)
@@ -484,6 +505,7 @@ extension Lesson11 {
         for i in 0..<fromPython.count { theirs.bytes[fromPython.count + i] = fromPython[i] ^ 0x5A }
         let mine = try attempt("create(name: \"lab11-part5\", size: 8192)") { try L.create(name: "lab11-part5", size: 8192) }
         defer { try? mine.close() }
+        try requireSized(mine, 8192, after: "create(name: \"lab11-part5\", size: 8192)")
         for i in 0..<fromYou.count { mine.bytes[i] = fromYou[i] }
         try attempt("send(descriptor:over:) to Python's recv_handle") { try L.send(descriptor: mine.descriptor, over: connection) }
         let expected = fromYou.map { $0 ^ 0x5A }
@@ -642,7 +664,9 @@ extension Lesson11 {
         WorkerLog.write("parent: the thread let go of the lock; the parent logs as usual")
         var asleep = 0
         var seen = ""
-        let deadline = monotonicSeconds() + 1.0
+        // Decided within 0.1 s of the child falling asleep, long before the lab's own stall window;
+        // a child that is still running (a loaded machine) is given time.
+        let deadline = monotonicSeconds() + 10
         while monotonicSeconds() < deadline {
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
