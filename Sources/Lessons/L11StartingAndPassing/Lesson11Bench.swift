@@ -88,7 +88,7 @@ enum StartWorkerBench {
             if run.implementation {
                 if program == nil { run.skip("start-worker.spawn", "no /bin/true on this machine") } else { run.record("start-worker.spawn", times[2]) }
             }
-            run.measurePython(pythonScript, ["\(run.repetitions)", "\(run.pick(quick: 5, full: 20))"],
+            run.measurePython(pythonScript, ["\(run.repetitions)", "\(run.pick(quick: 2, full: 10))"],
                               names: ["start-worker.python-fork": "fork", "start-worker.python-spawn": "spawn",
                                       "start-worker.python-forkserver": "forkserver"], timeout: 300)
         }]
