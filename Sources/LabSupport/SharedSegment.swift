@@ -19,10 +19,11 @@ public final class SharedSegment {
     /// Creates a new segment of `size` bytes, mode 0600. The corresponding C functions are
     /// `shm_open(name, O_CREAT|O_EXCL|O_RDWR, 0600)`, `ftruncate` and `mmap`.
     public static func create(name: String = SharedSegment.uniqueName(), size: Int) throws -> SharedSegment {
-        let fd = try valueOrErrno("shm_open", object: name) { shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600) }
-        defer { Glibc.close(fd) }
+        let fd = OwnedDescriptor(taking: try valueOrErrno("shm_open", object: name) {
+            shm_open(name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
+        })
         do {
-            try valueOrErrno("ftruncate", object: name) { ftruncate(fd, off_t(size)) }
+            try valueOrErrno("ftruncate", object: name) { ftruncate(fd.rawValue, off_t(size)) }
             return SharedSegment(name: name, bytes: try map(fd, size: size, name: name))
         } catch {
             shm_unlink(name)
@@ -33,16 +34,16 @@ public final class SharedSegment {
     /// Attaches to an existing segment; its size comes from `fstat`. The corresponding C functions
     /// are `shm_open(name, O_RDWR)`, `fstat` and `mmap`.
     public static func attach(name: String) throws -> SharedSegment {
-        let fd = try valueOrErrno("shm_open", object: name) { shm_open(name, O_RDWR | O_CLOEXEC, 0) }
-        defer { Glibc.close(fd) }
+        let fd = OwnedDescriptor(taking: try valueOrErrno("shm_open", object: name) { shm_open(name, O_RDWR | O_CLOEXEC, 0) })
         var info = stat()
-        try valueOrErrno("fstat", object: name) { fstat(fd, &info) }
+        try valueOrErrno("fstat", object: name) { fstat(fd.rawValue, &info) }
         return SharedSegment(name: name, bytes: try map(fd, size: Int(info.st_size), name: name))
     }
 
-    static func map(_ fd: Int32, size: Int, name: String) throws -> UnsafeMutableRawBufferPointer {
+    /// Maps `size` bytes of the segment `fd` opens, shared. The corresponding C function is `mmap`.
+    static func map(_ fd: borrowing OwnedDescriptor, size: Int, name: String) throws -> UnsafeMutableRawBufferPointer {
         guard size > 0 else { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
-        let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+        let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.rawValue, 0)
         guard let address, address != MAP_FAILED else { throw SystemError("mmap", object: name) }
         return UnsafeMutableRawBufferPointer(start: address, count: size)
     }

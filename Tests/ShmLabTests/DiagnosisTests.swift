@@ -37,10 +37,12 @@ struct DiagnosisTests {
         // Lock waits that never end: deadlocked, and the report says who holds the mutex.
         Case(lesson: 3, mutant: "unlock-skipped-on-overflow", part: 6, outcome: "deadlocked",
              contains: ["in futex wait on 0x"]),
-        Case(lesson: 4, mutant: "try-lock-waits", part: 3, outcome: "deadlocked",
-             contains: ["in futex wait on 0x"]),
-        Case(lesson: 4, mutant: "try-lock-waits", part: 4, outcome: "deadlocked",
-             contains: ["in futex wait on 0x"]),
+        // Lesson 04 runs the try in a child it watches: a try that sleeps is failed at once, with
+        // the call it sleeps in (part 3) or the time it overslept its deadline (part 4).
+        Case(lesson: 4, mutant: "try-lock-waits", part: 3, outcome: "failed",
+             contains: ["went to sleep in a system call (futex)", "timeout 0 must not wait"]),
+        Case(lesson: 4, mutant: "try-lock-waits", part: 4, outcome: "failed",
+             contains: ["still waiting 0.9 s after its deadline"]),
     ]
 
     @Test("the message names the cause the evidence shows", arguments: cases)

@@ -152,6 +152,15 @@ struct ExerciseParts {
     @Test("Lesson 07 › 8. shutdown: the server exits, is reaped, and the socket and its directory are gone", .partStarted(lesson: 7, part: 8))
     func lesson07Part8() throws { try ExercisePart.expectPasses(lesson: 7, part: 8) }
 
+    @Test("Lesson 07 › 9. start and connect at their edges: listening before the fork, the 107-byte path, a missing parent, nobody listening", .partStarted(lesson: 7, part: 9))
+    func lesson07Part9() throws { try ExercisePart.expectPasses(lesson: 7, part: 9) }
+
+    @Test("Lesson 07 › 10. each proxy call sends the one request of the protocol table; an error reply is thrown as ManagerError.server", .partStarted(lesson: 7, part: 10))
+    func lesson07Part10() throws { try ExercisePart.expectPasses(lesson: 7, part: 10) }
+
+    @Test("Lesson 07 › 11. interop: Python's multiprocessing.connection client reads and writes your manager, and shuts it down", .partStarted(lesson: 7, part: 11))
+    func lesson07Part11() throws { try ExercisePart.expectPasses(lesson: 7, part: 11) }
+
     @Test("Lesson 08 › 1. the post's example: a 100×100 UInt8 array filled with 255, read by another process", .partStarted(lesson: 8, part: 1))
     func lesson08Part1() throws { try ExercisePart.expectPasses(lesson: 8, part: 1) }
 
@@ -169,6 +178,9 @@ struct ExerciseParts {
 
     @Test("Lesson 08 › 6. interop: the student reads a ShareableList Python created, and Python reads one the student wrote", .partStarted(lesson: 8, part: 6))
     func lesson08Part6() throws { try ExercisePart.expectPasses(lesson: 8, part: 6) }
+
+    @Test("Lesson 08 › 7. every rank 1…6 and every element type: header, offset, element access, fill of a band, copy, attach", .partStarted(lesson: 8, part: 7))
+    func lesson08Part7() throws { try ExercisePart.expectPasses(lesson: 8, part: 7) }
 
     @Test("Lesson 09 › 1. queue hand-off: a message and its reply through two of your queues in under 250 µs (lesson 05)", .partStarted(lesson: 9, part: 1))
     func lesson09Part1() throws { try ExercisePart.expectPasses(lesson: 9, part: 1) }

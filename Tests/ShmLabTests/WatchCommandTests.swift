@@ -32,7 +32,7 @@ struct WatchCommandTests {
             binary = hosts + "/lab-lesson-01"
             environment = package.environment
             environment["SHMLAB_HOSTS_DIR"] = hosts
-            environment["SHMLAB_NO_BUILD"] = nil
+            environment["SHMLAB_NO_BUILD"] = "0"   // this lab builds, with the command below
             // A build that "relinks" the binary, the way a real one does.
             environment["SHMLAB_BUILD_COMMAND"] = build ?? "touch '\(binary)'"
         }
@@ -177,6 +177,74 @@ struct WatchCommandTests {
         #expect(watch.finish() == 0)
         let progress = try #require(FileManager.default.contents(atPath: setup.package.progress + "/progress.json"))
         #expect(String(decoding: progress, as: UTF8.self).contains("\"1.1\" : 2"))
+    }
+
+    /// A part host that only spins: each part it runs writes its pid to `part.pid` in the scratch
+    /// package and then uses CPU until it is stopped (a busy loop is never a stall).
+    static func spinningHost(_ setup: Setup) throws -> String {
+        let pidFile = setup.package.root + "/part.pid"
+        try? FileManager.default.removeItem(atPath: setup.binary)
+        try "#!/bin/sh\necho $$ > '\(pidFile).new' && mv '\(pidFile).new' '\(pidFile)'\nwhile :; do :; done\n"
+            .write(toFile: setup.binary, atomically: true, encoding: .utf8)
+        chmod(setup.binary, 0o755)
+        return pidFile
+    }
+
+    /// The pid a spinning part wrote, once it wrote one (removed, so the next run's is new); nil
+    /// after `timeout` seconds of the lab's own time (waits for other labs' parts not counted).
+    static func runningPart(_ pidFile: String, lab: LabSessionProcess, timeout: Double = 90) -> pid_t? {
+        var limit = LabTimeLimit(seconds: timeout, for: lab.process.processIdentifier)
+        while !limit.expired() {
+            // Looks at the file every 10 ms on the test's thread (see FileReads.waitForRead).
+            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                try? FileManager.default.removeItem(atPath: pidFile)
+                return pid
+            }
+            usleep(10_000)
+        }
+        return nil
+    }
+
+    @Test("during a run: a key says it waits for the run's end, r stops the part and runs again, q stops it and quits")
+    func keysDuringRun() throws {
+        let setup = try Setup()
+        defer { setup.package.remove() }
+        let pidFile = try Self.spinningHost(setup)
+        let watch = try LabSessionProcess(["watch", "1"], environment: setup.environment)
+        let first = try #require(Self.runningPart(pidFile, lab: watch), "no part started: \(watch.text)")
+        var mark = watch.text.count
+        watch.send("l")
+        #expect(watch.waitFor("l: noted — list when this run ends", after: mark), "\(watch.text)")
+        mark = watch.text.count
+        watch.send("r")
+        #expect(watch.waitFor("stopping…", after: mark), "\(watch.text)")
+        #expect(watch.waitFor("Building", after: mark), "r starts the run again: \(watch.text)")
+        let second = try #require(Self.runningPart(pidFile, lab: watch), "no part started again: \(watch.text)")
+        #expect(kill(first, 0) != 0, "the first part (pid \(first)) was stopped")
+        mark = watch.text.count
+        watch.send("q")
+        #expect(watch.finish() == 0, "\(watch.text)")
+        #expect(watch.text.dropFirst(mark).contains("Stopped watching."), "\(watch.text)")
+        #expect(!watch.text.contains("01  Fork and an anonymous shared block"), "the noted l gave way to r and q")
+        #expect(kill(second, 0) != 0, "the second part (pid \(second)) was stopped and reaped")
+        let progress = FileManager.default.contents(atPath: setup.package.progress + "/progress.json")
+            .map { String(decoding: $0, as: UTF8.self) } ?? ""
+        #expect(!progress.contains("timedOut") && !progress.contains("\"failed\""), "a stopped run records nothing: \(progress)")
+    }
+
+    @Test("t prints the lesson's text when there is no terminal to page it on; the progress line is on screen")
+    func lessonText() throws {
+        let setup = try Setup()
+        defer { setup.package.remove() }
+        let watch = try LabSessionProcess(["watch", "1"], environment: setup.environment)
+        #expect(watch.waitFor("q quit"), "\(watch.text)")
+        #expect(watch.text.contains("Progress: 0/"), "\(watch.text)")
+        let mark = watch.text.count
+        watch.send("t")
+        #expect(watch.waitFor("# Lesson 01 — Fork and an anonymous shared block", after: mark), "\(watch.text)")
+        #expect(watch.waitFor("q quit", after: mark), "\(watch.text)")
+        watch.send("q")
+        #expect(watch.finish() == 0)
     }
 
     @Test("SIGTERM stops watch mode with 130 and leaves nothing running")

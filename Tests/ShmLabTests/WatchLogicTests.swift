@@ -6,7 +6,7 @@ import Testing
 /// Watch mode's rules as pure functions: keys, verdicts, the build output, stale sources.
 @Suite("Watch mode's rules")
 struct WatchLogicTests {
-    @Test("keys: n h l c r q, upper case too; anything else is no key")
+    @Test("keys: n h t l c r q, upper case too; anything else is no key")
     func keys() {
         #expect(WatchKey(byte: UInt8(ascii: "n")) == .next)
         #expect(WatchKey(byte: UInt8(ascii: "Q")) == .quit)
@@ -38,16 +38,121 @@ struct WatchLogicTests {
         #expect(state.action(for: .hint) == .explain("Every part of lesson 01 passes: no hint needed."))
     }
 
-    @Test("every key is ignored while a build or a run is in progress")
-    func busy() {
-        var state = WatchState(lessons: [1, 2], current: 1, verdict: .ran(passed: 6, total: 6, firstFailing: nil))
-        state.busy = true
-        for key in WatchKey.allCases { #expect(state.action(for: key) == .ignore, "\(key)") }
-        state.busy = false
+    @Test("between runs every key acts at once")
+    func idle() {
+        let state = WatchState(lessons: [1, 2], current: 1, verdict: .ran(passed: 6, total: 6, firstFailing: nil))
         #expect(state.action(for: .quit) == .quit)
         #expect(state.action(for: .rerun) == .rerun)
         #expect(state.action(for: .list) == .list)
         #expect(state.action(for: .checkAll) == .checkAll)
+        #expect(state.action(for: .text) == .showText)
+    }
+
+    @Test("what was typed: keys in order, no key skipped, nothing after an escape sequence")
+    func typed() {
+        #expect(WatchKey.keys(in: Array("xhQ".utf8)) == [.hint, .quit])
+        #expect(WatchKey.keys(in: [UInt8(ascii: "l"), 0x1B, UInt8(ascii: "["), UInt8(ascii: "A")]) == [.list])
+        #expect(WatchKey(byte: UInt8(ascii: "t")) == .text)
+    }
+
+    @Test("during a run q and r stop it; any other key is noted, said so, and honoured when it ends")
+    func keysDuringRun() {
+        var state = WatchState(lessons: [1, 2], current: 1, verdict: .ran(passed: 2, total: 6, firstFailing: 3))
+        state.runStarted()
+        guard case .explain(let said) = state.handle(.key(.hint)) else { Issue.record("h during a run says something"); return }
+        #expect(said.contains("when this run ends"), "\(said)")
+        #expect(state.deferred == .hint)
+        // The run ends with part 4 failing first now: the hint is for it.
+        let ended = state.runEnded(verdict: .ran(passed: 3, total: 6, firstFailing: 4))
+        #expect(ended.next == .hint(part: 4))
+        #expect(!ended.passedNow)
+        #expect(state.deferred == nil && !state.busy)
+
+        state.runStarted()
+        #expect(state.handle(.key(.quit)) == .stopRun)
+        #expect(state.runEnded(verdict: nil).next == .quit)
+        #expect(state.verdict == .ran(passed: 3, total: 6, firstFailing: 4), "a stopped run leaves the verdict as it was")
+
+        state.runStarted()
+        _ = state.handle(.key(.list))
+        #expect(state.handle(.key(.rerun)) == .stopRun)
+        #expect(state.runEnded(verdict: nil).next == .rerun, "r starts the run again; the noted key gives way")
+        #expect(state.runEnded(verdict: nil).next == .ignore)
+    }
+
+    @Test("the end of a terminal quits, stopping a run first; the end of a pipe keeps watching")
+    func inputEnds() {
+        var state = WatchState(lessons: [1], current: 1)
+        #expect(state.handle(.inputEnded(terminal: false)) == .ignore)
+        #expect(state.handle(.inputEnded(terminal: true)) == .quit)
+        state.runStarted()
+        #expect(state.handle(.inputEnded(terminal: true)) == .stopRun)
+        #expect(state.runEnded(verdict: nil).next == .quit)
+    }
+
+    @Test("a save re-checks after the quiet time; a later save restarts the wait; nothing is due without a save")
+    func debounce() {
+        var state = WatchState(lessons: [1], current: 1, debounce: 0.2)
+        #expect(state.secondsUntilDue(now: 10) == nil)
+        #expect(state.handle(.saved(at: 10)) == .ignore)
+        #expect(state.handle(.tick(at: 10.1)) == .ignore)
+        #expect(state.handle(.saved(at: 10.15)) == .ignore)
+        #expect(abs((state.secondsUntilDue(now: 10.2) ?? -1) - 0.15) < 1e-9)
+        #expect(state.handle(.tick(at: 10.3)) == .ignore)
+        #expect(state.handle(.tick(at: 10.4)) == .recheck)
+        #expect(state.handle(.tick(at: 11)) == .ignore, "one re-check per save")
+        #expect(state.secondsUntilDue(now: 11) == nil)
+        // A save during a run waits for the run's end: the run already builds what was saved
+        // before it began; one saved meanwhile is re-checked after it.
+        state.runStarted()
+        _ = state.handle(.saved(at: 12))
+        #expect(state.handle(.tick(at: 13)) == .ignore)
+        _ = state.runEnded(verdict: nil)
+        #expect(state.handle(.tick(at: 13)) == .recheck)
+    }
+
+    @Test("--manual says once that the code changed and re-checks only on r")
+    func manual() {
+        var state = WatchState(lessons: [1], current: 1, manual: true)
+        #expect(state.handle(.saved(at: 1)) == .explain("Your code changed. Press r to re-check it."))
+        #expect(state.handle(.saved(at: 2)) == .ignore)
+        #expect(state.handle(.tick(at: 9)) == .ignore)
+        #expect(state.secondsUntilDue(now: 9) == nil, "the loop sleeps until a key")
+        #expect(state.handle(.key(.rerun)) == .rerun)
+        state.runStarted()
+        _ = state.runEnded(verdict: nil)
+        #expect(state.handle(.saved(at: 20)) == .explain("Your code changed. Press r to re-check it."), "said again after a run")
+    }
+
+    @Test("a lesson passes 'now' once, when its verdict turns to pass")
+    func passesNow() {
+        var state = WatchState(lessons: [1, 2], current: 1, verdict: .ran(passed: 5, total: 6, firstFailing: 6))
+        state.runStarted()
+        #expect(state.runEnded(verdict: .ran(passed: 6, total: 6, firstFailing: nil)).passedNow)
+        state.runStarted()
+        #expect(!state.runEnded(verdict: .ran(passed: 6, total: 6, firstFailing: nil)).passedNow, "a pass again is no news")
+        state.runStarted()
+        #expect(!state.runEnded(verdict: nil).passedNow)
+        state.switchTo(2)
+        #expect(state.verdict == nil)
+        state.runStarted()
+        #expect(state.runEnded(verdict: .ran(passed: 4, total: 4, firstFailing: nil)).passedNow)
+    }
+
+    @Test("the progress line counts lessons that pass and graded parts")
+    func progressLine() {
+        let line = WatchProgress.line([(.passed, 6, 6), (.inProgress, 2, 5), (.notStarted, 0, 4)])
+        #expect(line == "Progress: 1/3 lessons pass · 8/15 graded parts")
+    }
+
+    @Test("long compiler output is cut to its first lines, with a count of the lines and errors left out")
+    func shortenedBuildOutput() {
+        let lines = (1...30).map { $0 % 3 == 0 ? "Exercises/01-a/A.swift:\($0):1: error: e\($0)" : "  context \($0)" }
+        let cut = BuildOutput.shortened(lines.joined(separator: "\n"), lines: 12)
+        #expect(cut.split(separator: "\n").count == 13)
+        #expect(cut.hasPrefix("  context 1\n"))
+        #expect(cut.hasSuffix("… 18 more lines (6 more errors)"), "\(cut)")
+        #expect(BuildOutput.shortened("one\ntwo", lines: 12) == "one\ntwo")
     }
 
     static let lesson = LessonInfo(number: 1, slug: "x", title: "X")

@@ -166,7 +166,7 @@ public enum BenchPeer {
         }
         if !run.printsLines {
             let report = BenchReport(figures: run.figures, titles: Dictionary(uniqueKeysWithValues: chosen.map { ($0.name, $0.title) }),
-                                     style: Style.forDescriptor(1))
+                                     style: Style.forStandardOutput())
             Console.out(report.table() + "\n" + report.chart())
         }
         return 0

@@ -17,7 +17,7 @@ enum BuiltinCommands {
     }}
 
     static var list: LabCommand { LabCommand(CommandSpec("list", summary: "List the lessons and their status.")) { _, session in
-        session.out(lessonTable(session, session.loadProgress()))
+        session.out(Overview.lessonTable(session, session.loadProgress()))
         return ExitStatus.success
     }}
 
@@ -76,10 +76,6 @@ enum BuiltinCommands {
         return part
     }
 
-    static func lessonTable(_ session: LabSession, _ progress: Progress) -> String {
-        Overview.lessonTable(session, progress)
-    }
-
     static func runCheck(_ invocation: Invocation, _ session: LabSession) throws -> Int32 {
         let target = invocation.arguments.first
         let progress = session.loadProgress()
@@ -120,27 +116,25 @@ enum BuiltinCommands {
         session.hosts.prepare(lessons.map(\.info))
         for lesson in lessons {
             if !json { session.out(report.header(lesson.info, implementation: implementation)) }
-            let failure = doesNotCompile(lesson, session.hosts)
-            if let failure, !json {
+            let run = LessonRun.run(lesson, implementation: implementation, hosts: session.hosts, timeout: timeout,
+                                    seed: seed ?? PartSeed.fresh(), onlyPart: onlyPart) { result in
+                if !json { session.out(report.describe(result)) }
+            }
+            if let failure = run.doesNotCompile, !json {
                 // Said once, as the compiler said it; every part then fails the same way.
                 session.out(BuildOutput.shortened(failure.output).split(separator: "\n", omittingEmptySubsequences: false)
                     .map { "    " + $0 }.joined(separator: "\n"))
-            }
-            let results = runParts(of: lesson, implementation: implementation, hosts: session.hosts,
-                                   timeout: timeout, seed: seed ?? PartSeed.fresh(), onlyPart: onlyPart) { result in
-                if !json && failure == nil { session.out(report.describe(result)) }
-            }
-            if failure != nil, !json {
                 session.out("  " + session.style.red("does not compile") + " — the parts run once it builds")
+            } else if !json {
+                session.out("  " + report.summary(run.results))
             }
-            if !json && failure == nil { session.out("  " + report.summary(results)) }
-            all += results
+            all += run.results
             if implementation == .exercise {
                 // Saved lesson by lesson in one locked step: a watch running meanwhile keeps
                 // what it saved.
                 session.updateProgress { progress in
-                    progress.record(results)
-                    progress.setDoesNotCompile([lesson.info.number], failure != nil)
+                    progress.record(run.results)
+                    progress.setDoesNotCompile([lesson.info.number], run.doesNotCompile != nil)
                     if lessons.count == 1 { progress.currentLesson = lesson.info.number }
                 }
             }
@@ -153,44 +147,6 @@ enum BuiltinCommands {
             session.out(checkAdvice(all, lessons: lessons, implementation: implementation, session: session, ok: ok))
         }
         return ok ? ExitStatus.success : ExitStatus.failure
-    }
-
-    /// Runs a lesson's parts (or only `onlyPart`) against one implementation, each in its own
-    /// process, in part order; `each` sees every result as soon as its part ends. Shared by
-    /// `check` and `grade`.
-    static func runParts(of lesson: LessonEntry, implementation: Implementation, hosts: PartHosts,
-                         timeout: Double?, seed: UInt64 = PartSeed.fresh(), onlyPart: Int? = nil,
-                         each: (PartResult) -> Void = { _ in }) -> [PartResult] {
-        var results: [PartResult] = []
-        let host: String
-        do {
-            host = try hosts.host(for: lesson.info)
-        } catch {
-            // Every part fails the same way; the compiler's output is shown once by the caller.
-            for part in lesson.parts where onlyPart == nil || part.number == onlyPart {
-                let result = PartResult(lesson: lesson.info, part: part, implementation: implementation,
-                                        outcome: .failed(LessonDoesNotCompile.prefix(lesson.info) + BuildOutput.firstError(in: "\(error)")),
-                                        output: "", leftovers: [], seconds: 0)
-                results.append(result)
-                each(result)
-            }
-            return results
-        }
-        for part in lesson.parts where onlyPart == nil || part.number == onlyPart {
-            let result = IsolatedRun.run(PartRequest(lesson: lesson.info, part: part,
-                                                     implementation: implementation, timeout: timeout, seed: seed),
-                                         executable: host)
-            results.append(result)
-            each(result)
-        }
-        return results
-    }
-
-    /// The build failure of `lesson`'s host, when it has one.
-    static func doesNotCompile(_ lesson: LessonEntry, _ hosts: PartHosts) -> LessonDoesNotCompile? {
-        do { _ = try hosts.host(for: lesson.info); return nil } catch let failure as LessonDoesNotCompile {
-            return failure
-        } catch { return nil }
     }
 
     static func checkAdvice(_ results: [PartResult], lessons: [LessonEntry], implementation: Implementation,

@@ -47,7 +47,7 @@ extension BuiltinCommands {
         let started = monotonicSeconds()
         session.hosts.prepare(lessons.map(\.info))
         for lesson in lessons {
-            let results = runParts(of: lesson, implementation: implementation, hosts: session.hosts, timeout: nil)
+            let results = LessonRun.run(lesson, implementation: implementation, hosts: session.hosts).results
             let entry = Grade.Lesson(info: lesson.info, results: results)
             graded.append(entry)
             let score = "\(entry.earned)/\(entry.possible)".padded(to: 5, left: true)

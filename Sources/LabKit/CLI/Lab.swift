@@ -129,7 +129,7 @@ public final class LabSession {
     /// The lessons' part hosts, built on demand.
     public private(set) lazy var hosts = PartHosts.forRunningLab()
 
-    public init(lessons: [LessonEntry], pristine: [PristineFile] = [], style: Style = .forDescriptor(1),
+    public init(lessons: [LessonEntry], pristine: [PristineFile] = [], style: Style = .forStandardOutput(),
                 progressStore: ProgressStore = ProgressStore()) {
         self.lessons = lessons.sorted { $0.info.number < $1.info.number }
         self.pristine = pristine

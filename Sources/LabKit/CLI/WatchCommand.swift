@@ -17,8 +17,10 @@ enum WatchCommand {
             not compile"; another lesson's file is not built until you watch that lesson.
 
             Keys: n next lesson (once this one passes) · h next hint for the first failing part ·
-            l list · c check every lesson · r re-run · q quit. Keys pressed while a build or a
-            run is in progress are ignored. Without a lesson, the current one.
+            t the lesson's text (through $PAGER or less) · l list · c check every lesson ·
+            r re-run · q quit. During a build or a run, q and r stop it (the part is stopped and
+            cleaned up) and other keys are noted and honoured when it ends. Without a lesson,
+            the current one.
             """)) { invocation, session in
         let progress = session.loadProgress()
         let lesson = try BuiltinCommands.currentOrNamed(invocation.arguments.first, session, progress)
@@ -26,9 +28,11 @@ enum WatchCommand {
         let exercises = PackagePaths.absolute("Exercises")
         var info = stat()
         guard stat(exercises, &info) == 0 else { throw LabError("cannot find \(exercises)") }
-        let builder = try LabBuilder.forPackage(root: PackagePaths.root)
+        guard session.hosts.builder != nil else {
+            throw LabError("watch rebuilds your code on every save, but this lab does not build: start it as `swift run lab watch` (from the package, without SHMLAB_NO_BUILD)")
+        }
         let watcher = SourceWatcher(folder: exercises, poll: invocation.has("poll"))
-        let loop = WatchLoop(session: session, lesson: lesson.info.number, builder: builder, watcher: watcher,
+        let loop = WatchLoop(session: session, lesson: lesson.info.number, hosts: session.hosts, watcher: watcher,
                              manual: invocation.has("manual"), exercises: exercises)
         return loop.run()
     }}

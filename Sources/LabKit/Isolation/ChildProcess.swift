@@ -14,25 +14,36 @@ public final class ChildProcess {
     }
 
     public let pid: pid_t
-    /// Polls readable once the process has ended. -1 when pidfd_open is unavailable.
-    public let pidfd: Int32
-    /// The read end of the captured output, or -1.
-    public private(set) var outputFD: Int32
+    /// Polls readable once the process has ended; nil when pidfd_open is unavailable.
+    let pidfd: OwnedDescriptor?
+    /// The read end of the captured output, until `takeOutput()` hands it on.
+    private var output: OwnedDescriptor?
     /// How it ended, once reaped.
     public private(set) var end: ProcessEnd?
     /// True when the child leads a process group of its own (pgid == pid).
     public let ownsProcessGroup: Bool
 
-    init(pid: pid_t, pidfd: Int32, outputFD: Int32, ownsProcessGroup: Bool) {
+    init(pid: pid_t, pidfd: consuming OwnedDescriptor?, output: consuming OwnedDescriptor?, ownsProcessGroup: Bool) {
         self.pid = pid
         self.pidfd = pidfd
-        self.outputFD = outputFD
+        self.output = output
         self.ownsProcessGroup = ownsProcessGroup
     }
 
-    deinit {
-        Descriptor.close(pidfd)
-        Descriptor.close(outputFD)
+    /// A `poll` entry that is readable once the child has ended (a descriptor of -1, which poll
+    /// skips, without a pidfd).
+    var endedEntry: pollfd {
+        switch pidfd {
+        case .some(let fd): return fd.readable
+        case .none: return pollfd(fd: -1, events: 0, revents: 0)
+        }
+    }
+
+    var hasPidfd: Bool {
+        switch pidfd {
+        case .some: return true
+        case .none: return false
+        }
     }
 
     /// Starts `path` with `arguments` (argv[0] is added). The corresponding C function is `posix_spawn`.
@@ -44,60 +55,58 @@ public final class ChildProcess {
     ///   - newSession: the child leads a new session (and so a new process group): it cannot move
     ///     itself into this process's group (setpgid across sessions is refused), and its own
     ///     `setsid()` fails. Parts run this way.
-    ///   - mapDescriptors: (source, target) pairs duplicated into the child with `dup2`.
+    ///   - handOver: descriptors of this process duplicated into the child at fixed numbers
+    ///     (`dup2`); their owners keep them and close them after the spawn.
     /// The corresponding C function is `posix_spawn`.
     public static func spawn(_ path: String, _ arguments: [String], environment: [String: String?] = [:],
                              output: Output = .inherit, newProcessGroup: Bool = false, newSession: Bool = false,
-                             mapDescriptors: [(source: Int32, target: Int32)] = []) throws -> ChildProcess {
+                             handOver: [DescriptorHandOver] = []) throws -> ChildProcess {
         /// posix_spawn's set-up calls return their error (they do not set errno).
         func check(_ call: String, _ rc: Int32) throws {
             if rc != 0 { throw SystemError(call, errno: rc, object: path) }
         }
         var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
+        try check("posix_spawn_file_actions_init", posix_spawn_file_actions_init(&actions))
         defer { posix_spawn_file_actions_destroy(&actions) }
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        try check("posix_spawnattr_init", posix_spawnattr_init(&attributes))
         defer { posix_spawnattr_destroy(&attributes) }
 
         try check("posix_spawn_file_actions_addopen", posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0))
-        var pipeEnds: (read: Int32, write: Int32)? = nil
-        do {
-            if output != .inherit {
-                let ends = try Descriptor.pipe()
-                pipeEnds = ends
-                try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, ends.write, 1))
-                if output == .captureBoth {
-                    try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, ends.write, 2))
-                }
+        // Owned from here: a failed set-up call or spawn closes both ends on the way out.
+        let pipe: OwnedPipe? = output == .inherit ? nil : try OwnedPipe()
+        switch pipe {
+        case .some(let ends):
+            try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, ends.write.rawValue, 1))
+            if output == .captureBoth {
+                try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, ends.write.rawValue, 2))
             }
-            for (source, target) in mapDescriptors {
-                try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, source, target))
-            }
-            // Nothing else of this process's descriptors reaches the child: a part never holds
-            // what the lab's own parent gave it (a test runner's pipe or socket, a terminal's).
-            let keep = mapDescriptors.map(\.target).max().map { max($0, 2) } ?? 2
-            try check("posix_spawn_file_actions_addclosefrom_np", shmlab_spawn_addclosefrom(&actions, keep + 1))
-
-            var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-            if newSession {
-                flags |= shmlab_posix_spawn_setsid_flag()
-            } else if newProcessGroup {
-                flags |= Int32(POSIX_SPAWN_SETPGROUP)
-                try check("posix_spawnattr_setpgroup", posix_spawnattr_setpgroup(&attributes, 0))
-            }
-            try check("posix_spawnattr_setflags", posix_spawnattr_setflags(&attributes, Int16(flags)))
-            var emptyMask = sigset_t()
-            sigemptyset(&emptyMask)
-            try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(&attributes, &emptyMask))
-            var defaults = sigset_t()
-            sigemptyset(&defaults)
-            for sig in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2] { sigaddset(&defaults, sig) }
-            try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(&attributes, &defaults))
-        } catch {
-            if let ends = pipeEnds { Descriptor.close(ends.read); Descriptor.close(ends.write) }
-            throw error
+        case .none:
+            break
         }
+        for mapping in handOver {
+            try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, mapping.source, mapping.target))
+        }
+        // Nothing else of this process's descriptors reaches the child: a part never holds
+        // what the lab's own parent gave it (a test runner's pipe or socket, a terminal's).
+        let keep = handOver.map(\.target).max().map { max($0, 2) } ?? 2
+        try check("posix_spawn_file_actions_addclosefrom_np", shmlab_spawn_addclosefrom(&actions, keep + 1))
+
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if newSession {
+            flags |= shmlab_posix_spawn_setsid_flag()
+        } else if newProcessGroup {
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+            try check("posix_spawnattr_setpgroup", posix_spawnattr_setpgroup(&attributes, 0))
+        }
+        try check("posix_spawnattr_setflags", posix_spawnattr_setflags(&attributes, Int16(flags)))
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        try check("posix_spawnattr_setsigmask", posix_spawnattr_setsigmask(&attributes, &emptyMask))
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for sig in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2] { sigaddset(&defaults, sig) }
+        try check("posix_spawnattr_setsigdefault", posix_spawnattr_setsigdefault(&attributes, &defaults))
 
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -106,15 +115,30 @@ public final class ChildProcess {
 
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
-        if let ends = pipeEnds { Descriptor.close(ends.write) }
-        guard rc == 0 else {
-            if let ends = pipeEnds { Descriptor.close(ends.read) }
-            throw SystemError("posix_spawn", errno: rc, object: path)
+        guard rc == 0 else { throw SystemError("posix_spawn", errno: rc, object: path) }
+        var readEnd: OwnedDescriptor? = nil
+        if let ends = pipe {
+            ends.write.close()          // the child's copy is the only writer now
+            let read = ends.read
+            readEnd = consume read
         }
-        let pidfd = shmlab_pidfd_open(pid)
-        if pidfd >= 0 { _ = shmlab_set_cloexec(pidfd) }
-        return ChildProcess(pid: pid, pidfd: pidfd, outputFD: pipeEnds?.read ?? -1,
-                            ownsProcessGroup: newProcessGroup || newSession)
+        let opened = shmlab_pidfd_open(pid)
+        var pidfd: OwnedDescriptor? = nil
+        if opened >= 0 {
+            _ = shmlab_set_cloexec(opened)
+            pidfd = OwnedDescriptor(taking: opened)
+        }
+        return ChildProcess(pid: pid, pidfd: pidfd, output: readEnd, ownsProcessGroup: newProcessGroup || newSession)
+    }
+
+    /// The same, for descriptors owned by a type outside the engine (a lesson's `Connection`
+    /// that holds the student's descriptor): each (source, target) pair is duplicated into the
+    /// child at `target`; the owner keeps its descriptor and closes it.
+    public static func spawn(_ path: String, _ arguments: [String], environment: [String: String?] = [:],
+                             output: Output = .inherit, newProcessGroup: Bool = false, newSession: Bool = false,
+                             mapDescriptors: [(source: Int32, target: Int32)]) throws -> ChildProcess {
+        try spawn(path, arguments, environment: environment, output: output, newProcessGroup: newProcessGroup,
+                  newSession: newSession, handOver: mapDescriptors.map { DescriptorHandOver(ownedElsewhere: $0.source, as: $0.target) })
     }
 
     /// This process's environment with `changes` applied, as "NAME=value" strings.
@@ -153,8 +177,8 @@ public final class ChildProcess {
             if let end = reapIfEnded() { return end }
             let remaining = deadline - monotonicSeconds()
             if remaining <= 0 { return nil }
-            if pidfd >= 0 {
-                var entry = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+            if hasPidfd {
+                var entry = endedEntry
                 _ = poll(&entry, 1, Int32(min(remaining, 1) * 1000) + 1)
             } else {
                 usleep(2000)
@@ -196,30 +220,48 @@ public final class ChildProcess {
     /// Reads the captured output until end-of-file or `timeout`; kills the child on timeout and
     /// returns nil for its end. Meant for short-lived helpers such as a python3 peer.
     public func collectOutput(timeout: Double, limit: Int = 16 << 20) -> (output: [UInt8], end: ProcessEnd?) {
-        var output: [UInt8] = []
         let deadline = monotonicSeconds() + timeout
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while outputFD >= 0 {
-            let remaining = deadline - monotonicSeconds()
-            if remaining <= 0 { terminate(); return (output, nil) }
-            var entry = pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&entry, 1, Int32(remaining * 1000) + 1)
-            if ready <= 0 { continue }
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(outputFD, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { Descriptor.close(outputFD); outputFD = -1; break }
-            if output.count < limit { output.append(contentsOf: buffer[0..<n]) }
+        guard let output = takeOutput() else {
+            let end = wait(timeout: timeout)
+            if end == nil { terminate() }
+            return ([], end)
         }
+        var watch = PartWatch(output: output, report: nil, outputLimit: limit)
+        while !watch.outputEnded {
+            let remaining = deadline - monotonicSeconds()
+            if remaining <= 0 { terminate(); return (watch.collected, nil) }
+            _ = watch.pollOnce(timeout: remaining, child: self, keys: nil, interruptible: false)
+        }
+        let collected = watch.collected
+        watch.close()
         let end = wait(timeout: max(0.05, deadline - monotonicSeconds()))
-        if end == nil { terminate(); return (output, nil) }
-        return (output, end)
+        if end == nil { terminate(); return (collected, nil) }
+        return (collected, end)
     }
 
-    /// Gives the output descriptor to the caller, who then closes it.
-    public func takeOutputFD() -> Int32 {
-        let fd = outputFD
-        outputFD = -1
-        return fd
+    /// Gives the output's read end to the caller, who then owns it (nil when none was captured or
+    /// it was taken already).
+    public func takeOutput() -> OwnedDescriptor? {
+        output.take()
+    }
+}
+
+/// A descriptor of this process that `ChildProcess.spawn` duplicates into the child at `target`
+/// (`posix_spawn_file_actions_adddup2`). Made from a borrowed owner, which keeps it and closes it
+/// after the spawn.
+public struct DescriptorHandOver: Sendable {
+    let source: Int32
+    let target: Int32
+
+    public init(_ source: borrowing OwnedDescriptor, as target: Int32) {
+        self.source = source.rawValue
+        self.target = target
+    }
+
+    /// A descriptor whose owner is a type outside the engine, which keeps it open for the spawn.
+    public init(ownedElsewhere source: Int32, as target: Int32) {
+        self.source = source
+        self.target = target
     }
 }
 

@@ -14,6 +14,9 @@ public struct PartResult: Sendable {
     public let seconds: Double
     /// The longest stretch in which every process of the part slept using no CPU (see `StallWatch`).
     public var longestQuiet: Double = 0
+    /// A key stopped the part before it ended (watch mode's q or r): the outcome says nothing
+    /// about the code, and nothing of it is recorded.
+    public var stoppedByKey = false
 }
 
 /// What to run: one part of one lesson against one implementation.
@@ -54,17 +57,22 @@ public enum IsolatedRun {
     public static let outputCap = 64 * 1024
     /// How the failure of a part that never started begins (the lab could not spawn its process).
     public static let couldNotStart = "the lab could not start the part"
+    /// The failure of a part a key stopped (never shown as a verdict on the code).
+    public static let stoppedByKey = "stopped before it ended (a key asked for it)"
 
-    /// Runs `request` with the executable at `executable` (normally this one).
-    public static func run(_ request: PartRequest, executable: String = currentExecutablePath()) -> PartResult {
+    /// Runs `request` with the executable at `executable` (normally this one). `keys` may stop it.
+    public static func run(_ request: PartRequest, executable: String = currentExecutablePath(),
+                           keys: StopKeys? = nil) -> PartResult {
         let run = runHidden(["__part", "\(request.lesson.number)", "\(request.part.number)", request.implementation.description],
                             timeout: request.timeout, quietWindow: request.quietWindow,
                             environment: [PartSeed.variable: "\(request.seed)"], executable: executable,
-                            stopped: "part \(request.part.number) of lesson \(request.lesson.twoDigits)")
+                            stopped: "part \(request.part.number) of lesson \(request.lesson.twoDigits)", keys: keys)
         let output = withoutBacktracerLines(run.output)
         let outcome: PartOutcome
         if let error = run.couldNotStart {
             outcome = .failed("\(couldNotStart): \(error)")
+        } else if run.stoppedByKey {
+            outcome = .failed(stoppedByKey)
         } else if run.reportFlooded {
             outcome = .failed("the part wrote more than \(PartWatch.reportCap >> 20) MiB to the lab's report descriptor, "
                               + "which only the lab writes to (a few lines per part); its verdict is not trusted")
@@ -75,7 +83,7 @@ public enum IsolatedRun {
         }
         return PartResult(lesson: request.lesson, part: request.part, implementation: request.implementation,
                           outcome: outcome, output: output, leftovers: run.leftovers, seconds: run.seconds,
-                          longestQuiet: run.longestQuiet)
+                          longestQuiet: run.longestQuiet, stoppedByKey: run.stoppedByKey)
     }
 
     /// How a hidden sub-command run in its own process ended: what it reported, how it exited,
@@ -101,16 +109,20 @@ public enum IsolatedRun {
         public var reportFlooded = false
         /// What Swift's backtracer wrote about each process of it that crashed.
         public var crashes: [CrashReport] = []
+        /// A key stopped it (watch mode's q or r).
+        public var stoppedByKey = false
     }
 
     /// Runs `lab ARGUMENTS…` (a hidden sub-command: `__part`, `__peer`) the way a part runs: its
     /// own process group, the report pipe, a private TMPDIR, one at a time for the user, stopped
     /// after `timeout` seconds (or, with a `quietWindow`, once every process of it slept that long
     /// without CPU), and everything it left behind swept. `stopped` names it in the message
-    /// printed when the user interrupts. `environment` is added to the lab's own variables.
+    /// printed when the user interrupts. `environment` is added to the lab's own variables. `keys`
+    /// may stop it (then it is swept as after Ctrl-C, and the lab goes on).
     public static func runHidden(_ arguments: [String], timeout: Double, quietWindow: Double? = nil,
                                  environment: [String: String] = [:],
-                                 executable: String = currentExecutablePath(), stopped: String) -> HiddenRun {
+                                 executable: String = currentExecutablePath(), stopped: String,
+                                 keys: StopKeys? = nil) -> HiddenRun {
         Interruption.install()
         Subreaper.become()
         // With a /dev/shm of its own the part cannot be confused with another lab's: shared lock.
@@ -128,14 +140,19 @@ public enum IsolatedRun {
         let crashDirectory = CrashReport.makeDirectory()
         let nonce = randomNonce()
 
-        var report: (read: Int32, write: Int32) = (-1, -1)
+        func couldNotStart(_ error: Error) -> HiddenRun {
+            // Every descriptor made so far had an owner, which closed it on the way out.
+            removeTree(partTemp)
+            if let crashDirectory { removeTree(crashDirectory) }
+            return HiddenRun(records: [], end: .exited(-1), pid: 0, timedOut: false, stalled: nil, longestQuiet: 0, quietAtEnd: 0,
+                             output: "", leftovers: [], seconds: monotonicSeconds() - started, couldNotStart: "\(error)")
+        }
+        let report: OwnedPipe
+        do { report = try OwnedPipe() } catch { return couldNotStart(error) }
         let child: ChildProcess
         do {
-            report = try Descriptor.pipe()
-            defer { Descriptor.close(report.write) }
             // The nonce travels in a pipe the part reads and closes before any student code runs.
             let noncePipe = try VerdictChannel.noncePipe(nonce)
-            defer { Descriptor.close(noncePipe) }
             let handOver = VerdictChannel.handOver(report: report.write, nonce: noncePipe)
             child = try ChildProcess.spawn(
                 executable, arguments,
@@ -146,19 +163,17 @@ public enum IsolatedRun {
                     .merging(crashDirectory.map(CrashReport.environment(directory:)) ?? [:]) { $1 }
                     .merging(handOver.environment) { $1 },
                 output: .captureBoth, newSession: true,
-                mapDescriptors: handOver.descriptors)
+                handOver: handOver.descriptors)
+            noncePipe.close()
         } catch {
-            if report.read >= 0 { Descriptor.close(report.read) }    // the spawn failed: nobody reads it
-            removeTree(partTemp)
-            if let crashDirectory { removeTree(crashDirectory) }
-            return HiddenRun(records: [], end: .exited(-1), pid: 0, timedOut: false, stalled: nil, longestQuiet: 0, quietAtEnd: 0,
-                             output: "", leftovers: [], seconds: monotonicSeconds() - started, couldNotStart: "\(error)")
+            return couldNotStart(error)
         }
-
-        var watch = PartWatch(outputFD: child.takeOutputFD(), reportFD: report.read, pidfd: child.pidfd)
+        report.write.close()      // the child's copy is the only writer now
+        var watch = PartWatch(output: child.takeOutput(), report: report.read)
         let deadline = started + timeout
         var timedOut = false
         var interrupted = false
+        var stoppedByKey = false
         var stalled: String? = nil
         let runner = getpid()
         var stall = quietWindow.map { StallWatch(window: $0, now: monotonicSeconds()) }
@@ -173,23 +188,26 @@ public enum IsolatedRun {
                 let activity = watch.bytesRead != bytesAtLastLook
                 bytesAtLastLook = watch.bytesRead
                 if stall!.observe(StallWatch.look(below: runner), at: now, activity: activity),
-                   !VerdictChannel.parse(watch.report, nonce: nonce).contains(where: { $0.pid == child.pid }) {
+                   !VerdictChannel.parse(watch.reportBytes, nonce: nonce).contains(where: { $0.pid == child.pid }) {
                     // Looked at before anything is signalled: what each process sleeps in now.
                     stalled = StallWatch.report(below: runner)
                     break
                 }
             }
             let wait = stall == nil ? remaining : min(remaining, max(0.001, nextLook - now))
-            if watch.pollOnce(timeout: wait, interruptFD: Interruption.readFD) { interrupted = true; break }
+            let wake = watch.pollOnce(timeout: wait, child: child, keys: keys)
+            if wake == .interrupted { interrupted = true; break }
+            if wake == .stopped { stoppedByKey = true; break }
         }
         let endedAt = monotonicSeconds()
-        let end: ProcessEnd = (timedOut || interrupted || stalled != nil) ? child.terminate() : child.reap()
+        let end: ProcessEnd = (timedOut || interrupted || stoppedByKey || stalled != nil) ? child.terminate() : child.reap()
         watch.drainAvailable()
         // Anything still in the group holds the pipes open: sweep it before the last drain.
         let strays = LeftoverSweep.sweepProcesses(group: child.pid)
         watch.drainAvailable()
+        let reportBytes = watch.reportBytes, outputTail = watch.outputTail, reportFlooded = watch.reportFlooded
         watch.close()
-        let records = VerdictChannel.parse(watch.report, nonce: nonce)
+        let records = VerdictChannel.parse(reportBytes, nonce: nonce)
         // A private /dev/shm is gone with the part; what was left in it, the part said.
         let leftInPrivate = records.filter { $0.pid == child.pid }.flatMap { $0.leftInSharedMemory ?? [] }
         let leftovers = strays.filter { if case .process(let pid, _) = $0 { return pid != child.pid } else { return true } }
@@ -203,9 +221,9 @@ public enum IsolatedRun {
         return HiddenRun(records: records, end: end, pid: child.pid,
                          timedOut: timedOut, stalled: stalled, longestQuiet: stall?.longestQuiet ?? 0,
                          quietAtEnd: stall.map { endedAt - $0.quietSince } ?? 0,
-                         output: watch.outputTail, leftovers: leftovers,
-                         seconds: monotonicSeconds() - started, couldNotStart: nil, reportFlooded: watch.reportFlooded,
-                         crashes: crashes)
+                         output: outputTail, leftovers: leftovers,
+                         seconds: monotonicSeconds() - started, couldNotStart: nil, reportFlooded: reportFlooded,
+                         crashes: crashes, stoppedByKey: stoppedByKey)
     }
 
     /// Turns the records, the exit and the leftovers into one outcome.
@@ -315,114 +333,6 @@ public enum IsolatedRun {
     }
 }
 
-/// Polls a running part's output pipe, report pipe and pidfd.
-struct PartWatch {
-    var outputFD: Int32
-    var reportFD: Int32
-    let pidfd: Int32
-    var report: [UInt8] = []
-    /// Bytes read from both pipes so far: a part that prints or reports is progressing.
-    private(set) var bytesRead = 0
-    private var output: [UInt8] = []
-    private var droppedBytes = 0
-    private var buffer = [UInt8](repeating: 0, count: 65536)
-
-    init(outputFD: Int32, reportFD: Int32, pidfd: Int32) {
-        self.outputFD = outputFD
-        self.reportFD = reportFD
-        self.pidfd = pidfd
-        _ = shmlab_set_nonblocking(outputFD)
-        _ = shmlab_set_nonblocking(reportFD)
-    }
-
-    /// Waits for something to happen; returns true when the user interrupted (Ctrl-C).
-    mutating func pollOnce(timeout: Double, interruptFD: Int32) -> Bool {
-        var fds = [pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: reportFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: interruptFD, events: Int16(POLLIN), revents: 0)]
-        // Without a pidfd, wake up often enough to notice the exit.
-        let waitMillis = pidfd >= 0 ? Int32(min(timeout, 5) * 1000) + 1 : 5
-        let ready = poll(&fds, nfds_t(fds.count), waitMillis)
-        if ready <= 0 { return false }
-        if fds[3].revents != 0 { return true }
-        if fds[0].revents != 0 { readOutput() }
-        if fds[1].revents != 0 { readReport() }
-        // A hung-up pipe with no writer left would spin the loop: stop watching it.
-        if fds[0].revents & Int16(POLLHUP) != 0 && fds[0].revents & Int16(POLLIN) == 0 { outputFD = -1 }
-        if fds[1].revents & Int16(POLLHUP) != 0 && fds[1].revents & Int16(POLLIN) == 0 { reportFD = -1 }
-        return false
-    }
-
-    mutating func drainAvailable() {
-        readOutput()
-        readReport()
-    }
-
-    private mutating func readOutput() {
-        guard outputFD >= 0 else { return }
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(outputFD, $0.baseAddress, $0.count) }
-            if n <= 0 {
-                if n == 0 { Descriptor.close(outputFD); outputFD = -1 }
-                return
-            }
-            output.append(contentsOf: buffer[0..<n])
-            bytesRead += n
-            if output.count > 2 * IsolatedRun.outputCap {
-                let cut = output.count - IsolatedRun.outputCap
-                droppedBytes += cut
-                output.removeFirst(cut)
-            }
-        }
-    }
-
-    private mutating func readReport() {
-        guard reportFD >= 0 else { return }
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(reportFD, $0.baseAddress, $0.count) }
-            if n <= 0 {
-                if n == 0 { Descriptor.close(reportFD); reportFD = -1 }
-                return
-            }
-            report.append(contentsOf: buffer[0..<n])
-            bytesRead += n
-            if report.count > Self.reportCap {
-                // Only the lab writes here, a few lines per part: a flood is the part's doing.
-                // Stop listening (its next write fails) rather than spin on a pipe never drained.
-                reportFlooded = true
-                Descriptor.close(reportFD)
-                reportFD = -1
-                return
-            }
-        }
-    }
-
-    /// More report than any honest part writes (records are at most a few KiB each).
-    static let reportCap = 1 << 20
-    /// The part wrote more than `reportCap` bytes of report.
-    private(set) var reportFlooded = false
-
-    mutating func close() {
-        Descriptor.close(outputFD)
-        Descriptor.close(reportFD)
-        outputFD = -1
-        reportFD = -1
-    }
-
-    /// The last `outputCap` bytes, with a note of how much came before.
-    var outputTail: String {
-        var kept = output
-        var dropped = droppedBytes
-        if kept.count > IsolatedRun.outputCap {
-            dropped += kept.count - IsolatedRun.outputCap
-            kept.removeFirst(kept.count - IsolatedRun.outputCap)
-        }
-        let text = String(decoding: kept, as: UTF8.self)
-        return dropped > 0 ? "…(\(dropped) earlier bytes not kept)\n" + text : text
-    }
-}
-
 /// The runner adopts orphaned descendants, so that a part's grandchild that left its process
 /// group (setsid) is still found, killed and reaped.
 enum Subreaper {
@@ -434,14 +344,17 @@ enum Subreaper {
     }
 }
 
-/// Ctrl-C (SIGINT) and SIGTERM in the runner: a self-pipe the run loop polls, so that the part's
-/// tree is killed and cleaned up before the lab exits with 130.
+/// Ctrl-C (SIGINT) and SIGTERM in the runner: a self-pipe the run loops poll, so that the part's
+/// tree (or the build) is killed and cleaned up before the lab exits with 130. The pipe lives as
+/// long as the process; its descriptors never leave this type.
 public enum Interruption {
-    nonisolated(unsafe) static var readFD: Int32 = -1
-    nonisolated(unsafe) static var writeFD: Int32 = -1
+    nonisolated(unsafe) private static var readFD: Int32 = -1
+    nonisolated(unsafe) private static var writeFD: Int32 = -1
 
-    /// Installs the handlers once. The corresponding C function is `sigaction`.
-    static func install() {
+    /// Installs the handlers once, and unblocks the three signals: a parent may have started the
+    /// lab with them blocked (threads of a test runner often do). The only place the lab changes
+    /// its signal mask. The corresponding C functions are `sigaction` and `sigprocmask`.
+    public static func install() {
         guard readFD < 0, let ends = try? Descriptor.pipe() else { return }
         readFD = ends.read
         writeFD = ends.write
@@ -456,18 +369,32 @@ public enum Interruption {
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGHUP, &action, nil)
-        // A parent may have started us with these blocked (threads of a test runner often do).
         var handled = sigset_t()
         sigemptyset(&handled)
         for sig in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&handled, sig) }
         sigprocmask(SIG_UNBLOCK, &handled, nil)
     }
 
+    /// A `poll` entry that is readable once a signal arrived (skipped before `install`).
+    public static var readableEntry: pollfd { pollfd(fd: readFD, events: Int16(POLLIN), revents: 0) }
+
     /// True when a signal arrived that the run loop has not seen (during the sweep, say).
     static var isPending: Bool {
         guard readFD >= 0 else { return false }
-        var entry = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+        var entry = readableEntry
         return poll(&entry, 1, 0) > 0
+    }
+
+    /// Runs `body` (a pager in the foreground) with Ctrl-C left to it: the lab ignores SIGINT
+    /// meanwhile, and gets its handler back after. The corresponding C function is `sigaction`.
+    static func ignoringInterrupts<T>(_ body: () -> T) -> T {
+        var ignore = sigaction()
+        ignore.__sigaction_handler.sa_handler = SIG_IGN
+        sigemptyset(&ignore.sa_mask)
+        var previous = sigaction()
+        sigaction(SIGINT, &ignore, &previous)
+        defer { sigaction(SIGINT, &previous, nil) }
+        return body()
     }
 
     /// Prints `message` and exits with 130, the status of a process ended by Ctrl-C.
@@ -476,4 +403,3 @@ public enum Interruption {
         exit(130)
     }
 }
-

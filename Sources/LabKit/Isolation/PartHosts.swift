@@ -12,8 +12,8 @@ public struct LessonDoesNotCompile: Error, CustomStringConvertible {
     public static func prefix(_ lesson: LessonInfo) -> String { "lesson \(lesson.twoDigits) does not compile: " }
 }
 
-/// Where the lessons' part hosts are (`lab-lesson-NN`, beside the `lab` executable), and how the
-/// runner brings one up to date before it runs that lesson's parts.
+/// Where the lessons' part hosts are (`lab-lesson-NN`, beside the `lab` executable), whether this
+/// lab builds them, and how the runner brings one up to date before it runs that lesson's parts.
 ///
 /// The runner links no student code: a lesson's checks, the student's file of that lesson, the
 /// reference and the mutants are linked into that lesson's host only. When the lab runs from the
@@ -24,7 +24,7 @@ public struct LessonDoesNotCompile: Error, CustomStringConvertible {
 public final class PartHosts {
     public let location: BuildLocation
     /// Builds a product; nil when the hosts are used as they are.
-    let builder: LabBuilder?
+    public let builder: LabBuilder?
     /// Hosts already brought up to date by this process (a lesson is built once per command).
     private var fresh: [Int: Result<String, LessonDoesNotCompile>] = [:]
 
@@ -36,60 +36,82 @@ public final class PartHosts {
     /// "lab-lesson-01": the executable target that runs `lesson`'s parts.
     public static func name(of lesson: LessonInfo) -> String { "lab-lesson-\(lesson.twoDigits)" }
 
-    /// The hosts beside the running lab, built on demand when the lab runs from the package's
-    /// `.build` and building is not turned off.
-    public static func forRunningLab() -> PartHosts {
-        let root = PackagePaths.root
+    /// The one place that decides where the hosts are and whether this lab builds them:
+    /// - where: `$SHMLAB_HOSTS_DIR`, else beside the running lab (also once a build replaced it);
+    /// - whether: never with `SHMLAB_NO_BUILD` set (to anything but 0); with
+    ///   `$SHMLAB_BUILD_COMMAND` (run with /bin/sh; the lab's own tests) when it is set; else with
+    ///   `swift build` when the lab runs from the package's `.build` and `swift` is on PATH.
+    public static func forRunningLab(root: String = PackagePaths.root,
+                                     environment: (String) -> String? = PartHosts.environment) -> PartHosts {
         var executable = currentExecutablePath()
         if executable.hasSuffix(" (deleted)") { executable.removeLast(" (deleted)".count) }
-        let own = BuildLocation(directory: String(executable[..<(executable.lastIndex(of: "/") ?? executable.endIndex)]),
-                                configuration: executable.contains("/release/") ? "release" : "debug")
-        let noBuild = getenv("SHMLAB_NO_BUILD").map { String(cString: $0) != "0" && String(cString: $0) != "" } ?? false
-        if getenv("SHMLAB_HOSTS_DIR") != nil || getenv("SHMLAB_BUILD_COMMAND") != nil,
-           let builder = try? LabBuilder.forPackage(root: root) {
-            return PartHosts(location: builder.location, builder: noBuild ? nil : builder)
+        let inPackageBuild = BuildLocation.fromRunningLab(executable: executable, root: root)
+        let location = environment("SHMLAB_HOSTS_DIR").map { BuildLocation(directory: $0, configuration: "debug") }
+            ?? inPackageBuild
+            ?? BuildLocation(directory: String(executable[..<(executable.lastIndex(of: "/") ?? executable.endIndex)]),
+                             configuration: executable.contains("/release/") ? "release" : "debug")
+        let noBuild = environment("SHMLAB_NO_BUILD").map { $0 != "0" } ?? false
+        if noBuild { return PartHosts(location: location, builder: nil) }
+        if let command = environment("SHMLAB_BUILD_COMMAND") {
+            return PartHosts(location: location, builder: LabBuilder(root: root, location: location) { _ in ["/bin/sh", "-c", command] })
         }
-        guard !noBuild, BuildLocation.fromRunningLab(executable: executable, root: root) != nil,
-              let builder = try? LabBuilder.forPackage(root: root) else {
-            return PartHosts(location: own, builder: nil)
-        }
-        return PartHosts(location: builder.location, builder: builder)
+        guard inPackageBuild != nil, let swift = findOnPath("swift") else { return PartHosts(location: location, builder: nil) }
+        return PartHosts(location: location, builder: .swiftBuild(swift, root: root, location: location))
+    }
+
+    /// A variable of this process's environment; nil when unset or empty.
+    public static func environment(_ name: String) -> String? {
+        guard let value = getenv(name), value.pointee != 0 else { return nil }
+        return String(cString: value)
     }
 
     /// Brings the hosts of `lessons` up to date, in one build when every one compiles (a build of
     /// each product on its own costs SwiftPM's planning each time); then the ones that failed are
     /// known lesson by lesson.
-    public func prepare(_ lessons: [LessonInfo], interruptFD: Int32 = -1) {
+    public func prepare(_ lessons: [LessonInfo]) {
         guard let builder, lessons.count > 1 else { return }
-        if case .built = builder.build(product: "", interruptFD: interruptFD) {
+        switch builder.build(product: "") {
+        case .built:
             for lesson in lessons { fresh[lesson.number] = .success(location.host(lesson)) }
+        case .interrupted:
+            Interruption.finish(message: "interrupted: stopped the build")
+        case .failed, .stopped:
+            break
         }
     }
 
-    /// The host for `lesson`, built first when this lab builds. Throws `LessonDoesNotCompile`.
-    public func host(for lesson: LessonInfo, interruptFD: Int32 = -1) throws -> String {
-        if let known = fresh[lesson.number] { return try known.get() }
-        let path = location.host(lesson)
-        var result: Result<String, LessonDoesNotCompile> = .success(path)
-        if let builder {
-            switch builder.build(product: Self.name(of: lesson), interruptFD: interruptFD) {
-            case .built: break
-            case .failed(let output, _): result = .failure(LessonDoesNotCompile(lesson: lesson, output: output))
-            case .interrupted: exit(130)
-            }
+    /// Builds `lesson`'s host now, even when this process built it before (watch mode, after a
+    /// save), and remembers the result for `host(for:)`. `keys` may stop the build.
+    public func build(_ lesson: LessonInfo, keys: StopKeys? = nil) -> BuildAttempt {
+        guard let builder else { return .built(seconds: 0) }
+        let attempt = builder.build(product: Self.name(of: lesson), keys: keys)
+        switch attempt {
+        case .built: fresh[lesson.number] = .success(location.host(lesson))
+        case .failed(let output, _): fresh[lesson.number] = .failure(LessonDoesNotCompile(lesson: lesson, output: output))
+        case .interrupted, .stopped: fresh[lesson.number] = nil
         }
-        if case .success = result, access(path, X_OK) != 0 {
-            fresh[lesson.number] = result
+        return attempt
+    }
+
+    /// The host for `lesson`, built first (once per process) when this lab builds. Throws
+    /// `LessonDoesNotCompile`, or a `LabError` when the host is missing.
+    public func host(for lesson: LessonInfo) throws -> String {
+        if fresh[lesson.number] == nil, builder != nil, case .interrupted = build(lesson) {
+            Interruption.finish(message: "interrupted: stopped the build of lesson \(lesson.twoDigits)")
+        }
+        let result = fresh[lesson.number] ?? .success(location.host(lesson))
+        fresh[lesson.number] = result
+        let path = try result.get()
+        guard access(path, X_OK) == 0 else {
             throw LabError("\(path) is missing: build the lab first (swift build), or run it as `swift run lab`")
         }
-        fresh[lesson.number] = result
-        return try result.get()
+        return path
     }
 
     /// What the host of `lesson` holds (its mutants, which parts it binds), or nil when there is
     /// no built host to ask.
     public func catalog(of lesson: LessonEntry) -> CatalogRecord.Lesson? {
-        guard let path = try? host(for: lesson.info), access(path, X_OK) == 0,
+        guard let path = try? host(for: lesson.info),
               let process = try? ChildProcess.spawn(path, ["__catalog"], output: .captureStdout) else { return nil }
         let (bytes, end) = process.collectOutput(timeout: 30)
         guard end == .exited(0),

@@ -22,9 +22,16 @@ import Glibc
 /// when this lab once did not wait), while labs of this kind (shared locks do not exclude each
 /// other) are kept apart per user only. The test suite takes it exclusively to look at /dev/shm and
 /// /proc when no part of any lab is in flight.
-public struct PartLock {
-    let fd: Int32
-    let legacyFD: Int32
+public final class PartLock {
+    /// The lock file, held with `flock`; nil where no lock could be had (an unwritable /tmp).
+    private var file: OwnedDescriptor?
+    /// The shared lock on /dev/shm; nil where the directory cannot be opened.
+    private var legacy: OwnedDescriptor?
+
+    init(file: consuming OwnedDescriptor?, legacy: consuming OwnedDescriptor?) {
+        self.file = file
+        self.legacy = legacy
+    }
 
     /// The lock file of the current user.
     public static var path: String { "/tmp/shmlab-parts-\(getuid()).lock" }
@@ -46,26 +53,29 @@ public struct PartLock {
     static func acquire(for activity: String, shared: Bool = false) -> PartLock {
         var notice = LockWaitNotice()
         let started = monotonicSeconds()
-        var file: Int32? = nil
+        var file: FileAttempt = .busy
         while true {
-            if file == nil {
-                switch attemptFile(activity, shared: shared) {
-                case .acquired(let fd): file = fd
-                case .unavailable: file = -1
-                case .busy: break
+            if file.isBusy { file = attemptFile(activity, shared: shared) }
+            if !file.isBusy {
+                switch attemptLegacy() {
+                case .held(let legacy):
+                    notice.finish()
+                    return PartLock(file: file.descriptor(), legacy: legacy)
+                case .unavailable:
+                    notice.finish()
+                    return PartLock(file: file.descriptor(), legacy: nil)
+                case .busy:
+                    break
                 }
             }
-            if let file, let legacy = attemptLegacy() {
-                notice.finish()
-                return PartLock(fd: file, legacyFD: legacy)
-            }
             // Holding the file, only an older lab can be in the way, and it does not say who it is.
-            let holder = file == nil ? (holder() ?? "") : "a lab built before labs said which part they run"
+            let holder: String
+            holder = file.isBusy ? Self.holder() ?? "" : "a lab built before labs said which part they run"
             notice.update(waited: monotonicSeconds() - started, holder: holder)
-            // 10 ms on the interrupt pipe (poll skips a -1 descriptor and just waits).
-            var entry = pollfd(fd: Interruption.readFD, events: Int16(POLLIN), revents: 0)
+            // 10 ms on the interrupt pipe.
+            var entry = Interruption.readableEntry
             if poll(&entry, 1, 10) > 0 {
-                if let file { PartLock(fd: file, legacyFD: -1).release() }
+                PartLock(file: file.descriptor(), legacy: nil).release()
                 notice.finish()
                 Interruption.finish(message: "interrupted while waiting for another lab's part to finish (nothing was started)")
             }
@@ -76,51 +86,82 @@ public struct PartLock {
     /// to stand for another lab. The corresponding C function is `flock(LOCK_EX | LOCK_NB)`.
     public static func tryAcquire(for activity: String) -> PartLock? {
         guard case .acquired(let fd) = attemptFile(activity) else { return nil }
-        guard let legacy = attemptLegacy() else {
-            PartLock(fd: fd, legacyFD: -1).release()
+        switch attemptLegacy() {
+        case .held(let legacy): return PartLock(file: fd, legacy: legacy)
+        case .unavailable: return PartLock(file: fd, legacy: nil)
+        case .busy:
+            PartLock(file: fd, legacy: nil).release()
             return nil
         }
-        return PartLock(fd: fd, legacyFD: legacy)
     }
 
-    enum Attempt { case acquired(Int32), busy, unavailable }
+    /// One try at the lock file.
+    enum FileAttempt: ~Copyable {
+        case acquired(OwnedDescriptor)
+        case busy
+        /// No lock can be had (the file cannot be opened or locked): parts run without it.
+        case unavailable
+
+        var isBusy: Bool {
+            switch self {
+            case .busy: return true
+            case .acquired: return false
+            case .unavailable: return false
+            }
+        }
+
+        /// The descriptor held, if any.
+        consuming func descriptor() -> OwnedDescriptor? {
+            switch consume self {
+            case .acquired(let fd): return fd
+            case .busy: return nil
+            case .unavailable: return nil
+            }
+        }
+    }
 
     /// One try at the lock file; on success it names this process and `activity` (a shared holder
     /// only when the file is empty: the first of them speaks for all). The corresponding C
     /// functions are `open`, `flock`, `fstat`/`stat`, `ftruncate` and `pwrite`.
-    static func attemptFile(_ activity: String, shared: Bool = false) -> Attempt {
+    static func attemptFile(_ activity: String, shared: Bool = false) -> FileAttempt {
         while true {
-            let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return .unavailable }
-            guard flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
-                let busy = errno == EWOULDBLOCK || errno == EINTR
-                Glibc.close(fd)
-                return busy ? .busy : .unavailable
+            let opened = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard opened >= 0 else { return .unavailable }
+            let fd = OwnedDescriptor(taking: opened)
+            guard flock(fd.rawValue, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
+                return errno == EWOULDBLOCK || errno == EINTR ? .busy : .unavailable
             }
             var held = stat(), named = stat()
-            guard fstat(fd, &held) == 0, stat(path, &named) == 0,
+            guard fstat(fd.rawValue, &held) == 0, stat(path, &named) == 0,
                   held.st_dev == named.st_dev, held.st_ino == named.st_ino else {
                 // The previous holder removed this file as we opened it: try the new one.
-                Glibc.close(fd)
                 continue
             }
             if !shared || held.st_size == 0 {
                 let line = Array("\(getpid()) \(activity)\n".utf8)
-                _ = ftruncate(fd, 0)
-                _ = line.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+                _ = ftruncate(fd.rawValue, 0)
+                _ = line.withUnsafeBytes { pwrite(fd.rawValue, $0.baseAddress, $0.count, 0) }
             }
             return .acquired(fd)
         }
     }
 
-    /// A shared `flock` on the /dev/shm directory, which older labs lock exclusively; nil while
-    /// one of them runs a part, -1 when the directory cannot be opened (nothing to wait for).
-    static func attemptLegacy() -> Int32? {
-        let fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return -1 }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 { return fd }
-        Glibc.close(fd)
-        return nil
+    /// A shared `flock` on the /dev/shm directory, which older labs lock exclusively.
+    enum LegacyAttempt: ~Copyable {
+        case held(OwnedDescriptor)
+        /// One of them runs a part.
+        case busy
+        /// The directory cannot be opened: nothing to wait for.
+        case unavailable
+    }
+
+    /// One try at the shared lock on /dev/shm. The corresponding C functions are `open` and
+    /// `flock(LOCK_SH | LOCK_NB)`.
+    static func attemptLegacy() -> LegacyAttempt {
+        let opened = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard opened >= 0 else { return .unavailable }
+        let fd = OwnedDescriptor(taking: opened)
+        return flock(fd.rawValue, LOCK_SH | LOCK_NB) == 0 ? .held(fd) : .busy
     }
 
     /// Who holds the lock, as the holder wrote it: "pid 123, lesson 03, part 4"; nil when the file
@@ -135,21 +176,21 @@ public struct PartLock {
     }
 
     /// Removes the file (only a holder may, and only the last: a shared holder first tries to
-    /// hold it alone) and unlocks. The corresponding C functions are `flock`, `unlink` and
-    /// `flock(LOCK_UN)`.
+    /// hold it alone) and unlocks; a second call does nothing. The corresponding C functions are
+    /// `flock`, `unlink`, `flock(LOCK_UN)` and `close`.
     public func release() {
-        if fd >= 0 {
+        if let fd = file.take() {
             var held = stat(), named = stat()
-            if flock(fd, LOCK_EX | LOCK_NB) == 0,
-               fstat(fd, &held) == 0, stat(Self.path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+            if flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0,
+               fstat(fd.rawValue, &held) == 0, stat(Self.path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
                 unlink(Self.path)
             }
-            flock(fd, LOCK_UN)
-            Glibc.close(fd)
+            flock(fd.rawValue, LOCK_UN)
+            fd.close()
         }
-        if legacyFD >= 0 {
-            flock(legacyFD, LOCK_UN)
-            Glibc.close(legacyFD)
+        if let fd = legacy.take() {
+            flock(fd.rawValue, LOCK_UN)
+            fd.close()
         }
     }
 }

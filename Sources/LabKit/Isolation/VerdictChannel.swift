@@ -79,9 +79,6 @@ public enum VerdictChannel {
         PartReport.failure = { message in send(VerdictRecord(verdict: .failed, message: message)) }
     }
 
-    /// True in a connected part process (or a child forked from one).
-    public static var isConnected: Bool { channel != nil }
-
     /// Writes a record that is not a pass (failed, not started, skipped); returns false when this
     /// process is not connected. A pass is the part host's word alone: `sendVerdict`.
     @discardableResult
@@ -114,16 +111,17 @@ public enum VerdictChannel {
     }
 
     /// The environment and descriptors the runner gives a process it starts: the report pipe's
-    /// write end and the nonce pipe's read end, at their fixed numbers.
-    static func handOver(report: Int32, nonce: Int32) -> (environment: [String: String?], descriptors: [(source: Int32, target: Int32)]) {
-        ([marker: "1"], [(report, reportFD), (nonce, nonceFD)])
+    /// write end and the nonce pipe's read end, at their fixed numbers (the owners keep them).
+    static func handOver(report: borrowing OwnedDescriptor, nonce: borrowing OwnedDescriptor)
+        -> (environment: [String: String?], descriptors: [DescriptorHandOver]) {
+        ([marker: "1"], [DescriptorHandOver(report, as: reportFD), DescriptorHandOver(nonce, as: nonceFD)])
     }
 
-    /// A pipe that holds `nonce` (the read end is for the child; the write end is already closed).
-    static func noncePipe(_ nonce: String) throws -> Int32 {
-        let pipe = try Descriptor.pipe()
-        try Descriptor.writeAll(pipe.write, nonce)
-        Descriptor.close(pipe.write)
+    /// A pipe that holds `nonce`: its read end, for the child (the write end is closed already).
+    static func noncePipe(_ nonce: String) throws -> OwnedDescriptor {
+        let pipe = try OwnedPipe()
+        try Descriptor.writeAll(pipe.write.rawValue, nonce)
+        pipe.write.close()
         return pipe.read
     }
 

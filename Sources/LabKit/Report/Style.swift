@@ -4,10 +4,11 @@ import Glibc
 public struct Style: Sendable {
     public let fancy: Bool
 
-    /// Fancy only when `fd` is a terminal and NO_COLOR is unset (https://no-color.org).
-    public static func forDescriptor(_ fd: Int32) -> Style {
+    /// Fancy only when standard output is a terminal and NO_COLOR is unset (https://no-color.org).
+    /// The corresponding C function is `isatty(1)`.
+    public static func forStandardOutput() -> Style {
         let noColor = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
-        return Style(fancy: isatty(fd) == 1 && !noColor)
+        return Style(fancy: isatty(1) == 1 && !noColor)
     }
 
     public init(fancy: Bool) { self.fancy = fancy }

@@ -53,9 +53,12 @@ public enum BuildAttempt: Equatable {
     case failed(output: String, seconds: Double)
     /// Ctrl-C (or SIGTERM) arrived during the build; the build was stopped.
     case interrupted
+    /// A key stopped the build (watch mode's q or r); the build was stopped.
+    case stopped
 }
 
 /// Builds a lesson's part host with the student's code: `swift build --product lab-lesson-NN`.
+/// Where the products go and whether to build at all is `PartHosts.forRunningLab`'s decision.
 public final class LabBuilder {
     public let root: String
     public let location: BuildLocation
@@ -68,47 +71,20 @@ public final class LabBuilder {
         self.command = command
     }
 
-    /// The builder for the package at `root`. `$SHMLAB_BUILD_COMMAND` (run with /bin/sh) and
-    /// `$SHMLAB_HOSTS_DIR` (where the part hosts are) replace the build and its products; the
-    /// lab's own tests use them.
-    public static func forPackage(root: String) throws -> LabBuilder {
-        let override = environment("SHMLAB_BUILD_COMMAND")
-        let swift = findOnPath("swift")
-        let location: BuildLocation
-        if let hosts = environment("SHMLAB_HOSTS_DIR") {
-            location = BuildLocation(directory: hosts, configuration: "debug")
-        } else if let own = BuildLocation.fromRunningLab(executable: currentExecutablePath(), root: root) {
-            location = own
-        } else {
-            guard let swift else { throw LabError("the lab builds your code with `swift build`, but `swift` is not on PATH") }
-            let ask = try ChildProcess.spawn(swift, ["build", "--package-path", root, "--show-bin-path"],
-                                             output: .captureStdout)
-            let (bytes, end) = ask.collectOutput(timeout: 120)
-            let dir = String(decoding: bytes, as: UTF8.self).trimmingTrailingNewlines()
-            guard end == .exited(0), dir.hasPrefix("/") else {
-                throw LabError("could not find where `swift build` puts the lab (swift build --show-bin-path said: \(dir))")
-            }
-            location = BuildLocation(directory: dir, configuration: "debug")
-        }
-        if let override {
-            return LabBuilder(root: root, location: location) { _ in ["/bin/sh", "-c", override] }
-        }
-        guard let swift else { throw LabError("the lab builds your code with `swift build`, but `swift` is not on PATH") }
+    /// `swift build --package-path ROOT [--product P] [-c release]`, in the configuration of `location`.
+    public static func swiftBuild(_ swift: String, root: String, location: BuildLocation) -> LabBuilder {
         let release = location.configuration == "release" ? ["-c", "release"] : []
         return LabBuilder(root: root, location: location) { product in
             [swift, "build", "--package-path", root] + (product.isEmpty ? [] : ["--product", product]) + release
         }
     }
 
-    static func environment(_ name: String) -> String? {
-        guard let value = getenv(name), value.pointee != 0 else { return nil }
-        return String(cString: value)
-    }
-
-    /// Runs the build of `product` ("" for every target) to its end and collects its output. The build runs in a process group of
-    /// its own, so Ctrl-C reaches only the lab, which then stops the whole build; nothing of
-    /// the build is left running when this returns (the part sweep must never meet it).
-    public func build(product: String, interruptFD: Int32) -> BuildAttempt {
+    /// Runs the build of `product` ("" for every target) to its end and collects its output. The
+    /// build runs in a process group of its own, so Ctrl-C reaches only the lab, which then stops
+    /// the whole build (as does a key `keys` calls a stop); nothing of the build is left running
+    /// when this returns (the part sweep must never meet it).
+    public func build(product: String, keys: StopKeys? = nil) -> BuildAttempt {
+        Interruption.install()
         let started = monotonicSeconds()
         let child: ChildProcess
         let command = self.command(product)
@@ -118,30 +94,19 @@ public final class LabBuilder {
         } catch {
             return .failed(output: "could not start the build: \(error)", seconds: 0)
         }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        var outputFD = child.takeOutputFD()
-        defer { Descriptor.close(outputFD) }
-        while outputFD >= 0 || child.reapIfEnded() == nil {
-            var fds = [pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: child.pidfd, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: interruptFD, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, nfds_t(fds.count), child.pidfd >= 0 ? 1000 : 20)
-            if fds[2].revents != 0 {
+        var watch = PartWatch(output: child.takeOutput(), report: nil, outputLimit: 4 << 20)
+        while !watch.outputEnded || child.reapIfEnded() == nil {
+            let wake = watch.pollOnce(timeout: 1, child: child, keys: keys)
+            if wake != .waiting {
+                watch.close()
                 child.terminate(grace: 1)
+                _ = Glibc.kill(-child.pid, SIGKILL)
                 LeftoverSweep.reapZombieChildren()
-                return .interrupted
-            }
-            if outputFD >= 0 && fds[0].revents != 0 {
-                let n = buffer.withUnsafeMutableBytes { Glibc.read(outputFD, $0.baseAddress, $0.count) }
-                if n > 0 {
-                    if output.count < 4 << 20 { output.append(contentsOf: buffer[0..<n]) }
-                } else if n == 0 || errno != EINTR {
-                    Descriptor.close(outputFD)
-                    outputFD = -1
-                }
+                return wake == .interrupted ? .interrupted : .stopped
             }
         }
+        let output = watch.collected
+        watch.close()
         let end = child.reap()
         // Anything of the build still in its group goes now, and its zombies are reaped: a
         // part run afterwards sweeps re-parented processes and must find none of the build's.

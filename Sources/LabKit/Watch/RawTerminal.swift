@@ -35,22 +35,6 @@ public enum RawTerminal {
         active = false
     }
 
-    /// Throws away keys typed while a run was in progress. The corresponding C function is
-    /// `tcflush(0, TCIFLUSH)`; on a pipe, what is already there is read and dropped.
-    public static func discardPendingInput() {
-        if isatty(0) == 1 {
-            tcflush(0, TCIFLUSH)
-            return
-        }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while true {
-            var entry = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
-            guard poll(&entry, 1, 0) > 0, entry.revents & Int16(POLLIN) != 0 else { return }
-            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n <= 0 { return }
-        }
-    }
-
     static func installHooks() {
         guard !hooksInstalled else { return }
         hooksInstalled = true

@@ -92,26 +92,35 @@ public final class SourceWatcher {
 
     public let folder: String
     public let mode: Mode
-    /// Polls readable when inotify has events; -1 when polling.
-    public private(set) var fd: Int32 = -1
+    /// The inotify instance; nil when polling. Closed with the watcher.
+    private let inotify: OwnedDescriptor?
     private var watches: [Int32: String] = [:]
     private var lastScan: SourceSnapshot
     private var nextScan: Double = 0
 
     /// inotify on `folder` and its sub-folders, or polling when `poll` is true or inotify fails.
+    /// The corresponding C function is `inotify_init1(IN_NONBLOCK | IN_CLOEXEC)`.
     public init(folder: String, poll: Bool, interval: Double = 0.25) {
         self.folder = folder
         lastScan = SourceSnapshot.take(folder, hashing: false)
-        if !poll, let fd = Self.inotifyInit() {
-            self.fd = fd
+        let opened = poll ? -1 : inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC))
+        if opened >= 0 {
+            inotify = OwnedDescriptor(taking: opened)
             mode = .inotify
             for dir in SourceSnapshot.folders(under: folder) { addWatch(dir) }
         } else {
+            inotify = nil
             mode = .polling(interval: interval)
         }
     }
 
-    deinit { Descriptor.close(fd) }
+    /// A `poll` entry readable when inotify has events (skipped when polling).
+    public var readableEntry: pollfd {
+        switch inotify {
+        case .some(let fd): return fd.readable
+        case .none: return pollfd(fd: -1, events: 0, revents: 0)
+        }
+    }
 
     /// "inotify" or "polling every 0.25 s", for the screen.
     public var modeDescription: String {
@@ -121,7 +130,7 @@ public final class SourceWatcher {
         }
     }
 
-    /// Seconds until the next scan is due (polling), or nil (inotify: wait on `fd`).
+    /// Seconds until the next scan is due (polling), or nil (inotify: wait on `readableEntry`).
     public func secondsUntilScan(now: Double) -> Double? {
         guard case .polling = mode else { return nil }
         return max(0, nextScan - now)
@@ -141,19 +150,21 @@ public final class SourceWatcher {
         }
     }
 
-    /// The corresponding C function is `inotify_init1(IN_NONBLOCK | IN_CLOEXEC)`.
-    static func inotifyInit() -> Int32? {
-        let fd = inotify_init1(Int32(IN_NONBLOCK) | Int32(IN_CLOEXEC))
-        return fd >= 0 ? fd : nil
-    }
-
     static let eventMask = UInt32(IN_MODIFY) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_MOVED_TO) | UInt32(IN_MOVED_FROM)
         | UInt32(IN_CREATE) | UInt32(IN_DELETE)
 
     /// The corresponding C function is `inotify_add_watch`.
     private func addWatch(_ dir: String) {
-        let wd = inotify_add_watch(fd, dir, Self.eventMask)
+        let wd = inotify_add_watch(readableEntry.fd, dir, Self.eventMask)
         if wd >= 0 { watches[wd] = dir }
+    }
+
+    /// One read of the inotify descriptor.
+    private func readChunk(into buffer: inout [UInt8]) -> OwnedDescriptor.ReadResult {
+        switch inotify {
+        case .some(let fd): return fd.readAvailable(into: &buffer)
+        case .none: return .endOfFile
+        }
     }
 
     /// Drains the inotify descriptor. Events about names that are not Swift sources (an
@@ -162,8 +173,7 @@ public final class SourceWatcher {
         var relevant = false
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
+            guard case .bytes(let n) = readChunk(into: &buffer) else { break }
             var offset = 0
             while offset + 16 <= n {
                 let (wd, mask, nameLength) = buffer.withUnsafeBytes { raw in

@@ -45,6 +45,17 @@ extension Lesson02 {
             try attempt("close()") { try segment.close() }
             try attempt("unlink()") { try segment.unlink() }
         }
+        // One leading "/" is accepted and dropped: "/x" and "x" are the same segment /dev/shm/x.
+        let bare = freshName()
+        let slashed = try attempt("create(name: \"/\(bare)\", size: 64)") { try L.create(name: "/" + bare, size: 64) }
+        defer { discard(slashed, unlinking: bare) }
+        try requireEqual(slashed.name, bare, "create(name: \"/\(bare)\", …) reports the wrong name",
+                         cause: "one leading \"/\" is dropped: name is reported without it, like Python's SharedMemory.name",
+                         look: "create(name:size:) in \(file)")
+        try requireCreated(slashed, size: 64)
+        try attempt("close()") { try slashed.close() }
+        try attempt("unlink()") { try slashed.unlink() }
+
         let segment = try attempt("create(name: nil, size: 100)") { try L.create(name: nil, size: 100) }
         defer { discard(segment, unlinking: segment.name) }
         try require(isPlainName(segment.name), CheckFailure(
@@ -125,6 +136,9 @@ extension Lesson02 {
         }
         guard end == .exited(0) else {
             var cause = "the peer runs your attach(name: \"\(segment.name)\", size: 0) and answers through the segment"
+            if end == .signaled(SIGSEGV) {
+                cause = "SIGSEGV: the peer wrote its answer into a mapping it may not write — attach must open with O_RDWR and map PROT_READ | PROT_WRITE (Python's attach writes too)"
+            }
             if end == .signaled(SIGBUS) {
                 cause = "SIGBUS: the peer touched its mapping beyond the object's end — the object is shorter than what was mapped (ftruncate in create? fstat's size in attach?)"
             }
@@ -208,9 +222,10 @@ extension Lesson02 {
 
         // Names shm_open must not see. 256 bytes is one too many for a file name (NAME_MAX is 255).
         let tooLong = String(repeating: "n", count: 256)
-        for bad in ["a/b", "/a/b", "x/", "", "/", "..", tooLong] {
+        let tooLongInBytes = String(repeating: "é", count: 128)           // 128 characters, 256 UTF-8 bytes
+        for bad in ["a/b", "/a/b", "x/", "", "/", "..", ".", "/.", "a\u{0}b", "\u{0}", tooLong, "/" + tooLong, tooLongInBytes] {
             try requireError("create(name: \(quoted(bad)), size: 64)", .invalidName(bad),
-                             cause: "validate the name first: one optional leading \"/\", then 1…255 bytes, no other \"/\"",
+                             cause: badNameCause(bad),
                              look: look) { try L.create(name: bad, size: 64) }
             try requireError("attach(name: \(quoted(bad)))", .invalidName(bad),
                              cause: "attach validates the name the same way", look: "attach(name:size:) in \(file)") {
@@ -232,11 +247,46 @@ extension Lesson02 {
             seen: takenSize == 4096 ? "its bytes changed" : "\(takenSize) bytes",
             cause: "without O_EXCL, shm_open opens the existing object and ftruncate then resizes someone else's data", look: look))
 
+        try requireError("create(name: \"/\(taken)\", size: 100) for a name that exists", .alreadyExists(taken),
+                         cause: "the name in .alreadyExists is without the leading \"/\" (only .invalidName carries the name as given)",
+                         look: look) { try L.create(name: "/" + taken, size: 100) }
+
         // A name nobody created.
         let missing = freshName()
         try requireError("attach(name: \"\(missing)\") for a name nobody created", .notFound(missing),
                          cause: "shm_open without O_CREAT fails with ENOENT: throw .notFound(name)",
                          look: "attach(name:size:) in \(file)") { try L.attach(name: missing, size: 0) }
+        try requireError("attach(name: \"/\(missing)\") for a name nobody created", .notFound(missing),
+                         cause: "the name in .notFound is without the leading \"/\" (only .invalidName carries the name as given)",
+                         look: "attach(name:size:) in \(file)") { try L.attach(name: "/" + missing, size: 0) }
+
+        // Any other failure of shm_open is a .systemError with its errno: here EMFILE, in a child
+        // whose descriptor table is full.
+        try requireOpenFailureIsSystemError(L.self, name: taken)
+
+        // Valid names at the limits: non-ASCII, 255 bytes counted in UTF-8, with a leading "/".
+        let stem = freshName()
+        for valid in ["séance_" + stem, stem + String(repeating: "é", count: (255 - stem.utf8.count) / 2) + ((255 - stem.utf8.count) % 2 == 1 ? "x" : ""),
+                      "/" + stem + String(repeating: "y", count: 255 - stem.utf8.count)] {
+            let bareValid = valid.hasPrefix("/") ? String(valid.dropFirst()) : valid
+            let call = "create(name: \(quoted(valid)) (\(bareValid.utf8.count) bytes), size: 64)"
+            let made: L
+            do {
+                made = try L.create(name: valid, size: 64)
+            } catch {
+                SharedSegment.unlinkIfPresent(bareValid)
+                throw CheckFailure("\(call) threw for a valid name", expected: "a segment /dev/shm/\(quoted(bareValid))", seen: "\(error)",
+                                   cause: bareValid.utf8.count == 255
+                                       ? "255 bytes is the limit and is allowed: count the UTF-8 bytes of the name without its leading \"/\" (name.utf8.count), not characters, not the \"/\""
+                                       : "any byte but \"/\" and NUL may be in a name, non-ASCII letters too: only empty, \".\", \"..\", an inner \"/\", NUL and more than 255 bytes are invalid",
+                                   look: look)
+            }
+            defer { discard(made, unlinking: bareValid) }
+            try requireEqual(made.name, bareValid, "\(call) reports the wrong name", look: look)
+            try require(objectInfo(bareValid) != nil, CheckFailure("\(call) returned but /dev/shm has no object of that name", look: look))
+            try attempt("close()") { try made.close() }
+            try attempt("unlink()") { try made.unlink() }
+        }
 
         // A name of exactly 255 bytes is fine (256 was one too many).
         let longest = freshName() + String(repeating: "x", count: 255 - freshName().utf8.count)
@@ -278,6 +328,60 @@ extension Lesson02 {
             throw CheckFailure("calls that failed created objects in /dev/shm",
                                expected: "nothing new", seen: created.sorted().joined(separator: ", "),
                                cause: "validate before shm_open, and shm_unlink what you created when a later step fails", look: look)
+        }
+    }
+
+    /// Why a bad name is bad, for the message.
+    static func badNameCause(_ name: String) -> String {
+        let bare = name.hasPrefix("/") ? String(name.dropFirst()) : name
+        if bare.utf8.contains(0) {
+            return "a NUL byte ends a C string: shm_open would see only the part before it (\"a\\0b\" opens \"/a\"); refuse names that contain NUL"
+        }
+        if bare == "." || bare == ".." { return "\".\" and \"..\" are the directory entries of /dev/shm, not names: refuse both" }
+        if bare.utf8.count > 255 {
+            return "NAME_MAX is 255 bytes: count the UTF-8 bytes (name.utf8.count) of the name without its leading \"/\" — \(bare.count) characters are \(bare.utf8.count) bytes here"
+        }
+        return "validate the name first: one optional leading \"/\", then 1…255 bytes, no other \"/\", no NUL, not \".\" or \"..\""
+    }
+
+    /// In a child whose descriptor table is full, attach must throw .systemError(call: "shm_open", errno: EMFILE).
+    static func requireOpenFailureIsSystemError<L: NamedSegmentContract>(_: L.Type, name: String) throws {
+        let report = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(report) }
+        let pid = try forkChild {
+            var limit = rlimit()
+            getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            limit.rlim_cur = 64
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+            var opened: [Int32] = []
+            while true {
+                let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+                if fd < 0 { break }
+                opened.append(fd)
+            }
+            let seen: String
+            do {
+                let segment = try L.attach(name: name, size: 0)
+                try? segment.close()
+                seen = "it returned a segment"
+            } catch {
+                seen = "\(error)"
+            }
+            opened.forEach { _ = Glibc.close($0) }
+            let bytes = Array(seen.utf8.prefix(4000))
+            report.copyBytes(from: bytes)
+            return 0
+        }
+        let end = try waitForProcess(pid)
+        try requireEqual(end, ProcessEnd.exited(0), "the child that attaches with a full descriptor table failed")
+        let seen = String(decoding: report.prefix { $0 != 0 }, as: UTF8.self)
+        let expected = NamedSegmentError.systemError(call: "shm_open", errno: EMFILE).description
+        if seen != expected {
+            throw CheckFailure("attach(name: \"\(name)\") with no descriptor left threw the wrong error",
+                               expected: "\(expected) — shm_open failed, and not because the name is taken or missing",
+                               seen: seen,
+                               cause: "only ENOENT is .notFound and only EEXIST is .alreadyExists: every other errno of shm_open is .systemError(call: \"shm_open\", errno: errno)",
+                               look: "attach(name:size:) in \(file)")
         }
     }
 
@@ -344,6 +448,19 @@ extension Lesson02 {
         let kept = try attempt("attach(name: \"\(name)\")") { try L.attach(name: name, size: 0) }
         defer { try? kept.close() }
 
+        // A descriptor the segment keeps open must not leak into programs this one executes.
+        for descriptor in openDescriptors().subtracting(descriptorsBefore) where descriptor.hasSuffix("/dev/shm/" + name) {
+            let fd = Int32(descriptor.dropFirst(3).prefix { $0 != " " }) ?? -1
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 {
+                throw CheckFailure("the segment keeps a descriptor that is not close-on-exec",
+                                   expected: "descriptors of /dev/shm/\(name) closed after mmap, or opened with O_CLOEXEC",
+                                   seen: "\(descriptor) without FD_CLOEXEC: every program this process executes inherits it",
+                                   cause: "open with shm_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600) (and O_RDWR | O_CLOEXEC to attach), or close the descriptor right after mmap",
+                                   look: "create(name:size:) and attach(name:size:) in \(file)")
+            }
+        }
+
         // close: this mapping goes, the segment stays.
         let firstStart = UInt(bitPattern: first.bytes.baseAddress!)
         try attempt("close()") { try first.close() }
@@ -351,7 +468,19 @@ extension Lesson02 {
             throw CheckFailure("close() left the segment mapped", expected: "no line of /proc/self/maps covers 0x\(String(firstStart, radix: 16))",
                                seen: line, cause: "close must munmap(base, size)", look: look)
         }
+        // Something else now lives where the segment was; a second close must not unmap it.
+        let squatter = mmap(UnsafeMutableRawPointer(bitPattern: firstStart), 4096, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | 0x100000 /* MAP_FIXED_NOREPLACE */, -1, 0)
+        let squatted = squatter != nil && squatter != MAP_FAILED && UInt(bitPattern: squatter) == firstStart
+        defer { if squatted { munmap(squatter, 4096) } }
         try attempt("close() a second time") { try first.close() }
+        if squatted && ProcessInspection.mappingLine(containing: firstStart) == nil {
+            throw CheckFailure("a second close() unmapped memory that no longer belonged to the segment",
+                               expected: "the second close() does nothing",
+                               seen: "the page mapped at 0x\(String(firstStart, radix: 16)) after the first close was unmapped by the second",
+                               cause: "remember that the segment is closed (a flag) and return at once the second time: munmap of a range unmaps whatever lives there now",
+                               look: look)
+        }
         guard objectInfo(name) != nil else {
             throw CheckFailure("close() removed the segment", expected: "/dev/shm/\(name) still there for other processes",
                                seen: "it is gone", cause: "close only unmaps (munmap); removing the name is unlink's job (shm_unlink)",
@@ -471,7 +600,7 @@ extension Lesson02 {
 
     /// Attaches to the student's segment, reads the message, writes an answer.
     static let pythonAttaches = """
-        import sys
+        import sys, zlib
         from multiprocessing import shared_memory, resource_tracker
         name = sys.argv[1]
         try:
@@ -483,8 +612,9 @@ extension Lesson02 {
             # segment belongs to the Swift program: stop tracking it.
             resource_tracker.unregister(shm._name, "shared_memory")
         message = bytes(shm.buf[:16]).decode()
+        checksum = zlib.adler32(bytes(shm.buf[32:]))
         shm.buf[16:32] = b"python was here!"
-        print(shm.size, message)
+        print(shm.size, checksum, message)
         shm.close()
         """
 
@@ -506,18 +636,25 @@ extension Lesson02 {
     static func pythonInterop<L: NamedSegmentContract>(_: L.Type, _ context: PartContext) throws {
         let look = "create(name:size:) and attach(name:size:) in \(file)"
         // Python attaches to a segment you created.
-        let mine = try attempt("create(name: nil, size: 1000)") { try L.create(name: nil, size: 1000) }
+        let size = 70_001                                      // past 64 KiB, not a whole number of pages
+        let mine = try attempt("create(name: nil, size: \(size))") { try L.create(name: nil, size: size) }
         var removed = false
         defer { try? mine.close(); if !removed { SharedSegment.unlinkIfPresent(mine.name) } }
-        try requireBacked(mine, what: "create(name: nil, size: 1000)")
+        try requireBacked(mine, what: "create(name: nil, size: \(size))")
         let message = Array("hello from swift".utf8)
         for (i, byte) in message.enumerated() { mine.bytes[i] = byte }
+        var random = context.random(stream: 2)
+        for i in 32..<size { mine.bytes[i] = UInt8.random(in: 0...255, using: &random) }
+        let checksum = adler32(mine.bytes[32..<size])
         let said = try context.runPython(pythonAttaches, [mine.name], timeout: 25,
                                          what: "SharedMemory(name=\"\(mine.name)\")")
-        let fields = chomp(said).split(separator: " ", maxSplits: 1).map(String.init)
-        try requireEqual(fields.first ?? "", "1000", "Python sees the wrong size for your segment",
+        let fields = chomp(said).split(separator: " ", maxSplits: 2).map(String.init)
+        try requireEqual(fields.first ?? "", "\(size)", "Python sees the wrong size for your segment",
                          cause: "Python maps fstat's st_size: create must ftruncate to exactly the size asked for", look: look)
-        try requireEqual(fields.count > 1 ? fields[1] : "", "hello from swift", "Python does not read what you wrote", look: look)
+        try requireEqual(fields.count > 2 ? fields[2] : "", "hello from swift", "Python does not read what you wrote", look: look)
+        try requireEqual(fields.count > 1 ? fields[1] : "", "\(checksum)",
+                         "Python reads different bytes than you wrote (adler32 of bytes 32..<\(size))",
+                         cause: "both must map the same object with MAP_SHARED: a MAP_PRIVATE mapping keeps your writes to yourself", look: look)
         let answer = String(decoding: mine.bytes[16..<32], as: UTF8.self)
         try requireEqual(answer, "python was here!", "you do not see what Python wrote",
                          cause: "both must map the same object, MAP_SHARED", look: look)
@@ -549,6 +686,13 @@ extension Lesson02 {
 extension Lesson02 {
     /// A name nobody uses: "shmlab_" and 16 random hex digits.
     static func freshName() -> String { String(SharedSegment.uniqueName().dropFirst()) }
+
+    /// zlib's adler32, to compare with what Python computes.
+    static func adler32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in bytes { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
+        return b << 16 | a
+    }
 
     static func devShmPath(_ name: String) -> String { "/dev/shm/" + (name.hasPrefix("/") ? String(name.dropFirst()) : name) }
 
@@ -637,10 +781,13 @@ extension Lesson02 {
         do {
             let value = try body()
             let seen = returned(value)
-            throw CheckFailure("\(call) did not throw", expected: "\(expected)", seen: "it returned \(seen)",
+            throw CheckFailure("\(call) did not throw", expected: expected.description.replacingNUL, seen: "it returned \(seen)",
                                cause: cause, look: look)
         } catch let error as NamedSegmentError {
-            try requireEqual(error, expected, "\(call) threw the wrong error", cause: cause, look: look)
+            if error != expected {
+                throw CheckFailure("\(call) threw the wrong error", expected: expected.description.replacingNUL,
+                                   seen: error.description.replacingNUL, cause: cause, look: look)
+            }
         } catch let failure as CheckFailure {
             throw failure
         } catch {
@@ -666,7 +813,7 @@ extension Lesson02 {
     }
 
     static func quoted(_ name: String) -> String {
-        name.utf8.count > 40 ? "<\(name.utf8.count) bytes>" : "\"\(name)\""
+        name.utf8.count > 40 ? "<\(name.utf8.count) bytes>" : "\"\(name.replacingNUL)\""
     }
 
     static func hex<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
@@ -692,3 +839,4 @@ extension Lesson02 {
         return true
     }
 }
+

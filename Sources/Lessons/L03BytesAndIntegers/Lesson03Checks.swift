@@ -142,42 +142,98 @@ extension Lesson03 {
 
     // MARK: - part 4
 
-    /// Part 4: 10,000 random round trips for every length, byte order and signedness.
-    static func randomRoundTrips<L: IntegerBytesContract>(_: L.Type) throws {
-        var random = SplitMix64(seed: 0x5EED_0003)
+    /// Part 4: 10,000 random round trips for every length, byte order and signedness. The values
+    /// come from the part's seed; the oracle is the encoding by shifts (what CPython computes), so a
+    /// failure names the smallest value it fails on and `--seed` draws the same values again.
+    static func randomRoundTrips<L: IntegerBytesContract>(_: L.Type, _ context: PartContext) throws {
+        var random = context.random(stream: 4)
         for length in 1...8 {
             let bits = 8 * length
             for signed in [false, true] {
                 let low: Int128 = signed ? -(Int128(1) << (bits - 1)) : 0
                 let high: Int128 = signed ? (Int128(1) << (bits - 1)) - 1 : (Int128(1) << bits) - 1
                 for order in [ByteOrder.big, .little] {
-                    for round in 0..<10_000 {
-                        let value: Int128
-                        switch round {
-                        case 0: value = low
-                        case 1: value = high
-                        case 2: value = signed ? -1 : 0
-                        default: value = low + Int128(random.next() >> UInt64(64 - bits))
-                        }
-                        let encoded = try attempt("encode(\(value), length: \(length), order: \(order), signed: \(signed))") {
-                            try L.encode(value, length: length, order: order, signed: signed)
-                        }
-                        let decoded = try attempt("decode([\(hex(encoded))], order: \(order), signed: \(signed))") {
-                            try L.decode(encoded, order: order, signed: signed)
-                        }
-                        if encoded.count != length || decoded != value {
-                            throw CheckFailure("a round trip changed the value (round \(round) of \(length)-byte \(signed ? "signed" : "unsigned") \(order))",
-                                               expected: "\(value) → \(length) bytes → \(value)",
-                                               seen: "\(value) → [\(hex(encoded))] → \(decoded)",
-                                               cause: (decoded < 0) != (value < 0)
-                                                   ? "the sign: a signed value with the top bit set is negative (subtract 2^(8·length)); an unsigned one never is"
-                                                   : "encode and decode must use the same byte order and the same number of bytes",
-                                               look: "encode and decode in \(file)")
-                        }
+                    var values: [Int128] = [low, high, signed ? -1 : 0, 0, 1]
+                    while values.count < 10_000 {
+                        // Small magnitudes too: draw the number of significant bits first.
+                        let width = Int.random(in: 1...bits, using: &random)
+                        values.append(low + Int128(random.next() >> UInt64(64 - width)))
+                    }
+                    let what = "\(length)-byte \(signed ? "signed" : "unsigned") \(order)"
+                    // A fast pass first; the failing values, if any, go through forEachGenerated, which
+                    // reports the smallest of them with the seed.
+                    let failing = values.contains { !roundTripHolds(L.self, $0, length: length, order: order, signed: signed) }
+                    try context.forEachGenerated(failing ? values : [], size: { Int(($0 < 0 ? -($0 + 1) : $0).bitWidth - ($0 < 0 ? -($0 + 1) : $0).leadingZeroBitCount) },
+                                                 describe: { "\($0) (\(what))" }) { value in
+                        try roundTrip(L.self, value, length: length, order: order, signed: signed)
+                    }
+                    // Every byte pattern decodes as CPython's int.from_bytes would.
+                    var patterns: [[UInt8]] = [[UInt8](repeating: 0xFF, count: length), [0x80] + [UInt8](repeating: 0, count: length - 1)]
+                    for _ in 0..<500 { patterns.append((0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }) }
+                    let wrong = patterns.contains { (try? L.decode($0, order: order, signed: signed)) != oracleDecode($0, order: order, signed: signed) }
+                    try context.forEachGenerated(wrong ? patterns : [], size: { $0.reduce(0) { $0 + $1.nonzeroBitCount } },
+                                                 describe: { "bytes [\(hex($0))] (\(what))" }) { bytes in
+                        let expected = oracleDecode(bytes, order: order, signed: signed)
+                        let call = "decode([\(hex(bytes))], order: \(order), signed: \(signed))"
+                        let seen = try attempt(call) { try L.decode(bytes, order: order, signed: signed) }
+                        try requireEqual(seen, expected, "\(call) differs from int.from_bytes",
+                                         cause: signed && seen == expected + (Int128(1) << bits)
+                                             ? "signed, with the top bit set, the bytes stand for a negative number: subtract 2^(8·length)"
+                                             : "for \"big\" the first byte is the most significant; for \"little\" the last",
+                                         look: "decode(_:order:signed:) in \(file)")
                     }
                 }
             }
         }
+    }
+
+    /// The fast test of `roundTrip`: no strings unless it fails.
+    static func roundTripHolds<L: IntegerBytesContract>(_: L.Type, _ value: Int128, length: Int, order: ByteOrder, signed: Bool) -> Bool {
+        guard let encoded = try? L.encode(value, length: length, order: order, signed: signed), encoded.count == length else { return false }
+        let pattern = UInt64(truncatingIfNeeded: value)
+        for i in 0..<length where encoded[i] != UInt8(truncatingIfNeeded: pattern >> UInt64(8 * (order == .big ? length - 1 - i : i))) {
+            return false
+        }
+        guard let decoded = try? L.decode(encoded, order: order, signed: signed) else { return false }
+        return decoded == value
+    }
+
+    /// encode gives the oracle's bytes, and decode gives the value back.
+    static func roundTrip<L: IntegerBytesContract>(_: L.Type, _ value: Int128, length: Int, order: ByteOrder, signed: Bool) throws {
+        let vector = Vector(value: value, length: length, order: order, signed: signed, bytes: oracleEncode(value, length: length, order: order))
+        let encoded = try attempt(vector.call) { try L.encode(value, length: length, order: order, signed: signed) }
+        if encoded != vector.bytes! {
+            throw CheckFailure("\(vector.call) differs from CPython", expected: "\(hex(vector.bytes!))   — Python: \(vector.python)",
+                               seen: hex(encoded), cause: encodingCause(seen: encoded, expected: vector.bytes!, vector: vector),
+                               look: "encode(_:length:order:signed:) in \(file)")
+        }
+        let decoded = try attempt("decode([\(hex(encoded))], order: \(order), signed: \(signed))") {
+            try L.decode(encoded, order: order, signed: signed)
+        }
+        if decoded != value {
+            throw CheckFailure("a round trip changed the value (\(length)-byte \(signed ? "signed" : "unsigned") \(order))",
+                               expected: "\(value) → \(length) bytes → \(value)",
+                               seen: "\(value) → [\(hex(encoded))] → \(decoded)",
+                               cause: (decoded < 0) != (value < 0)
+                                   ? "the sign: a signed value whose most significant byte has its top bit set is negative (subtract 2^(8·length)) — that byte is the first for \"big\" and the last for \"little\"; an unsigned value is never negative"
+                                   : "encode and decode must use the same byte order and the same number of bytes",
+                               look: "encode and decode in \(file)")
+        }
+    }
+
+    /// What CPython's `value.to_bytes(length, order, signed=…)` gives for a value in range.
+    static func oracleEncode(_ value: Int128, length: Int, order: ByteOrder) -> [UInt8] {
+        let pattern = UInt64(truncatingIfNeeded: value)
+        return (0..<length).map { i in UInt8(truncatingIfNeeded: pattern >> UInt64(8 * (order == .big ? length - 1 - i : i))) }
+    }
+
+    /// What CPython's `int.from_bytes(bytes, order, signed=…)` gives.
+    static func oracleDecode(_ bytes: [UInt8], order: ByteOrder, signed: Bool) -> Int128 {
+        let ordered = order == .big ? bytes : bytes.reversed()
+        var value: Int128 = 0
+        for byte in ordered { value = value << 8 | Int128(byte) }
+        if signed, let first = ordered.first, first & 0x80 != 0 { value -= Int128(1) << (8 * bytes.count) }
+        return value
     }
 
     // MARK: - part 5
@@ -189,10 +245,12 @@ extension Lesson03 {
         defer { labUnmap(block) }
         // The student's buffer is 256 bytes in the middle of the block; the rest is a fence.
         let region = UnsafeMutableRawBufferPointer(rebasing: block[1024..<1280])
-        func resetFence() { for i in 0..<block.count { block[i] = 0xAA } }
+        // The whole block is the fence; within the table's loop, the buffer and 64 bytes each side.
+        var watched = 0..<block.count
+        func resetFence() { for i in watched { block[i] = 0xAA } }
         func requireFence(_ call: String, except range: Range<Int>?) throws {
             let allowed = range.map { ($0.lowerBound + 1024)..<($0.upperBound + 1024) } ?? 0..<0
-            let changed = (0..<block.count).filter { block[$0] != 0xAA && !allowed.contains($0) }
+            let changed = watched.filter { block[$0] != 0xAA && !allowed.contains($0) }
             guard !changed.isEmpty else { return }
             let inside = changed.filter { (1024..<1280).contains($0) }.count
             let before = changed.filter { $0 < 1024 }.count, after = changed.filter { $0 >= 1280 }.count
@@ -209,6 +267,9 @@ extension Lesson03 {
                                look: look)
         }
         let table = vectors.filter { $0.bytes != nil }
+        resetFence()
+        watched = (1024 - 64)..<(1280 + 64)
+        defer { watched = 0..<block.count }
         for offset in [1, 3, 5, 7, 0, 250] {
             for vector in table where offset + vector.length <= region.count {
                 resetFence()
@@ -231,6 +292,7 @@ extension Lesson03 {
             }
         }
 
+        watched = 0..<block.count
         // Out of bounds: an error, and nothing written anywhere.
         for (offset, length) in [(region.count - 7, 8), (region.count, 1), (-1, 2), (-8, 8), (Int.max - 4, 8)] {
             if offset > Int.max - length {
@@ -379,6 +441,11 @@ extension Lesson03 {
                                look: look)
         }
 
+        // One process at a time first: the return value, the order, the refusal at 2^64 − 1 (and
+        // the lock free after it), then the lock held by the lab while a child increments.
+        try incrementReturnsAndOrders(L.self, block: block, lock: lock, look: look)
+        try incrementHoldsTheLockThroughout(L.self, block: block, lock: lock, look: look)
+
         // The article's first counter: one byte, which holds 0…255. 2 processes × 150 increments.
         start.value = 0
         pids = []
@@ -416,6 +483,114 @@ extension Lesson03 {
         try requireEqual(Array(block[(wide - 1)...(wide + 8)]), [0] + expected + [0],
                          "the counters' neighbours changed", cause: "increment touches exactly length bytes at offset", look: look)
     }
+
+    /// One process: increment returns the new value, honours the byte order and the length at an
+    /// odd offset, and refuses to go past 2^64 − 1.
+    static func incrementReturnsAndOrders<L: IntegerBytesContract>(_: L.Type, block: UnsafeMutableRawBufferPointer,
+                                                                    lock: ProcessSharedMutex, look: String) throws {
+        let at = 301                                                          // 3 bytes, little-endian
+        for i in 296..<312 { block[i] = 0 }
+        for expected in 1...300 {
+            let returned = try attempt("increment(counterIn:, at: \(at), length: 3, order: .little, lock:)", look: look) {
+                try L.increment(counterIn: block, at: at, length: 3, order: .little, lock: lock)
+            }
+            if returned != Int128(expected) {
+                throw CheckFailure("increment returned the wrong value (a 3-byte little-endian counter, increment \(expected))",
+                                   expected: "\(expected), the new value", seen: "\(returned)",
+                                   cause: returned == Int128(expected - 1) ? "return the value after adding 1, not the one read before" : "return value + 1, what was stored",
+                                   look: look)
+            }
+        }
+        let bytes = Array(block[at..<(at + 3)])
+        if bytes != [0x2c, 0x01, 0x00] {
+            throw CheckFailure("a 3-byte little-endian counter at offset \(at) is stored wrongly after 300 increments",
+                               expected: "2c 01 00 (300, least significant byte first: (300).to_bytes(3, \"little\"))",
+                               seen: hex(bytes),
+                               cause: bytes == [0x00, 0x01, 0x2c] ? "increment ignores `order`: pass it on to load and store (the article's counter is big-endian, this one is not)"
+                                                                  : "load, add 1 and store with the given length and order",
+                               look: look)
+        }
+        try require(block[at - 1] == 0 && block[at + 3] == 0, CheckFailure(
+            "increment of a 3-byte counter changed its neighbours", expected: "bytes \(at - 1) and \(at + 3) stay 0",
+            seen: "\(block[at - 1]) and \(block[at + 3])", cause: "touch exactly `length` bytes at `offset`", look: look))
+        // The largest 8-byte counter: one more is refused, and the counter keeps its value.
+        let top = 320
+        for i in top..<(top + 8) { block[i] = 0xFF }
+        let call = "increment(counterIn:, at: \(top), length: 8, order: .big, lock:) at 2^64 − 1"
+        do {
+            let value = try L.increment(counterIn: block, at: top, length: 8, order: .big, lock: lock)
+            throw CheckFailure("\(call) returned \(value)", expected: "IntegerBytesError.overflow(value: 18446744073709551616, length: 8, signed: false), the counter unchanged",
+                               seen: "it returned \(value); the counter now reads \(hex(block[top..<(top + 8)]))",
+                               cause: "compute value + 1 as Int128 and let store refuse it: UInt64 arithmetic with &+ wraps 2^64 − 1 to 0", look: look)
+        } catch let error as IntegerBytesError {
+            try requireEqual(error, .overflow(value: Int128(1) << 64, length: 8, signed: false), "\(call) threw the wrong error", look: look)
+        } catch let failure as CheckFailure {
+            throw failure
+        } catch {
+            throw CheckFailure("\(call) threw the wrong kind of error", expected: "IntegerBytesError.overflow", seen: "\(error)", look: look)
+        }
+        try requireEqual(hex(block[top..<(top + 8)]), "ff ff ff ff ff ff ff ff", "\(call) changed the counter although it threw",
+                         cause: "a refused increment leaves the counter as it was", look: look)
+        // The lock is free again after the refusal.
+        try require(lock.ownerThreadID == nil, CheckFailure("\(call) threw with the lock still held",
+                                                           expected: "the lock released on every path out of increment, the throwing one too",
+                                                           seen: "the lock is held by thread \(lock.ownerThreadID ?? 0)",
+                                                           cause: "use lock.withLock { … }, or unlock in a defer", look: look))
+    }
+
+    /// The lab holds the lock while a child increments: the child must block before it reads the
+    /// counter. The lab then adds 100 under the lock; once it unlocks, the child's increment must
+    /// start from what the lab left (no read before the lock, no store without it).
+    static func incrementHoldsTheLockThroughout<L: IntegerBytesContract>(_: L.Type, block: UnsafeMutableRawBufferPointer,
+                                                                         lock: ProcessSharedMutex, look: String) throws {
+        let at = 400
+        for i in at..<(at + 8) { block[i] = 0 }
+        let returnedSlot = 448
+        block.storeBytes(of: UInt64(0), toByteOffset: returnedSlot, as: UInt64.self)
+        try lock.lock()
+        var locked = true
+        defer { if locked { lock.unlock() } }
+        let pid = try forkChild {
+            let value = try L.increment(counterIn: block, at: at, length: 8, order: .big, lock: lock)
+            block.storeBytes(of: UInt64(truncatingIfNeeded: value), toByteOffset: returnedSlot, as: UInt64.self)
+            return 0
+        }
+        var reaped = false
+        defer { if !reaped { kill(pid, SIGKILL); _ = waitForProcess(pid, timeout: 5) } }
+        // Until the child sleeps (in the lock) or has ended.
+        let deadline = monotonicSeconds() + 10
+        while monotonicSeconds() < deadline {
+            if waitUntilBlocked([pid], timeout: 0.1) { break }
+            if let state = ProcessInspection.state(of: pid), state == "Z" { break }
+        }
+        let during = Array(block[at..<(at + 8)])
+        if during != [UInt8](repeating: 0, count: 8) {
+            throw CheckFailure("increment changed the counter while another process held the lock",
+                               expected: "the child waits for the lock before touching the counter",
+                               seen: "the counter became \(hex(during)) while the lab held the lock",
+                               cause: "take the lock around the whole read-modify-write: try lock.withLock { load, add 1, store }",
+                               look: look)
+        }
+        // What other processes did meanwhile, under the lock: 100 increments.
+        for i in 0..<8 { block[at + i] = i == 7 ? 100 : 0 }
+        lock.unlock()
+        locked = false
+        let end = try waitForProcess(pid)
+        reaped = true
+        try requireEqual(end, .exited(0), "the process incrementing the counter failed", look: look)
+        let after = Array(block[at..<(at + 8)])
+        let returned = block.load(fromByteOffset: returnedSlot, as: UInt64.self)
+        if after != [0, 0, 0, 0, 0, 0, 0, 101] {
+            throw CheckFailure("an increment lost what another process did while it waited for the lock",
+                               expected: "101: the child read the counter after the lab's 100 increments, under the lock",
+                               seen: "\(hex(after)) (increment returned \(returned))",
+                               cause: after.last == 1
+                                   ? "increment read the counter before it took the lock, then stored its stale value + 1: load, add and store must all happen while holding the lock"
+                                   : "load, add 1 and store, all while holding the lock",
+                               look: look)
+        }
+        try requireEqual(returned, 101, "increment returned the wrong value after waiting for the lock", look: look)
+    }
 }
 
 // MARK: - helpers
@@ -445,16 +620,4 @@ extension Lesson03 {
         }
     }
 
-    /// A small, fast, seedable generator (SplitMix64), so that a failing round trip repeats.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 }

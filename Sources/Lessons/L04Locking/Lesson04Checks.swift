@@ -42,6 +42,9 @@ extension Lesson04 {
     ] }
 
     static let file = "Locking.swift"
+
+    /// What a lock call returned, for an isolated call's report.
+    static func describe(_ outcome: LockOutcome?) -> String { outcome.map { "\($0)" } ?? "nil" }
     static func look(_ function: String) -> String { "\(function) in \(file)" }
 
     /// A fresh lab block with the student's mutex initialised at its start.
@@ -185,6 +188,17 @@ extension Lesson04 {
             throw CheckFailure("init(initializingAt:) threw the wrong error for a misaligned address",
                                expected: "LockingError.misaligned", seen: "\(error)", look: look("init(initializingAt:)"))
         }
+        // 8-aligned is enough (a pthread_mutex_t needs 8): an address that is not 16-aligned is fine.
+        let eight = block.baseAddress! + 1024 + 8
+        do {
+            let made = try L.Mutex(initializingAt: eight)
+            try? made.destroy()
+        } catch {
+            throw CheckFailure("init(initializingAt:) refused an 8-aligned address",
+                               expected: "a mutex at \(eight) (8-aligned, not 16-aligned)", seen: "\(error)",
+                               cause: "a pthread_mutex_t needs 8-byte alignment: test address % 8 == 0, nothing stricter",
+                               look: look("init(initializingAt:)"))
+        }
         let mutex = try attempt("SharedMutex(initializingAt:)") { try L.Mutex(initializingAt: block.baseAddress! + Slot.mutex) }
         try requireProcessSharedAttribute(at: block.baseAddress! + Slot.mutex)
         let counted = try race(L.self, block, workers: 4, each: 100_000, mutex: mutex, yieldEvery: 64, context: context)
@@ -194,6 +208,21 @@ extension Lesson04 {
                             : "more increments than were made: the counter was not reset, or the lock is broken",
                          look: look("lock() and withLock(_:)"))
         try attempt("destroy()", look: look("destroy()")) { try mutex.destroy() }
+        try requireDestroyed(at: block.baseAddress! + Slot.mutex)
+    }
+
+    /// glibc's pthread_mutex_destroy marks the mutex's kind invalid (-1): the only trace a
+    /// destroy leaves in the bytes. `__kind` is the fifth Int32 of `struct __pthread_mutex_s`.
+    static func requireDestroyed(at address: UnsafeMutableRawPointer) throws {
+        #if arch(x86_64) || arch(arm64)
+        let kind = address.load(fromByteOffset: 16, as: Int32.self)
+        try require(kind == -1, CheckFailure(
+            "destroy() did not destroy the mutex",
+            expected: "pthread_mutex_destroy on the mutex in the shared block (glibc then marks its kind -1)",
+            seen: "the mutex's kind field is still \(kind): no pthread_mutex_destroy reached these bytes",
+            cause: "destroy() must call pthread_mutex_destroy(mutex) on the same pthread_mutex_t that init initialised, and throw a SystemError if it fails",
+            look: look("destroy()")))
+        #endif
     }
 
     /// Part 3: while another process holds the lock, try-lock fails; after release it succeeds.
@@ -202,15 +231,21 @@ extension Lesson04 {
         defer { labUnmap(block) }
         let flag = SharedFlag(at: block.baseAddress! + Slot.flag)
         let holder = try startHolder(L.self, mutex, flag: flag)
-        let busy = try attempt("tryLock(timeout: 0)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0) }
-        if let busy {
-            _ = try? mutex.unlock()
+        // This process uses the mutex through init(at:), as a process that did not create it
+        // would: no system call, and certainly no second pthread_mutex_init.
+        let again = L.Mutex(at: block.baseAddress! + Slot.mutex)
+        let busy = try IsolatedCall.run(limit: 1.2) { describe(try again.tryLock(timeout: 0)) }
+        if busy != .returned(describe(nil)) {
             flag.value = 2
             _ = waitForProcess(holder, timeout: 5)
-            throw CheckFailure("tryLock(timeout: 0) took the mutex while another process held it",
-                               expected: "nil (the mutex is busy: EBUSY)", seen: "\(busy)",
-                               cause: "lock and tryLock must really take the pthread mutex in the shared block (pthread_mutex_trylock)",
-                               look: look("tryLock(timeout:)"))
+            let tookIt = busy == .returned(describe(.acquired)) || busy == .returned(describe(.previousOwnerDied))
+            throw CheckFailure(tookIt ? "tryLock(timeout: 0) took the mutex while another process held it"
+                                      : "tryLock(timeout: 0) on a mutex another process holds did not return nil at once",
+                               expected: "nil at once (the mutex is busy: EBUSY)", seen: busy.text,
+                               cause: tookIt
+                                   ? "lock and tryLock must really take the pthread mutex in the shared block (pthread_mutex_trylock), and init(at:) must not initialise it again (a second pthread_mutex_init resets a held mutex)"
+                                   : busy.isAsleep ? "timeout 0 must not wait: pthread_mutex_trylock returns EBUSY at once (pthread_mutex_lock waits as long as it takes)" : nil,
+                               look: look("tryLock(timeout:) and init(at:)"))
         }
         do {
             try mutex.unlock()
@@ -250,14 +285,27 @@ extension Lesson04 {
         let holder = try startHolder(L.self, mutex, flag: flag)
         defer { flag.value = 2; _ = waitForProcess(holder, timeout: 5) }
 
-        let started = monotonicSeconds()
-        let result = try attempt("tryLock(timeout: 0.5)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 0.5) }
-        let took = monotonicSeconds() - started
-        if result != nil { _ = try? mutex.unlock() }
-        try require(result == nil, CheckFailure(
-            "tryLock(timeout: 0.5) took a mutex that another process held",
-            expected: "nil after about 0.5 s", seen: "\(result!)",
-            cause: "the timed lock must use pthread_mutex_timedlock on the shared mutex", look: look("tryLock(timeout:)")))
+        // In a watched child: a timed lock that ignores its timeout is seen asleep past it, at once,
+        // instead of hanging the part.
+        base.storeBytes(of: 0, toByteOffset: Slot.elapsed, as: Double.self)
+        let timed = try IsolatedCall.run(limit: 1.4, asleepIsFinal: false) {
+            let start = monotonicSeconds()
+            let outcome = try mutex.tryLock(timeout: 0.5)
+            base.storeBytes(of: monotonicSeconds() - start, toByteOffset: Slot.elapsed, as: Double.self)
+            return describe(outcome)
+        }
+        let took = base.load(fromByteOffset: Slot.elapsed, as: Double.self)
+        guard timed == .returned(describe(nil)) else {
+            let tookIt = timed == .returned(describe(.acquired)) || timed == .returned(describe(.previousOwnerDied))
+            throw CheckFailure(tookIt ? "tryLock(timeout: 0.5) took a mutex that another process held"
+                                      : "tryLock(timeout: 0.5) on a mutex another process holds did not return nil after its timeout",
+                               expected: "nil after about 0.5 s", seen: timed.text,
+                               cause: tookIt ? "the timed lock must use pthread_mutex_timedlock on the shared mutex"
+                                   : timed == .noAnswer(1.4) ? "it was still waiting 0.9 s after its deadline: the timeout is ignored (pthread_mutex_lock instead of pthread_mutex_timedlock?) or the deadline is far too late"
+                                   : timed.text.contains("EINVAL") ? "pthread_mutex_timedlock returns EINVAL for a deadline whose tv_nsec is not below 1_000_000_000: when now's nanoseconds plus the timeout's fraction pass a second, carry one into tv_sec"
+                                   : "pthread_mutex_timedlock returns ETIMEDOUT when the deadline passes: return nil",
+                               look: look("tryLock(timeout:)"))
+        }
         try require(took >= 0.45, CheckFailure(
             "tryLock(timeout: 0.5) gave up too early",
             expected: "nil after about 0.5 s", seen: "nil after \(secondsText(took))",
@@ -268,15 +316,14 @@ extension Lesson04 {
             expected: "nil after about 0.5 s", seen: "nil after \(secondsText(took))",
             cause: "the deadline is computed wrongly (seconds vs nanoseconds? a nanosecond carry?)",
             look: look("tryLock(timeout:)")))
-        for bad in [-1.0, -0.001] {
-            do {
-                let got = try mutex.tryLock(timeout: bad)
-                if got != nil { _ = try? mutex.unlock() }
-                throw CheckFailure("tryLock(timeout: \(bad)) did not reject the negative timeout",
-                                   expected: "LockingError.invalidTimeout(\(bad))", seen: "\(String(describing: got))",
+        for bad in [-1.0, -0.001, Double.nan] {
+            let outcome = try IsolatedCall.run(limit: 1.2) { describe(try mutex.tryLock(timeout: bad)) }
+            let wanted = "\(LockingError.invalidTimeout(bad))"
+            guard case .threw(let error) = outcome, error == wanted else {
+                throw CheckFailure("tryLock(timeout: \(bad)) did not throw LockingError.invalidTimeout",
+                                   expected: wanted, seen: outcome.text,
+                                   cause: bad.isNaN ? "NaN compares false with everything: `timeout < 0` lets it through. Test `guard timeout >= 0` (false for NaN)" : nil,
                                    look: look("tryLock(timeout:)"))
-            } catch let error as LockingError {
-                try requireEqual(error, .invalidTimeout(bad), "tryLock(timeout: \(bad)) threw the wrong error", look: look("tryLock(timeout:)"))
             }
         }
 
@@ -284,7 +331,8 @@ extension Lesson04 {
         base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
         let waiter = try forkChild {
             let start = monotonicSeconds()
-            let outcome = try attempt("tryLock(timeout: 8)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 8) }
+            // 7.999 s: now + 0.999 s carries into the next second in all but 1 ms of every second.
+            let outcome = try attempt("tryLock(timeout: 7.999)", look: look("tryLock(timeout:)")) { try mutex.tryLock(timeout: 7.999) }
             base.storeBytes(of: monotonicSeconds() - start, toByteOffset: Slot.elapsed, as: Double.self)
             base.storeBytes(of: Seen(outcome).rawValue, toByteOffset: Slot.result, as: Int64.self)
             if outcome != nil { try attempt("unlock()", look: look("unlock()")) { try mutex.unlock() } }
@@ -293,15 +341,17 @@ extension Lesson04 {
         let blocked = waitUntilBlocked([waiter], timeout: 10)
         flag.value = 2                       // the holder unlocks now
         guard let end = waitForProcess(waiter, timeout: 20) else {
-            throw CheckFailure("tryLock(timeout: 8) in another process never returned",
+            throw CheckFailure("tryLock(timeout: 7.999) in another process never returned",
                                seen: "the holder unlocked (the lab's holder does, when told); " + initEvidence(at: base + Slot.mutex),
                                cause: notWokenCause(at: base + Slot.mutex), look: look("tryLock(timeout:)"))
         }
-        try requireEqual(end, .exited(0), "the waiting process did not finish cleanly", look: look("tryLock(timeout:)"))
+        try requireEqual(end, .exited(0), "the process waiting in tryLock(timeout: 7.999) did not finish cleanly (its message is above)",
+                         cause: "pthread_mutex_timedlock returns EINVAL for a deadline whose tv_nsec is not below 1_000_000_000: when now's nanoseconds plus the fraction pass a second, carry one into tv_sec",
+                         look: look("tryLock(timeout:)"))
         let seen = Seen(rawValue: base.load(fromByteOffset: Slot.result, as: Int64.self)) ?? .nothing
         let waited = base.load(fromByteOffset: Slot.elapsed, as: Double.self)
         try require(seen == .acquired, CheckFailure(
-            "a process waiting in tryLock(timeout: 8) was not woken when the holder unlocked",
+            "a process waiting in tryLock(timeout: 7.999) was not woken when the holder unlocked",
             expected: ".acquired soon after the unlock", seen: "\(seen.text) after \(secondsText(waited))"
                 + (blocked ? " (it was asleep in the kernel before the unlock)" : "") + "; " + initEvidence(at: base + Slot.mutex),
             cause: notWokenCause(at: base + Slot.mutex), look: look("init(initializingAt:)")))
@@ -354,6 +404,22 @@ extension Lesson04 {
                                look: look("init(initializingAt:)"))
         }
         try attempt("unlock() after recovering", look: look("unlock()")) { try mutex.unlock() }
+
+        // 1b. The same through tryLock(timeout: 0) (pthread_mutex_trylock also returns EOWNERDEAD).
+        let tried = try startHolder(L.self, mutex, flag: flag, holdForever: true)
+        kill(tried, SIGKILL)
+        _ = try waitForProcess(tried)
+        let once = try IsolatedCall.run(limit: 1.2) {
+            let outcome = try mutex.tryLock(timeout: 0)
+            if outcome != nil { try mutex.unlock() }
+            return describe(outcome)
+        }
+        try require(once == .returned(describe(.previousOwnerDied)), CheckFailure(
+            "tryLock(timeout: 0) after the holder was killed did not report it",
+            expected: ".previousOwnerDied (pthread_mutex_trylock returned EOWNERDEAD), then the mutex is made consistent",
+            seen: once.text,
+            cause: "pthread_mutex_trylock returns EOWNERDEAD like pthread_mutex_lock: the caller now holds the mutex; call pthread_mutex_consistent and return .previousOwnerDied (not an error, not nil, not .acquired)",
+            look: look("tryLock(timeout:)")))
 
         // 2. After recovery and unlock, another process locks normally.
         base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
@@ -423,38 +489,9 @@ extension Lesson04 {
     /// Part 6: two unrelated processes take turns through named semaphores.
     static func semaphoreAlternation<L: LockingContract>(_: L.Type, _ context: PartContext) throws {
         let tag = "\(getpid())"
-        for bad in ["no-slash-\(tag)", "/a/b\(tag)", "/", "/" + String(repeating: "x", count: 252)] {
-            do {
-                let made = try L.Semaphore.create(name: bad, value: 1)
-                try? made.close()
-                try? L.Semaphore.unlink(name: bad)
-                throw CheckFailure("create(name: \"\(bad.prefix(40))\") accepted an invalid name",
-                                   expected: "LockingError.invalidName", seen: "a semaphore",
-                                   cause: "a semaphore name is \"/\" followed by 1…251 characters without another \"/\"",
-                                   look: look("create(name:value:)"))
-            } catch let error as LockingError {
-                try requireEqual(error, .invalidName(bad), "create(name:value:) threw the wrong error for an invalid name",
-                                 look: look("create(name:value:)"))
-            }
-        }
-        do {
-            let found = try L.Semaphore.open(name: "/shmlab-missing-\(tag)")
-            try? found.close()
-            throw CheckFailure("open(name:) of a name nobody created did not fail",
-                               expected: "LockingError.notFound", seen: "a semaphore", look: look("open(name:)"))
-        } catch let error as LockingError {
-            try requireEqual(error, .notFound("/shmlab-missing-\(tag)"), "open(name:) of a missing name threw the wrong error",
-                             look: look("open(name:)"))
-        }
-        do {
-            let made = try L.Semaphore.create(name: "/shmlab-bad-value-\(tag)", value: -1)
-            try? made.close()
-            try? L.Semaphore.unlink(name: "/shmlab-bad-value-\(tag)")
-            throw CheckFailure("create(value: -1) was accepted", expected: "LockingError.invalidValue(-1)",
-                               seen: "a semaphore", look: look("create(name:value:)"))
-        } catch let error as LockingError {
-            try requireEqual(error, .invalidValue(-1), "create(value: -1) threw the wrong error", look: look("create(name:value:)"))
-        }
+        try semaphoreNames(L.self, tag: tag)
+        try semaphoreValues(L.self, tag: tag)
+        try semaphoreWaitInterrupted(L.self, tag: tag)
 
         let pingName = "/shmlab-ping-\(tag)", pongName = "/shmlab-pong-\(tag)"
         let ping = try attempt("create(name: \"\(pingName)\", value: 1)", look: look("create(name:value:)")) {
@@ -586,6 +623,155 @@ extension Lesson04 {
                          "the counter changed although the increment overflowed", look: look("withLock(_:)"))
     }
 
+    /// Runs `body`, which must throw `expected` (a LockingError); fails naming `call` otherwise.
+    static func expectLockingError<T>(_ expected: LockingError, _ call: String, function: String, cause: String? = nil,
+                                      cleanUp: (T) -> Void = { _ in }, _ body: () throws -> T) throws {
+        do {
+            let made = try body()
+            cleanUp(made)
+            throw CheckFailure("\(call) did not throw", expected: "LockingError.\(expected)", seen: "it succeeded",
+                               cause: cause, look: look(function))
+        } catch let error as LockingError {
+            try requireEqual(error, expected, "\(call) threw the wrong error", cause: cause, look: look(function))
+        } catch let failure as CheckFailure {
+            throw failure
+        } catch {
+            throw CheckFailure("\(call) threw the wrong error", expected: "LockingError.\(expected)", seen: "\(error)",
+                               cause: cause, look: look(function))
+        }
+    }
+
+    /// Names: "/" and 1…251 bytes without another "/" (nor NUL); every function validates; the
+    /// longest valid name works; mode 0600; close keeps the name; unlink of a missing name.
+    static func semaphoreNames<L: LockingContract>(_: L.Type, tag: String) throws {
+        let tooLong = "/" + String(repeating: "x", count: 252)
+        let rule = "a semaphore name is \"/\" followed by 1…251 bytes, none of them \"/\" or NUL (the file is /dev/shm/sem.NAME: at most 255 bytes)"
+        for bad in ["", "no-slash-\(tag)", "/a/b\(tag)", "/", tooLong, "/shmlab-nul-\(tag)\u{0}x"] {
+            let shown = bad.count > 40 ? "\"/\" + \(bad.utf8.count - 1) × \"x\"" : "\"\(bad.replacingNUL)\""
+            try expectLockingError(.invalidName(bad), "create(name: \(shown), value: 1)", function: "create(name:value:)",
+                                   cause: rule, cleanUp: { (made: L.Semaphore) in try? made.close(); try? L.Semaphore.unlink(name: bad) }) {
+                try L.Semaphore.create(name: bad, value: 1)
+            }
+        }
+        for bad in ["no-slash-\(tag)", "/a/b\(tag)", "/", tooLong] {
+            let shown = bad.count > 40 ? "\"/\" + \(bad.utf8.count - 1) × \"x\"" : "\"\(bad)\""
+            try expectLockingError(.invalidName(bad), "open(name: \(shown))", function: "open(name:)",
+                                   cause: "open validates the name as create does: " + rule,
+                                   cleanUp: { (found: L.Semaphore) in try? found.close() }) { try L.Semaphore.open(name: bad) }
+            try expectLockingError(.invalidName(bad), "unlink(name: \(shown))", function: "unlink(name:)",
+                                   cause: "unlink validates the name as create does: " + rule) { try L.Semaphore.unlink(name: bad) }
+        }
+        let missing = "/shmlab-missing-\(tag)"
+        try expectLockingError(.notFound(missing), "open(name: \"\(missing)\") of a name nobody created", function: "open(name:)",
+                               cause: "sem_open(name, 0) fails with ENOENT: throw notFound(name)",
+                               cleanUp: { (found: L.Semaphore) in try? found.close() }) { try L.Semaphore.open(name: missing) }
+        try expectLockingError(.notFound(missing), "unlink(name: \"\(missing)\") of a name nobody created", function: "unlink(name:)",
+                               cause: "sem_unlink fails with ENOENT: throw notFound(name) (an unlink that reports nothing hides a name removed twice, or never made)") {
+            try L.Semaphore.unlink(name: missing)
+        }
+
+        // The longest valid name: "/" and 251 bytes.
+        let prefix = "/shmlab-\(tag)-"
+        let longest = prefix + String(repeating: "y", count: 252 - prefix.utf8.count)
+        let made: L.Semaphore
+        do {
+            made = try L.Semaphore.create(name: longest, value: 0)
+        } catch {
+            throw CheckFailure("create refused the longest valid name (\"/\" and 251 bytes)", expected: "a semaphore",
+                               seen: "\(error)", cause: rule, look: look("create(name:value:)"))
+        }
+        var unlinked = false
+        defer { try? made.close(); if !unlinked { try? L.Semaphore.unlink(name: longest) } }
+        let file = "/dev/shm/sem." + longest.dropFirst()
+        var info = stat()
+        if stat(file, &info) == 0 {
+            let mode = info.st_mode & 0o777
+            try require(mode == 0o600, CheckFailure(
+                "the semaphore's file has the wrong permissions", expected: "mode 0600 (rw for its owner only)",
+                seen: "mode 0\(String(mode, radix: 8)) on \(file.prefix(40))…",
+                cause: "sem_open(name, O_CREAT | O_EXCL, 0o600, value): the third argument is the mode", look: look("create(name:value:)")))
+        } else {
+            throw CheckFailure("create(name:value:) made no /dev/shm/sem.NAME file", expected: "\(file.prefix(40))…",
+                               seen: "none (errno \(errnoSymbol(errno)))", look: look("create(name:value:)"))
+        }
+        try attempt("close()", look: look("close()")) { try made.close() }
+        // close keeps the name: another open finds it.
+        let reopened: L.Semaphore
+        do {
+            reopened = try L.Semaphore.open(name: longest)
+        } catch {
+            throw CheckFailure("after close(), open(name:) no longer finds the semaphore", expected: "close closes this process's handle; the semaphore and its name stay until unlink",
+                               seen: "\(error)", cause: "close() is sem_close only: sem_unlink is unlink(name:)'s job", look: look("close()"))
+        }
+        try attempt("close()", look: look("close()")) { try reopened.close() }
+        try attempt("unlink(name:)", look: look("unlink(name:)")) { try L.Semaphore.unlink(name: longest) }
+        unlinked = true
+        try require(access(file, F_OK) != 0, CheckFailure("unlink(name:) left /dev/shm/sem.NAME", expected: "the file is gone",
+                                                         seen: "\(file.prefix(40))… still exists", look: look("unlink(name:)")))
+    }
+
+    /// Initial values: below 0 and above SEM_VALUE_MAX are refused; 3 gives three turns.
+    static func semaphoreValues<L: LockingContract>(_: L.Type, tag: String) throws {
+        let name = "/shmlab-value-\(tag)"
+        for bad in [-1, Int(SEM_VALUE_MAX) + 1] {
+            try expectLockingError(.invalidValue(bad), "create(name:value: \(bad))", function: "create(name:value:)",
+                                   cause: "the initial value must be within 0…SEM_VALUE_MAX (\(SEM_VALUE_MAX)): check it before sem_open",
+                                   cleanUp: { (made: L.Semaphore) in try? made.close(); try? L.Semaphore.unlink(name: name) }) {
+                try L.Semaphore.create(name: name, value: bad)
+            }
+        }
+        let three = try attempt("create(name: \"\(name)\", value: 3)", look: look("create(name:value:)")) { try L.Semaphore.create(name: name, value: 3) }
+        defer { try? three.close(); try? L.Semaphore.unlink(name: name) }
+        var taken: [Bool] = []
+        for _ in 0..<4 { taken.append(try attempt("wait(timeout: 0)", look: look("wait(timeout:)")) { try three.wait(timeout: 0) }) }
+        try requireEqual(taken, [true, true, true, false], "wait(timeout: 0) four times on a semaphore created with value 3",
+                         cause: "create passes value to sem_open; wait(timeout: 0) is sem_trywait: true while the count is above 0",
+                         look: look("create(name:value:) and wait(timeout:)"))
+        let outcome = try IsolatedCall.run(limit: 1.2) { "\(try three.wait(timeout: .nan))" }
+        let wanted = "\(LockingError.invalidTimeout(.nan))"
+        guard case .threw(let error) = outcome, error == wanted else {
+            throw CheckFailure("wait(timeout: .nan) did not throw LockingError.invalidTimeout", expected: wanted, seen: outcome.text,
+                               cause: "NaN compares false with everything: `timeout < 0` lets it through. Test `guard timeout >= 0` (false for NaN)",
+                               look: look("wait(timeout:)"))
+        }
+    }
+
+    /// A process asleep in wait(timeout:) is interrupted by a signal (sem_timedwait fails with
+    /// EINTR): it must wait on and take the post that follows.
+    static func semaphoreWaitInterrupted<L: LockingContract>(_: L.Type, tag: String) throws {
+        let name = "/shmlab-eintr-\(tag)"
+        let sleeper = try attempt("create(name: \"\(name)\", value: 0)", look: look("create(name:value:)")) { try L.Semaphore.create(name: name, value: 0) }
+        defer { try? sleeper.close(); try? L.Semaphore.unlink(name: name) }
+        let block = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(block) }
+        InterruptCounters.install(block.baseAddress!)
+        defer { InterruptCounters.uninstall() }
+        let interrupts = SharedCounter(at: block.baseAddress!)
+        let child = try forkChild {
+            let got = try attempt("wait(timeout: 19.999) interrupted by a signal", look: look("wait(timeout:)")) { try sleeper.wait(timeout: 19.999) }
+            return got ? 0 : 4
+        }
+        guard waitUntilBlocked([child], timeout: 10) else {
+            let end = waitForProcess(child, timeout: 1)
+            throw CheckFailure("wait(timeout: 19.999) on a semaphore at 0 did not wait", expected: "it sleeps until a post",
+                               seen: end.map { "it returned: the process \($0)" } ?? "it never slept",
+                               cause: "sem_timedwait wants an absolute CLOCK_REALTIME deadline (now + timeout), with nanoseconds below 1_000_000_000 (carry into seconds)",
+                               look: look("wait(timeout:)"))
+        }
+        kill(child, SIGUSR1)
+        _ = interrupts.wait(atLeast: 1, timeout: 5)
+        _ = waitUntilBlocked([child], timeout: 2)          // asleep again, or gone
+        try attempt("post()", look: look("post()")) { try sleeper.post() }
+        guard let end = waitForProcess(child, timeout: 10) else {
+            throw CheckFailure("a process waiting in wait(timeout:) was not woken by post()", look: look("post()"))
+        }
+        try requireEqual(end, .exited(0), "a wait(timeout: 19.999) interrupted by a signal did not go on to take the post",
+                         cause: end == .exited(4)
+                             ? "it returned false when the signal interrupted it: sem_timedwait fails with EINTR then — wait again (same deadline)"
+                             : "sem_timedwait fails with EINTR when a signal interrupts it: that is not an error, call it again (its message is above)",
+                         look: look("wait(timeout:)"))
+    }
+
     // `alternate MINE THEIRS SEGMENT PARITY ROUNDS`: wait on MINE, check the turn counter's
     // parity, bump it, post THEIRS — ROUNDS times. It shares nothing with the part but names.
     static func alternateTurns<L: LockingContract>(_: L.Type, _ arguments: [String]) throws -> Int32 {
@@ -595,11 +781,12 @@ extension Lesson04 {
         let segment = try SharedSegment.attach(name: arguments[2])
         defer { segment.close() }
         for round in 0..<rounds {
-            let turn = try attempt("wait(timeout: 10)", look: look("wait(timeout:)")) { try mine.wait(timeout: 10) }
+            // 9.999 s: now + 0.999 s carries into the next second in all but 1 ms of every second.
+            let turn = try attempt("wait(timeout: 9.999)", look: look("wait(timeout:)")) { try mine.wait(timeout: 9.999) }
             let count = segment.bytes.load(fromByteOffset: 0, as: UInt64.self)
             guard turn else {
                 throw CheckFailure("process \(parity + 1) got no turn within 10 s (its round \(round + 1))",
-                                   expected: "wait(timeout: 10) returns true once the other process posts",
+                                   expected: "wait(timeout: 9.999) returns true once the other process posts",
                                    seen: "false, with \(count) turns taken so far",
                                    cause: "wait(timeout:) gave up before its timeout (sem_timedwait wants an absolute CLOCK_REALTIME deadline), or post() does not reach this process",
                                    look: look("wait(timeout:) and post()"))

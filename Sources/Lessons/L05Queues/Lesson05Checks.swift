@@ -119,11 +119,60 @@ extension Lesson05 {
     }
 
 
+
+    /// The address a process sleeps on in futex(2) (`/proc/PID/syscall`, first argument); nil
+    /// when it is not asleep in futex.
+    static func futexAddress(_ pid: pid_t) -> UInt? {
+        guard ProcessInspection.state(of: pid) == "S", let bytes = try? readFile("/proc/\(pid)/syscall") else { return nil }
+        let fields = String(decoding: bytes, as: UTF8.self).split(separator: " ")
+        #if arch(x86_64)
+        let futex = 202
+        #else
+        let futex = 98
+        #endif
+        guard fields.count > 1, Int(fields[0]) == futex, fields[1].hasPrefix("0x") else { return nil }
+        return UInt(fields[1].dropFirst(2), radix: 16)
+    }
+
+    /// After an event that must wake every process in `pids` (a put, a get that made room, a
+    /// close), waits until each ended or is at work; fails at once when one is found asleep on a
+    /// futex that is not the lock's — a condition variable — after the event returned: the wake-up
+    /// (a futex wake, done before the event returned) did not reach it, or it went back to sleep.
+    /// Returns how those that ended ended; those still running were not found asleep.
+    static func requireWoken(_ pids: [pid_t], lock: ProcessSharedMutex, switchesBefore: [pid_t: Int], after event: String,
+                             who: String, cause: String, look: String, timeout: Double = 10) throws -> [pid_t: ProcessEnd] {
+        var ends = [pid_t: ProcessEnd]()
+        let lockAddress = UInt(bitPattern: lock.address)
+        let deadline = monotonicSeconds() + timeout
+        while ends.count < pids.count && monotonicSeconds() < deadline {
+            for pid in pids where ends[pid] == nil {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid { ends[pid] = ProcessEnd(waitStatus: status); continue }
+                guard let address = futexAddress(pid), address != lockAddress else { continue }
+                usleep(20_000)                                   // still there a moment later: asleep, not passing through
+                guard futexAddress(pid) == address else { continue }
+                let woke = (ProcessSnapshot.of(pid)?.contextSwitches ?? 0) != (switchesBefore[pid] ?? -1)
+                let asleep = pids.filter { ends[$0] == nil && futexAddress($0).map { $0 != lockAddress } == true }.count
+                killAndReap(pids.filter { ends[$0] == nil })
+                throw CheckFailure(woke ? "\(who) woke up after \(event), then went back to sleep"
+                                        : "\(who) was not woken: \(asleep) of \(pids.count) still asleep after \(event)",
+                                   expected: "every waiter wakes at once and returns",
+                                   seen: "process \(pid) asleep in futex at 0x\(String(address, radix: 16)) (a condition variable in the queue's header, not the lock)"
+                                       + (woke ? ", after it had run again" : ", never woken"),
+                                   cause: woke ? "it woke, looked, and waited again: after a wake-up, look at everything that can end the wait (the closed flag, room, a message) before waiting again" : cause,
+                                   look: look)
+            }
+            if ends.count < pids.count { usleep(500) }
+        }
+        return ends
+    }
+
     /// Part 1: the tutorial's example: a producer sends 0…9, the consumer receives 0…9 in order.
     static func tutorialExample<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
         let (queue, lock, release) = try makeQueue(Q.self, 64 << 10)
         defer { release() }
         // Bad blocks.
+        var minimum = 0
         let tiny = try labSharedBlock(bytes: 4096)
         defer { labUnmap(tiny) }
         do {
@@ -132,11 +181,14 @@ extension Lesson05 {
                                seen: "a queue", cause: "check the block holds your header and some ring before using it",
                                look: look("init(creatingIn:lock:)"))
         } catch let error as QueueError {
-            guard case .blockTooSmall(16, _) = error else {
+            guard case .blockTooSmall(16, let named) = error else {
                 throw CheckFailure("init threw the wrong error for a 16-byte block", expected: "QueueError.blockTooSmall(bytes: 16, …)",
                                    seen: "QueueError.\(error)", look: look("init(creatingIn:lock:)"))
             }
+            minimum = named
         }
+        try exactMinimum(Q.self, minimum, lock: lock)
+        try dirtyBlock(Q.self, lock: lock)
         do {
             _ = try Q(creatingIn: UnsafeMutableRawBufferPointer(rebasing: tiny[4..<4096]), lock: lock)
             throw CheckFailure("init accepted a block that is not 8-aligned", expected: "QueueError.misaligned",
@@ -171,10 +223,76 @@ extension Lesson05 {
         try expect(.empty, from: "get(timeout: 0) on an empty queue") { try queue.get(timeout: 0) }
     }
 
+
+    /// The minimum blockTooSmall names is exact: one byte less is refused (naming the same
+    /// minimum), the minimum itself makes a queue that carries a message.
+    static func exactMinimum<Q: SharedQueueContract>(_: Q.Type, _ minimum: Int, lock: ProcessSharedMutex) throws {
+        try require(minimum > 16 && minimum <= 1 << 20, CheckFailure(
+            "blockTooSmall(bytes: 16, minimum: \(minimum)) names an impossible minimum",
+            expected: "the size of your header plus a few bytes of ring (more than 16 bytes)", seen: "minimum: \(minimum)",
+            look: look("init(creatingIn:lock:)")))
+        let block = try labSharedBlock(bytes: minimum + 64)
+        defer { labUnmap(block) }
+        let below = UnsafeMutableRawBufferPointer(rebasing: block[0..<(minimum - 1)])
+        do {
+            _ = try Q(creatingIn: below, lock: lock)
+            throw CheckFailure("init accepted a block one byte smaller than the minimum it names",
+                               expected: "QueueError.blockTooSmall(bytes: \(minimum - 1), minimum: \(minimum))", seen: "a queue",
+                               cause: "the check and the minimum it reports must agree: refuse block.count < minimum",
+                               look: look("init(creatingIn:lock:)"))
+        } catch let error as QueueError {
+            try requireEqual(error, .blockTooSmall(bytes: minimum - 1, minimum: minimum),
+                             "init of a block one byte under the minimum threw the wrong error", look: look("init(creatingIn:lock:)"))
+        }
+        let exact = UnsafeMutableRawBufferPointer(rebasing: block[0..<minimum])
+        let outcome = try IsolatedCall.run(limit: 1.2) {
+            let queue = try Q(creatingIn: exact, lock: lock)
+            try queue.put([7], timeout: 0)
+            return "\(try queue.get(timeout: 0))"
+        }
+        try require(outcome == .returned("[7]"), CheckFailure(
+            "a queue in a block of exactly the minimum (\(minimum) bytes) does not carry a 1-byte message",
+            expected: "init accepts it, put([7]) and get give [7] back", seen: outcome.text,
+            cause: outcome.text.contains("blockTooSmall") ? "the minimum named in blockTooSmall must itself be accepted: compare with <, not <=" : nil,
+            look: look("init(creatingIn:lock:)")))
+    }
+
+    /// init lays out a new, empty, open queue whatever the block held before: bytes that are not
+    /// zero, and a block that held another queue (closed, with messages) a moment ago.
+    static func dirtyBlock<Q: SharedQueueContract>(_: Q.Type, lock: ProcessSharedMutex) throws {
+        let block = try labSharedBlock(bytes: 8192)
+        defer { labUnmap(block) }
+        for i in 0..<block.count { block[i] = UInt8(truncatingIfNeeded: i &* 37 &+ 11) }
+        let outcome = try IsolatedCall.run(limit: 1.2) {
+            var seen: [String] = []
+            let queue = try Q(creatingIn: block, lock: lock)
+            seen.append("count \(queue.approximateCount)")
+            do { _ = try queue.get(timeout: 0); seen.append("get: a message") } catch { seen.append("get: \(error)") }
+            try queue.put([1, 2, 3], timeout: 0)
+            seen.append("back \(try queue.get(timeout: 0))")
+            try queue.put([4], timeout: 0)
+            try queue.put([5], timeout: 0)
+            try queue.close()
+            let again = try Q(creatingIn: block, lock: lock)
+            seen.append("again: count \(again.approximateCount)")
+            do { _ = try again.get(timeout: 0); seen.append("get: a message") } catch { seen.append("get: \(error)") }
+            try again.put([6], timeout: 0)
+            seen.append("back \(try again.get(timeout: 0))")
+            return seen.joined(separator: "; ")
+        }
+        let wanted = "count 0; get: empty; back [1, 2, 3]; again: count 0; get: empty; back [6]"
+        try require(outcome == .returned(wanted), CheckFailure(
+            "init of a block that was not zero-filled did not make a new, empty, open queue",
+            expected: wanted + " (a block full of other bytes, then the same block again after a queue there was closed with 2 messages in it)",
+            seen: outcome.text,
+            cause: "init must set every field of the header itself — head, tail, count, closed — not rely on the block being zero: a block may be reused",
+            look: look("init(creatingIn:lock:)")))
+    }
+
     /// Part 2: a blocked consumer sleeps (no CPU) and wakes on put; blocked producers wake when a get makes room.
     static func consumerSleepsAndWakes<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
         // A. A consumer waiting for a message sleeps, and wakes on put.
-        let (queue, _, release) = try makeQueue(Q.self, 64 << 10)
+        let (queue, queueLock, release) = try makeQueue(Q.self, 64 << 10)
         defer { release() }
         let cpuBefore = cpuSeconds(children: true)
         let started = monotonicSeconds()
@@ -187,9 +305,24 @@ extension Lesson05 {
         }
         try requireAsleep([consumer], in: "a consumer's get(timeout: 30) on an empty queue", function: "get(timeout:)")
         let asleep = 1.5
+        let switchesBefore = ProcessSnapshot.of(consumer)?.contextSwitches ?? 0
         usleep(UInt32(asleep * 1e6))              // the consumer is measured while it waits this long
+        let switches = (ProcessSnapshot.of(consumer)?.contextSwitches ?? 0) - switchesBefore
+        if switches > 40 {
+            killAndReap([consumer])
+            throw CheckFailure("the consumer woke up again and again while it waited for a message",
+                               expected: "it sleeps until the put: a few context switches at most in 1.5 s",
+                               seen: "\(switches) context switches in 1.5 s (it naps and looks, naps and looks)",
+                               cause: "get sleeps in short naps (usleep) and polls the queue instead of waiting on the condition variable: pthread_cond_timedwait(notEmpty, lock.address, &deadline) sleeps until a put wakes it",
+                               look: look("get(timeout:)"))
+        }
+        let beforePut = [consumer: ProcessSnapshot.of(consumer)?.contextSwitches ?? 0]
         try attempt("put(\"wake up\", timeout: 1)", look: look("put(_:timeout:)")) { try queue.put(Array("wake up".utf8), timeout: 1) }
-        guard let end = finish(consumer, within: 10) else {
+        let woken = try requireWoken([consumer], lock: queueLock, switchesBefore: beforePut, after: "put(\"wake up\") returned",
+                             who: "the consumer waiting in get(timeout: 30)",
+                             cause: "the put's wake-up does not reach the waiting process: are the condition variables process-shared (pthread_condattr_setpshared), and does put broadcast notEmpty?",
+                             look: look("init(creatingIn:lock:) and put(_:timeout:)"))
+        guard let end = woken[consumer] ?? finish(consumer, within: 10) else {
             throw CheckFailure("a consumer waiting in get did not wake up when a message was put",
                                expected: "get returns the message at once", seen: "still waiting 10 s after the put",
                                cause: "the put's wake-up does not reach the waiting process: are the condition variables process-shared (pthread_condattr_setpshared), and does put broadcast notEmpty?",
@@ -206,7 +339,7 @@ extension Lesson05 {
             look: look("get(timeout:)")))
 
         // B. Two producers waiting for room both wake when a get makes room for both.
-        let (full, _, releaseFull) = try makeQueue(Q.self, 4096)
+        let (full, fullLock, releaseFull) = try makeQueue(Q.self, 4096)
         defer { releaseFull() }
         let maximum = full.maximumMessageSize
         try attempt("put(\(maximum) bytes, timeout: 0) into the empty queue", look: look("put(_:timeout:)")) {
@@ -223,9 +356,14 @@ extension Lesson05 {
             })
         }
         try requireAsleep(producers, in: "two producers' put(_:timeout: 30) on a full queue", function: "put(_:timeout:)")
+        let beforeGet = Dictionary(uniqueKeysWithValues: producers.map { ($0, ProcessSnapshot.of($0)?.contextSwitches ?? 0) })
         let big = try attempt("get(timeout: 5)", look: look("get(timeout:)")) { try full.get(timeout: 5) }
         try requireEqual(big.count, maximum, "get returned the wrong message", look: look("get(timeout:)"))
-        let producerEnds = waitForAll(producers, timeout: 10)
+        let producersWoken = try requireWoken(producers, lock: fullLock, switchesBefore: beforeGet, after: "a get made room for both",
+                             who: "a producer waiting in put(_:timeout: 30) (each needs a quarter of the ring)",
+                             cause: "get wakes putters with pthread_cond_signal, which wakes one waiter: when several may fit, use pthread_cond_broadcast(notFull)",
+                             look: look("get(timeout:)"))
+        let producerEnds = producersWoken.merging(waitForAll(producers.filter { producersWoken[$0] == nil }, timeout: 10)) { $1 }
         let stuck = producers.count - producerEnds.count
         killAndReap(producers.filter { producerEnds[$0] == nil })
         for end in producerEnds.values {
@@ -243,6 +381,70 @@ extension Lesson05 {
             if let tag = parse(message) { senders.insert(tag.producer) }
         }
         try requireEqual(senders, [1, 2], "the two producers' messages did not both arrive intact", look: look("put(_:timeout:) and get(timeout:)"))
+        try oneMessageTwoConsumers(Q.self)
+    }
+
+
+    /// Two consumers asleep in get; one put wakes both (broadcast): the one that finds the
+    /// message takes it, the other must look again and go back to sleep — a wake-up says "look
+    /// again", not "there is a message".
+    static func oneMessageTwoConsumers<Q: SharedQueueContract>(_: Q.Type) throws {
+        let (queue, _, release) = try makeQueue(Q.self, 8192)
+        defer { release() }
+        let scratch = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(scratch) }
+        let results = scratch.baseAddress!
+        var consumers: [pid_t] = []
+        for index in 0..<2 {
+            results.storeBytes(of: -1, toByteOffset: 8 * index, as: Int64.self)
+            consumers.append(try forkChild {
+                do {
+                    let message = try queue.get(timeout: 30)
+                    results.storeBytes(of: Int64(parse(message)?.sequence ?? 999), toByteOffset: 8 * index, as: Int64.self)
+                } catch {
+                    results.storeBytes(of: -2, toByteOffset: 8 * index, as: Int64.self)
+                    Console.out("get threw: \(error)\n")
+                }
+                return 0
+            })
+        }
+        var reaped: Set<pid_t> = []
+        defer { killAndReap(consumers.filter { !reaped.contains($0) }) }
+        try requireAsleep(consumers, in: "two consumers' get(timeout: 30) on an empty queue", function: "get(timeout:)")
+        try attempt("put(one message, timeout: 1)", look: look("put(_:timeout:)")) { try queue.put(tagged(producer: 7, sequence: 1, size: 40), timeout: 1) }
+        // One of them returns with it; the other goes back to sleep.
+        var ended: [Int: ProcessEnd] = [:]
+        let giveUp = monotonicSeconds() + 10
+        while ended.isEmpty && monotonicSeconds() < giveUp {
+            for (index, pid) in consumers.enumerated() {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid { ended[index] = ProcessEnd(waitStatus: status); reaped.insert(pid) }
+            }
+            if ended.isEmpty { usleep(500) }
+        }
+        try require(ended.count >= 1, CheckFailure("neither of two consumers asleep in get returned after a put",
+                                                   cause: Lesson05.waiterNotWoken, look: look("put(_:timeout:)")))
+        if ended.count == 1, let other = (0..<2).first(where: { ended[$0] == nil }) {
+            if !waitUntilBlocked([consumers[other]], timeout: 3) {
+                var status: Int32 = 0
+                if waitpid(consumers[other], &status, WNOHANG) == consumers[other] { ended[other] = ProcessEnd(waitStatus: status); reaped.insert(consumers[other]) }
+            }
+        }
+        let got = (0..<2).map { results.load(fromByteOffset: 8 * $0, as: Int64.self) }
+        if ended.count == 2 {
+            throw CheckFailure("one put made two consumers return from get",
+                               expected: "one consumer gets the message; the other looks again, finds the queue empty and sleeps on",
+                               seen: "both returned: " + got.map { $0 == 1 ? "the message" : $0 == -2 ? "an error" : $0 == -1 ? "nothing" : "bytes that were never put (\($0))" }.joined(separator: " and "),
+                               cause: "get waits with `if` instead of `while`: a wake-up means \"look again\" (put broadcasts to every waiter, and waits may end spuriously); after pthread_cond_timedwait returns, check the ring again before taking a message",
+                               look: look("get(timeout:)"))
+        }
+        try attempt("put(a second message, timeout: 1)", look: look("put(_:timeout:)")) { try queue.put(tagged(producer: 7, sequence: 2, size: 40), timeout: 1) }
+        let ends = waitForAll(consumers.filter { !reaped.contains($0) }, timeout: 10)
+        reaped.formUnion(ends.keys)
+        try require(ends.values.allSatisfy { $0 == .exited(0) } && Set((0..<2).map { results.load(fromByteOffset: 8 * $0, as: Int64.self) }) == [1, 2],
+                    CheckFailure("two consumers did not receive the two messages once each",
+                                 expected: "messages 1 and 2, one each", seen: "\((0..<2).map { results.load(fromByteOffset: 8 * $0, as: Int64.self) })",
+                                 look: look("get(timeout:)")))
     }
 
     /// Part 3: full → put times out with full; empty → get times out with empty, each near its timeout.
@@ -253,16 +455,20 @@ extension Lesson05 {
             try expect(.invalidTimeout(bad), from: "put(_:timeout: \(bad))") { try queue.put([1], timeout: bad) }
             try expect(.invalidTimeout(bad), from: "get(timeout: \(bad))") { try queue.get(timeout: bad) }
         }
-        do {
-            _ = try queue.get(timeout: .nan)
-            throw CheckFailure("get(timeout: .nan) did not throw", expected: "QueueError.invalidTimeout(nan)", look: look("get(timeout:)"))
-        } catch let error as QueueError {
-            guard case .invalidTimeout(let value) = error, value.isNaN else {
-                throw CheckFailure("get(timeout: .nan) threw the wrong error", expected: "QueueError.invalidTimeout(nan)",
-                                   seen: "QueueError.\(error)", cause: "a NaN timeout compares false with everything: test timeout >= 0 (false for NaN), not timeout < 0",
-                                   look: look("get(timeout:)"))
+        for (call, function) in [("get(timeout: .nan)", "get(timeout:)"), ("put([1], timeout: .nan)", "put(_:timeout:)")] {
+            let outcome = try IsolatedCall.run(limit: 1.2) {
+                if call.hasPrefix("get") { return "\(try queue.get(timeout: .nan))" }
+                try queue.put([1], timeout: .nan)
+                return "no error"
+            }
+            let wanted = "\(QueueError.invalidTimeout(.nan))"
+            guard case .threw(let error) = outcome, error == wanted else {
+                throw CheckFailure("\(call) did not throw QueueError.invalidTimeout", expected: wanted, seen: outcome.text,
+                                   cause: "a NaN timeout compares false with everything: test timeout >= 0 (false for NaN), not timeout < 0",
+                                   look: look(function))
             }
         }
+        try waitsThatEndOnTheirEvent(Q.self)
         let early = "pthread_cond_timedwait wants an absolute deadline on the condition variable's clock: "
             + "pthread_condattr_setclock(&a, CLOCK_MONOTONIC) at init, then clock_gettime(CLOCK_MONOTONIC) + timeout. "
             + "A duration, or a monotonic time on a CLOCK_REALTIME condition variable, is a deadline long past."
@@ -301,6 +507,51 @@ extension Lesson05 {
             try requireEqual(message, pattern(100, salt: index), "message \(index + 1) of \(stored) came back different",
                              look: look("put(_:timeout:) and get(timeout:)"))
         }
+    }
+
+
+    /// Waits with timeouts the deadline arithmetic can get wrong end on their event, not on a
+    /// trap or an error: get(timeout: .infinity), get(timeout: 5.999) (a fraction that carries
+    /// into the next second in all but 1 ms of every second), put(timeout: .infinity) on a full queue.
+    static func waitsThatEndOnTheirEvent<Q: SharedQueueContract>(_: Q.Type) throws {
+        let (queue, _, release) = try makeQueue(Q.self, 4096)
+        defer { release() }
+        for (label, timeout) in [(".infinity", Double.infinity), ("5.999", 5.999)] {
+            let call = "get(timeout: \(label)) on an empty queue"
+            let consumer = try forkChild {
+                let message = try attempt(call, look: look("get(timeout:)")) { try queue.get(timeout: timeout) }
+                return message == [9] ? 0 : 3
+            }
+            if !waitUntilBlocked([consumer], timeout: 8) {
+                let end = waitForProcess(consumer, timeout: 1)
+                throw CheckFailure("\(call) did not wait for a message", expected: "it sleeps until a put",
+                                   seen: end.map { "it ended at once: the process \($0)" + ($0 == .signaled(SIGILL) ? " (a Swift runtime trap)" : " (its message is above)") } ?? "it never slept",
+                                   cause: timeout.isInfinite ? "timeout .infinity means wait as long as it takes (pthread_cond_wait): converting it to a deadline traps (Int(.infinity))"
+                                                             : "the deadline's tv_nsec must stay below 1_000_000_000 (carry into tv_sec), or pthread_cond_timedwait fails with EINVAL",
+                                   look: look("get(timeout:)"))
+            }
+            try attempt("put([9], timeout: 1)", look: look("put(_:timeout:)")) { try queue.put([9], timeout: 1) }
+            guard let end = waitForProcess(consumer, timeout: 10) else {
+                throw CheckFailure("\(call) did not return after a put", cause: Lesson05.waiterNotWoken, look: look("get(timeout:)"))
+            }
+            try requireEqual(end, .exited(0), "\(call) did not return the message put while it waited", look: look("get(timeout:)"))
+        }
+        try attempt("put(maximum, timeout: 0)", look: look("put(_:timeout:)")) { try queue.put(pattern(queue.maximumMessageSize), timeout: 0) }
+        let producer = try forkChild {
+            try attempt("put([5], timeout: .infinity) on a full queue", look: look("put(_:timeout:)")) { try queue.put([5], timeout: .infinity) }
+            return 0
+        }
+        if !waitUntilBlocked([producer], timeout: 8) {
+            let end = waitForProcess(producer, timeout: 1)
+            throw CheckFailure("put(_:timeout: .infinity) on a full queue did not wait for room", expected: "it sleeps until a get",
+                               seen: end.map { "it ended at once: the process \($0)" } ?? "it never slept",
+                               cause: "timeout .infinity means wait as long as it takes (pthread_cond_wait)", look: look("put(_:timeout:)"))
+        }
+        _ = try attempt("get(timeout: 1)", look: look("get(timeout:)")) { try queue.get(timeout: 1) }
+        guard let end = waitForProcess(producer, timeout: 10) else {
+            throw CheckFailure("put(_:timeout: .infinity) did not return after a get made room", cause: Lesson05.waiterNotWoken, look: look("put(_:timeout:)"))
+        }
+        try requireEqual(end, .exited(0), "put(_:timeout: .infinity) did not finish once there was room", look: look("put(_:timeout:)"))
     }
 
     /// Part 4: 3 producers × 2 consumers × 20,000 messages: each exactly once, each producer's in order.
@@ -409,9 +660,9 @@ extension Lesson05 {
             "maximumMessageSize of a queue in a 2048-byte block is \(maximum)",
             expected: "the ring's capacity minus the length prefix (somewhat under 2048)", seen: "\(maximum)",
             look: look("maximumMessageSize")))
-        let tooBig = try expect(.messageTooLarge(size: maximum + 1, maximum: maximum), from: "put(maximumMessageSize + 1 bytes, timeout: 3)",
+        let tooBig = try expect(.messageTooLarge(size: maximum + 1, maximum: maximum), from: "put(maximumMessageSize + 1 bytes, timeout: 1)",
                                 cause: "a message longer than the empty ring can never fit: throw messageTooLarge at once instead of waiting for room (or writing past the ring)") {
-            try queue.put(pattern(maximum + 1), timeout: 3)
+            try queue.put(pattern(maximum + 1), timeout: 1)
         }
         try require(tooBig < 1.5, CheckFailure("put of a too-large message waited", expected: "messageTooLarge at once",
                                                seen: "after \(secondsText(tooBig))", look: look("put(_:timeout:)")))
@@ -448,7 +699,7 @@ extension Lesson05 {
     /// Part 6: close: blocked consumers wake, drain what is left, then see closed.
     static func closeWakesAndDrains<Q: SharedQueueContract>(_: Q.Type, _ context: PartContext) throws {
         // A. Three consumers asleep in get all wake on close.
-        let (queue, _, release) = try makeQueue(Q.self, 8192)
+        let (queue, closeLock, release) = try makeQueue(Q.self, 8192)
         defer { release() }
         let scratch = try labSharedBlock(bytes: 4096)
         defer { labUnmap(scratch) }
@@ -468,8 +719,13 @@ extension Lesson05 {
             })
         }
         try requireAsleep(consumers, in: "three consumers' get(timeout: 60) on an empty queue", function: "get(timeout:)")
+        let beforeClose = Dictionary(uniqueKeysWithValues: consumers.map { ($0, ProcessSnapshot.of($0)?.contextSwitches ?? 0) })
         try attempt("close()", look: look("close()")) { try queue.close() }
-        let consumerEnds = waitForAll(consumers, timeout: 10)
+        let consumersWoken = try requireWoken(consumers, lock: closeLock, switchesBefore: beforeClose, after: "close() returned",
+                             who: "a consumer waiting in get(timeout: 60)",
+                             cause: "close must pthread_cond_broadcast both condition variables (a signal wakes one waiter, and setting the flag alone wakes nobody), and get must look at the closed flag every time it wakes",
+                             look: look("close() and get(timeout:)"))
+        let consumerEnds = consumersWoken.merging(waitForAll(consumers.filter { consumersWoken[$0] == nil }, timeout: 10)) { $1 }
         let stillWaiting = consumers.count - consumerEnds.count
         killAndReap(consumers.filter { consumerEnds[$0] == nil })
         let ends = (0..<3).map { Ended(rawValue: results.load(fromByteOffset: 8 * $0, as: Int64.self)) ?? .nothing }
@@ -484,7 +740,7 @@ extension Lesson05 {
             seen: ends.map(\.text).joined(separator: ", "), look: look("get(timeout:)")))
 
         // B. A producer asleep in put on a full queue wakes on close.
-        let (full, _, releaseFull) = try makeQueue(Q.self, 4096)
+        let (full, fullCloseLock, releaseFull) = try makeQueue(Q.self, 4096)
         defer { releaseFull() }
         try attempt("put(maximum, timeout: 0)", look: look("put(_:timeout:)")) { try full.put(pattern(full.maximumMessageSize), timeout: 0) }
         results.storeBytes(of: Ended.nothing.rawValue, toByteOffset: 64, as: Int64.self)
@@ -498,8 +754,13 @@ extension Lesson05 {
             return 0
         }
         try requireAsleep([producer], in: "a producer's put(_:timeout: 60) on a full queue", function: "put(_:timeout:)")
+        let beforeFullClose = [producer: ProcessSnapshot.of(producer)?.contextSwitches ?? 0]
         try attempt("close()", look: look("close()")) { try full.close() }
-        let producerEnd = finish(producer, within: 10)
+        let producerWoken = try requireWoken([producer], lock: fullCloseLock, switchesBefore: beforeFullClose, after: "close() returned",
+                             who: "a producer waiting in put(_:timeout: 60) on a full queue",
+                             cause: "close must broadcast notFull too, and put must look at the closed flag every time it wakes, before deciding there is no room",
+                             look: look("close() and put(_:timeout:)"))
+        let producerEnd = producerWoken[producer] ?? finish(producer, within: 10)
         let producerSaw = Ended(rawValue: results.load(fromByteOffset: 64, as: Int64.self)) ?? .nothing
         try require(producerEnd != nil && producerSaw == .closed, CheckFailure(
             "close() did not wake a producer waiting for room", expected: "put throws QueueError.closed at once",
@@ -529,6 +790,17 @@ extension Lesson05 {
             }
             try requireEqual(message, pattern(10 + index), "message \(index + 1) after close came back different", look: look("get(timeout:)"))
         }
+        try expect(.closed, from: "get(timeout: 0) on a closed, drained queue",
+                   cause: "closed wins over empty: a closed, drained queue will never have a message, whatever the timeout") { try drained.get(timeout: 0) }
+        // A full queue that is closed: put says closed, not full.
+        let (fullClosed, _, releaseFullClosed) = try makeQueue(Q.self, 4096)
+        defer { releaseFullClosed() }
+        try attempt("put(maximum, timeout: 0)", look: look("put(_:timeout:)")) { try fullClosed.put(pattern(fullClosed.maximumMessageSize), timeout: 0) }
+        try attempt("close()", look: look("close()")) { try fullClosed.close() }
+        try expect(.closed, from: "put(_:timeout: 0) into a full, closed queue",
+                   cause: "closed wins over full: after close no put will ever succeed, so look at the closed flag before (and after every wait) deciding there is no room") {
+            try fullClosed.put([1], timeout: 0)
+        }
         let closedTook = try expect(.closed, from: "get(timeout: 5) on a closed, drained queue") { try drained.get(timeout: 5) }
         try require(closedTook < 1, CheckFailure("get on a closed, drained queue waited", expected: "QueueError.closed at once",
                                                  seen: "after \(secondsText(closedTook))", look: look("get(timeout:)")))
@@ -540,12 +812,16 @@ extension Lesson05 {
         // A. A producer stopped while it holds the lock inside put, then killed.
         let (queue, lock, release) = try makeQueue(Q.self, 64 << 10)
         defer { release() }
+        let finishedBlock = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(finishedBlock) }
+        let finished = SharedCounter(at: finishedBlock.baseAddress!)   // puts that returned
         let producer = try forkChild {
             var sequence = 0
             var message = tagged(producer: 0, sequence: 0, size: 2000)
             while true {
                 do {
                     try queue.put(message, timeout: 0)
+                    finished.add()
                     sequence += 1
                     message = tagged(producer: 0, sequence: sequence, size: 2000 + (sequence * 331) % 2000)
                 } catch QueueError.full {
@@ -564,6 +840,9 @@ extension Lesson05 {
             try requireEqual(sequence, expected, "a message was lost or repeated around the killed producer", look: look("put(_:timeout:)"))
             expected += 1
         }
+        // Let it finish several messages first: the ring holds messages whose put returned when
+        // the producer is killed.
+        _ = finished.wait(atLeast: 5, timeout: 10)
         var caught = false, tries = 0
         let giveUp = monotonicSeconds() + 20
         while !caught && monotonicSeconds() < giveUp {
@@ -604,6 +883,13 @@ extension Lesson05 {
             }
             try take(message, "the lab")
         }
+        let returned = Int(finished.value)
+        try require(expected >= returned, CheckFailure(
+            "messages the killed producer had finished putting were lost",
+            expected: "at least the \(returned) messages whose put returned before the producer was killed",
+            seen: "\(expected) messages came out of the queue",
+            cause: "after the robust lock reported a dead holder (lock() returned true), the queue threw away what it held (reset head, tail or count?): the header is consistent — a put publishes with one store — so nothing needs resetting; just wake everyone",
+            look: look("put(_:timeout:) and get(timeout:)")))
         let fresh = try forkChild {
             for sequence in 0..<100 {
                 try attempt("put(_:timeout: 5) after a producer died", look: look("put(_:timeout:)")) {

@@ -18,13 +18,23 @@ extension Lesson06 {
 
     /// Part 1: the tutorial's example: 0…9 then \"END\" arrive in order through a simplex pipe.
     static func tutorialExample<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
+        try simplexPairIsReadThenWrite(L.self)
+        try framingOnTheWire(L.self, context)
+
+        // startWriter: the child runs body with the write end, having closed the read end. The
+        // body first waits for the lab (a control pipe), so the lab can look at the child's
+        // descriptors while it is inside body.
+        let control = try Descriptor.pipe()
         let (reader, writer) = try attempt("startWriter(_:)") {
             try L.startWriter { connection in
+                Descriptor.close(control.write)
+                _ = try Descriptor.readAll(control.read)        // until the lab closes its end
                 for i in 0..<10 { try connection.send(Array("\(i)".utf8)) }
                 try connection.send(Array("END".utf8))
             }
         }
         try context.requirePartProcess(after: "startWriter(_:)")
+        Descriptor.close(control.read)
         try require(fileType(reader.descriptor) == S_IFIFO, CheckFailure(
             "the reader startWriter returned is not the read end of a pipe",
             expected: "a simplex pair made with pipe()", seen: describeDescriptor(reader.descriptor),
@@ -34,6 +44,31 @@ extension Lesson06 {
             seen: "a descriptor opened \(accessMode(reader.descriptor) == O_WRONLY ? "O_WRONLY: the write end" : "otherwise")",
             cause: "pipe(&fds) gives fds[0] = the read end and fds[1] = the write end",
             look: "pipe(duplex:) in \(file)"))
+        let pipeName = ProcessInspection.linkTarget("/proc/self/fd/\(reader.descriptor)") ?? "?"
+        if ProcessInspection.waitUntilBlocked(writer, in: [.read], timeout: 10) {
+            let kept = ProcessInspection.openDescriptors(of: writer).filter { $0.target == pipeName && !$0.canWrite }
+            if let readEnd = kept.first {
+                Descriptor.close(control.write)
+                killAndReap([writer])
+                throw CheckFailure("the writer child still holds the read end of the pipe while body runs",
+                                   expected: "the child closes the end it does not use (the reader) before running body",
+                                   seen: "the child (pid \(writer)) has fd \(readEnd.fd) open on \(pipeName), read-only, while body runs",
+                                   cause: "after fork the child has both ends; with its own read end open, a send to a reader that is gone blocks once the pipe is full instead of failing with EPIPE",
+                                   look: "startWriter(_:) in \(file)")
+            }
+        }
+        Descriptor.close(control.write)
+        // All 11 messages are in the pipe before the first receive: a receive that reads ahead
+        // must keep what belongs to the next messages.
+        let end = try waitForProcess(writer)
+        let endCause: String
+        switch end {
+        case .exited(1): endCause = "its body threw (the error is shown with the output): the child ends with _exit(1) then"
+        case .signaled(let signal): endCause = "the child was killed by \(signalName(signal)); a crash is described below with its line"
+        default: endCause = "the child must run body(writer) and end with _exit(0) (1 when body threw)"
+        }
+        try requireEqual(end, .exited(0), "the writer child did not exit cleanly", cause: endCause,
+                         look: "startWriter(_:) in \(file)")
         var received: [String] = []
         while received.count < 11 {
             let message = try attempt("receive()", look: "receive() in \(file)") { try reader.receive() }
@@ -46,20 +81,109 @@ extension Lesson06 {
             throw CheckFailure("the messages did not arrive as sent", expected: expected.joined(separator: " "),
                                seen: received.map { "\"\($0)\"" }.joined(separator: " "),
                                cause: endian ? "message boundaries are lost: each message needs its own length prefix, read back exactly"
-                                             : "messages are lost, merged or reordered",
+                                             : "messages are lost, merged or reordered (all 11 were already in the pipe: a read that took several at once must keep the rest for the next receive)",
                                look: "send(_:) and receive() in \(file)")
         }
-        let end = try waitForProcess(writer)
-        let endCause: String
-        switch end {
-        case .exited(1): endCause = "its body threw (the error is shown with the output): the child ends with _exit(1) then"
-        case .signaled(let signal): endCause = "the child was killed by \(signalName(signal)); a crash is described below with its line"
-        default: endCause = "the child must run body(writer) and end with _exit(0) (1 when body threw)"
-        }
-        try requireEqual(end, .exited(0), "the writer child did not exit cleanly", cause: endCause,
-                         look: "startWriter(_:) in \(file)")
         reader.close()
+
+        // A body that throws: the child exits 1.
+        let (failingReader, failing) = try attempt("startWriter(_:) with a body that throws") {
+            try L.startWriter { _ in throw PipeError.closed }
+        }
+        try context.requirePartProcess(after: "startWriter(_:)")
+        failingReader.close()
+        let failedEnd = try waitForProcess(failing)
+        try requireEqual(failedEnd, .exited(1), "the writer child whose body threw did not exit with code 1",
+                         cause: "the child runs body in a do/catch: _exit(0) when it returned, _exit(1) when it threw",
+                         look: "startWriter(_:) in \(file)")
         try requireCloseOnExec(L.self, duplex: false)
+    }
+
+    /// `pipe(duplex: false)` is (read end, write end) of one pipe.
+    static func simplexPairIsReadThenWrite<L: PipeConnectionContract>(_: L.Type) throws {
+        let (first, second) = try attempt("pipe(duplex: false)", look: "pipe(duplex:) in \(file)") { try L.pipe(duplex: false) }
+        defer { first.close(); second.close() }
+        let modes = (accessMode(first.descriptor), accessMode(second.descriptor))
+        let same = ProcessInspection.linkTarget("/proc/self/fd/\(first.descriptor)") == ProcessInspection.linkTarget("/proc/self/fd/\(second.descriptor)")
+        try require(fileType(first.descriptor) == S_IFIFO && fileType(second.descriptor) == S_IFIFO && same
+                    && modes.0 == O_RDONLY && modes.1 == O_WRONLY, CheckFailure(
+            "pipe(duplex: false) did not return (read end, write end) of one pipe",
+            expected: "first: the read end (O_RDONLY), second: the write end (O_WRONLY), both of the same pipe (Python's Pipe(duplex=False) order)",
+            seen: "first: \(describeDescriptor(first.descriptor)), \(modeName(modes.0)); second: \(describeDescriptor(second.descriptor)), \(modeName(modes.1))" + (same ? "" : "; not the same pipe"),
+            cause: modes == (O_WRONLY, O_RDONLY) ? "the ends are swapped: pipe(&fds) gives fds[0] = the read end and fds[1] = the write end" : nil,
+            look: "pipe(duplex:) in \(file)"))
+    }
+
+    static func modeName(_ mode: Int32) -> String {
+        switch mode {
+        case O_RDONLY: return "O_RDONLY"
+        case O_WRONLY: return "O_WRONLY"
+        case O_RDWR: return "O_RDWR"
+        default: return "mode \(mode)"
+        }
+    }
+
+    /// The bytes on the wire are Python's framing: the lab reads what send wrote with its own
+    /// read loop, and writes frames receive must decode. Sizes from the run's seed.
+    static func framingOnTheWire<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
+        let (reader, writer) = try attempt("pipe(duplex: false)", look: "pipe(duplex:) in \(file)") { try L.pipe(duplex: false) }
+        defer { reader.close(); writer.close() }
+        var random = context.random(stream: 6)
+        var sizes = [0, 1, 3, 255, 256, 258]
+        for _ in 0..<6 { sizes.append(Int.random(in: 2...9000, using: &random)) }
+        try context.forEachGenerated(sizes, size: { $0 }, describe: { "a message of \($0) bytes" }) { size in
+            let payload = pattern(size, seed: size)
+            try attempt("send(\(size) bytes)", look: "send(_:) in \(file)") { try writer.send(payload) }
+            var header = [UInt8](repeating: 0, count: 4)
+            let got = try header.withUnsafeMutableBytes { try readExactly(reader.descriptor, $0) }
+            let expectedHeader = bigEndianLength(Int32(size))
+            if got < 4 || header != expectedHeader {
+                let seen = header.prefix(got).map { hex2($0) }.joined(separator: " ")
+                let reversed = header == expectedHeader.reversed()
+                let plusFour = header == bigEndianLength(Int32(size + 4))
+                throw CheckFailure("send(\(size) bytes) wrote the wrong length prefix",
+                                   expected: "4 bytes, big-endian signed (Python's struct.pack(\"!i\", \(size))): " + expectedHeader.map { hex2($0) }.joined(separator: " "),
+                                   seen: seen.isEmpty ? "nothing" : seen,
+                                   cause: reversed ? "the length is written little-endian (the machine's own order): the most significant byte goes first"
+                                        : plusFour ? "the length counts the 4 bytes of the prefix too: it is the payload's length only"
+                                        : "the prefix is the payload's length as 4 bytes, most significant first",
+                                   look: "send(_:) in \(file)")
+            }
+            var body = [UInt8](repeating: 0, count: size)
+            let bodyGot = try body.withUnsafeMutableBytes { try readExactly(reader.descriptor, $0) }
+            if bodyGot < size || body != payload {
+                throw CheckFailure("send(\(size) bytes) did not write the payload right after the prefix",
+                                   expected: "the \(size) bytes as given", seen: "\(bodyGot) bytes" + (bodyGot == size ? " with other content" : ""),
+                                   look: "send(_:) in \(file)")
+            }
+            // And back: a frame the lab writes is one message for receive.
+            try rawWrite(writer.descriptor, bigEndianLength(Int32(size)) + payload)
+            let back = try attempt("receive() of a \(size)-byte frame the lab wrote", look: "receive() in \(file)") { try reader.receive() }
+            if back != payload {
+                throw CheckFailure("receive() decoded a frame of \(size) bytes wrongly",
+                                   expected: "the \(size) bytes after the prefix " + bigEndianLength(Int32(size)).map { hex2($0) }.joined(separator: " "),
+                                   seen: "\(back.count) bytes" + (back.count == size ? " with other content" : ""),
+                                   cause: "read the 4-byte length big-endian (most significant byte first), signed, then exactly that many bytes",
+                                   look: "receive() in \(file)")
+            }
+        }
+    }
+
+    static func hex2(_ byte: UInt8) -> String {
+        let digits = Array("0123456789ABCDEF")
+        return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+
+    /// The lab's own read loop: fills `buffer` or stops at end-of-file; returns the count.
+    static func readExactly(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
+            if n == -1 { if errno == EINTR { continue }; throw SystemError("read") }
+            if n == 0 { break }
+            done += n
+        }
+        return done
     }
 
     /// Both ends of `pipe(duplex:)` are close-on-exec, as the contract requires.
@@ -91,6 +215,20 @@ extension Lesson06 {
                                seen: describeDescriptor(connection.descriptor),
                                cause: "a pipe carries bytes one way only: its read end cannot send",
                                look: "pipe(duplex:) in \(file)")
+        }
+        for (name, connection) in [("first", mine), ("second", theirs)] {
+            var type: Int32 = 0, domain: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(connection.descriptor, SOL_SOCKET, SO_TYPE, &type, &length)
+            length = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(connection.descriptor, SOL_SOCKET, SO_DOMAIN, &domain, &length)
+            if type != Int32(SOCK_STREAM.rawValue) || domain != AF_UNIX {
+                throw CheckFailure("the \(name) end of a duplex pair is not a Unix stream socket",
+                                   expected: "socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, &fds): a byte stream, like Python's socket.socketpair()",
+                                   seen: "SO_DOMAIN \(domain), SO_TYPE \(type) (SOCK_STREAM is \(SOCK_STREAM.rawValue), SOCK_DGRAM \(SOCK_DGRAM.rawValue), SOCK_SEQPACKET \(SOCK_SEQPACKET.rawValue))",
+                                   cause: "a datagram or sequenced-packet socket keeps each write() as a packet of its own: the framing would then fight the socket's own boundaries, and large messages fail",
+                                   look: "pipe(duplex:) in \(file)")
+            }
         }
         let sizes = [0, 1, 3, 4, 5, 100, 4096, 16383, 16384, 16385, 65536, 100_000]
         let child = try forkChild {
@@ -238,6 +376,41 @@ extension Lesson06 {
                          cause: "a signal makes write() return early (a partial count) or fail with EINTR: neither is an error",
                          look: "send(_:) in \(file)")
         reader.close()
+        try piecemealFrames(L.self)
+    }
+
+    /// A frame that arrives in pieces, the reader asleep in read() between them: 2 bytes of the
+    /// length, then 2 more and half the payload, then the rest.
+    static func piecemealFrames<L: PipeConnectionContract>(_: L.Type) throws {
+        let (reader, writer) = try attempt("pipe(duplex: false)") { try L.pipe(duplex: false) }
+        let partProcess = getpid()
+        let payload = pattern(300, seed: 9)
+        let frame = bigEndianLength(300) + payload
+        let child = try forkChild {
+            Glibc.close(reader.descriptor)
+            for piece in [frame[0..<2], frame[2..<154], frame[154...]] {
+                _ = ProcessInspection.waitUntilBlocked(partProcess, in: [.read, .receive], timeout: 10)
+                try rawWrite(writer.descriptor, Array(piece))
+            }
+            return 0
+        }
+        writer.close()
+        defer { reader.close(); _ = waitForProcess(child, timeout: 5) }
+        let message: [UInt8]
+        do {
+            message = try reader.receive()
+        } catch {
+            throw CheckFailure("receive() failed on a frame that arrived in pieces",
+                               expected: "the 300-byte message (its length arrived as 2 + 2 bytes, its payload as 150 + 150)",
+                               seen: "\(error)",
+                               cause: "read() returns what has arrived: 2 bytes of the length are not end-of-file nor an error. Loop until you have all 4 bytes of the length, then all of the payload",
+                               look: "receive() in \(file)")
+        }
+        try require(message == payload, CheckFailure(
+            "a frame that arrived in pieces was decoded wrongly",
+            expected: "the 300 bytes as sent", seen: "\(message.count) bytes" + (message.count == 300 ? " with other content" : ""),
+            cause: "the length must be read whole (4 bytes, perhaps over several read() calls) before it is decoded",
+            look: "receive() in \(file)"))
     }
 
     // MARK: - Part 4
@@ -250,26 +423,28 @@ extension Lesson06 {
             }
         }
         try context.requirePartProcess(after: "startWriter(_:)")
-        let watchdog = try EndOfFileWatchdog.start(reader: reader.descriptor, after: 4)
-        defer { watchdog.stop() }
+        // The evidence first: does this process (the parent) still hold a write end of the pipe?
+        let pipeName = ProcessInspection.linkTarget("/proc/self/fd/\(reader.descriptor)") ?? "?"
+        let kept = ProcessInspection.openDescriptors(of: getpid()).filter { $0.target == pipeName && $0.canWrite }
+        if let writeEnd = kept.first {
+            _ = waitForProcess(writer, timeout: 5)
+            throw CheckFailure("after startWriter returned, the parent still holds a write end of the pipe it reads",
+                               expected: "the parent keeps only the read end: end-of-file comes once every write end is closed",
+                               seen: "fd \(writeEnd.fd) of this process is open for writing on \(pipeName), the pipe of the reader (fd \(reader.descriptor))",
+                               cause: "after fork both processes hold both ends; the parent must close its copy of the write end right after fork, before returning the reader — or its own receive() waits for ever at the end",
+                               look: "startWriter(_:) in \(file)")
+        }
         for i in 0..<3 {
             let message = try attempt("receive()", look: "receive() in \(file)") { try reader.receive() }
             try requireEqual(String(decoding: message, as: UTF8.self), "message \(i)", "message \(i) is wrong")
         }
         _ = try waitForProcess(writer)
-        // The writer is gone: the next receive must say so, not block.
-        do {
-            let extra = try reader.receive()
-            throw CheckFailure("receive() returned a message after the writer had gone", expected: "PipeError.endOfFile",
-                               seen: "\(extra.count) bytes", look: "receive() in \(file)")
-        } catch PipeError.endOfFile {
-        } catch let failure as CheckFailure {
-            throw failure
-        } catch {
-            throw CheckFailure("receive() at end-of-file threw the wrong error", expected: "PipeError.endOfFile", seen: "\(error)",
-                               cause: "read() returning 0 before any byte of a message is a clean end-of-file",
-                               look: "receive() in \(file)")
-        }
+        // The writer is gone and every write end closed: the next receive must say so at once.
+        try requireReceive(reader, gives: .endOfFile, "receive() after the writer child exited",
+                           cause: "read() returning 0 before any byte of a message is a clean end-of-file: throw PipeError.endOfFile")
+        // And again: end-of-file stays end-of-file.
+        try requireReceive(reader, gives: .endOfFile, "a second receive() after the writer child exited",
+                           cause: "after end-of-file every receive throws PipeError.endOfFile")
         reader.close()
 
         // The same over a socket pair, with a writer forked by the lab.
@@ -283,8 +458,35 @@ extension Lesson06 {
         let bye = try attempt("receive()") { try mine.receive() }
         try requireEqual(String(decoding: bye, as: UTF8.self), "bye", "the last message over the socket pair is wrong")
         _ = try waitForProcess(child)
-        try expectPipeError(.endOfFile, "receive() after the socket's other end was closed") { _ = try mine.receive() }
+        try requireReceive(mine, gives: .endOfFile, "receive() after the socket's other end was closed",
+                           cause: "read() returning 0 before any byte of a message is a clean end-of-file: throw PipeError.endOfFile")
         mine.close()
+    }
+
+    /// Runs `connection.receive()` in a child the lab watches, when everything it can ever read
+    /// is already there (every writer gone): it must throw `expected` at once. A receive that
+    /// keeps calling read() after it returned 0, or that sleeps, is a failure with that evidence.
+    static func requireReceive<L: PipeConnectionContract>(_ connection: L, gives expected: PipeError, _ call: String,
+                                                          cause: String) throws {
+        let outcome = try IsolatedCall.run {
+            let message = try connection.receive()
+            return "a message of \(message.count) bytes"
+        }
+        switch outcome {
+        case .threw(let error) where error == expected.description:
+            return
+        case .spinning:
+            throw CheckFailure("\(call) never returned", expected: "\(expected) at once", seen: outcome.text,
+                               cause: "read() returned 0 (end-of-file) and receive() called it again, and again: 0 means the other end is closed and nothing is left — never read again after a 0. Throw PipeError.endOfFile between messages, PipeError.truncated in the middle of one",
+                               look: "receive() in \(file)")
+        case .asleep:
+            throw CheckFailure("\(call) waited for bytes that can never come", expected: "\(expected) at once", seen: outcome.text,
+                               cause: "every writer is gone, so read() would return 0 at once unless a write end of the pipe is still open somewhere: in this process (a copy kept after fork) or in a child",
+                               look: "startWriter(_:) and receive() in \(file)")
+        default:
+            throw CheckFailure("\(call) gave the wrong result", expected: "\(expected)", seen: outcome.text,
+                               cause: cause, look: "receive() in \(file)")
+        }
     }
 
     // MARK: - Part 5
@@ -306,28 +508,34 @@ extension Lesson06 {
                                               seen: format3(elapsed) + " s", look: look))
         let zero = try attempt("poll(timeout: 0)", look: look) { try mine.poll(timeout: 0) }
         try require(!zero, CheckFailure("poll(timeout: 0) said ready on an idle connection", expected: "false", seen: "true", look: look))
-        for bad in [-1.0, Double.nan] {
-            do {
-                let answer = try mine.poll(timeout: bad)
-                throw CheckFailure("poll(timeout: \(bad)) returned \(answer)", expected: "PipeError.invalidTimeout", seen: "\(answer)", look: look)
-            } catch let error as PipeError {
-                guard case .invalidTimeout = error else {
-                    throw CheckFailure("poll(timeout: \(bad)) threw the wrong error", expected: "PipeError.invalidTimeout", seen: "\(error)", look: look)
-                }
-            } catch let failure as CheckFailure {
-                throw failure
-            } catch {
-                throw CheckFailure("poll(timeout: \(bad)) threw the wrong error", expected: "PipeError.invalidTimeout", seen: "\(error)",
-                                   cause: "check the timeout before calling poll()", look: look)
+        for bad in [-1.0, -0.001, Double.nan] {
+            let outcome = try IsolatedCall.run { "returned \(try mine.poll(timeout: bad))" }
+            guard case .threw(let error) = outcome, error.hasPrefix("PipeError.invalidTimeout(") else {
+                throw CheckFailure("poll(timeout: \(bad)) did not throw PipeError.invalidTimeout", expected: "PipeError.invalidTimeout(\(bad))",
+                                   seen: outcome.text,
+                                   cause: bad.isNaN ? "NaN compares false with everything: `timeout < 0` lets it through. Test `timeout >= 0` (false for NaN) before calling poll()"
+                                                    : "check the timeout before calling poll()",
+                                   look: look)
             }
         }
-        // Data arriving while poll waits wakes it long before its timeout.
+        // Data arriving while poll waits wakes it long before its timeout. Before the data, a
+        // signal interrupts the waiting poll (EINTR): it must wait on for the rest of its time.
+        let block = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(block) }
+        InterruptCounters.install(block.baseAddress!)
+        defer { InterruptCounters.uninstall() }
+        let interrupts = SharedCounter(at: block.baseAddress!)
         let partProcess = getpid()
         let stay = try Descriptor.pipe()        // the child stays until this closes: no end-of-file yet
         let child = try forkChild {
             Glibc.close(mine.descriptor)
             Descriptor.close(stay.write)
-            _ = ProcessInspection.waitUntilBlocked(partProcess, in: [.poll], timeout: 10)
+            if ProcessInspection.waitUntilBlocked(partProcess, in: [.poll], timeout: 10) {
+                kill(partProcess, SIGUSR1)
+                _ = interrupts.wait(atLeast: 1, timeout: 10)
+                // A poll that retries is asleep in poll() again; one that gave up is not.
+                _ = ProcessInspection.waitUntilBlocked(partProcess, in: [.poll], timeout: 3)
+            }
             try theirs.send(Array("ping".utf8))
             _ = try Descriptor.readAll(stay.read)
             return 0
@@ -335,15 +543,32 @@ extension Lesson06 {
         theirs.close()
         Descriptor.close(stay.read)
         started = monotonicSeconds()
-        let woke = try attempt("poll(timeout: 30)", look: look) { try mine.poll(timeout: 30) }
+        let woke: Bool
+        do {
+            woke = try mine.poll(timeout: 30)
+        } catch let error as SystemError where error.errno == EINTR {
+            throw CheckFailure("poll(timeout: 30) failed when a signal interrupted it", expected: "it waits on, and returns true when the message arrives",
+                               seen: "\(error)", cause: "poll() fails with EINTR when a signal arrives while it waits: that is not an error, call it again with the time that is left",
+                               look: look)
+        } catch {
+            throw CheckFailure("poll(timeout: 30) threw", expected: "true when the message arrives", seen: "\(error)", look: look)
+        }
         elapsed = monotonicSeconds() - started
         try require(woke, CheckFailure("poll(timeout: 30) returned false although a message arrived", expected: "true when the message arrives",
-                                       seen: "false after \(format3(elapsed)) s",
-                                       cause: "poll() takes milliseconds: 30 s is 30000, not 30", look: look))
+                                       seen: "false after \(format3(elapsed)) s" + (interrupts.value > 0 ? ", after a signal interrupted its wait" : ""),
+                                       cause: interrupts.value > 0 && elapsed < 3
+                                           ? "a signal interrupted poll() (EINTR) and poll(timeout:) returned false: retry on EINTR with the time that is left"
+                                           : "poll() takes milliseconds: 30 s is 30000, not 30", look: look))
         try require(elapsed < 20, CheckFailure("poll(timeout: 30) did not wake when the message arrived", expected: "true within moments",
                                                seen: "true after \(format3(elapsed)) s", look: look))
-        let huge = try attempt("poll(timeout: 1e12)", look: look) { try mine.poll(timeout: 1e12) }
-        try require(huge, CheckFailure("poll(timeout: 1e12) with a message waiting returned false", expected: "true", seen: "false", look: look))
+        // Huge timeouts with a message waiting: true at once, never a trap (Int32(1e15) traps).
+        for huge in [1e12, Double.infinity] {
+            let outcome = try IsolatedCall.run { "\(try mine.poll(timeout: huge))" }
+            try require(outcome == .returned("true"), CheckFailure(
+                "poll(timeout: \(huge)) with a message waiting did not return true", expected: "true at once", seen: outcome.text,
+                cause: "poll() takes an Int32 of milliseconds: .infinity means -1 (wait for ever); clamp a huge finite timeout to Int32.max before converting — Int32(huge * 1000) traps",
+                look: look))
+        }
         let ping = try attempt("receive()") { try mine.receive() }
         try requireEqual(String(decoding: ping, as: UTF8.self), "ping", "after poll said ready, receive() got the wrong message",
                          cause: "poll must not consume anything", look: look)
@@ -366,23 +591,52 @@ extension Lesson06 {
             cause: "at end-of-file a pipe reports POLLHUP without POLLIN: count POLLIN | POLLHUP | POLLERR as ready", look: look))
         try expectPipeError(.endOfFile, "receive() at end-of-file of a pipe") { _ = try reader.receive() }
         reader.close()
+
+        // Readable is not a whole message: two bytes of a length are enough for poll.
+        let (partial, sender) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
+        defer { partial.close(); sender.close() }
+        try rawWrite(sender.descriptor, [0, 0])
+        started = monotonicSeconds()
+        let some = try attempt("poll(timeout: 1)", look: look) { try partial.poll(timeout: 1) }
+        try require(some, CheckFailure(
+            "poll(timeout: 1) said not ready with 2 bytes waiting (the start of a length prefix)",
+            expected: "true at once: some bytes are waiting (not necessarily a whole message)",
+            seen: "false after \(format3(monotonicSeconds() - started)) s",
+            cause: "poll tells whether the descriptor is readable (POLLIN), like Python's Connection.poll: it does not wait for a whole message",
+            look: look))
     }
 
     // MARK: - Part 6
 
+    /// Reads `count` messages first, checking each against what the lab's pattern says was sent
+    /// (before anything else touches them), then answers each with its bytes reversed and "|py".
     static let pythonEcho = """
         import sys
         from multiprocessing.connection import Connection
         c = Connection(int(sys.argv[1]))
-        n = 0
-        while True:
+        sizes = [int(s) for s in sys.argv[2].split(",")]
+        base = bytes(range(256)) * 4200
+        got = []
+        for index, size in enumerate(sizes):
+            expected = base[size % 256: size % 256 + size]
             try:
                 m = c.recv_bytes(maxlength=8 << 20)
             except EOFError:
-                break
+                print("MISMATCH message %d (%d bytes): Python got end-of-file before it" % (index + 1, size)); sys.exit(1)
+            except OSError as e:
+                print("MISMATCH message %d (%d bytes): Python's recv_bytes refused it: %s" % (index + 1, size, e)); sys.exit(1)
+            if m != expected:
+                first = next((i for i in range(min(len(m), size)) if m[i] != expected[i]), min(len(m), size))
+                print("MISMATCH message %d: sent %d bytes, Python read %d bytes (first difference at byte %d)" % (index + 1, size, len(m), first)); sys.exit(1)
+            got.append(m)
+        for m in got:
             c.send_bytes(m[::-1] + b"|py")
-            n += 1
-        print("python echoed", n, "messages")
+        try:
+            c.recv_bytes()
+            print("MISMATCH: more bytes came after the last message"); sys.exit(1)
+        except EOFError:
+            pass
+        print("python echoed", len(got), "messages")
         """
 
     static let pythonWriter = """
@@ -400,7 +654,9 @@ extension Lesson06 {
     /// Part 6: interop: Python's multiprocessing.connection reads what you send, and you read what it sends.
     static func pythonInterop<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
         let python = try context.python3()
-        let sizes = [0, 1, 4, 255, 256, 16383, 16384, 16385, 65536, 1 << 20]
+        // 1 byte first: a length in the wrong byte order is then 16 MiB, which Python refuses at once
+        // ("bad message length") instead of waiting for bytes that never come.
+        let sizes = [1, 0, 4, 255, 256, 16383, 16384, 16385, 65536, 1 << 20]
         func pythonSaid(_ process: ChildProcess) -> String {
             let (output, end) = process.collectOutput(timeout: 10)
             let text = String(decoding: output, as: UTF8.self).trimmingSuffixNewlines()
@@ -408,33 +664,36 @@ extension Lesson06 {
         }
         let deadlock = "your code and Python waited for each other: one side read the other's 4-byte length as a larger number and waits for bytes that will never come. Python writes and reads the length with struct \"!i\": big-endian (most significant byte first), signed"
 
-        // Both directions over a socket pair: you send, Python echoes the bytes reversed, you receive.
+        // Both directions over a socket pair: you send every message, Python reads and checks each
+        // (before anything else touches it), then echoes them reversed, and you receive them.
+        func sent(_ size: Int) -> [UInt8] { (0..<size).map { UInt8(($0 + size) % 256) } }
         let (mine, theirs) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
         keepFromChildren(mine.descriptor)
         fflush(nil)
-        let echo = try ChildProcess.spawn(python, ["-c", pythonEcho, "100"], output: .captureBoth,
-                                          mapDescriptors: [(theirs.descriptor, 100)])
+        let echo = try ChildProcess.spawn(python, ["-c", pythonEcho, "100", sizes.map(String.init).joined(separator: ",")],
+                                          output: .captureBoth, mapDescriptors: [(theirs.descriptor, 100)])
         theirs.close()
         // The exchange runs in a child with a deadline, so that a wait that never ends is reported
         // with what Python said rather than as a bare timeout.
         let exchange = try inChildWithDeadline(15) {
             for size in sizes {
-                let message = pattern(size, seed: 5)
                 do {
-                    try mine.send(message)
+                    try mine.send(sent(size))
                 } catch {
                     throw CheckFailure("send(\(size) bytes) to Python failed", seen: "\(error)", look: "send(_:) in \(file)")
                 }
+            }
+            for size in sizes {
                 let answer: [UInt8]
                 do {
                     answer = try mine.receive()
                 } catch {
                     throw CheckFailure("receiving Python's answer to a \(size)-byte message failed",
                                        expected: "\(size + 3) bytes", seen: "\(error)",
-                                       cause: "Python frames with struct.pack(\"!i\", n): a big-endian signed 32-bit length. \"bad message length\" from Python below means it could not read yours",
-                                       look: "send(_:) and receive() in \(file)")
+                                       cause: "Python frames with struct.pack(\"!i\", n): a big-endian signed 32-bit length",
+                                       look: "receive() in \(file)")
                 }
-                if answer != Array(message.reversed()) + Array("|py".utf8) {
+                if answer != Array(sent(size).reversed()) + Array("|py".utf8) {
                     throw CheckFailure("Python's answer to a \(size)-byte message is wrong", expected: "the \(size) bytes reversed and \"|py\"",
                                        seen: "\(answer.count) bytes", look: "receive() in \(file)")
                 }
@@ -442,14 +701,21 @@ extension Lesson06 {
             mine.close()
         }
         mine.close()
+        let said = pythonSaid(echo)
+        if let line = said.split(separator: "\n").first(where: { $0.hasPrefix("MISMATCH") }) {
+            throw CheckFailure("Python's multiprocessing.connection did not read what send wrote",
+                               expected: "each message framed as struct.pack(\"!i\", n) + payload, read back by Python's recv_bytes",
+                               seen: String(line.dropFirst("MISMATCH ".count)),
+                               cause: "the length prefix is the payload's length (not counting the prefix), 4 bytes, big-endian (most significant byte first), signed; then exactly the payload",
+                               look: "send(_:) in \(file)")
+        }
         switch exchange {
         case .passed: break
-        case .failed(let what): throw CheckFailure(what + "\nPython said: " + pythonSaid(echo))
+        case .failed(let what): throw CheckFailure(what + "\nPython said: " + said)
         case .timedOut:
-            throw CheckFailure("the exchange with Python did not finish within 15 s", seen: "Python said: \(pythonSaid(echo))",
+            throw CheckFailure("the exchange with Python did not finish within 15 s", seen: "Python said: \(said)",
                                cause: deadlock, look: "send(_:) and receive() in \(file)")
         }
-        let said = pythonSaid(echo)
         try require(echo.end == .exited(0) && said.contains("python echoed \(sizes.count) messages"), CheckFailure(
             "Python did not end cleanly after your connection closed", expected: "python echoed \(sizes.count) messages",
             seen: said, cause: "Python's recv_bytes raises EOFError when the other end closes between messages",
@@ -550,25 +816,9 @@ extension Lesson06 {
         }
         writer.close()
         _ = try waitForProcess(killed)
-        do {
-            let message = try reader.receive()
-            throw CheckFailure("receive() returned a message from a writer that died mid-message",
-                               expected: "PipeError.truncated(expected: 1000, received: 10)", seen: "\(message.count) bytes",
-                               look: "receive() in \(file)")
-        } catch let error as PipeError {
-            var cause = "read() returned 0 in the middle of the payload: that is a truncated message, not a clean end-of-file"
-            if case .badLength = error {
-                cause = "the writer sent the length 00 00 03 E8, which is 1000 read big-endian (most significant byte first); read in another byte order it is a different number"
-            }
-            try requireEqual(error, .truncated(expected: 1000, received: 10),
-                             "a writer that died after 10 of 1000 bytes gave the wrong error", cause: cause,
-                             look: "receive() in \(file)")
-        } catch let failure as CheckFailure {
-            throw failure
-        } catch {
-            throw CheckFailure("receive() after the writer died mid-message threw the wrong error",
-                               expected: "PipeError.truncated(expected: 1000, received: 10)", seen: "\(error)", look: "receive() in \(file)")
-        }
+        try requireReceive(reader, gives: .truncated(expected: 1000, received: 10),
+                           "receive() after the writer died 10 bytes into a 1000-byte payload",
+                           cause: "read() returned 0 in the middle of the payload: that is a truncated message (PipeError.truncated(expected: 1000, received: 10)), not a clean end-of-file. The writer sent the length 00 00 03 E8, which is 1000 read big-endian")
         reader.close()
 
         // 4. A peer killed in the middle of the length prefix (socket pair).
@@ -581,46 +831,46 @@ extension Lesson06 {
         }
         theirs.close()
         _ = try waitForProcess(halfway)
-        do {
-            let message = try mine.receive()
-            throw CheckFailure("receive() returned a message from a peer that died after 2 bytes of the length",
-                               expected: "PipeError.truncated", seen: "\(message.count) bytes", look: "receive() in \(file)")
-        } catch let error as PipeError {
-            guard case .truncated = error else {
-                throw CheckFailure("a peer that died after 2 of the 4 length bytes gave the wrong error",
-                                   expected: "PipeError.truncated(expected: 4, received: 2)", seen: "\(error)",
-                                   cause: "0 bytes before a message is endOfFile; some but not all of the length is a truncated message",
-                                   look: "receive() in \(file)")
-            }
-        } catch let failure as CheckFailure {
-            throw failure
-        } catch {
-            throw CheckFailure("receive() after the peer died mid-length threw the wrong error",
-                               expected: "PipeError.truncated", seen: "\(error)", look: "receive() in \(file)")
-        }
+        try requireReceive(mine, gives: .truncated(expected: 4, received: 2),
+                           "receive() after the peer died 2 bytes into the length prefix",
+                           cause: "0 bytes before a message is endOfFile; some but not all of the 4 length bytes is PipeError.truncated(expected: 4, received: 2)")
         mine.close()
 
         // 5. Lengths that cannot be: negative, Python's 8-byte marker, over the maximum.
-        for (header, length) in [([0xFF, 0xFF, 0xFF, 0xF0] as [UInt8], -16), ([0xFF, 0xFF, 0xFF, 0xFF], -1), ([0x7F, 0xFF, 0xFF, 0xFF], Int(Int32.max))] {
+        for (header, length) in [([0xFF, 0xFF, 0xFF, 0xF0] as [UInt8], -16), ([0xFF, 0xFF, 0xFF, 0xFF], -1),
+                                 ([0x40, 0x00, 0x00, 0x01], maximumMessageBytes + 1), ([0x7F, 0xFF, 0xFF, 0xFF], Int(Int32.max))] {
             let (a, b) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
             try rawWrite(b.descriptor, header + Array("xyz".utf8))
-            do {
-                let message = try a.receive()
-                throw CheckFailure("receive() accepted a length prefix of \(length)", expected: "PipeError.badLength(\(length))",
-                                   seen: "\(message.count) bytes", look: "receive() in \(file)")
-            } catch let error as PipeError {
-                try requireEqual(error, .badLength(length), "a length prefix of \(length) gave the wrong error",
-                                 cause: "the length is signed (struct \"!i\"): check it is within 0…maximumMessageBytes before allocating",
-                                 look: "receive() in \(file)")
-            } catch let failure as CheckFailure {
-                throw failure
-            } catch {
-                throw CheckFailure("a length prefix of \(length) gave the wrong error", expected: "PipeError.badLength(\(length))",
-                                   seen: "\(error)", look: "receive() in \(file)")
-            }
-            a.close()
             b.close()
+            try requireReceive(a, gives: .badLength(length),
+                               "receive() of the length prefix \(header.map { hex2($0) }.joined(separator: " ")) (\(length))",
+                               cause: "the length is signed (struct \"!i\"): check it is within 0…maximumMessageBytes before allocating anything, and throw PipeError.badLength(n) with the signed value")
+            a.close()
         }
+
+        // 6. send refuses a message over maximumMessageBytes before writing anything (the other
+        //    end is closed: a send that writes anyway fails with EPIPE instead).
+        let (lone, gone) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
+        gone.close()
+        let tooBig = [UInt8](unsafeUninitializedCapacity: maximumMessageBytes + 1) { _, initialized in
+            initialized = maximumMessageBytes + 1          // never touched: the pages stay unallocated
+        }
+        do {
+            try lone.send(tooBig)
+            throw CheckFailure("send of maximumMessageBytes + 1 bytes did not throw", expected: "PipeError.messageTooLarge(\(maximumMessageBytes + 1))",
+                               seen: "no error", look: "send(_:) in \(file)")
+        } catch let error as PipeError {
+            try requireEqual(error, .messageTooLarge(maximumMessageBytes + 1), "send of maximumMessageBytes + 1 bytes threw the wrong error",
+                             look: "send(_:) in \(file)")
+        } catch let failure as CheckFailure {
+            throw failure
+        } catch {
+            throw CheckFailure("send of maximumMessageBytes + 1 bytes threw the wrong error",
+                               expected: "PipeError.messageTooLarge(\(maximumMessageBytes + 1)), before writing anything", seen: "\(error)",
+                               cause: "compare message.count with maximumMessageBytes before writing the prefix: the receiver (Python too) refuses such a length",
+                               look: "send(_:) in \(file)")
+        }
+        lone.close()
     }
 
     // MARK: - Helpers

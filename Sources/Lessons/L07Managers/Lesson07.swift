@@ -51,6 +51,25 @@ public enum Lesson07: LessonDeclaration {
              check: { lab, context in try shutdownLeavesNothing(lab, context) }, hints: [
             "On a shutdown request the server unlinks its socket, removes the directory, replies and calls _exit(0).",
             "The process that started the server must waitpid(serverPID, …): until then the ended server stays a zombie in the process table.",
+            "A server that already died cannot be asked: connect fails. shutdown must still waitpid it and unlink the socket and rmdir the directory — then throw the error from asking.",
         ]),
+        Part(9, "start and connect at their edges: listening before the fork, the 107-byte path, a missing parent, nobody listening",
+             check: { lab, context in try startAtItsEdges(lab, context) }, hints: [
+            "socket, bind and listen in start, before fork(): the server inherits the listening socket, and a client can connect the moment start returns.",
+            "sun_path holds 107 bytes and a NUL: compare the socket path's utf8.count with 107 before bind, throw ManagerError.pathTooLong(path), and rmdir the directory mkdtemp made. Exactly 107 bytes must still work.",
+            "mkdtemp returns nil (errno set) when the parent is missing: throw SystemError(\"mkdtemp\"). connect returns -1 when nothing listens: throw SystemError(\"connect\") (ENOENT or ECONNREFUSED).",
+        ]),
+        Part(10, "each proxy call sends the one request of the protocol table; an error reply is thrown as ManagerError.server",
+             check: { lab, context in try proxiesSpeakTheProtocol(lab, context) }, hints: [
+            "The check plays the server: it reads what your client sends and answers with replies it chose. Each proxy method is one call(_:): one ManagerRequest, as in the table (item sends index; append, set and increment send value).",
+            "Look at reply.ok before anything else: {\"ok\":false,\"error\":\"…\"} becomes ManagerError.server(error) — except \"index out of range\", which item(at:) turns into ManagerError.indexOutOfRange(index).",
+            "call(_:) itself returns an error reply; it throws ManagerError.disconnected when the connection ends instead of a reply.",
+        ]),
+        Part(11, "interop: Python's multiprocessing.connection client reads and writes your manager, and shuts it down",
+             check: { lab, context in try pythonTalksToTheServer(lab, context) }, hints: [
+            "Python's Client(path, family=\"AF_UNIX\") frames messages exactly like FramedConnection. It sends json.dumps(request) and reads your reply with json.loads: the reply's fields exactly as the table says.",
+            "Python writes non-ASCII keys as \\u escapes and ints of any size: decode requests with JSONDecoder or CompactJSON (never by hand), and keep every Int an Int.",
+            "On shutdown the server unlinks the socket, removes the directory, replies {\"ok\":true} and _exit(0)s.",
+        ], quietWindow: 6),
     ] }
 }

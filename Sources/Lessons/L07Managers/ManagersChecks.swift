@@ -41,10 +41,67 @@ extension Lesson07 {
         for bad in [20, -1] {
             try expectManagerError(.indexOutOfRange(bad), "list.item(at: \(bad))") { _ = try client.list.item(at: bad) }
         }
+        // Every number class an Int has, appended and read back (seeded).
+        var random = context.random(stream: 1)
+        let values = numberClasses(&random)
+        var appended = snapshot
+        try context.forEachGenerated(values, size: { String($0).count }, describe: { "the value \($0)" }) { value in
+            try attempt("list.append(\(value))", look: "append(_:) in \(file)") { try client.list.append(value) }
+            appended.append(value)
+            let back = try attempt("list.item(at: \(appended.count - 1))", look: "item(at:) in \(file)") {
+                try client.list.item(at: appended.count - 1)
+            }
+            try requireEqual(back, value, "list.item(at:) does not give back the value appended",
+                             cause: "the value must travel as an exact Int both ways (JSON numbers through Codable's Int, never Double)",
+                             look: "append(_:), item(at:) and the server in \(file)")
+        }
+        let all = try attempt("list.snapshot()", look: "snapshot() in \(file)") { try client.list.snapshot() }
+        try requireEqual(all, appended, "list.snapshot() after appending every number class", look: "snapshot() in \(file)")
+
         client.close()
+        // A second close does nothing — even when the descriptor's number was taken meanwhile.
+        let reused = try Descriptor.pipe()
         client.close()
+        let stillOpen = fcntl(reused.read, F_GETFD) != -1 && fcntl(reused.write, F_GETFD) != -1
+        Descriptor.close(reused.read)
+        Descriptor.close(reused.write)
+        try require(stillOpen, CheckFailure(
+            "the second close() closed a descriptor the client no longer owned",
+            expected: "close() closes the connection once; a second call does nothing",
+            seen: "after the first close(), a new pipe took descriptors \(reused.read) and \(reused.write); the second close() closed one of them",
+            cause: "close() calls close(fd) every time: remember that the connection is closed (FramedConnection.close() does) and do nothing the second time",
+            look: "close() in \(file)"))
         try expectManagerError(.closed, "list.count() after close()") { _ = try client.list.count() }
+        try expectManagerError(.closed, "list.append(1) after close()") { try client.list.append(1) }
         try stopManager(L.self, address)
+    }
+
+    /// Ints of every class: zero, ±1, the largest and smallest, past 2^53 (where a Double loses
+    /// them), byte boundaries, and a few drawn from the whole range.
+    static func numberClasses(_ random: inout SeededRandom) -> [Int] {
+        var values = [0, 1, -1, Int.max, Int.min, Int.max - 1, Int.min + 1, 1 << 53, (1 << 53) + 1, -(1 << 53) - 1,
+                      255, 256, -129, 65_536, 4_294_967_296]
+        for _ in 0..<4 { values.append(Int.random(in: Int.min...Int.max, using: &random)) }
+        for _ in 0..<2 { values.append(Int.random(in: -1_000_000...1_000_000, using: &random)) }
+        var seen = Set<Int>()
+        return values.filter { seen.insert($0).inserted }
+    }
+
+    /// Keys of every class: empty, one character, non-ASCII, an emoji (a surrogate pair in JSON),
+    /// JSON's special characters, a NUL, 1,000 characters, and a few drawn at random.
+    static func keyClasses(_ random: inout SeededRandom) -> [String] {
+        var keys = ["", " ", "a", "A", "é", "日本語", "emoji 🙂", "quote \" backslash \\ slash /", "new\nline\ttab",
+                    "nul\u{0}inside", String(repeating: "k", count: 1000)]
+        let ranges: [ClosedRange<UInt32>] = [0x21...0x7E, 0xA1...0x2AF, 0x410...0x44F, 0x4E00...0x4FFF, 0x1F600...0x1F64F]
+        for n in 0..<5 {
+            let length = Int.random(in: 1...12, using: &random)
+            let range = n < 2 ? ranges[0] : ranges[Int.random(in: 0..<ranges.count, using: &random)]
+            keys.append(String(String.UnicodeScalarView((0..<length).compactMap { _ in
+                Unicode.Scalar(UInt32.random(in: range, using: &random))
+            })))
+        }
+        var seen = Set<String>()
+        return keys.filter { seen.insert($0).inserted }
     }
 
     // MARK: - Part 2
@@ -92,6 +149,9 @@ extension Lesson07 {
                          "increment of a missing key", cause: "a missing key counts as 0", look: look)
         try requireEqual(try attempt("dict.increment(\"b\", by: -5)") { try client.dict.increment("b", by: -5) }, -2,
                          "increment by a negative amount", look: look)
+        try attempt("dict.set(\"a\", to: 6)", look: look) { try client.dict.set("a", to: 6) }
+        try requireEqual(try attempt("dict.get(\"a\")") { try client.dict.get("a") }, 6, "dict.get(\"a\") after a second set(\"a\", to: 6)",
+                         cause: "set replaces the value of a key that exists", look: look)
         let perClient = 1_000
         let block = try labSharedBlock(bytes: 4 * perClient * 8)
         defer { labUnmap(block) }
@@ -113,8 +173,91 @@ extension Lesson07 {
                                cause: "an increment done by the client as get + set can be overtaken between the two: both read the same value and one update is lost. Send one increment request and let the server add under its lock",
                                look: "increment(_:by:) in \(file)")
         }
+        try pipelinedRace(L.self, address, client: client)
+        // Every key class with every number class (seeded), and increments up to the edges of Int.
+        var random = context.random(stream: 3)
+        let values = numberClasses(&random)
+        let keys = keyClasses(&random)
+        let pairs = keys.enumerated().map { (key: $0.element, value: values[$0.offset % values.count]) }
+        try context.forEachGenerated(pairs, size: { $0.key.utf8.count }, describe: { "the key \(String(reflecting: $0.key)) set to \($0.value)" }) { pair in
+            try attempt("dict.set(\(String(reflecting: pair.key)), to: \(pair.value))", look: look) { try client.dict.set(pair.key, to: pair.value) }
+            let back = try attempt("dict.get(\(String(reflecting: pair.key)))", look: look) { try client.dict.get(pair.key) }
+            try requireEqual(back, Optional(pair.value), "dict.get does not give back what set stored",
+                             cause: "keys and values must travel exactly (JSON strings with every character escaped by Codable; Ints as Int, never Double)",
+                             look: look)
+        }
+        for pair in pairs {
+            try requireEqual(try attempt("dict.get(\(String(reflecting: pair.key)))", look: look) { try client.dict.get(pair.key) }, Optional(pair.value),
+                             "dict.get of \(String(reflecting: pair.key)) after every key was set",
+                             cause: "each key is its own entry: two keys must never share one", look: look)
+        }
+        let edges: [(String, Int, Int)] = [("edge max", Int.max - 1, 1), ("edge min", Int.min + 1, -1), ("edge zero", Int.max, Int.min)]
+        for (key, start, delta) in edges {
+            try attempt("dict.set(\"\(key)\", to: \(start))", look: look) { try client.dict.set(key, to: start) }
+            let sum = try attempt("dict.increment(\"\(key)\", by: \(delta))", look: look) { try client.dict.increment(key, by: delta) }
+            try requireEqual(sum, start + delta, "dict.increment(\"\(key)\", by: \(delta)) from \(start)", look: look)
+        }
+        for (key, delta) in [("edge max", 1), ("edge min", -1)] {
+            let before = try attempt("dict.get(\"\(key)\")", look: look) { try client.dict.get(key) }
+            do {
+                let sum = try client.dict.increment(key, by: delta)
+                throw CheckFailure("dict.increment past the end of Int answered a value", expected: "ManagerError.server(…): the sum overflows Int, and the value stays \(before.map(String.init) ?? "nil")",
+                                   seen: "\(sum)", cause: "check the sum with addingReportingOverflow and answer an error reply when it overflows",
+                                   look: "the server's increment in \(file)")
+            } catch let failure as CheckFailure {
+                throw failure
+            } catch ManagerError.server {
+            } catch {
+                let ended = serverEnd(address).map { " — the server process \($0)" } ?? ""
+                throw CheckFailure("dict.increment(\"\(key)\", by: \(delta)) from \(before.map(String.init) ?? "nil") threw the wrong error\(ended)",
+                                   expected: "ManagerError.server(…) from an error reply (the sum does not fit in an Int)", seen: "\(error)",
+                                   cause: ended.isEmpty ? "an error reply is thrown by the proxy as ManagerError.server"
+                                                        : "the server added with + and trapped on the overflow: one client's request must never end the server; use addingReportingOverflow and reply an error",
+                                   look: "the server's increment in \(file)")
+            }
+            try requireEqual(try attempt("dict.get(\"\(key)\")", look: look) { try client.dict.get(key) }, before,
+                             "an increment that overflowed changed the value", look: "the server's increment in \(file)")
+        }
+
         client.close()
         try stopManager(L.self, address)
+    }
+
+    /// Four processes, each on its own connection, send batches of increments and appends before
+    /// reading the replies: the server's threads then apply requests back to back, on both CPUs at
+    /// once, and a server whose threads share the list and the dict without a lock loses updates
+    /// (or corrupts them and crashes).
+    static func pipelinedRace<L: ManagerContract>(_: L.Type, _ address: ManagerAddress, client: L.Client) throws {
+        let before = try attempt("list.count()") { try client.list.count() }
+        let processes = 4, rounds = 12, batch = 100
+        let increment = frame(Array(#"{"op":"increment","key":"race","value":1}"#.utf8))
+        try runClients(L.self, address, count: processes) { index, _, barrier in
+            let fd = try UnixSocket.connect(to: address.socketPath)
+            let connection = FramedConnection(fd: fd)
+            defer { connection.close() }
+            let append = frame(Array(#"{"op":"append","value":\#(index)}"#.utf8))
+            var burst: [UInt8] = []
+            for k in 0..<batch { burst += k % 2 == 0 ? increment : append }
+            try barrier.arrive("connected")
+            for _ in 0..<rounds {
+                try rawWrite(fd, burst)
+                for _ in 0..<batch {
+                    let reply = try CompactJSON.decode(ManagerReply.self, from: try connection.receive())
+                    guard reply.ok else { throw CheckFailure("a pipelined request was answered with an error", seen: "\(reply)") }
+                }
+            }
+            try barrier.arrive("served")
+        }
+        let total = processes * rounds * batch / 2
+        let race = try served(by: client, "your client after the pipelined clients") { try client.dict.get("race") }
+        let count = try served(by: client, "your client after the pipelined clients") { try client.list.count() }
+        if race != total || count != before + total {
+            throw CheckFailure("requests applied at the same time by several server threads lost updates",
+                               expected: "\(processes) connections × \(rounds * batch / 2) increments and as many appends: race = \(total), the list \(total) items longer",
+                               seen: "race = \(race.map(String.init) ?? "nil"), the list grew by \(count - before)",
+                               cause: "the server's threads share the list and the dict: every request must be applied under one lock (NSLock around apply), or two threads read the same old value and one update is lost",
+                               look: "the server's request handling in \(file)")
+        }
     }
 
     // MARK: - Part 4
@@ -162,6 +305,14 @@ extension Lesson07 {
             return 0
         }
         _ = try waitForProcess(rude)
+        // A client that will never read a reply: shutdown(SHUT_RD) on its end makes every reply
+        // the server sends fail with EPIPE — deterministically, whatever the timing.
+        let deaf = try UnixSocket.connect(to: address.socketPath)
+        Glibc.shutdown(deaf, Int32(SHUT_RD))
+        try rawWrite(deaf, Array((0..<50).map { _ in frame(Array(#"{"op":"count"}"#.utf8)) }.joined()))
+        try requireServerAlive(address, after: "replies to a client that no longer reads failed with EPIPE",
+                               cause: "a reply to a client that is gone fails with EPIPE — and kills the whole server with SIGPIPE when it is sent with write() or send() without MSG_NOSIGNAL. Send with FramedConnection (MSG_NOSIGNAL), or ignore SIGPIPE, and end that client's thread")
+        Descriptor.close(deaf)
         // A client of yours killed at some point in a burst of increments.
         let block = try labSharedBlock(bytes: 4096)
         defer { labUnmap(block) }
@@ -211,13 +362,57 @@ extension Lesson07 {
         defer { Descriptor.close(stalled) }
         try rawWrite(stalled, bigEndianLength(100) + Array(repeating: 0x7B, count: 5))
 
-        let malformed: [(String, [UInt8])] = [
+        // A whole frame whose bytes are not a request: an error reply, and the connection goes on.
+        let undecodable: [(String, [UInt8])] = [
             ("a frame of garbage bytes", frame([0xFF, 0x00, 0x13] + Array("this is not JSON".utf8))),
             ("JSON that is not a request", frame(Array(#"{"op":"explode","value":1}"#.utf8))),
+            ("a request whose value is a string", frame(Array(#"{"op":"append","value":"seven"}"#.utf8))),
+            ("an empty frame", frame([])),
+        ]
+        for (what, bytes) in undecodable {
+            let fd = try UnixSocket.connect(to: address.socketPath)
+            let connection = FramedConnection(fd: fd)
+            defer { connection.close() }
+            try rawWrite(fd, bytes + frame(Array(#"{"op":"count"}"#.utf8)))
+            for step in ["the error reply to \(what)", "the reply to a count sent right after it, on the same connection"] {
+                guard connection.poll(timeout: 5) else {
+                    throw CheckFailure("after \(what), the server neither answered nor closed the connection",
+                                       expected: "\(step) within 5 s", seen: "silence: that client waits for ever",
+                                       cause: "a frame that does not decode as a request still needs a reply (ManagerReply.failure), and the next frame starts right after it",
+                                       look: "the server's request loop in \(file)")
+                }
+                let reply: ManagerReply
+                do {
+                    reply = try JSONDecoder().decode(ManagerReply.self, from: Data(try connection.receive()))
+                } catch is FramedConnection.Failure {
+                    throw CheckFailure("the server closed the connection after \(what)", expected: step, seen: "the connection closed",
+                                       cause: "the frame itself was whole: only its content is bad. Reply ManagerReply.failure(\"bad request…\") and keep serving that connection; close only when the framing is lost (truncated, badLength)",
+                                       look: "the server's request loop in \(file)")
+                } catch {
+                    throw CheckFailure("the server's answer to \(what) is not a ManagerReply", seen: "\(error)", look: file)
+                }
+                if step.hasPrefix("the error") {
+                    try require(!(reply.ok && reply.value == 1), CheckFailure(
+                        "the server sent no reply to \(what)", expected: "an error reply to it, then the reply to the count sent after it",
+                        seen: "the first reply is the count's: \(reply)",
+                        cause: "a frame that does not decode still gets one reply: ManagerReply.failure(\"bad request…\") — skipping it leaves that client waiting for ever",
+                        look: "the server's request loop in \(file)"))
+                    try require(!reply.ok && reply.error != nil, CheckFailure(
+                        "the server answered \(what) as if it were fine", expected: "{\"ok\":false,\"error\":…}", seen: "\(reply)",
+                        look: "the server's request loop in \(file)"))
+                } else {
+                    try require(reply.ok && reply.value == 1, CheckFailure(
+                        "after \(what), the next request on the same connection got the wrong reply", expected: "{\"ok\":true,\"value\":1}",
+                        seen: "\(reply)", cause: "one reply per request, in order: the bad frame's error reply, then the count's", look: "the server's request loop in \(file)"))
+                }
+            }
+        }
+        // A frame whose length cannot be right: the framing is lost, the connection must end.
+        let broken: [(String, [UInt8])] = [
             ("an absurd length (2 GiB − 1)", [0x7F, 0xFF, 0xFF, 0xFF] + Array(repeating: 1, count: 16)),
             ("a negative length", [0x80, 0x00, 0x00, 0x00] + Array(repeating: 1, count: 4)),
         ]
-        for (what, bytes) in malformed {
+        for (what, bytes) in broken {
             let fd = try UnixSocket.connect(to: address.socketPath)
             let connection = FramedConnection(fd: fd)
             try rawWrite(fd, bytes)
@@ -232,6 +427,16 @@ extension Lesson07 {
                 try require(!reply.ok && reply.error != nil, CheckFailure(
                     "the server answered \(what) as if it were fine", expected: "{\"ok\":false,\"error\":…}", seen: "\(reply)",
                     look: "the server's request loop in \(file)"))
+                // An error reply is fine, but then the connection must end: nothing after it is a frame.
+                guard connection.poll(timeout: 5) else {
+                    throw CheckFailure("after \(what) and its error reply, the server kept the connection open",
+                                       expected: "the connection closed: the stream lost its framing", seen: "still open after 5 s",
+                                       cause: "when receive() throws (badLength, truncated) there is no next frame to find: close that connection",
+                                       look: "the server's request loop in \(file)")
+                }
+                _ = try connection.receive()
+                throw CheckFailure("after \(what), the server read the bytes that followed as another frame",
+                                   expected: "the connection closed", seen: "a second reply", look: "the server's request loop in \(file)")
             } catch is FramedConnection.Failure {
                 // Closed: fine.
             } catch let error as SystemError where error.errno == ECONNRESET {
@@ -306,11 +511,34 @@ extension Lesson07 {
             } catch {
                 outcome = "connect failed: \(error)"
             }
-            try Descriptor.writeAll(result.write, outcome)
+            var rawOutcome = "not tried"
+            if outcome != "served" {
+                rawOutcome = "refused"
+                // A connection that sends nothing: the refusal is an error reply, then the end.
+                let fd = try UnixSocket.connect(to: address.socketPath)
+                let raw = FramedConnection(fd: fd)
+                defer { raw.close() }
+                try? rawWrite(fd, frame(Array(#"{"op":"count"}"#.utf8)))   // EPIPE when the server closed already: fine
+                if !raw.poll(timeout: 5) {
+                    rawOutcome = "silent: no reply and no close within 5 s"
+                } else if let bytes = try? raw.receive() {
+                    if let reply = try? CompactJSON.decode(ManagerReply.self, from: bytes), !reply.ok, reply.error != nil {
+                        if !raw.poll(timeout: 5) { rawOutcome = "an error reply, but the connection stayed open" }
+                        else if (try? raw.receive()) != nil { rawOutcome = "an error reply, then more" }
+                    } else {
+                        rawOutcome = "not an error reply: \(String(decoding: bytes.prefix(200), as: UTF8.self))"
+                    }
+                } else {
+                    rawOutcome = "closed without an error reply"
+                }
+            }
+            try Descriptor.writeAll(result.write, outcome.replacingOccurrences(of: "\n", with: " ") + "\n" + rawOutcome)
             return 0
         }
         Descriptor.close(result.write)
-        let outcome = String(decoding: try Descriptor.readAll(result.read), as: UTF8.self)
+        let outcomes = String(decoding: try Descriptor.readAll(result.read), as: UTF8.self).split(separator: "\n", maxSplits: 1).map(String.init)
+        let outcome = outcomes.first ?? "no outcome"
+        let rawOutcome = outcomes.count > 1 ? outcomes[1] : "no outcome"
         Descriptor.close(result.read)
         _ = try waitForProcess(stranger)
         if outcome == "served" {
@@ -330,6 +558,12 @@ extension Lesson07 {
         try require(!snapshot.contains(666), CheckFailure(
             "the refused client's append reached the list", expected: "no 666 in the list", seen: "\(snapshot)",
             cause: "check the peer before reading any request", look: "the server's accept loop in \(file)"))
+        try require(rawOutcome == "refused", CheckFailure(
+            "a client running as uid \(nobody) was not refused the way the lesson says",
+            expected: "right after accept: an error reply ({\"ok\":false,\"error\":\"refused…\"}), then the connection closed",
+            seen: "on a connection that sent one count request: " + rawOutcome,
+            cause: "send ManagerReply.failure(\"refused…\") on the connection, then close it",
+            look: "the server's accept loop in \(file)"))
         client.close()
         try stopManager(L.self, address)
     }
@@ -412,6 +646,7 @@ extension Lesson07 {
                                seen: "\(error)", look: "call(_:) in \(file)")
         }
         lingering.close()
+        try deadServerShutdown(L.self, context)
         do {
             let late = try L.connect(to: address)
             late.close()
@@ -423,6 +658,42 @@ extension Lesson07 {
             throw CheckFailure("connect(to:) after shutdown threw the wrong error", expected: "a SystemError from connect (ENOENT)",
                                seen: "\(error)", look: "connect(to:) in \(file)")
         }
+    }
+
+    /// shutdown of a server that already died: still reaps it and removes the socket and the
+    /// directory, then throws.
+    static func deadServerShutdown<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
+        let dead = try startManager(L.self, context)
+        defer {
+            var status: Int32 = 0
+            kill(dead.serverPID, SIGKILL)
+            _ = waitpid(dead.serverPID, &status, 0)
+            unlink(dead.socketPath)
+            rmdir(dead.directory)
+        }
+        kill(dead.serverPID, SIGKILL)
+        // Wait until it is dead, without reaping it: that is shutdown's job.
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(dead.serverPID), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+        var thrown: Error?
+        do { try L.shutdown(dead) } catch { thrown = error }
+        let zombie = ProcessInspection.state(of: dead.serverPID) == "Z"
+        var stats = stat()
+        let socketLeft = lstat(dead.socketPath, &stats) == 0
+        let directoryLeft = lstat(dead.directory, &stats) == 0
+        if zombie || socketLeft || directoryLeft {
+            throw CheckFailure("shutdown of a server that had died left things behind",
+                               expected: "the dead server reaped, \(dead.socketPath) and its directory removed, then an error thrown",
+                               seen: [zombie ? "the server is still a zombie (never reaped)" : nil, socketLeft ? "the socket is still there" : nil,
+                                      directoryLeft ? "the directory is still there" : nil].compactMap { $0 }.joined(separator: "; ")
+                                   + " — shutdown " + (thrown.map { "threw \($0)" } ?? "returned"),
+                               cause: "asking fails when the server is gone (connect: ECONNREFUSED): remember that error, but still waitpid(serverPID) and unlink the socket and rmdir the directory before throwing it",
+                               look: "shutdown(_:) in \(file)")
+        }
+        try require(thrown != nil, CheckFailure(
+            "shutdown of a server that had died returned as if all went well",
+            expected: "an error (the server could not be asked: it was gone)", seen: "no error",
+            cause: "after reaping and cleaning up, throw the error from asking the server", look: "shutdown(_:) in \(file)"))
     }
 
     // MARK: - Helpers
@@ -552,8 +823,14 @@ extension Lesson07 {
                                look: "the server's accept loop in \(file)")
         }
         if !lines.isEmpty {
-            let ended = serverEnd(address).map { " (the server process \($0))" } ?? ""
-            throw CheckFailure("a client process failed\(ended)", seen: lines.prefix(4).joined(separator: "; "), look: file)
+            let end = serverEnd(address)
+            let ended = end.map { " (the server process \($0))" } ?? ""
+            var cause: String?
+            if case .signaled? = end {
+                cause = "the server crashed while it served several clients at once. Candidates: its threads share the list and the dict without one lock around every request (a Swift Array or Dictionary changed by two threads at once is corrupted), or a trap (try!, !, an overflowing +) on a request"
+            }
+            throw CheckFailure("a client process failed\(ended)", seen: lines.prefix(4).joined(separator: "; "), cause: cause,
+                               look: cause == nil ? file : "the server's request handling in \(file)")
         }
     }
 

@@ -42,5 +42,11 @@ public enum Lesson08: LessonDeclaration {
             "Formats: int \"q\", float \"d\", bool \"xxxxxxx?\" (the byte at slot + 7), None \"xxxxxx?x\" (code 3), str/bytes \"<cap>s\" with cap = 8 × (length / 8 + 1) and codes 1/2. Count a str's UTF-8 bytes, not its characters.",
             "Setting an item: str/bytes longer than the slot → itemTooLong, nothing written; otherwise zero the whole slot before writing, or a shorter string reads back with the old one's tail. Python strips trailing NULs when it reads.",
         ]),
+        Part(7, "every rank 1…6 and every element type: header, offset, element access, fill of a band, copy, attach",
+             check: { lab, context in try everyRankAndType(lab, context) }, hints: [
+            "offset(of:shape:) for any rank: position = ((i0 × n1 + i1) × n2 + i2) × n3 + … — the stride of index k is the product of ALL the dimensions after k, not just the next one.",
+            "fill hands value(_:) the index of each element, with one component per dimension: advance it like an odometer (the last component fastest), or compute it from the position by dividing by the dimensions from the last.",
+            "Elements are stored in the host's byte order (storeBytes(of: value, …)); only the header is little-endian. fill writes only the rows in its range.",
+        ]),
     ] }
 }

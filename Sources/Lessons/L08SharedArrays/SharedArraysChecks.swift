@@ -86,6 +86,7 @@ extension Lesson08 {
         let badShapes: [([Int], SharedArrayError)] = [
             ([], .emptyShape), ([0, 5], .invalidShape([0, 5])), ([100, -1], .invalidShape([100, -1])),
             ([1, 1, 1, 1, 1, 1, 1], .invalidShape([1, 1, 1, 1, 1, 1, 1])), ([Int.max, 2], .tooLarge([Int.max, 2])),
+            ([Int.max], .tooLarge([Int.max])), ([Int.max - 63], .tooLarge([Int.max - 63])), ([1 << 32, 1 << 31], .tooLarge([1 << 32, 1 << 31])),
         ]
         for (shape, error) in badShapes {
             let badName = SharedSegment.uniqueName()
@@ -102,7 +103,20 @@ extension Lesson08 {
                                    cause: "validate the shape first, create the segment last", look: look("create(_:shape:name:)"))
             }
         }
-        for index in [[100, 0], [0, 100], [-1, 0], [0], [0, 0, 0]] {
+        // A taken name: EEXIST, and the array that has it is untouched.
+        try expectThrows("create(UInt8.self, shape: [4], name:) with the name of the 100×100 array", expected: "SystemError(\"shm_open\") with EEXIST",
+                         look: look("create(_:shape:name:)"),
+                         cause: "SharedSegment.create opens with O_EXCL: a taken name is an error, never a reason to remove or reuse the other array",
+                         matches: { ($0 as? SystemError)?.errno == EEXIST }) {
+            try L.create(UInt8.self, shape: [4], name: name)
+        }
+        let after = try attempt("the lab attaching to \(name) again") { try SharedSegment.attach(name: name) }
+        try require(after.bytes.count == SharedArrayLayout.headerSize + 10_000 && after.bytes[SharedArrayLayout.headerSize] == 255
+                    && after.bytes[rowMajor] == 7, CheckFailure(
+            "create with a taken name changed the array that had it", expected: "the 100×100 array as it was: 10064 bytes, 255 at [0, 0], 7 at [3, 4]",
+            seen: "\(after.bytes.count) bytes", cause: "on EEXIST, throw: do not unlink the segment and create it again",
+            look: look("create(_:shape:name:)")))
+        for index in [[100, 0], [0, 100], [-1, 0], [0, -1], [-100, 0], [0], [0, 0, 0]] {
             let error = SharedArrayError.indexOutOfRange(index: index, shape: [100, 100])
             try expectThrows("element(at: \(index), of:) on a 100×100 array", expected: "SharedArrayError.\(error)",
                              look: look("offset(of:shape:)"),
@@ -162,6 +176,7 @@ extension Lesson08 {
             ("attach(Double.self, shape: [3, 4, 1], name:)", .wrongShape(expected: [3, 4, 1], found: [3, 4]),
              { try L.attach(Double.self, shape: [3, 4, 1], name: name) }),
             ("attach(Double.self, shape: [], name:)", .emptyShape, { try L.attach(Double.self, shape: [], name: name) }),
+            ("attach(Double.self, shape: [3, 0], name:)", .invalidShape([3, 0]), { try L.attach(Double.self, shape: [3, 0], name: name) }),
         ]
         for (call, error, body) in cases {
             try expectThrows(call, expected: "SharedArrayError.\(error)", look: look("attach(_:shape:name:)"),
@@ -184,6 +199,8 @@ extension Lesson08 {
             ("a 10-byte segment (smaller than the header)", Array("SHMARR01\u{1}\u{0}".utf8), 10),
             ("a header claiming 1000×1000 UInt8 in a 4096-byte segment", header(1, rank: 2, [1000, 1000]), 4096),
             ("a header with element type code 99", header(99, rank: 1, [8]), 4096),
+            ("a header whose shape's byte count overflows Int (2^40 × 2^40 UInt8)", header(1, rank: 2, [1 << 40, 1 << 40]), 4096),
+            ("a header whose shape needs Int.max bytes (UInt8 [2^63 − 1])", header(1, rank: 1, [Int64.max]), 4096),
             ("a header with rank 0", header(1, rank: 0, []), 4096),
             ("a header with rank 7", header(1, rank: 7, [1, 1, 1, 1, 1, 1]), 4096),
             ("a header with a dimension of -5", header(1, rank: 2, [4, -5]), 4096),
@@ -216,6 +233,16 @@ extension Lesson08 {
     static func parallelFillBands<L: SharedArraysContract>(_: L.Type, _ context: PartContext) throws {
         for (rows, workers) in [(10, 4), (1001, 4), (4096, 3), (3, 4), (0, 2), (7, 1), (4096, 2)] {
             try requireBands(L.self, rows: rows, workers: workers)
+        }
+        var random = context.random(stream: 3)
+        let drawn = (0..<40).map { n in (rows: Int.random(in: 0...(n < 20 ? 64 : 5000), using: &random), workers: Int.random(in: 1...(n < 20 ? 16 : 64), using: &random)) }
+        try context.forEachGenerated(drawn, size: { $0.rows + $0.workers }, describe: { "rows \($0.rows), workers \($0.workers)" }) { pair in
+            try requireBands(L.self, rows: pair.rows, workers: pair.workers)
+        }
+        try expectThrows("bands(rows: -1, workers: 2)", expected: "SharedArrayError.invalidWorkerCount(2)", look: look("bands(rows:workers:)"),
+                         cause: "negative rows are as invalid as fewer than one worker: check rows ≥ 0 before making ranges",
+                         matches: { ($0 as? SharedArrayError) == .invalidWorkerCount(2) }) {
+            try L.bands(rows: -1, workers: 2)
         }
         for workers in [0, -1] {
             try expectThrows("bands(rows: 10, workers: \(workers))", expected: "SharedArrayError.invalidWorkerCount(\(workers))",
@@ -315,6 +342,24 @@ extension Lesson08 {
             }
         }
         try context.requirePartProcess(after: "parallelFill(_:workers:with:)")
+        try requireNoChildLeft("a worker exited with 3")
+        // A worker killed by a signal: workerFailed with .signaled, after waiting for every worker.
+        try expectThrows("parallelFill with a worker killed by SIGKILL", expected: "SharedArrayError.workerFailed(worker: _, end: killed by SIGKILL)",
+                         look: look("parallelFill(_:workers:with:)"),
+                         cause: "a worker that did not exit with 0 failed, whether it exited with a code or was killed by a signal: compare the whole end with .exited(0)",
+                         matches: { if case .workerFailed(_, .signaled(SIGKILL))? = $0 as? SharedArrayError { return true }; return false }) {
+            try L.parallelFill(failing, workers: 4) { index in
+                if index[0] == 0 { kill(getpid(), SIGKILL) }
+                return 1
+            }
+        }
+        try context.requirePartProcess(after: "parallelFill(_:workers:with:)")
+        try requireNoChildLeft("a worker was killed")
+        try expectThrows("fill(array, rows: -1..<2) on \(rows) rows", expected: "SharedArrayError.rowsOutOfRange(-1..<2, rows: 1001)",
+                         look: look("fill(_:rows:with:)"),
+                         matches: { ($0 as? SharedArrayError) == .rowsOutOfRange(-1..<2, rows: 1001) }) {
+            try L.fill(sequential, rows: -1..<2) { _ in 0 }
+        }
         try expectThrows("fill(array, rows: 1000..<1002) on \(rows) rows", expected: "SharedArrayError.rowsOutOfRange(1000..<1002, rows: 1001)",
                          look: look("fill(_:rows:with:)"),
                          matches: { ($0 as? SharedArrayError) == .rowsOutOfRange(1000..<1002, rows: 1001) }) {
@@ -324,6 +369,20 @@ extension Lesson08 {
                          look: look("parallelFill(_:workers:with:)"),
                          matches: { ($0 as? SharedArrayError) == .invalidWorkerCount(0) }) {
             try L.parallelFill(sequential, workers: 0) { _ in 0 }
+        }
+    }
+
+    /// After parallelFill threw, every worker it started was waited for: this process has no child.
+    static func requireNoChildLeft(_ moment: String) throws {
+        var status: Int32 = 0
+        let pid = waitpid(-1, &status, WNOHANG)
+        guard pid == -1 && errno == ECHILD else {
+            // Reap whatever is left, so that nothing outlives the part.
+            while waitpid(-1, &status, 0) > 0 {}
+            throw CheckFailure("parallelFill threw before every worker had ended (after \(moment))",
+                               expected: "every worker waited for, then workerFailed", seen: pid > 0 ? "worker \(pid) was never reaped" : "a worker still running",
+                               cause: "wait for all the workers first (they may still be writing into the array), then throw for the first that failed",
+                               look: look("parallelFill(_:workers:with:)"))
         }
     }
 
@@ -643,6 +702,25 @@ if stop:
                          matches: { ($0 as? ShareableListError) == .indexOutOfRange(index: items.count, count: items.count) }) {
             try L.setShareableListItem(.int(1), at: items.count, in: segment.bytes)
         }
+        let slotOne: [ShareableValue]
+        do {
+            slotOne = try L.readShareableList(UnsafeRawBufferPointer(segment.bytes))
+        } catch {
+            throw CheckFailure("a refused setShareableListItem changed the list: it no longer reads", expected: "item 1 still \(Int64.min) after itemTooLong",
+                               seen: "readShareableList threw \(error)",
+                               cause: "check that the value fits the slot before writing anything: a format \"16s\" or a code 1 written into an 8-byte int slot breaks the item",
+                               look: look("setShareableListItem(_:at:in:)"))
+        }
+        try require(slotOne.count > 1 && tag(slotOne[1]) == tag(.int(.min)), CheckFailure(
+            "a refused setShareableListItem changed the item", expected: "item 1 still \(Int64.min) after itemTooLong",
+            seen: slotOne.count > 1 ? "item 1 = \(slotOne[1])" : "\(slotOne.count) items",
+            cause: "check that the value fits the slot before writing anything (format, code or value)", look: look("setShareableListItem(_:at:in:)")))
+        try expectThrows("setShareableListItem(1, at: -1, in:)", expected: "ShareableListError.indexOutOfRange(index: -1, count: \(items.count))",
+                         look: look("setShareableListItem(_:at:in:)"),
+                         cause: "no counting from the end (unlike Python's sl[-1]): the index must be in 0..<N",
+                         matches: { ($0 as? ShareableListError) == .indexOutOfRange(index: -1, count: items.count) }) {
+            try L.setShareableListItem(.int(1), at: -1, in: segment.bytes)
+        }
         var expected = items
         for (index, value) in sets { expected[index] = value }
         let expectedSize = 8 * (items.count + 2) + items.map(cpythonSlotSize).reduce(0, +) + 9 * items.count
@@ -678,6 +756,21 @@ if stop:
             throw CheckFailure("createShareableList threw itemTooLong but left its segment behind",
                                cause: "check every item before creating the segment", look: look("createShareableList(_:name:)"))
         }
+        // The limit exactly: 9,999,991 bytes fit ("9999992s"), 9,999,992 do not ("10000000s" is 9 characters).
+        try expectThrows("createShareableList with a 9,999,992-byte bytes item", expected: "ShareableListError.itemTooLong(index: 0, bytes: 9999992, capacity: 9999991)",
+                         look: look("createShareableList(_:name:)"),
+                         cause: "its slot would be 8 × (9999992 / 8 + 1) = 10000000 bytes, whose format \"10000000s\" does not fit in 8 characters",
+                         matches: { ($0 as? ShareableListError) == .itemTooLong(index: 0, bytes: 9_999_992, capacity: 9_999_991) }) {
+            try L.createShareableList([.bytes([UInt8](repeating: 0x61, count: 9_999_992))], name: tooLongName)
+        }
+        SharedSegment.unlinkIfPresent(tooLongName)
+        let largest = try attempt("createShareableList with a 9,999,991-byte bytes item (the largest that fits)", look: look("createShareableList(_:name:)")) {
+            try L.createShareableList([.bytes([UInt8](repeating: 0x61, count: 9_999_991)), .int(5)], name: tooLongName)
+        }
+        SharedSegment.unlinkIfPresent(tooLongName)
+        let largestFormat = String(decoding: UnsafeRawBufferPointer(largest.bytes)[(8 * 4 + 9_999_992 + 8)..<(8 * 4 + 9_999_992 + 16)], as: UTF8.self)
+        try requireEqual(largestFormat, "9999992s", "the format of a 9,999,991-byte item", look: look("createShareableList(_:name:)"))
+        largest.close()
         let good = Array(UnsafeRawBufferPointer(segment.bytes))
         var corrupt: [(String, [UInt8])] = [("4 bytes", Array(good.prefix(4)))]
         var hugeCount = good
@@ -689,6 +782,19 @@ if stop:
         var badCode = good
         badCode[good.count - 1] = 9
         corrupt.append(("a back-transform code of 9", badCode))
+        // Item 11 is the str "short" (a 16-byte slot), item 2 the float 3.75 Python wrote; where they are comes from the offsets.
+        let n = items.count
+        let offsets = (0...n).map { k in good.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 8 + 8 * k, as: Int64.self)) } }
+        let dataStart = 8 * (n + 2), formatsStart = dataStart + offsets[n]
+        var badUTF8 = good
+        badUTF8.replaceSubrange((dataStart + offsets[11])..<(dataStart + offsets[11] + 2), with: [0xC3, 0x28])   // item 11: "short"
+        corrupt.append(("a str item that is not UTF-8 (0xC3 0x28)", badUTF8))
+        var badFormat = good
+        badFormat.replaceSubrange((formatsStart + 8 * 2)..<(formatsStart + 8 * 2 + 8), with: Array("z".utf8) + [UInt8](repeating: 0, count: 7))
+        corrupt.append(("an int item whose format is \"z\"", badFormat))
+        var wideFormat = good
+        wideFormat.replaceSubrange((formatsStart + 8 * 11)..<(formatsStart + 8 * 11 + 8), with: Array("64s".utf8) + [UInt8](repeating: 0, count: 5))
+        corrupt.append(("a str item whose format \"64s\" is wider than its 8-byte slot", wideFormat))
         for (what, bytes) in corrupt {
             try expectThrows("readShareableList of \(what)", expected: "ShareableListError.notAShareableList",
                              look: look("readShareableList(_:)"),

@@ -31,7 +31,7 @@ extension Lesson09 {
             "a message and its reply take too long through your queue",
             expected: "at most \(micro(queueRoundTripCeiling)) for a put and the reply's get through two queues (a raw pipe takes \(micro(pipe)) here)",
             seen: "\(micro(yours)) (the 5 bursts: \(times[1].map(micro).joined(separator: ", ")))",
-            cause: "a get that finds the queue empty sleeps a fixed time (usleep) and looks again, instead of waiting on the notEmpty condition variable that put broadcasts: every message waits out a nap",
+            cause: "every message waits out a fixed sleep. Candidates: a get that finds the queue empty naps (usleep) and looks again instead of waiting on the notEmpty condition variable that put broadcasts; a sleep before get looks; a put that naps after each message",
             look: look("05-queues/SharedQueue.swift", "get(timeout:) and put(_:timeout:)")))
     }
 
@@ -78,7 +78,7 @@ extension Lesson09 {
             "the consumer kept a CPU busy while it waited for messages",
             expected: "under \(Int(consumerCPUCeiling * 100))% of the wall time: under \(secondsText(consumerCPUCeiling * wall)) of CPU in \(secondsText(wall)), for \(messages) messages 20 ms apart",
             seen: "\(secondsText(cpu)) of CPU (\(Int((cpu / wall * 100).rounded()))%)",
-            cause: "get polls the ring in a loop (get(timeout: 0), sched_yield, a short spin) instead of sleeping on the notEmpty condition variable",
+            cause: "get polls the ring in a loop (get(timeout: 0), sched_yield, a spin before it waits) instead of sleeping on the notEmpty condition variable",
             look: getLook))
     }
 
@@ -113,7 +113,7 @@ extension Lesson09 {
                 "your bulk copy \(way) is much slower than memcpy",
                 expected: "at least \(Int(copyFraction * 100))% of memcpy's speed on the same \(copyBytes >> 20) MiB in the same run (best of \(copyRounds) rounds): \(text(copyFraction * memcpyBest))",
                 seen: "\(text(best)) (\(Int((best / memcpyBest * 100).rounded()))% of memcpy)",
-                cause: "the copy goes element by element (through element/setElement or a subscript) instead of one bulk copy of the contiguous bytes",
+                cause: "the copy goes element by element (through element/setElement, a subscript, or fill with a closure) instead of one bulk copy of the contiguous bytes",
                 look: look("08-shared-arrays/SharedArrays.swift", "copy(_:into:)")))
         }
     }

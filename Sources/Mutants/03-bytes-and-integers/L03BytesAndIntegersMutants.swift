@@ -23,6 +23,28 @@ public enum IntegerBytesMutants {
                         caughtBy: [5], implementation: OverflowingBoundsTest.self),
             Mutant(name: "read-outside-lock", mistake: "increment reads the counter before taking the lock and only stores under it (lost updates)",
                         caughtBy: [6], implementation: ReadOutsideLock.self),
+            Mutant(name: "orders-swapped-in-encode", mistake: "encode writes \"big\" least significant byte first and \"little\" most significant first",
+                        caughtBy: [1, 4], implementation: OrdersSwappedInEncode.self),
+            Mutant(name: "negative-as-magnitude", mistake: "encode stores a negative value as its magnitude with the top bit set (sign and magnitude, not two's complement)",
+                        caughtBy: [1, 4], implementation: NegativeAsMagnitude.self),
+            Mutant(name: "length-nine-accepted", mistake: "encode checks length >= 1 but not length <= 8: nine bytes come back",
+                        caughtBy: [1], implementation: LengthNineAccepted.self),
+            Mutant(name: "sign-bit-of-last-byte", mistake: "decode takes the sign from the last byte whatever the order (right for little-endian only)",
+                        caughtBy: [2, 4], implementation: SignBitOfLastByte.self),
+            Mutant(name: "empty-decodes-to-zero", mistake: "decode checks bytes.count <= 8 only: no bytes decode to 0 instead of invalidLength",
+                        caughtBy: [2], implementation: EmptyDecodesToZero.self),
+            Mutant(name: "store-writes-then-checks", mistake: "store writes the truncated bytes first and calls encode (which throws .overflow) afterwards",
+                        caughtBy: [3], implementation: StoreWritesThenChecks.self),
+            Mutant(name: "unsigned-range-for-signed", mistake: "the range check always uses 0…2^(8n)−1, so a signed byte accepts 128…255 and refuses every negative value",
+                        caughtBy: [1, 3], implementation: UnsignedRangeForSigned.self),
+            Mutant(name: "increment-returns-old", mistake: "increment returns the value it read, not the new one",
+                        caughtBy: [6], implementation: IncrementReturnsOld.self),
+            Mutant(name: "increment-ignores-order", mistake: "increment always uses big-endian, like the article's counter",
+                        caughtBy: [6], implementation: IncrementIgnoresOrder.self),
+            Mutant(name: "no-lock", mistake: "increment never takes the lock",
+                        caughtBy: [6], implementation: NoLock.self),
+            Mutant(name: "increment-wraps-at-64-bits", mistake: "increment adds in UInt64 with &+: 2^64 − 1 wraps to 0 instead of .overflow",
+                        caughtBy: [6], implementation: IncrementWrapsAt64Bits.self),
             Mutant(name: "unlock-skipped-on-overflow", mistake: "increment calls lock() and unlock() itself; at the maximum store throws .overflow and the unlock after it never runs",
                         caughtBy: [6], implementation: UnlockSkippedOnOverflow.self),
         ]
@@ -174,6 +196,120 @@ extension IntegerBytesMutants {
         }
     }
 
+    static func shifted(_ pattern: UInt64, length: Int, bigFirst: Bool) -> [UInt8] {
+        (0..<length).map { i in UInt8(truncatingIfNeeded: pattern >> UInt64(8 * (bigFirst ? length - 1 - i : i))) }
+    }
+
+    enum OrdersSwappedInEncode: ForwardsToIntegerBytes {
+        static func encode(_ value: Int128, length: Int, order: ByteOrder, signed: Bool) throws -> [UInt8] {
+            _ = try IntegerBytes.encode(value, length: length, order: order, signed: signed)   // the checks, kept
+            return shifted(UInt64(truncatingIfNeeded: value), length: length, bigFirst: order == .little)   // mistake: swapped
+        }
+    }
+
+    enum NegativeAsMagnitude: ForwardsToIntegerBytes {
+        static func encode(_ value: Int128, length: Int, order: ByteOrder, signed: Bool) throws -> [UInt8] {
+            _ = try IntegerBytes.encode(value, length: length, order: order, signed: signed)
+            guard value < 0 else { return shifted(UInt64(value), length: length, bigFirst: order == .big) }
+            let magnitude = UInt64(-value) | (UInt64(1) << UInt64(8 * length - 1))           // mistake: sign and magnitude
+            return shifted(magnitude, length: length, bigFirst: order == .big)
+        }
+    }
+
+    enum LengthNineAccepted: ForwardsToIntegerBytes {
+        static func encode(_ value: Int128, length: Int, order: ByteOrder, signed: Bool) throws -> [UInt8] {
+            guard length >= 1 else { throw IntegerBytesError.invalidLength(length) }       // mistake: no upper bound
+            let bits = 8 * length
+            let fits = signed ? value >= -(Int128(1) << (bits - 1)) && value < (Int128(1) << (bits - 1))
+                              : value >= 0 && value < (Int128(1) << bits)
+            guard fits else { throw IntegerBytesError.overflow(value: value, length: length, signed: signed) }
+            return shifted(UInt64(truncatingIfNeeded: value), length: length, bigFirst: order == .big)
+        }
+    }
+
+    enum SignBitOfLastByte: ForwardsToIntegerBytes {
+        static func decode(_ bytes: [UInt8], order: ByteOrder, signed: Bool) throws -> Int128 {
+            let unsigned = try IntegerBytes.decode(bytes, order: order, signed: false)
+            if signed, let last = bytes.last, last & 0x80 != 0 {                             // mistake: always the last byte
+                return unsigned - (Int128(1) << (8 * bytes.count))
+            }
+            return unsigned
+        }
+    }
+
+    enum EmptyDecodesToZero: ForwardsToIntegerBytes {
+        static func decode(_ bytes: [UInt8], order: ByteOrder, signed: Bool) throws -> Int128 {
+            if bytes.isEmpty { return 0 }                                                     // mistake: 0 bytes are not an error
+            return try IntegerBytes.decode(bytes, order: order, signed: signed)
+        }
+    }
+
+    enum StoreWritesThenChecks: ForwardsToIntegerBytes {
+        static func store(_ value: Int128, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
+                          length: Int, order: ByteOrder, signed: Bool) throws {
+            guard (1...8).contains(length) else { throw IntegerBytesError.invalidLength(length) }
+            guard offset >= 0, offset <= buffer.count - length else {
+                throw IntegerBytesError.outOfBounds(offset: offset, length: length, count: buffer.count)
+            }
+            for (i, byte) in shifted(UInt64(truncatingIfNeeded: value), length: length, bigFirst: order == .big).enumerated() {
+                buffer[offset + i] = byte                                                     // mistake: written before the check
+            }
+            _ = try encode(value, length: length, order: order, signed: signed)
+        }
+    }
+
+    enum UnsignedRangeForSigned: ForwardsToIntegerBytes {
+        static func encode(_ value: Int128, length: Int, order: ByteOrder, signed: Bool) throws -> [UInt8] {
+            guard (1...8).contains(length) else { throw IntegerBytesError.invalidLength(length) }
+            guard value >= 0 && value < (Int128(1) << (8 * length)) else {                   // mistake: signed ignored
+                throw IntegerBytesError.overflow(value: value, length: length, signed: signed)
+            }
+            return shifted(UInt64(truncatingIfNeeded: value), length: length, bigFirst: order == .big)
+        }
+    }
+
+    enum IncrementReturnsOld: ForwardsToIntegerBytes {
+        static func increment(counterIn buffer: UnsafeMutableRawBufferPointer, at offset: Int, length: Int,
+                              order: ByteOrder, lock: ProcessSharedMutex) throws -> Int128 {
+            try lock.withLock {
+                let value = try load(from: UnsafeRawBufferPointer(buffer), at: offset, length: length, order: order, signed: false)
+                try store(value + 1, into: buffer, at: offset, length: length, order: order, signed: false)
+                return value                                                                  // mistake: the old value
+            }
+        }
+    }
+
+    enum IncrementIgnoresOrder: ForwardsToIntegerBytes {
+        static func increment(counterIn buffer: UnsafeMutableRawBufferPointer, at offset: Int, length: Int,
+                              order: ByteOrder, lock: ProcessSharedMutex) throws -> Int128 {
+            try lock.withLock {
+                let value = try load(from: UnsafeRawBufferPointer(buffer), at: offset, length: length, order: .big, signed: false)
+                try store(value + 1, into: buffer, at: offset, length: length, order: .big, signed: false)   // mistake: always .big
+                return value + 1
+            }
+        }
+    }
+
+    enum NoLock: ForwardsToIntegerBytes {
+        static func increment(counterIn buffer: UnsafeMutableRawBufferPointer, at offset: Int, length: Int,
+                              order: ByteOrder, lock: ProcessSharedMutex) throws -> Int128 {
+            let value = try load(from: UnsafeRawBufferPointer(buffer), at: offset, length: length, order: order, signed: false)
+            try store(value + 1, into: buffer, at: offset, length: length, order: order, signed: false)   // mistake: no lock at all
+            return value + 1
+        }
+    }
+
+    enum IncrementWrapsAt64Bits: ForwardsToIntegerBytes {
+        static func increment(counterIn buffer: UnsafeMutableRawBufferPointer, at offset: Int, length: Int,
+                              order: ByteOrder, lock: ProcessSharedMutex) throws -> Int128 {
+            try lock.withLock {
+                let value = try load(from: UnsafeRawBufferPointer(buffer), at: offset, length: length, order: order, signed: false)
+                let next = Int128(UInt64(value) &+ 1)                                        // mistake: wraps at 2^64
+                try store(next, into: buffer, at: offset, length: length, order: order, signed: false)
+                return next
+            }
+        }
+    }
     enum UnlockSkippedOnOverflow: ForwardsToIntegerBytes {
         static func increment(counterIn buffer: UnsafeMutableRawBufferPointer, at offset: Int, length: Int,
                               order: ByteOrder, lock: ProcessSharedMutex) throws -> Int128 {

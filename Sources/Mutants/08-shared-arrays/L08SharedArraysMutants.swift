@@ -37,6 +37,44 @@ public enum SharedArraysMutants {
                         caughtBy: [6], implementation: ListCapacityFromCharacters.self),
             Mutant(name: "list-no-zero-fill", mistake: "setting a str/bytes item does not clear the rest of its slot",
                         caughtBy: [6], implementation: ListNoZeroFill.self),
+            Mutant(name: "header-add-overflow", mistake: "create checks the multiplication for overflow but adds the 64 header bytes with +, which traps",
+                        caughtBy: [1], as: .crashed, implementation: HeaderAddOverflow.self),
+            Mutant(name: "negative-index-wraps", mistake: "offset(of:shape:) counts a negative index from the end, like Python's a[-1]",
+                        caughtBy: [1, 7], implementation: NegativeIndexWraps.self),
+            Mutant(name: "create-replaces-existing", mistake: "create unlinks a segment whose name is taken and makes a new one",
+                        caughtBy: [1], implementation: CreateReplacesExisting.self),
+            Mutant(name: "attach-size-overflow-traps", mistake: "attach multiplies the header's shape without overflow checks: a huge shape traps",
+                        caughtBy: [2], as: .crashed, implementation: AttachSizeOverflowTraps.self),
+            Mutant(name: "bands-negative-rows-crash", mistake: "bands checks workers ≥ 1 but not rows ≥ 0: negative rows make a range whose end is before its start (a trap)",
+                        caughtBy: [3], as: .crashed, implementation: BandsNegativeRowsCrash.self),
+            Mutant(name: "worker-signal-ignored", mistake: "parallelFill reports a worker that exited with a code, but not one killed by a signal",
+                        caughtBy: [3], implementation: WorkerSignalIgnored.self),
+            Mutant(name: "stops-at-first-failure", mistake: "parallelFill throws at the first failed worker without waiting for the others",
+                        caughtBy: [3], implementation: StopsAtFirstFailure.self),
+            Mutant(name: "element-big-endian", mistake: "setElement and element store the elements big-endian (\"portable\"), not in the host's order",
+                        caughtBy: [5, 7], implementation: ElementBigEndian.self),
+            Mutant(name: "strides-of-next-dimension-only", mistake: "offset multiplies each index by the next dimension only, not by the product of all later ones (right for rank ≤ 2)",
+                        caughtBy: [7], implementation: StridesOfNextDimensionOnly.self),
+            Mutant(name: "fill-index-two-dimensional", mistake: "fill hands the closure [row, column] made from the position, whatever the rank",
+                        caughtBy: [7], implementation: FillIndexTwoDimensional.self),
+            Mutant(name: "list-lenient-utf8", mistake: "readShareableList decodes a str with String(decoding:), which turns invalid UTF-8 into U+FFFD instead of an error",
+                        caughtBy: [6], implementation: ListLenientUTF8.self),
+            Mutant(name: "list-negative-index", mistake: "setShareableListItem counts a negative index from the end, like Python's sl[-1]",
+                        caughtBy: [6], implementation: ListNegativeIndex.self),
+            Mutant(name: "list-check-after-write", mistake: "setShareableListItem writes the new format and code before it finds the str too long for the slot",
+                        caughtBy: [6], implementation: ListCheckAfterWrite.self),
+            Mutant(name: "zero-dimension-accepted", mistake: "create refuses negative dimensions but lets a dimension of 0 through (an array of no elements)",
+                        caughtBy: [1], implementation: ZeroDimensionAccepted.self),
+            Mutant(name: "attach-missing-not-enoent", mistake: "attach turns every failure, a missing name too, into notASharedArray",
+                        caughtBy: [2], implementation: AttachMissingNotENOENT.self),
+            Mutant(name: "fill-rows-unchecked", mistake: "fill never checks its rows against 0..<shape[0]",
+                        caughtBy: [3], implementation: FillRowsUnchecked.self),
+            Mutant(name: "copy-count-unchecked", mistake: "copy copies min(values.count, array.count) elements instead of refusing another count",
+                        caughtBy: [5], implementation: CopyCountUnchecked.self),
+            Mutant(name: "workers-clamped", mistake: "parallelFill and parallelSum quietly use one worker when asked for fewer than one",
+                        caughtBy: [3, 4], implementation: WorkersClamped.self),
+            Mutant(name: "list-item-limit-off-by-one", mistake: "createShareableList refuses only items over 9,999,992 bytes, one more than an 8-character format can describe",
+                        caughtBy: [6], implementation: ListItemLimitOffByOne.self),
         ]
     }
 }
@@ -313,6 +351,10 @@ fileprivate struct MistakenShareableList {
     var absoluteOffsets = false
     var capacityFromCharacters = false
     var zeroFill = true
+    var lenientUTF8 = false
+    var negativeIndex = false
+    var checkAfterWrite = false
+    var longestItem = 9_999_991
 
     func slot(for item: ShareableValue) -> (format: String, size: Int, code: Int8) {
         switch item {
@@ -366,11 +408,11 @@ fileprivate struct MistakenShareableList {
 
     func create(_ items: [ShareableValue], name: String) throws -> SharedSegment {
         for (index, item) in items.enumerated() {
-            if case .string(let text) = item, text.utf8.count > 9_999_991 {
-                throw ShareableListError.itemTooLong(index: index, bytes: text.utf8.count, capacity: 9_999_991)
+            if case .string(let text) = item, text.utf8.count > longestItem {
+                throw ShareableListError.itemTooLong(index: index, bytes: text.utf8.count, capacity: longestItem)
             }
-            if case .bytes(let data) = item, data.count > 9_999_991 {
-                throw ShareableListError.itemTooLong(index: index, bytes: data.count, capacity: 9_999_991)
+            if case .bytes(let data) = item, data.count > longestItem {
+                throw ShareableListError.itemTooLong(index: index, bytes: data.count, capacity: longestItem)
             }
         }
         let slots = items.map(slot(for:))
@@ -406,6 +448,7 @@ fileprivate struct MistakenShareableList {
                 var value = Array(bytes[start..<(start + length)])
                 while value.last == 0 { value.removeLast() }
                 if code == 2 { return .bytes(value) }
+                if lenientUTF8 { return .string(String(decoding: value, as: UTF8.self)) }   // the mistake, when set
                 guard let text = String(validating: value, as: UTF8.self) else { throw ShareableListError.notAShareableList(reason: "bad UTF-8") }
                 return .string(text)
             case 0:
@@ -422,11 +465,16 @@ fileprivate struct MistakenShareableList {
         }
     }
 
-    func set(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
+    func set(_ value: ShareableValue, at requested: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
         let list = try layout(UnsafeRawBufferPointer(bytes))
-        guard 0 <= index && index < list.count else { throw ShareableListError.indexOutOfRange(index: index, count: list.count) }
+        let index = negativeIndex && requested < 0 ? requested + list.count : requested   // the mistake, when set
+        guard 0 <= index && index < list.count else { throw ShareableListError.indexOutOfRange(index: requested, count: list.count) }
         let capacity = list.sizes[index]
         var (format, _, code) = slot(for: value)
+        if checkAfterWrite {                                                   // the mistake, when set: written, then checked
+            writeFormat(format, at: list.formats + 8 * index, bytes)
+            bytes[list.codes + index] = UInt8(bitPattern: code)
+        }
         switch value {
         case .string(let text):
             guard text.utf8.count <= capacity else { throw ShareableListError.itemTooLong(index: index, bytes: text.utf8.count, capacity: capacity) }
@@ -461,5 +509,245 @@ fileprivate enum ListNoZeroFill: ForwardsToSharedArrays {
     static let list = MistakenShareableList(zeroFill: false)
     static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
         try list.set(value, at: index, in: bytes)
+    }
+}
+
+fileprivate enum ListLenientUTF8: ForwardsToSharedArrays {
+    static let list = MistakenShareableList(lenientUTF8: true)
+    static func readShareableList(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] { try list.read(bytes) }
+}
+
+fileprivate enum ListNegativeIndex: ForwardsToSharedArrays {
+    static let list = MistakenShareableList(negativeIndex: true)
+    static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
+        try list.set(value, at: index, in: bytes)
+    }
+}
+
+fileprivate enum ListCheckAfterWrite: ForwardsToSharedArrays {
+    static let list = MistakenShareableList(checkAfterWrite: true)
+    static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
+        try list.set(value, at: index, in: bytes)
+    }
+}
+
+fileprivate enum ListItemLimitOffByOne: ForwardsToSharedArrays {
+    static let list = MistakenShareableList(longestItem: 9_999_992)
+    static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment { try list.create(items, name: name) }
+}
+
+// MARK: - more arrays
+
+fileprivate enum HeaderAddOverflow: ForwardsToSharedArrays {
+    static func create<E: SharedElement>(_ type: E.Type, shape: [Int], name: String) throws -> SharedArray<E> {
+        guard !shape.isEmpty else { throw SharedArrayError.emptyShape }
+        guard shape.count <= SharedArrayLayout.maxRank, shape.allSatisfy({ $0 > 0 }) else { throw SharedArrayError.invalidShape(shape) }
+        var bytes = MemoryLayout<E>.size
+        for dimension in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+            if overflow { throw SharedArrayError.tooLarge(shape) }
+            bytes = product
+        }
+        let size = SharedArrayLayout.headerSize + bytes                  // mistake: this addition can overflow too
+        _ = size
+        return try SharedArrays.create(type, shape: shape, name: name)
+    }
+}
+
+fileprivate enum NegativeIndexWraps: ForwardsToSharedArrays {
+    static func offset(of index: [Int], shape: [Int]) throws -> Int {
+        guard index.count == shape.count else { throw SharedArrayError.indexOutOfRange(index: index, shape: shape) }
+        var position = 0
+        for (i, n) in zip(index, shape) {
+            let wrapped = i < 0 ? i + n : i                                // mistake: Python's negative indices
+            guard 0 <= wrapped && wrapped < n else { throw SharedArrayError.indexOutOfRange(index: index, shape: shape) }
+            position = position * n + wrapped
+        }
+        return position
+    }
+}
+
+fileprivate enum CreateReplacesExisting: ForwardsToSharedArrays {
+    static func create<E: SharedElement>(_ type: E.Type, shape: [Int], name: String) throws -> SharedArray<E> {
+        do {
+            return try SharedArrays.create(type, shape: shape, name: name)
+        } catch let error as SystemError where error.errno == EEXIST {
+            SharedSegment.unlinkIfPresent(name)                            // mistake: someone else's array is gone
+            return try SharedArrays.create(type, shape: shape, name: name)
+        }
+    }
+}
+
+fileprivate enum AttachSizeOverflowTraps: ForwardsToSharedArrays {
+    static func attach<E: SharedElement>(_ type: E.Type, shape: [Int]?, name: String) throws -> SharedArray<E> {
+        let segment = try SharedSegment.attach(name: name)
+        let bytes = UnsafeRawBufferPointer(segment.bytes)
+        if bytes.count >= SharedArrayLayout.headerSize && bytes.prefix(8).elementsEqual(SharedArrayLayout.magic) {
+            let code = UInt32(littleEndian: bytes.load(fromByteOffset: SharedArrayLayout.elementTypeOffset, as: UInt32.self))
+            let rank = Int(UInt32(littleEndian: bytes.load(fromByteOffset: SharedArrayLayout.rankOffset, as: UInt32.self)))
+            if let found = ElementType(rawValue: code), (1...SharedArrayLayout.maxRank).contains(rank) {
+                let stored = (0..<rank).map { Int(Int64(littleEndian: bytes.load(fromByteOffset: SharedArrayLayout.shapeOffset + 8 * $0, as: Int64.self))) }
+                if stored.allSatisfy({ $0 > 0 }) {
+                    let needed = stored.reduce(found.size, *)              // mistake: traps when the product overflows
+                    _ = needed
+                }
+            }
+        }
+        return try SharedArrays.attach(type, shape: shape, name: name)
+    }
+}
+
+fileprivate enum BandsNegativeRowsCrash: ForwardsToSharedArrays {
+    static func bands(rows: Int, workers: Int) throws -> [Range<Int>] {
+        guard workers >= 1 else { throw SharedArrayError.invalidWorkerCount(workers) }   // mistake: rows < 0 not refused
+        return (0..<workers).map { w in (w * rows / workers)..<((w + 1) * rows / workers) }
+    }
+}
+
+fileprivate enum WorkerSignalIgnored: ForwardsToSharedArrays {
+    static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
+        var pids: [pid_t] = []
+        for band in try bands(rows: array.shape[0], workers: workers) {
+            pids.append(try forkChild {
+                try fill(array, rows: band, with: value)
+                return 0
+            })
+        }
+        var failure: SharedArrayError?
+        for (worker, pid) in pids.enumerated() {
+            let end = try waitForProcess(pid)
+            if case .exited(let code) = end, code != 0, failure == nil {   // mistake: a worker killed by a signal passes
+                failure = .workerFailed(worker: worker, end: end)
+            }
+        }
+        if let failure { throw failure }
+    }
+}
+
+fileprivate enum StopsAtFirstFailure: ForwardsToSharedArrays {
+    static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
+        var pids: [pid_t] = []
+        for band in try bands(rows: array.shape[0], workers: workers) {
+            pids.append(try forkChild {
+                try fill(array, rows: band, with: value)
+                return 0
+            })
+        }
+        for (worker, pid) in pids.enumerated() {
+            let end = try waitForProcess(pid)
+            if end != .exited(0) { throw SharedArrayError.workerFailed(worker: worker, end: end) }   // mistake: the rest never waited for
+        }
+    }
+}
+
+fileprivate enum ElementBigEndian: ForwardsToSharedArrays {
+    static func element<E: SharedElement>(at index: [Int], of array: SharedArray<E>) throws -> E {
+        let position = try offset(of: index, shape: array.shape)
+        let start = array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize + position * MemoryLayout<E>.stride
+        var value = start.loadUnaligned(as: E.self)
+        withUnsafeMutableBytes(of: &value) { bytes in var b = bytes; b.reverse() }// mistake: big-endian in memory
+        return value
+    }
+    static func setElement<E: SharedElement>(_ value: E, at index: [Int], of array: SharedArray<E>) throws {
+        let position = try offset(of: index, shape: array.shape)
+        var swapped = value
+        withUnsafeMutableBytes(of: &swapped) { bytes in var b = bytes; b.reverse() }// mistake: big-endian in memory
+        (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize)
+            .storeBytes(of: swapped, toByteOffset: position * MemoryLayout<E>.stride, as: E.self)
+    }
+}
+
+fileprivate enum StridesOfNextDimensionOnly: ForwardsToSharedArrays {
+    static func offset(of index: [Int], shape: [Int]) throws -> Int {
+        guard index.count == shape.count else { throw SharedArrayError.indexOutOfRange(index: index, shape: shape) }
+        var position = 0
+        for (k, (i, n)) in zip(index, shape).enumerated() {
+            guard 0 <= i && i < n else { throw SharedArrayError.indexOutOfRange(index: index, shape: shape) }
+            position += i * (k + 1 < shape.count ? shape[k + 1] : 1)       // mistake: only the next dimension
+        }
+        return position
+    }
+}
+
+fileprivate enum FillIndexTwoDimensional: ForwardsToSharedArrays {
+    static func fill<E: SharedElement>(_ array: SharedArray<E>, rows: Range<Int>, with value: (_ index: [Int]) -> E) throws {
+        let shape = array.shape
+        guard rows.lowerBound >= 0 && rows.upperBound <= shape[0] else { throw SharedArrayError.rowsOutOfRange(rows, rows: shape[0]) }
+        let rowLength = array.count / shape[0]
+        let elements = (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize)
+        for position in (rows.lowerBound * rowLength)..<(rows.upperBound * rowLength) {
+            let index = [position / rowLength, position % rowLength]        // mistake: a matrix's index, whatever the rank
+            elements.storeBytes(of: value(index), toByteOffset: position * MemoryLayout<E>.stride, as: E.self)
+        }
+    }
+}
+
+fileprivate enum ZeroDimensionAccepted: ForwardsToSharedArrays {
+    static func create<E: SharedElement>(_ type: E.Type, shape: [Int], name: String) throws -> SharedArray<E> {
+        guard !shape.isEmpty else { throw SharedArrayError.emptyShape }
+        guard shape.count <= SharedArrayLayout.maxRank, shape.allSatisfy({ $0 >= 0 }) else {   // mistake: 0 lets through
+            throw SharedArrayError.invalidShape(shape)
+        }
+        if shape.contains(0) {
+            let segment = try SharedSegment.create(name: name, size: SharedArrayLayout.headerSize)
+            return SharedArray(segment: segment, shape: shape)
+        }
+        return try SharedArrays.create(type, shape: shape, name: name)
+    }
+}
+
+fileprivate enum AttachMissingNotENOENT: ForwardsToSharedArrays {
+    static func attach<E: SharedElement>(_ type: E.Type, shape: [Int]?, name: String) throws -> SharedArray<E> {
+        do {
+            return try SharedArrays.attach(type, shape: shape, name: name)
+        } catch let error as SystemError {
+            throw SharedArrayError.notASharedArray(name: name, reason: "\(error)")   // mistake: every failure is "not an array"
+        }
+    }
+}
+
+fileprivate enum FillRowsUnchecked: ForwardsToSharedArrays {
+    static func fill<E: SharedElement>(_ array: SharedArray<E>, rows: Range<Int>, with value: (_ index: [Int]) -> E) throws {
+        let shape = array.shape                                              // mistake: no rowsOutOfRange check
+        let rowLength = array.count / shape[0]
+        for position in (rows.lowerBound * rowLength)..<(rows.upperBound * rowLength) {
+            let index = rowMajorIndexOf(position, shape)
+            try setElement(value(index), at: index, of: array)
+        }
+    }
+}
+
+fileprivate func rowMajorIndexOf(_ position: Int, _ shape: [Int]) -> [Int] {
+    var index = [Int](repeating: 0, count: shape.count)
+    var rest = position
+    for k in (0..<shape.count).reversed() {
+        index[k] = ((rest % shape[k]) + shape[k]) % shape[k]
+        rest = (rest - index[k]) / shape[k]
+    }
+    index[0] += rest * shape[0]
+    return index
+}
+
+fileprivate enum CopyCountUnchecked: ForwardsToSharedArrays {
+    static func copy<E: SharedElement>(_ values: [E], into array: SharedArray<E>) throws {
+        let count = min(values.count, array.count)                           // mistake: no countMismatch
+        values.withUnsafeBytes { source in
+            _ = memcpy(array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, source.baseAddress!, count * MemoryLayout<E>.stride)
+        }
+    }
+    static func copy<E: SharedElement>(_ array: SharedArray<E>, into values: inout [E]) throws {
+        let count = min(values.count, array.count)                           // mistake: no countMismatch
+        values.withUnsafeMutableBytes { target in
+            _ = memcpy(target.baseAddress!, array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize, count * MemoryLayout<E>.stride)
+        }
+    }
+}
+
+fileprivate enum WorkersClamped: ForwardsToSharedArrays {
+    static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
+        try SharedArrays.parallelFill(array, workers: max(1, workers), with: value)   // mistake: a bad count is "fixed"
+    }
+    static func parallelSum(_ array: SharedArray<Double>, workers: Int) throws -> Double {
+        try SharedArrays.parallelSum(array, workers: max(1, workers))                 // mistake: a bad count is "fixed"
     }
 }

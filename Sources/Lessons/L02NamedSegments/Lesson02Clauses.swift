@@ -1,0 +1,67 @@
+/// Lesson 02's promises (contract doc comments and lesson text) → the parts that check them → the
+/// mutants that prove those parts fail when the promise is broken.
+extension Lesson02 {
+    public static var clauses: [Clause] { [
+        // create(name:size:)
+        Clause("create makes /dev/shm/NAME of exactly `size` bytes (1, 10, a page, 10,000, past 64 KiB, 1 MiB): ftruncate to the size, not rounded",
+               in: "create(name:size:)", parts: [1, 8], mutants: ["no-ftruncate", "page-rounded-size"]),
+        Clause("the new object has mode 0600", in: "create(name:size:); text: mode 0600", parts: [1], mutants: ["mode-0666"]),
+        Clause("a new segment reads as zeros and keeps what is written", in: "create(name:size:)", parts: [1], mutants: ["no-ftruncate"]),
+        Clause("name is reported without the leading \"/\"; one leading \"/\" is accepted and dropped",
+               in: "NamedSegmentContract; name", parts: [1, 3], mutants: ["name-keeps-slash"]),
+        Clause("create(name: nil, …) uses a generated, plain name and makes a fresh segment each time",
+               in: "create(name:size:)", parts: [1, 5], mutants: ["fixed-seed-names"]),
+        Clause("create(name: nil, …) tries again while a generated name is taken",
+               in: "create(name:size:)", notCheckable: "the lab cannot make the student's generateName() return a name that is taken"),
+        Clause("create maps MAP_SHARED: what the creator writes reaches attachers and Python",
+               in: "create(name:size:)", parts: [2, 8], mutants: ["create-map-private"]),
+        Clause("size <= 0 (0, -1, -4096) throws .invalidSize(size) and creates nothing (validated before shm_open)",
+               in: "create(name:size:)", parts: [4, 7], mutants: ["size-checked-after-open"]),
+        Clause("an existing name throws .alreadyExists(name without \"/\") and leaves that segment untouched (O_EXCL)",
+               in: "create(name:size:); NamedSegmentError.alreadyExists", parts: [4], mutants: ["no-excl", "error-name-as-given"]),
+        Clause("a failed mmap after shm_open throws .systemError(call:errno:) naming the call, and unlinks the object it made",
+               in: "create(name:size:); text: closing is not removing", parts: [4, 7], mutants: ["no-cleanup-on-failure"]),
+        // Names
+        Clause("invalid names throw .invalidName(name as given) before any system call: empty, \"/\", \".\", \"..\", an inner or trailing \"/\"",
+               in: "NamedSegmentError.invalidName", parts: [4], mutants: ["no-name-check", "dot-accepted"]),
+        Clause("a name holding a NUL byte is invalid", in: "NamedSegmentError.invalidName", parts: [4], mutants: ["nul-accepted"]),
+        Clause("the limit is 255 bytes of UTF-8 after the optional \"/\": 256 bytes (256 ASCII, 128 × \"é\") is invalid, 255 is fine, with or without \"/\"",
+               in: "NamedSegmentError.invalidName; text: names", parts: [4], mutants: ["length-in-characters", "limit-counts-slash"]),
+        Clause("non-ASCII names are valid names", in: "NamedSegmentError.invalidName", parts: [4], mutants: ["ascii-only-names"]),
+        // attach(name:size:)
+        Clause("an unrelated process (spawned, not forked) attaches by name, reads what the creator wrote and writes an answer the creator sees",
+               in: "attach(name:size:)", parts: [2], mutants: ["no-ftruncate", "attach-read-only", "attach-map-private"]),
+        Clause("attach maps fstat's size, whatever size it is asked (0, 10, a page, 1 MiB)",
+               in: "attach(name:size:)", parts: [3, 8], mutants: ["attach-maps-asked-size"]),
+        Clause("attach never resizes the segment (no ftruncate)", in: "attach(name:size:)", parts: [3], mutants: ["attach-truncates"]),
+        Clause("attach of a missing name throws .notFound(name without \"/\")", in: "attach(name:size:); NamedSegmentError.notFound",
+               parts: [4, 6], mutants: ["error-name-as-given"]),
+        Clause("any other shm_open failure (EMFILE) throws .systemError(call: \"shm_open\", errno:)",
+               in: "NamedSegmentError.systemError", parts: [4], mutants: ["open-errors-not-found"]),
+        // generateName()
+        Clause("generated names differ in every call and in every process (three processes, 1000 names)",
+               in: "generateName(); text: names", parts: [5], mutants: ["fixed-seed-names", "time-seeded-names"]),
+        Clause("a generated name is a safe plain name: 1…255 bytes of A–Z a–z 0–9 . _ -, no \"/\"",
+               in: "generateName()", parts: [5], mutants: ["generated-name-with-slash"]),
+        // close(), unlink() and lifetimes
+        Clause("close unmaps in this process and keeps the segment for everyone else",
+               in: "close()", parts: [6], mutants: ["close-noop", "unlink-in-close"]),
+        Clause("a second close does nothing (it does not unmap what lives there now)",
+               in: "close()", parts: [6], mutants: ["close-not-idempotent"]),
+        Clause("no descriptor is left open after every segment is closed", in: "text: the calls, in order", parts: [6], mutants: ["descriptor-leak"]),
+        Clause("a descriptor the segment keeps is close-on-exec", in: "text: the calls, in order (O_CLOEXEC)", parts: [6], mutants: ["keeps-fd-no-cloexec"]),
+        Clause("unlink removes the name: attach then throws .notFound, a second unlink too",
+               in: "unlink()", parts: [6, 7], mutants: ["unlink-noop"]),
+        Clause("mappings outlive unlink: a process that had it mapped keeps reading and writing it",
+               in: "unlink(); text: closing is not removing", parts: [6], mutants: ["unlink-in-close"]),
+        Clause("nothing is left in /dev/shm after a whole life, failed creates included (whoever creates unlinks)",
+               in: "text: closing is not removing", parts: [7], mutants: ["unlink-noop", "no-cleanup-on-failure", "size-checked-after-open"]),
+        // Python
+        Clause("Python's SharedMemory(name=…) attaches to your segment, sees its exact size and reads every byte you wrote, before anything else touches it",
+               in: "text: in Python", parts: [8], mutants: ["no-ftruncate", "page-rounded-size", "create-map-private"]),
+        Clause("you attach to a segment Python created (size 777) and read what Python wrote; your unlink removes it",
+               in: "text: in Python", parts: [8], mutants: ["attach-maps-asked-size"]),
+        Clause("Python's resource tracker unlinks segments it merely attached to unless told not to",
+               in: "text: the resource tracker", notCheckable: "a fact about Python, not about the student's code: the lab's own scripts pass track=False or unregister, and part 8 checks the segment survives them"),
+    ] }
+}

@@ -1,0 +1,125 @@
+import Glibc
+
+/// Runs one call of the student's code in a child forked by the lab and watches it from outside
+/// (`/proc`), so that a call that must return at once is judged on evidence, promptly: what it
+/// returned or threw, or that it crashed, or that it keeps calling `read()` (a loop on
+/// end-of-file), or that it went to sleep in a system call (a wait for bytes nobody can send).
+///
+/// Use it only where the answer is already determined when the call starts (every byte written,
+/// every writer gone, a free lock): then sleeping or spinning is itself the failure.
+enum IsolatedCall {
+    enum Outcome: Equatable {
+        /// What the body returned (its own description of the result).
+        case returned(String)
+        /// The body threw: the error's description.
+        case threw(String)
+        /// The child ended without reporting: killed by a signal (a trap is SIGILL), or exited.
+        case ended(ProcessEnd)
+        /// It kept making `read` system calls (or burning CPU) without returning.
+        case spinning(reads: Int, cpu: Double)
+        /// It fell asleep inside a system call (its number in `/proc/PID/syscall`).
+        case asleep(systemCall: Int)
+        /// Still running after `limit` seconds, neither asleep nor spinning on reads.
+        case noAnswer(Double)
+
+        var isAsleep: Bool { if case .asleep = self { return true } else { return false } }
+
+        /// For a failure message.
+        var text: String {
+            switch self {
+            case .returned(let value): return value
+            case .threw(let error): return "threw \(error)"
+            case .ended(let end): return "the call never returned: the process \(end)" + (end == .signaled(SIGILL) ? " (a Swift runtime trap: an overflow, a conversion that does not fit, a negative count…)" : "")
+            case .spinning(let reads, let cpu): return "it kept running without returning: \(reads) read() calls and \(secondsText(cpu)) of CPU"
+            case .asleep(let number): return "it went to sleep in a system call (\(systemCallName(number))) and did not return"
+            case .noAnswer(let seconds): return "no answer within \(secondsText(seconds))"
+            }
+        }
+    }
+
+    /// Runs `body` in a child; `body` describes its result as a string (the child writes it to
+    /// the lab through a pipe). `asleepIsFinal`: sleeping in a system call counts as the answer
+    /// (for calls that must not wait). A child still running after `limit` seconds is killed.
+    static func run(limit: Double = 5, readLimit: Int = 20_000, asleepIsFinal: Bool = true,
+                    _ body: () throws -> String) throws -> Outcome {
+        let report = try Descriptor.pipe()
+        let child = try forkChild {
+            Descriptor.close(report.read)
+            var text: String
+            do {
+                text = "R" + (try body())
+            } catch {
+                text = "T\(error)"
+            }
+            try? Descriptor.writeAll(report.write, text)
+            Descriptor.close(report.write)
+            return 0
+        }
+        Descriptor.close(report.write)
+        defer { Descriptor.close(report.read) }
+        let started = monotonicSeconds()
+        let readsBefore = readCalls(of: child) ?? 0
+        var asleepSince: Double? = nil
+        while true {
+            var status: Int32 = 0
+            if waitpid(child, &status, WNOHANG) == child {
+                let end = ProcessEnd(waitStatus: status)
+                let text = String(decoding: (try? Descriptor.readAll(report.read)) ?? [], as: UTF8.self)
+                if end == .exited(0), let kind = text.first {
+                    let rest = String(text.dropFirst())
+                    return kind == "R" ? .returned(rest) : .threw(rest)
+                }
+                return .ended(end)
+            }
+            let now = monotonicSeconds()
+            let reads = (readCalls(of: child) ?? readsBefore) - readsBefore
+            let cpu = ProcessInspection.cpuSeconds(of: child) ?? 0
+            if reads > readLimit || cpu > 1.5 {
+                killAndReap([child])
+                return .spinning(reads: reads, cpu: cpu)
+            }
+            if asleepIsFinal, ProcessInspection.state(of: child) == "S", let number = ProcessInspection.blockedSystemCall(of: child) {
+                // Asleep twice, 30 ms apart, in the same call: it is waiting, not passing through.
+                if let since = asleepSince, now - since >= 0.03 {
+                    killAndReap([child])
+                    return .asleep(systemCall: number)
+                }
+                if asleepSince == nil { asleepSince = now }
+            } else {
+                asleepSince = nil
+            }
+            if now - started > limit {
+                killAndReap([child])
+                return .noAnswer(limit)
+            }
+            usleep(2000)
+        }
+    }
+
+    /// The `syscr` count of `/proc/PID/io`: read-like system calls the process has made.
+    static func readCalls(of pid: pid_t) -> Int? {
+        guard let bytes = try? readFile("/proc/\(pid)/io") else { return nil }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("syscr:") {
+            return Int(line.dropFirst("syscr:".count).isolatedCallTrimmed())
+        }
+        return nil
+    }
+
+    static func systemCallName(_ number: Int) -> String {
+        #if arch(x86_64)
+        let names = [0: "read", 1: "write", 7: "poll", 202: "futex", 45: "recvfrom", 44: "sendto", 61: "wait4", 230: "clock_nanosleep", 35: "nanosleep", 271: "ppoll"]
+        #else
+        let names = [63: "read", 64: "write", 73: "ppoll", 98: "futex", 207: "recvfrom", 206: "sendto", 260: "wait4", 115: "clock_nanosleep", 101: "nanosleep"]
+        #endif
+        return names[number].map { "\($0)" } ?? "system call \(number)"
+    }
+}
+
+extension Substring {
+    func isolatedCallTrimmed() -> Substring {
+        var text = self
+        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
+        while text.last == " " || text.last == "\t" { text = text.dropLast() }
+        return text
+    }
+}
