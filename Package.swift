@@ -10,6 +10,9 @@ struct LessonTargets {
     var uses: [String] = []
     /// Lesson 09 has no reference of its own: it measures the references of the lessons it uses.
     var hasSolution = true
+    /// Earlier lessons whose reference only (not the student's exercise) this lesson's host links:
+    /// lesson 10's bench sets its ring beside lesson 05's reference queue.
+    var references: [String] = []
 }
 
 let lessons = [
@@ -22,6 +25,7 @@ let lessons = [
     LessonTargets(number: "07", folder: "07-managers"),
     LessonTargets(number: "08", folder: "08-shared-arrays"),
     LessonTargets(number: "09", folder: "09-measure-and-choose", uses: ["05", "06", "08"], hasSolution: false),
+    LessonTargets(number: "10", folder: "10-memory-ordering", references: ["05"]),
     LessonTargets(number: "11", folder: "11-starting-and-passing"),
 ]
 
@@ -34,7 +38,7 @@ let studentMode: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 /// them with the checks. A compile error in one lesson's file breaks only that lesson's host.
 let lessonTargets: [Target] = lessons.flatMap { lesson -> [Target] in
     let exercises = ([lesson.number] + lesson.uses).map { "Exercise\($0)" }
-    let solutions = (lesson.hasSolution ? [lesson.number] : lesson.uses).map { "Solution\($0)" }
+    let solutions = ((lesson.hasSolution ? [lesson.number] : lesson.uses) + lesson.references).map { "Solution\($0)" }
     var targets: [Target] = [
         .target(name: "Exercise\(lesson.number)", dependencies: ["Contracts"], path: "Exercises/\(lesson.folder)",
                 exclude: ["README.md"], swiftSettings: studentMode),

@@ -8,7 +8,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/fsuid.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -192,4 +194,19 @@ int shmlab_install_crash_maps(const char *dir) {
         sigaction(shmlab_crash_signals[i], &action, &shmlab_crash_previous[i]);
     }
     return 0;
+}
+
+int shmlab_futex_wait(const void *word, unsigned int expected, long long timeout_ns) {
+    struct timespec limit;
+    struct timespec *limit_or_null = NULL;
+    if (timeout_ns >= 0) {
+        limit.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        limit.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        limit_or_null = &limit;
+    }
+    return (int)syscall(SYS_futex, word, FUTEX_WAIT, expected, limit_or_null, NULL, 0);
+}
+
+int shmlab_futex_wake(const void *word, int count) {
+    return (int)syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
 }

@@ -13,6 +13,7 @@ public enum LessonCatalog {
         Lesson07.catalogEntry,
         Lesson08.catalogEntry,
         Lesson09.catalogEntry,
+        Lesson10.catalogEntry,
         Lesson11.catalogEntry,
     ] }
 }

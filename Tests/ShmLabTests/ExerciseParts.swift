@@ -194,6 +194,36 @@ struct ExerciseParts {
     @Test("Lesson 09 › 4. shared-array bulk copy of 4 MiB at ≥ half memcpy's speed, both ways (lesson 08)", .partStarted(lesson: 9, part: 4))
     func lesson09Part4() throws { try ExercisePart.expectPasses(lesson: 9, part: 4) }
 
+    @Test("Lesson 10 › 1. a payload published with a releasing store is seen whole by a reader in another process", .partStarted(lesson: 10, part: 1))
+    func lesson10Part1() throws { try ExercisePart.expectPasses(lesson: 10, part: 1) }
+
+    @Test("Lesson 10 › 2. a seqlock: readers in three processes never see a torn record, while the writer never waits", .partStarted(lesson: 10, part: 2))
+    func lesson10Part2() throws { try ExercisePart.expectPasses(lesson: 10, part: 2) }
+
+    @Test("Lesson 10 › 3. the ring's header: magic, capacity, tail on line 1, head on line 2, records of a length and the bytes", .partStarted(lesson: 10, part: 3))
+    func lesson10Part3() throws { try ExercisePart.expectPasses(lesson: 10, part: 3) }
+
+    @Test("Lesson 10 › 4. every message arrives once, in order and whole: a reader looking mid-copy, then 2,000,000 messages between two processes", .partStarted(lesson: 10, part: 4))
+    func lesson10Part4() throws { try ExercisePart.expectPasses(lesson: 10, part: 4) }
+
+    @Test("Lesson 10 › 5. every size from 0 bytes to the maximum, across the wrap point; full exactly when the record and the skipped bytes do not fit", .partStarted(lesson: 10, part: 5))
+    func lesson10Part5() throws { try ExercisePart.expectPasses(lesson: 10, part: 5) }
+
+    @Test("Lesson 10 › 6. a receive on an empty ring sleeps (under 5% of a CPU) and each send wakes it within 1 s", .partStarted(lesson: 10, part: 6))
+    func lesson10Part6() throws { try ExercisePart.expectPasses(lesson: 10, part: 6) }
+
+    @Test("Lesson 10 › 7. close wakes a sleeping receive; the messages left are drained, then closed", .partStarted(lesson: 10, part: 7))
+    func lesson10Part7() throws { try ExercisePart.expectPasses(lesson: 10, part: 7) }
+
+    @Test("Lesson 10 › 8. a producer killed in the middle of a send leaves the ring usable: nothing half-written arrives, a new producer carries on past the wrap", .partStarted(lesson: 10, part: 8))
+    func lesson10Part8() throws { try ExercisePart.expectPasses(lesson: 10, part: 8) }
+
+    @Test("Lesson 10 › 9. Python reads the ring's header and the oldest message through SharedMemory (standard library only)", .partStarted(lesson: 10, part: 9))
+    func lesson10Part9() throws { try ExercisePart.expectPasses(lesson: 10, part: 9) }
+
+    @Test("Lesson 10 › 10. false sharing, measured: two processes' counters on one cache line against a line each", .partStarted(lesson: 10, part: 10))
+    func lesson10Part10() throws { try ExercisePart.expectPasses(lesson: 10, part: 10) }
+
     @Test("Lesson 11 › 1. a memfd segment: the size asked for, zeros, close-on-exec, sealable, nothing in /dev/shm", .partStarted(lesson: 11, part: 1))
     func lesson11Part1() throws { try ExercisePart.expectPasses(lesson: 11, part: 1) }
 

@@ -41,6 +41,15 @@ unsigned long long shmlab_atomic_fetch_add_u64(void *p, unsigned long long v);
 /// __atomic_load_n on a 64-bit word.
 unsigned long long shmlab_atomic_load_u64(const void *p);
 
+/// syscall(SYS_futex, word, FUTEX_WAIT, expected, &timeout): sleeps while the 32-bit word at `word`
+/// (in a MAP_SHARED mapping: a shared futex, not FUTEX_PRIVATE_FLAG) still holds `expected`, for at
+/// most `timeout_ns` nanoseconds (negative: no limit). Returns 0 when woken, or -1 with errno
+/// EAGAIN (the word no longer held `expected`), ETIMEDOUT or EINTR.
+int shmlab_futex_wait(const void *word, unsigned int expected, long long timeout_ns);
+/// syscall(SYS_futex, word, FUTEX_WAKE, count): wakes up to `count` processes sleeping on `word`.
+/// Returns how many were woken, or -1 (errno set).
+int shmlab_futex_wake(const void *word, int count);
+
 /// setfsuid(uid): the uid used for file-system permission checks only. Returns the previous one.
 int shmlab_setfsuid(uid_t uid);
 

@@ -127,7 +127,13 @@ public enum IsolatedRun {
         Subreaper.become()
         // With a /dev/shm of its own the part cannot be confused with another lab's: shared lock.
         let privateSharedMemory = PrivateSharedMemory.isAvailable
-        let lock = PartLock.acquire(for: PartLock.activity(of: arguments), shared: privateSharedMemory)
+        let waitStarted = monotonicSeconds()
+        guard let lock = PartLock.acquire(for: PartLock.activity(of: arguments), shared: privateSharedMemory, keys: keys) else {
+            // A key stopped the wait for another lab's part: nothing was started.
+            return HiddenRun(records: [], end: .exited(-1), pid: 0, timedOut: false, stalled: nil, longestQuiet: 0, quietAtEnd: 0,
+                             output: "", leftovers: [], seconds: monotonicSeconds() - waitStarted, couldNotStart: nil,
+                             stoppedByKey: true)
+        }
         defer { lock.release() }
         let started = monotonicSeconds()
         let abandoned = LeftoverSweep.sweepAbandoned()

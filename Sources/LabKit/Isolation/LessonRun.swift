@@ -30,7 +30,8 @@ public struct LessonRun {
             // Every part fails the same way; the compiler's output is shown once by the caller.
             for part in parts {
                 let result = PartResult(lesson: lesson.info, part: part, implementation: implementation,
-                                        outcome: .failed(LessonDoesNotCompile.prefix(lesson.info) + BuildOutput.firstError(in: "\(error)")),
+                                        outcome: .failed(LessonDoesNotCompile.prefix(lesson.info)
+                                                         + BuildOutput.firstError(in: run.doesNotCompile?.output ?? "\(error)")),
                                         output: "", leftovers: [], seconds: 0)
                 run.results.append(result)
                 // A missing host is said part by part; a compile error once, by the caller.

@@ -50,7 +50,8 @@ public final class PartLock {
     /// Ctrl-C still ends this lab at once (exit 130): the lock is tried without blocking every
     /// 10 ms between looks at the interrupt pipe, because a blocking `flock` is restarted after
     /// the signal. Where no lock can be had at all (an unwritable /tmp), the part runs anyway.
-    static func acquire(for activity: String, shared: Bool = false) -> PartLock {
+    /// In watch mode `keys` may stop the wait (q, r): then nil, and nothing was started.
+    static func acquire(for activity: String, shared: Bool = false, keys: StopKeys? = nil) -> PartLock? {
         var notice = LockWaitNotice()
         let started = monotonicSeconds()
         var file: FileAttempt = .busy
@@ -72,12 +73,19 @@ public final class PartLock {
             let holder: String
             holder = file.isBusy ? Self.holder() ?? "" : "a lab built before labs said which part they run"
             notice.update(waited: monotonicSeconds() - started, holder: holder)
-            // 10 ms on the interrupt pipe.
-            var entry = Interruption.readableEntry
-            if poll(&entry, 1, 10) > 0 {
-                PartLock(file: file.descriptor(), legacy: nil).release()
-                notice.finish()
-                Interruption.finish(message: "interrupted while waiting for another lab's part to finish (nothing was started)")
+            // 10 ms on the interrupt pipe and the keys.
+            var entries = [Interruption.readableEntry, keys?.keyboard.readableEntry ?? pollfd(fd: -1, events: 0, revents: 0)]
+            if poll(&entries, 2, 10) > 0 {
+                if entries[0].revents != 0 {
+                    PartLock(file: file.descriptor(), legacy: nil).release()
+                    notice.finish()
+                    Interruption.finish(message: "interrupted while waiting for another lab's part to finish (nothing was started)")
+                }
+                if entries[1].revents != 0, let keys, keys.stops(keys.keyboard.read()) {
+                    PartLock(file: file.descriptor(), legacy: nil).release()
+                    notice.finish()
+                    return nil
+                }
             }
         }
     }

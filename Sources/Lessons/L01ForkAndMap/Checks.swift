@@ -147,7 +147,7 @@ extension Lesson01 {
         }
         returned.value = 1
         if finished.value == 0 {
-            throw CheckFailure("waitForChild(\(pid)) returned before the child had ended",
+            throw CheckFailure("waitForChild(\(pid)) returned before the child was reaped: it had not even ended",
                                expected: "waitForChild returns once the child has exited (status \(ChildStatus.exited(0)))",
                                seen: "it returned \(status) while the child was still running",
                                cause: "waitpid(pid, &status, 0) blocks until the child ends; with WNOHANG it returns 0 at once (and the status is not filled in)",
@@ -298,10 +298,31 @@ extension Lesson01 {
     /// Part 4: exit statuses: .exited(7) and .signaled(SIGKILL).
     static func exitStatusesDecoded<L: ForkAndMapContract>(_: L.Type, _ context: PartContext) throws {
         let look = "waitForChild(_:) in \(file)"
+        let flags = try labSharedBlock(bytes: 4096)
+        defer { labUnmap(flags) }
+        let returned = SharedFlag(at: flags.baseAddress!)
         for code: Int32 in [7, 0, 255, 128, 1] {
-            let pid = try attempt("runInChild") { try L.runInChild { code } }
+            returned.value = 0
+            let first = code == 7
+            let pid = try attempt("runInChild") {
+                try L.runInChild {
+                    // The first child ends only once the parent sleeps in waitForChild (or has come
+                    // back from it), so that a wait that does not wait is caught here too.
+                    let deadline = monotonicSeconds() + 2
+                    while first && returned.value == 0 && monotonicSeconds() < deadline {
+                        if waitUntilBlocked([getppid()], timeout: 0.1) { break }
+                    }
+                    return code
+                }
+            }
             try context.requirePartProcess(after: "runInChild(_:)")
-            let status = try attempt("waitForChild(\(pid))") { try L.waitForChild(pid) }
+            let status: ChildStatus
+            do { status = try L.waitForChild(pid) } catch {
+                returned.value = 1
+                throw CheckFailure("waitForChild(\(pid)) threw an error", expected: "no error", seen: "\(error)", look: look)
+            }
+            returned.value = 1
+            try requireReapedAfterWait(pid, after: status, expected: .exited(code))
             try requireEqual(status, .exited(code), "a child that exits with \(code) was decoded wrongly",
                              cause: decodingCause(seen: status, statusWord: code << 8),
                              look: look)

@@ -30,7 +30,7 @@ extension Lesson01 {
                notCheckable: "fork fails only when the process limit or memory is exhausted; making it fail would take the whole machine's process table, other users' included"),
         // waitForChild(_:)
         Clause("waitForChild returns only once the child has ended, so everything the child wrote is visible",
-               in: "waitForChild(_:); text: the parent waits for the child", parts: [2], mutants: ["wait-nohang"]),
+               in: "waitForChild(_:); text: the parent waits for the child", parts: [2, 4], mutants: ["wait-nohang"]),
         Clause("a child that exits with a code (0, 1, 7, 128, 255) is .exited(code): bits 8…15 of the status",
                in: "ChildStatus.exited; waitForChild(_:)", parts: [4], mutants: ["raw-wait-status"]),
         Clause("a child ended by a signal (SIGKILL, SIGTERM, SIGINT) is .signaled(signal): the low 7 bits",

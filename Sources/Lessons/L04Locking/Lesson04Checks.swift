@@ -106,12 +106,22 @@ extension Lesson04 {
             flag.value = 3
             return 0
         }
-        guard flag.wait(for: 1, timeout: 10) else {
-            kill(pid, SIGKILL)
-            _ = try? waitForProcess(pid)
-            throw CheckFailure("a child process could not take the free mutex with lock()",
-                               expected: "lock() returns within 10 s", seen: "it did not",
-                               look: look("lock()"))
+        let giveUp = monotonicSeconds() + 10
+        while !flag.wait(for: 1, timeout: 0.05) {
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                throw CheckFailure("a child process could not take the free mutex with lock()",
+                                   expected: "lock() returns .acquired or .previousOwnerDied", seen: "the child \(ProcessEnd(waitStatus: status)) (its error is below)",
+                                   cause: "lock() threw or the child crashed (below). If the error is ENOTRECOVERABLE: an earlier locker got EOWNERDEAD and unlocked without pthread_mutex_consistent, which makes the mutex unusable for good",
+                                   look: look("lock()"))
+            }
+            if monotonicSeconds() > giveUp {
+                kill(pid, SIGKILL)
+                _ = try? waitForProcess(pid)
+                throw CheckFailure("a child process could not take the free mutex with lock()",
+                                   expected: "lock() returns within 10 s", seen: "it did not",
+                                   look: look("lock()"))
+            }
         }
         return pid
     }
@@ -405,22 +415,6 @@ extension Lesson04 {
         }
         try attempt("unlock() after recovering", look: look("unlock()")) { try mutex.unlock() }
 
-        // 1b. The same through tryLock(timeout: 0) (pthread_mutex_trylock also returns EOWNERDEAD).
-        let tried = try startHolder(L.self, mutex, flag: flag, holdForever: true)
-        kill(tried, SIGKILL)
-        _ = try waitForProcess(tried)
-        let once = try IsolatedCall.run(limit: 1.2) {
-            let outcome = try mutex.tryLock(timeout: 0)
-            if outcome != nil { try mutex.unlock() }
-            return describe(outcome)
-        }
-        try require(once == .returned(describe(.previousOwnerDied)), CheckFailure(
-            "tryLock(timeout: 0) after the holder was killed did not report it",
-            expected: ".previousOwnerDied (pthread_mutex_trylock returned EOWNERDEAD), then the mutex is made consistent",
-            seen: once.text,
-            cause: "pthread_mutex_trylock returns EOWNERDEAD like pthread_mutex_lock: the caller now holds the mutex; call pthread_mutex_consistent and return .previousOwnerDied (not an error, not nil, not .acquired)",
-            look: look("tryLock(timeout:)")))
-
         // 2. After recovery and unlock, another process locks normally.
         base.storeBytes(of: Seen.nothing.rawValue, toByteOffset: Slot.result, as: Int64.self)
         let next = try forkChild {
@@ -441,6 +435,22 @@ extension Lesson04 {
             expected: "lock() in another process gives .acquired", seen: afterwards.text + " (ENOTRECOVERABLE?)",
             cause: "on EOWNERDEAD, call pthread_mutex_consistent(mutex) before unlocking; otherwise the unlock marks the mutex unusable for good and every later lock fails with ENOTRECOVERABLE",
             look: look("lock() and tryLock(timeout:)")))
+
+        // 2b. The same through tryLock(timeout: 0) (pthread_mutex_trylock also returns EOWNERDEAD).
+        let tried = try startHolder(L.self, mutex, flag: flag, holdForever: true)
+        kill(tried, SIGKILL)
+        _ = try waitForProcess(tried)
+        let once = try IsolatedCall.run(limit: 1.2) {
+            let outcome = try mutex.tryLock(timeout: 0)
+            if outcome != nil { try mutex.unlock() }
+            return describe(outcome)
+        }
+        try require(once == .returned(describe(.previousOwnerDied)), CheckFailure(
+            "tryLock(timeout: 0) after the holder was killed did not report it",
+            expected: ".previousOwnerDied (pthread_mutex_trylock returned EOWNERDEAD), then the mutex is made consistent",
+            seen: once.text,
+            cause: "pthread_mutex_trylock returns EOWNERDEAD like pthread_mutex_lock: the caller now holds the mutex; call pthread_mutex_consistent and return .previousOwnerDied (not an error, not nil, not .acquired)",
+            look: look("tryLock(timeout:)")))
 
         // 3. A process already asleep in lock() is woken and told when the holder dies.
         let second = try startHolder(L.self, mutex, flag: flag, holdForever: true)

@@ -229,8 +229,11 @@ extension Lesson07 {
     /// (or corrupts them and crashes).
     static func pipelinedRace<L: ManagerContract>(_: L.Type, _ address: ManagerAddress, client: L.Client) throws {
         let before = try attempt("list.count()") { try client.list.count() }
-        let processes = 4, rounds = 12, batch = 100
-        let increment = frame(Array(#"{"op":"increment","key":"race","value":1}"#.utf8))
+        let processes = 4, rounds = 12, batch = 60
+        // A long key: hashing it twice (to read, then to write) makes the read-modify-write of an
+        // unlocked server a window of microseconds instead of nanoseconds.
+        let key = "race " + String(repeating: "x", count: 2000)
+        let increment = frame(Array(#"{"op":"increment","key":"\#(key)","value":1}"#.utf8))
         try runClients(L.self, address, count: processes) { index, _, barrier in
             let fd = try UnixSocket.connect(to: address.socketPath)
             let connection = FramedConnection(fd: fd)
@@ -249,12 +252,12 @@ extension Lesson07 {
             try barrier.arrive("served")
         }
         let total = processes * rounds * batch / 2
-        let race = try served(by: client, "your client after the pipelined clients") { try client.dict.get("race") }
+        let race = try served(by: client, "your client after the pipelined clients") { try client.dict.get(key) }
         let count = try served(by: client, "your client after the pipelined clients") { try client.list.count() }
         if race != total || count != before + total {
             throw CheckFailure("requests applied at the same time by several server threads lost updates",
-                               expected: "\(processes) connections × \(rounds * batch / 2) increments and as many appends: race = \(total), the list \(total) items longer",
-                               seen: "race = \(race.map(String.init) ?? "nil"), the list grew by \(count - before)",
+                               expected: "\(processes) connections × \(rounds * batch / 2) increments of one key and as many appends: that key = \(total), the list \(total) items longer",
+                               seen: "the race key = \(race.map(String.init) ?? "nil"), the list grew by \(count - before)",
                                cause: "the server's threads share the list and the dict: every request must be applied under one lock (NSLock around apply), or two threads read the same old value and one update is lost",
                                look: "the server's request handling in \(file)")
         }

@@ -24,7 +24,7 @@ public enum ForkAndMapMutants {
             Mutant(name: "body-before-fork", mistake: "runInChild runs the closure first and forks afterwards, so the closure runs in the parent",
                         caughtBy: [2, 3, 5], implementation: BodyBeforeFork.self),
             Mutant(name: "wait-nohang", mistake: "waitForChild calls waitpid with WNOHANG: it returns at once, before the child has ended",
-                        caughtBy: [2], implementation: WaitNoHang.self),
+                        caughtBy: [2, 4], implementation: WaitNoHang.self),
             Mutant(name: "raw-wait-status", mistake: "the raw waitpid status is returned as the exit code",
                         caughtBy: [4], implementation: RawWaitStatus.self),
             Mutant(name: "waits-for-any-child", mistake: "waitForChild calls waitpid(-1, …), collecting whichever child ended first",

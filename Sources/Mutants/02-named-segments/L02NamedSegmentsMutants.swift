@@ -18,7 +18,7 @@ public enum NamedSegmentMutants {
             Mutant(name: "attach-truncates", mistake: "attach calls ftruncate with the size it was asked, cutting the creator's data",
                         caughtBy: [3], implementation: AttachTruncates.self),
             Mutant(name: "attach-maps-asked-size", mistake: "attach maps the size it was asked instead of fstat's st_size",
-                        caughtBy: [3], implementation: AttachMapsAskedSize.self),
+                        caughtBy: [3, 8], implementation: AttachMapsAskedSize.self),
             Mutant(name: "no-name-check", mistake: "names go to shm_open unchecked (EINVAL/ENAMETOOLONG as system errors, not invalidName)",
                         caughtBy: [4], implementation: NoNameCheck.self),
             Mutant(name: "no-cleanup-on-failure", mistake: "a create that fails in mmap leaves the object it made in /dev/shm",

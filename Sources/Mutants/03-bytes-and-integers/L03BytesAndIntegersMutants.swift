@@ -8,7 +8,7 @@ public enum IntegerBytesMutants {
     public static var all: [Mutant<any IntegerBytesContract.Type>] {
         [
             Mutant(name: "host-byte-order", mistake: "the bytes are copied from the value's memory, so \"big\" comes out little-endian",
-                        caughtBy: [1, 2, 5, 6], implementation: HostByteOrder.self),
+                        caughtBy: [1, 2, 4, 5, 6], implementation: HostByteOrder.self),
             Mutant(name: "no-sign-extension", mistake: "decode ignores the sign bit: signed bytes never give a negative value",
                         caughtBy: [2, 4, 5], implementation: NoSignExtension.self),
             Mutant(name: "unaligned-load", mistake: "load uses load(fromByteOffset:as: UInt16/32/64), which traps at an unaligned offset",

@@ -39,7 +39,9 @@ enum IsolatedCall {
 
     /// Runs `body` in a child; `body` describes its result as a string (the child writes it to
     /// the lab through a pipe). `asleepIsFinal`: sleeping in a system call counts as the answer
-    /// (for calls that must not wait). A child still running after `limit` seconds is killed.
+    /// (for calls that must not wait). A child found asleep `limit` seconds after it started is
+    /// killed (`.noAnswer`); one that is merely waiting for a CPU (a loaded machine) is given up to
+    /// 20 s. Keep `limit` under the stall watch's quiet window (1.5 s) when the child may sleep.
     static func run(limit: Double = 5, readLimit: Int = 20_000, asleepIsFinal: Bool = true,
                     _ body: () throws -> String) throws -> Outcome {
         let report = try Descriptor.pipe()
@@ -88,7 +90,7 @@ enum IsolatedCall {
             } else {
                 asleepSince = nil
             }
-            if now - started > limit {
+            if (now - started > limit && ProcessInspection.state(of: child) == "S") || now - started > 20 {
                 killAndReap([child])
                 return .noAnswer(limit)
             }

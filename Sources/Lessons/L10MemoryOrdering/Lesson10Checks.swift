@@ -1,0 +1,836 @@
+import Glibc
+import Synchronization
+
+extension Lesson10 {
+    static let file = "Exercises/10-memory-ordering/LockFreeRing.swift"
+    static func look(_ function: String) -> String { "\(function) in \(file)" }
+
+    /// The byte at `index` of payload or message `salt`: wrong bytes are recognised.
+    static func byte(_ index: Int, _ salt: Int = 0) -> UInt8 { UInt8(truncatingIfNeeded: index &* 31 &+ salt &* 7 &+ 1) }
+
+    /// `size` bytes tagged with `sequence` (in the first 4 bytes when there is room).
+    static func message(_ sequence: Int, size: Int) -> [UInt8] {
+        var bytes = (0..<size).map { byte($0, sequence) }
+        if size >= 4 { withUnsafeBytes(of: UInt32(truncatingIfNeeded: sequence).littleEndian) { bytes.replaceSubrange(0..<4, with: $0) } }
+        return bytes
+    }
+
+    /// Where `seen` first differs from `expected`, told for a failure message.
+    static func difference(_ seen: [UInt8], _ expected: [UInt8]) -> String {
+        if seen.count != expected.count { return "\(seen.count) bytes instead of \(expected.count)" }
+        guard let i = (0..<seen.count).first(where: { seen[$0] != expected[$0] }) else { return "the same bytes" }
+        let wrong = (i..<seen.count).filter { seen[$0] != expected[$0] }.count
+        return "\(wrong) of \(seen.count) bytes wrong, the first at byte \(i) (\(seen[i]) instead of \(expected[i]))"
+    }
+
+    /// A 64-aligned, zero-filled shared block (a fresh mapping is page-aligned).
+    static func block(_ bytes: Int) throws -> UnsafeMutableRawBufferPointer { try labSharedBlock(bytes: bytes) }
+
+    /// A fresh ring in a block of `bytes`.
+    static func makeRing<R: SPSCRingContract>(_: R.Type, _ bytes: Int) throws -> (ring: R, block: UnsafeMutableRawBufferPointer) {
+        let memory = try block(bytes)
+        let ring = try attempt("LockFreeRing(creatingIn: \(bytes) bytes)", look: look("init(creatingIn:)")) { try R(creatingIn: memory) }
+        return (ring, memory)
+    }
+
+    /// Receives one message with `receive(timeout:)`, failing with the call named.
+    static func take<R: SPSCRingContract>(_ ring: R, timeout: Double = 10, _ what: String) throws -> [UInt8] {
+        do {
+            return try ring.receive(timeout: timeout)
+        } catch RingError.empty {
+            throw CheckFailure("receive(timeout: \(Int(timeout))) found no message (\(what))",
+                               expected: "the message sent", seen: "RingError.empty after \(Int(timeout)) s",
+                               cause: "send did not publish tail, or receive does not load it again (with .acquiring) when its cached copy says empty",
+                               look: look("trySend(count:_:) and tryReceive()"))
+        } catch {
+            throw CheckFailure("receive(timeout: \(Int(timeout))) threw (\(what))", expected: "a message", seen: "\(error)",
+                               look: look("receive(timeout:)"))
+        }
+    }
+
+    // MARK: - part 1
+
+    /// Part 1: a payload published with a releasing store is seen whole by a reader in another
+    /// process. The writer is stopped half-way through `write` while the reader looks.
+    static func publicationSeenWhole<P: PublicationContract>(_: P.Type, _ context: PartContext) throws {
+        let count = 16 << 10
+        let expected = (0..<count).map { byte($0) }
+        for round in 1...2 {
+            let memory = try block(64 + count)
+            let scratch = try block(4096)
+            defer { labUnmap(memory); labUnmap(scratch) }
+            let halfway = SharedFlag(at: scratch.baseAddress!)
+            let readerLooked = SharedFlag(at: scratch.baseAddress! + 64)
+            let handed = scratch.baseAddress! + 128
+            let publication = P(over: memory)
+            if let before = publication.read() {
+                throw CheckFailure("read() returned a payload before anything was published",
+                                   expected: "nil while the flag at byte 0 is 0", seen: "\(before.count) bytes",
+                                   cause: "read must load the flag (.acquiring) first and return nil unless it is 1",
+                                   look: look("read()"))
+            }
+            let writer = try forkChild {
+                publication.publish(count: count) { payload in
+                    handed.storeBytes(of: Int64(payload.count), as: Int64.self)
+                    guard payload.count == count else { halfway.value = 1; return }
+                    for i in 0..<count / 2 { payload[i] = byte(i) }
+                    halfway.value = 1
+                    _ = readerLooked.wait(for: 1, timeout: 0.3)      // the reader's moment to look
+                    for i in count / 2..<count { payload[i] = byte(i) }
+                }
+                return 0
+            }
+            guard halfway.wait(for: 1, timeout: 10) else {
+                killAndReap([writer])
+                throw CheckFailure("publish(count:_:) never called its write callback", expected: "publish lets write fill the payload",
+                                   seen: "no call within 10 s", look: look("publish(count:_:)"))
+            }
+            let givenCount = Int(handed.load(as: Int64.self))
+            guard givenCount == count else {
+                killAndReap([writer])
+                throw CheckFailure("publish handed write a buffer of the wrong size", expected: "\(count) bytes (from byte 64 of the block)",
+                                   seen: "\(givenCount) bytes", look: look("publish(count:_:)"))
+            }
+            // The writer now waits inside write, half the payload written: look.
+            var early: [UInt8]? = nil
+            let lookUntil = monotonicSeconds() + 0.15
+            while early == nil && monotonicSeconds() < lookUntil {
+                early = publication.read()
+                if early == nil { sched_yield() }
+            }
+            readerLooked.value = 1
+            if let early {
+                killAndReap([writer])
+                throw CheckFailure("a reader saw the flag while the payload was still being written",
+                                   expected: "read() returns nil until the whole payload is written, then all of it",
+                                   seen: "read() returned a payload while the writer was half-way through it (round \(round)): \(difference(early, expected))",
+                                   cause: "the flag is set before the payload is written: publish must call write (and store the length) first and set the flag last, with .releasing",
+                                   look: look("publish(count:_:)"))
+            }
+            guard let end = waitForProcess(writer, timeout: 10) else {
+                throw CheckFailure("publish did not return in the writer process", look: look("publish(count:_:)"))
+            }
+            try requireEqual(end, .exited(0), "the writer process did not finish cleanly", look: look("publish(count:_:)"))
+            guard let seen = publication.read() else {
+                throw CheckFailure("read() returned nil after publish returned", expected: "the payload",
+                                   seen: "nil: the flag is not 1", cause: "publish must set the flag (store 1, .releasing) at its end; read must load it with .acquiring",
+                                   look: look("publish(count:_:) and read()"))
+            }
+            try require(seen == expected, CheckFailure("read() after publish returned other bytes", expected: "the \(count) bytes written",
+                                                       seen: difference(seen, expected),
+                                                       cause: "the length at byte 8 or the payload at byte 64 is not what was written",
+                                                       look: look("read()")))
+        }
+        Console.out("the writer was stopped half-way through write twice; the reader never saw the flag early\n")
+    }
+
+    // MARK: - part 2
+
+    /// Part 2: readers in three processes never see a torn record while one writer updates it;
+    /// first with the writer pausing in the middle of each write (arranged), then flat out.
+    static func seqlockNeverTorn<S: SeqlockContract>(_: S.Type, _ context: PartContext) throws {
+        let scratch = try block(4096)
+        defer { labUnmap(scratch) }
+        let done = SharedFlag(at: scratch.baseAddress!)
+        let tornCount = SharedCounter(at: scratch.baseAddress! + 64)
+        let readsCount = SharedCounter(at: scratch.baseAddress! + 128)
+        let example = scratch.baseAddress! + 192                     // the first torn record's two values
+
+        /// One writer (a child) and three readers (two children and this process) on a record of
+        /// `words` words; the writer pauses `pause` µs in the middle of each write.
+        func phase(_ name: String, words: Int, writes: Int, pause: UInt32) throws -> (reads: UInt64, seconds: Double) {
+            let memory = try block(64 + 8 * words)
+            defer { labUnmap(memory) }
+            let lock = S(over: memory, words: words)
+            done.value = 0
+            let readsBefore = readsCount.value
+            func readLoop() {
+                while done.value == 0 {
+                    let record = lock.read()
+                    readsCount.add()
+                    if record.count != words || record.contains(where: { $0 != record[0] }) {
+                        if tornCount.add() == 1 {
+                            example.storeBytes(of: record.first ?? 0, as: UInt64.self)
+                            example.storeBytes(of: record.first(where: { $0 != record.first }) ?? UInt64(record.count), toByteOffset: 8, as: UInt64.self)
+                        }
+                    }
+                }
+            }
+            let readers = try (0..<2).map { _ in try forkChild { readLoop(); return 0 } }
+            let started = monotonicSeconds()
+            let writer = try forkChild {
+                for value in 1...UInt64(writes) {
+                    lock.write { record in
+                        for i in 0..<words / 2 { record[i] = value }
+                        if pause > 0 { usleep(pause) }
+                        for i in words / 2..<words { record[i] = value }
+                    }
+                }
+                done.value = 1
+                return 0
+            }
+            readLoop()                                                 // this process reads too
+            let seconds = monotonicSeconds() - started
+            let writerEnd = waitForProcess(writer, timeout: 20)
+            let ends = waitForAll(readers, timeout: 20)
+            killAndReap(readers.filter { ends[$0] == nil })
+            guard let writerEnd else {
+                throw CheckFailure("the writer did not finish \(writes) writes (\(name))", look: look("write(_:)"))
+            }
+            try requireEqual(writerEnd, .exited(0), "the writer process did not finish cleanly (\(name))", look: look("write(_:)"))
+            guard ends.count == readers.count, ends.values.allSatisfy({ $0 == .exited(0) }) else {
+                throw CheckFailure("a reader process did not finish cleanly (\(name))", seen: "\(ends.values.map { "\($0)" })",
+                                   cause: "read() never returned after the writer stopped: does it wait for an even sequence that never comes (write must leave it even)?",
+                                   look: look("read() and write(_:)"))
+            }
+            let torn = tornCount.value
+            if torn > 0 {
+                let a = example.load(as: UInt64.self), b = example.load(fromByteOffset: 8, as: UInt64.self)
+                throw CheckFailure("read() returned a torn record (\(name))",
+                                   expected: "every word of each record read is the same value (one write's)",
+                                   seen: "\(torn) torn records in \(readsCount.value - readsBefore) reads; the first mixed \(a) and \(b)",
+                                   cause: pause > 0
+                                       ? "the writer was paused in the middle of a write: read returned the copy without checking that the sequence was even and unchanged across the copy"
+                                       : "a write began while read was copying: read must load the sequence again after the copy (behind an .acquiring fence), compare it with the one before, and retry when they differ or the first was odd",
+                                   look: look("read()"))
+            }
+            let final = lock.read()
+            try requireEqual(final, [UInt64](repeating: UInt64(writes), count: words), "the record after the last write (\(name))",
+                             cause: "write must leave the words as update left them and the sequence even", look: look("write(_:)"))
+            return (readsCount.value - readsBefore, seconds)
+        }
+        let paused = try phase("the writer pausing 2 ms in the middle of each write", words: 64, writes: 40, pause: 2000)
+        let flatOut = try phase("the writer flat out, 8 KiB records", words: 1024, writes: 100_000, pause: 0)
+        Console.out("paused writer: \(paused.reads) reads in \(secondsText(paused.seconds)), none torn; flat out: 100,000 writes of 8 KiB and \(flatOut.reads) reads in \(secondsText(flatOut.seconds)), none torn\n")
+    }
+
+    // MARK: - part 3
+
+    /// Part 3: the header: magic, capacity, tail on line 1, head on line 2, counting bytes; the
+    /// records; bad blocks.
+    static func ringHeaderLayout<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
+        let memory = try block(4096)
+        defer { labUnmap(memory) }
+        let base = memory.baseAddress!
+        let initLook = look("init(creatingIn:)")
+        do {
+            _ = try R(creatingIn: UnsafeMutableRawBufferPointer(rebasing: memory[8..<4096]))
+            throw CheckFailure("init accepted a block that does not start on a cache line", expected: "RingError.misaligned",
+                               seen: "a ring", cause: "check the block's address is a multiple of 64 first", look: initLook)
+        } catch let error as RingError {
+            try requireEqual(error, .misaligned(address: UInt(bitPattern: base + 8)), "init threw the wrong error for a misaligned block", look: initLook)
+        }
+        do {
+            _ = try R(creatingIn: UnsafeMutableRawBufferPointer(rebasing: memory[0..<300]))
+            throw CheckFailure("init accepted a 300-byte block", expected: "RingError.blockTooSmall(bytes: 300, minimum: 320)",
+                               seen: "a ring", look: initLook)
+        } catch let error as RingError {
+            try requireEqual(error, .blockTooSmall(bytes: 300, minimum: RingLayout.dataOffset + 64),
+                             "init threw the wrong error for a 300-byte block", look: initLook)
+        }
+        let ring = try attempt("LockFreeRing(creatingIn: 4096 bytes)", look: initLook) { try R(creatingIn: memory) }
+        let u64 = { (offset: Int) in UInt64(littleEndian: base.load(fromByteOffset: offset, as: UInt64.self)) }
+        try requireEqual(u64(RingLayout.magicOffset), RingLayout.magic, "the magic at byte 0",
+                         cause: "store RingLayout.magic.littleEndian at byte 0 (the bytes \"SHMRING1\")", look: initLook)
+        try requireEqual(u64(RingLayout.capacityOffset), UInt64(RingLayout.capacity(forBlockOf: 4096)), "the capacity at byte 8",
+                         cause: "RingLayout.capacity(forBlockOf: block.count): what follows the 256-byte header, rounded down to 16", look: initLook)
+        try requireEqual(ring.capacity, 3840, "capacity of a ring in 4096 bytes", look: look("capacity"))
+        try requireEqual(ring.maximumMessageSize, 3840 / 2 - 4, "maximumMessageSize of a ring in 4096 bytes",
+                         cause: "half the capacity less the 4-byte length: wherever the indices stand, such a record fits before the end or after the wrap",
+                         look: look("maximumMessageSize"))
+        let sizes = [1, 10, 100]
+        for (i, size) in sizes.enumerated() {
+            try attempt("send(\(size) bytes, timeout: 1)", look: look("trySend(count:_:)")) { try ring.send(message(i, size: size), timeout: 1) }
+        }
+        let published = UInt64(sizes.map(RingLayout.recordSize).reduce(0, +))
+        func requireLines(_ when: String) throws {
+            for (name, line, word) in [("tail", 64, RingLayout.tailOffset), ("head", 128, RingLayout.headOffset)] {
+                if let stray = (line..<line + 64).first(where: { ($0 < word || $0 >= word + 8) && base.load(fromByteOffset: $0, as: UInt8.self) != 0 }) {
+                    throw CheckFailure("something besides \(name) is written on \(name)'s cache line (\(when))",
+                                       expected: "bytes \(line)-\(line + 63) hold \(name) (8 bytes at \(word)) and nothing else",
+                                       seen: "byte \(stray) is \(base.load(fromByteOffset: stray, as: UInt8.self))",
+                                       cause: "head and tail must sit on cache lines of their own (RingLayout.tailOffset 64, headOffset 128): the producer writes one and the consumer the other, and two writers on one 64-byte line make it bounce between CPUs on every message",
+                                       look: initLook)
+                }
+            }
+        }
+        try requireEqual(u64(RingLayout.tailOffset), published, "tail (byte 64) after sending 1, 10 and 100 bytes",
+                         cause: "tail counts the bytes of records ever published: 8 + 16 + 104 (a 4-byte length and the bytes, padded to 8)",
+                         look: look("trySend(count:_:)"))
+        try requireEqual(u64(RingLayout.headOffset), 0, "head (byte 128) before any receive", look: look("tryReceive()"))
+        try requireLines("after three sends")
+        var offset = RingLayout.dataOffset
+        for (i, size) in sizes.enumerated() {
+            let length = UInt32(littleEndian: base.load(fromByteOffset: offset, as: UInt32.self))
+            try requireEqual(Int(length), size, "the length word of record \(i + 1) at byte \(offset)",
+                             cause: "a record is a 4-byte little-endian length, then the bytes, padded to a multiple of 8",
+                             look: look("trySend(count:_:)"))
+            let bytes = Array(UnsafeRawBufferPointer(start: base + offset + 4, count: size))
+            try require(bytes == message(i, size: size), CheckFailure("the bytes of record \(i + 1) in the block", expected: "the message sent",
+                                                                    seen: difference(bytes, message(i, size: size)), look: look("trySend(count:_:)")))
+            offset += RingLayout.recordSize(size)
+        }
+        let first = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
+        try requireEqual(first ?? [], message(0, size: 1), "the first message received", look: look("tryReceive()"))
+        try requireLines("after a receive")
+        let headSeen = u64(RingLayout.headOffset)
+        if headSeen == 1 {
+            throw CheckFailure("head counts messages", expected: "head (byte 128) = 8, the bytes of the record consumed", seen: "1",
+                               cause: "head and tail count bytes, for ever, so that a record starts at data + head % capacity",
+                               look: look("tryReceive()"))
+        }
+        try requireEqual(headSeen, 8, "head (byte 128) after receiving the first record (8 bytes)",
+                         cause: "the consumer stores head + record size at byte 128 (a cache line of its own) after copying the message",
+                         look: look("tryReceive()"))
+        do {
+            _ = try ring.trySend(count: ring.maximumMessageSize + 1) { _ in }
+            throw CheckFailure("trySend accepted a message longer than maximumMessageSize",
+                               expected: "RingError.messageTooLarge(size: \(ring.maximumMessageSize + 1), maximum: \(ring.maximumMessageSize))",
+                               seen: "no error", look: look("trySend(count:_:)"))
+        } catch let error as RingError {
+            try requireEqual(error, .messageTooLarge(size: ring.maximumMessageSize + 1, maximum: ring.maximumMessageSize),
+                             "trySend threw the wrong error for a message that can never fit", look: look("trySend(count:_:)"))
+        }
+    }
+
+    // MARK: - part 4
+
+    /// Part 4: a consumer looks while the producer is stopped inside `write` (arranged), then
+    /// 2,000,000 messages of 0…119 bytes between two processes, each once, in order, whole.
+    static func everyMessageOnceInOrder<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
+        // A. Stopped mid-copy.
+        do {
+            let (ring, memory) = try makeRing(R.self, 64 << 10)
+            let scratch = try block(4096)
+            defer { labUnmap(memory); labUnmap(scratch) }
+            let halfway = SharedFlag(at: scratch.baseAddress!)
+            let consumerLooked = SharedFlag(at: scratch.baseAddress! + 64)
+            let size = 4000
+            let producer = try forkChild {
+                for i in 0..<10 {
+                    try attempt("send(message \(i), timeout: 5)", look: look("trySend(count:_:)")) { try ring.send(message(i, size: 100), timeout: 5) }
+                }
+                let expected = message(10, size: size)
+                let sent = try attempt("trySend(count: \(size), _:)", look: look("trySend(count:_:)")) {
+                    try ring.trySend(count: size) { bytes in
+                        for i in 0..<size / 2 { bytes[i] = expected[i] }
+                        halfway.value = 1
+                        _ = consumerLooked.wait(for: 1, timeout: 0.3)   // the consumer's moment to look
+                        for i in size / 2..<size { bytes[i] = expected[i] }
+                    }
+                }
+                guard sent else { throw CheckFailure("trySend returned false on a ring with room", look: look("trySend(count:_:)")) }
+                return 0
+            }
+            for i in 0..<10 {
+                let got = try take(ring, "message \(i) of 10")
+                try require(got == message(i, size: 100), CheckFailure("message \(i) arrived different", expected: "the 100 bytes sent",
+                                                                       seen: difference(got, message(i, size: 100)), look: look("tryReceive()")))
+            }
+            guard halfway.wait(for: 1, timeout: 10) else {
+                killAndReap([producer])
+                throw CheckFailure("trySend never called its write callback", look: look("trySend(count:_:)"))
+            }
+            var early: [UInt8]? = nil
+            let lookUntil = monotonicSeconds() + 0.15
+            while early == nil && monotonicSeconds() < lookUntil {
+                early = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
+                if early == nil { sched_yield() }
+            }
+            consumerLooked.value = 1
+            if let early {
+                killAndReap([producer])
+                throw CheckFailure("the consumer received a message while the producer was still copying it into the ring",
+                                   expected: "tryReceive() returns nil until the message is whole",
+                                   seen: "a message of \(early.count) bytes while the producer was half-way through write: \(difference(early, message(10, size: size)))",
+                                   cause: "tail is published before the bytes are copied: call write(…) first, then tail.store(…, ordering: .releasing)",
+                                   look: look("trySend(count:_:)"))
+            }
+            let end = waitForProcess(producer, timeout: 10)
+            try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look("trySend(count:_:)"))
+            let last = try take(ring, "the message copied in two halves")
+            try require(last == message(10, size: size), CheckFailure("the message copied in two halves arrived different",
+                                                                      seen: difference(last, message(10, size: size)), look: look("tryReceive()")))
+        }
+
+        // B. A million messages.
+        let (ring, memory) = try makeRing(R.self, 64 << 10)
+        defer { labUnmap(memory) }
+        let count = 2_000_000
+        let sizeOf = { (i: Int) in (i &* 13) % 120 }
+        let bodies = (0..<120).map { size in (0..<size).map { byte($0, size) } }   // the bytes after the 4-byte tag
+        func stressMessage(_ i: Int) -> [UInt8] {
+            var bytes = bodies[sizeOf(i)]
+            if bytes.count >= 4 { withUnsafeBytes(of: UInt32(truncatingIfNeeded: i).littleEndian) { bytes.replaceSubrange(0..<4, with: $0) } }
+            return bytes
+        }
+        let started = monotonicSeconds()
+        let producer = try forkChild {
+            for i in 0..<count {
+                let size = sizeOf(i)
+                var tries = 0
+                while try !attempt("trySend(count: \(size), _:) of message \(i)", look: look("trySend(count:_:)"), {
+                    try ring.trySend(count: size) { bytes in
+                        bodies[size].withUnsafeBytes { bytes.copyMemory(from: $0) }
+                        if size >= 4 { bytes.storeBytes(of: UInt32(truncatingIfNeeded: i).littleEndian, as: UInt32.self) }
+                    }
+                }) {
+                    tries += 1
+                    if tries > 1000 { usleep(20) } else { sched_yield() }
+                    if tries > 1_000_000 { throw CheckFailure("trySend said full for 20 s while the consumer was receiving", look: look("trySend(count:_:)")) }
+                }
+            }
+            return 0
+        }
+        for i in 0..<count {
+            let got: [UInt8]
+            do {
+                got = try take(ring, timeout: 20, "message \(i) of \(count)")
+            } catch {
+                killAndReap([producer])
+                throw error
+            }
+            let size = sizeOf(i)
+            let whole = got.count == size && (size < 4 || got.withUnsafeBytes { $0.load(as: UInt32.self) } == UInt32(truncatingIfNeeded: i).littleEndian)
+                && got.withUnsafeBytes { seen in bodies[size].withUnsafeBytes { memcmp(seen.baseAddress! + min(4, size), $0.baseAddress! + min(4, size), size - min(4, size)) == 0 } }
+            if !whole {
+                let expected = stressMessage(i)
+                killAndReap([producer])
+                var seenAs = ""
+                if got.count >= 4 {
+                    let tag = Int(got[0]) | Int(got[1]) << 8 | Int(got[2]) << 16 | Int(got[3]) << 24
+                    seenAs = got == stressMessage(tag) ? " — it is message \(tag), whole" : ""
+                }
+                throw CheckFailure("message \(i) of \(count) arrived wrong", expected: "message \(i): \(expected.count) bytes, in order",
+                                   seen: difference(got, expected) + seenAs,
+                                   cause: seenAs.isEmpty
+                                       ? "a record read from the wrong place: at the wrap point the producer writes a padding length (RingLayout.padding) and the record at 0, and both sides move their index past the skipped bytes; or head is published before the copy is done"
+                                       : "a message lost or repeated: head or tail moved by the wrong amount",
+                                   look: look("trySend(count:_:) and tryReceive()"))
+            }
+        }
+        let seconds = monotonicSeconds() - started
+        let end = waitForProcess(producer, timeout: 10)
+        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look("trySend(count:_:)"))
+        let after = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
+        try require(after == nil, CheckFailure("a message after the last one sent", expected: "nil (the ring is empty)",
+                                               seen: "\(after?.count ?? 0) bytes", look: look("tryReceive()")))
+        Console.out("\(count) messages of 0-119 bytes in \(secondsText(seconds)) (\(BenchReport.number(Double(count) / seconds)) msg/s, debug build): each once, in order, whole\n")
+    }
+
+    // MARK: - part 5
+
+    /// Part 5: sizes 0…maximum across the wrap point, in one process; the ring is full exactly
+    /// when the record and the skipped bytes do not fit.
+    static func sizesAcrossTheWrap<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
+        let bytes = RingLayout.dataOffset + 1024
+        // A. Full exactly: head at 504 with 512 bytes unread up to 1016, 8 bytes to the end.
+        do {
+            let (ring, memory) = try makeRing(R.self, bytes)
+            defer { labUnmap(memory) }
+            try requireEqual(ring.capacity, 1024, "capacity of a ring in \(bytes) bytes", look: look("capacity"))
+            try attempt("send(496 bytes)", look: look("trySend(count:_:)")) { try ring.send(message(0, size: 496), timeout: 1) }
+            _ = try take(ring, "the 496-byte message")
+            for i in 1...2 { try attempt("send(252 bytes)", look: look("trySend(count:_:)")) { try ring.send(message(i, size: 252), timeout: 1) } }
+            let fits = try attempt("trySend(count: 508, _:)", look: look("trySend(count:_:)")) {
+                try ring.trySend(count: 508) { $0.copyMemory(from: message(3, size: 508).withUnsafeBytes { UnsafeRawBufferPointer($0) }) }
+            }
+            try require(!fits, CheckFailure("trySend wrote a record over unread data at the wrap point",
+                expected: "false: the record (512 bytes) does not fit in the 8 bytes before the end, and after the wrap only 504 bytes are free before the unread data",
+                seen: "true", cause: "the room needed is the record plus the bytes skipped to the end (capacity - position): count both",
+                look: look("trySend(count:_:)")))
+            for i in 1...2 {
+                let got = try take(ring, "252-byte message \(i)")
+                try require(got == message(i, size: 252), CheckFailure("an unread message was damaged by a send at the wrap point",
+                    expected: "the 252 bytes sent", seen: difference(got, message(i, size: 252)),
+                    cause: "the room check forgot the bytes skipped to the end", look: look("trySend(count:_:)")))
+            }
+            try attempt("send(508 bytes) into the empty ring", look: look("trySend(count:_:)")) { try ring.send(message(3, size: 508), timeout: 1) }
+            let wrapped = try take(ring, "the 508-byte message across the wrap point")
+            try require(wrapped == message(3, size: 508), CheckFailure("the 508-byte message placed after the wrap arrived different",
+                expected: "the bytes sent", seen: difference(wrapped, message(3, size: 508)),
+                cause: "the consumer must follow the padding length (RingLayout.padding) to 0, and head must move past the skipped bytes",
+                look: look("tryReceive()")))
+        }
+        // B. Every size, at positions all around the ring, one and two messages in flight.
+        let (ring, memory) = try makeRing(R.self, bytes)
+        defer { labUnmap(memory) }
+        let maximum = ring.maximumMessageSize
+        try requireEqual(maximum, 508, "maximumMessageSize of a 1024-byte ring", look: look("maximumMessageSize"))
+        var sequence = 0
+        var pending: [[UInt8]] = []
+        for size in Array(0...maximum) + (0..<1500).map({ ($0 &* 97) % (maximum + 1) }) {
+            sequence += 1
+            let next = message(sequence, size: size)
+            var sent = try attempt("trySend(count: \(size), _:)", look: look("trySend(count:_:)")) {
+                try ring.trySend(count: size) { $0.copyMemory(from: next.withUnsafeBytes { UnsafeRawBufferPointer($0) }) }
+            }
+            if !sent {
+                try require(!pending.isEmpty, CheckFailure("trySend said full on an empty ring", expected: "true for \(size) bytes (maximum \(maximum))",
+                                                           seen: "false", look: look("trySend(count:_:)")))
+            }
+            if sent { pending.append(next) }
+            if !sent || pending.count >= 2 || size % 3 == 0 {
+                while let oldest = pending.first {
+                    let got = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
+                    guard let got else {
+                        throw CheckFailure("tryReceive() returned nil with \(pending.count) message(s) in the ring", look: look("tryReceive()"))
+                    }
+                    try require(got == oldest, CheckFailure("a \(oldest.count)-byte message arrived wrong (message \(sequence), all sizes 0…\(maximum) at every position)",
+                        expected: "the bytes sent", seen: difference(got, oldest),
+                        cause: "at the wrap point: the producer writes RingLayout.padding and the record at 0, moving tail past the skipped bytes; the consumer follows the padding and moves head the same way",
+                        look: look("trySend(count:_:) and tryReceive()")))
+                    pending.removeFirst()
+                    if pending.count <= 1 && sent { break }
+                }
+                if !sent {
+                    sent = try attempt("trySend(count: \(size), _:) on the drained ring", look: look("trySend(count:_:)")) {
+                        try ring.trySend(count: size) { $0.copyMemory(from: next.withUnsafeBytes { UnsafeRawBufferPointer($0) }) }
+                    }
+                    try require(sent, CheckFailure("trySend said full on an empty ring", expected: "true for \(size) bytes", seen: "false",
+                                                   look: look("trySend(count:_:)")))
+                    pending.append(next)
+                }
+            }
+        }
+        for oldest in pending {
+            let got = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
+            try require(got == oldest, CheckFailure("the last messages arrived wrong", seen: got.map { difference($0, oldest) } ?? "nil",
+                                                    look: look("tryReceive()")))
+        }
+    }
+
+    // MARK: - part 6
+
+    /// Part 6: a receive on an empty ring sleeps and each of 5 sends wakes it within 1 s.
+    static func sleepingReceiveWakes<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
+        let (ring, memory) = try makeRing(R.self, 64 << 10)
+        let scratch = try block(4096)
+        defer { labUnmap(memory); labUnmap(scratch) }
+        let received = SharedCounter(at: scratch.baseAddress!)
+        let rounds = 5
+        let cpuBefore = cpuSeconds(children: true)
+        let consumer = try forkChild {
+            for i in 0..<rounds {
+                let got = try take(ring, timeout: 30, "round \(i + 1)")
+                guard got == message(i, size: 64) else {
+                    throw CheckFailure("the woken consumer received the wrong bytes", seen: difference(got, message(i, size: 64)),
+                                       look: look("receive(timeout:)"))
+                }
+                received.add()
+            }
+            return 0
+        }
+        var latencies: [Double] = []
+        var asleep = 0.0
+        for i in 0..<rounds {
+            if !waitUntilBlocked([consumer], timeout: 8) {
+                let snapshot = ProcessSnapshot.of(consumer)
+                killAndReap([consumer])
+                throw CheckFailure("receive on an empty ring never went to sleep",
+                                   expected: "it sleeps in the kernel (Futex.wait) until a send wakes it",
+                                   seen: snapshot.map { "it kept running: \(secondsText($0.cpuSeconds)) of CPU so far" } ?? "the consumer ended",
+                                   cause: "receive loops over tryReceive (with sched_yield or a nap) instead of waiting on the wake word",
+                                   look: look("receive(timeout:)"))
+            }
+            usleep(300_000)                                          // it sleeps; this is what its CPU is measured over
+            asleep += 0.3
+            let sent = monotonicSeconds()
+            try attempt("send(64 bytes, timeout: 1)", look: look("trySend(count:_:)")) { try ring.send(message(i, size: 64), timeout: 1) }
+            guard received.wait(atLeast: UInt64(i + 1), timeout: 1) else {
+                killAndReap([consumer])
+                throw CheckFailure("a receive asleep on an empty ring was not woken by send (message \(i + 1) of \(rounds))",
+                                   expected: "receive returns the message within 1 s of the send",
+                                   seen: "still asleep 1 s later\(i > 0 ? " (the first \(i) were woken)" : "")",
+                                   cause: i > 0
+                                       ? "a lost wake-up: send decides whether to wake from something stale — a cached copy of head says the consumer still has messages while it sleeps. Wake when the block's sleeping word is 1 (after a sequentially consistent fence)"
+                                       : "send never wakes the consumer: after publishing tail, a sequentially consistent fence, then when sleeping is 1 bump the wake word and Futex.wake it",
+                                   look: look("trySend(count:_:) and receive(timeout:)"))
+            }
+            latencies.append(monotonicSeconds() - sent)
+        }
+        guard let end = waitForProcess(consumer, timeout: 10) else {
+            throw CheckFailure("the consumer did not finish after its last message", look: look("receive(timeout:)"))
+        }
+        try requireEqual(end, .exited(0), "the consumer did not finish cleanly", look: look("receive(timeout:)"))
+        let cpu = cpuSeconds(children: true) - cpuBefore
+        try require(cpu < 0.05 * asleep, CheckFailure("the consumer used CPU while it waited for messages",
+            expected: "under 5% of the \(secondsText(asleep)) it waited: \(secondsText(0.05 * asleep))",
+            seen: "\(secondsText(cpu)) of CPU", cause: "receive spins or polls for too long before it sleeps on the futex",
+            look: look("receive(timeout:)")))
+        Console.out("woken \(rounds) times; send to receive: \(latencies.map { secondsText($0) }.joined(separator: ", ")); consumer CPU \(secondsText(cpu)) over \(secondsText(asleep)) asleep\n")
+    }
+
+    // MARK: - part 7
+
+    /// Part 7: close wakes a sleeping receive; what is left is drained, then closed.
+    static func closeWakesAndDrains<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
+        // A. A consumer asleep in receive wakes on close.
+        do {
+            let (ring, memory) = try makeRing(R.self, 64 << 10)
+            let scratch = try block(4096)
+            defer { labUnmap(memory); labUnmap(scratch) }
+            let outcome = SharedFlag(at: scratch.baseAddress!)      // 1 message, 2 closed, 3 empty, 4 other
+            let consumer = try forkChild {
+                do {
+                    _ = try ring.receive(timeout: 30)
+                    outcome.value = 1
+                } catch RingError.closed {
+                    outcome.value = 2
+                } catch RingError.empty {
+                    outcome.value = 3
+                } catch {
+                    Console.out("receive threw \(error)\n")
+                    outcome.value = 4
+                }
+                return 0
+            }
+            guard waitUntilBlocked([consumer], timeout: 8) else {
+                killAndReap([consumer])
+                throw CheckFailure("receive(timeout: 30) on an empty ring did not go to sleep", look: look("receive(timeout:)"))
+            }
+            ring.close()
+            guard let end = waitForProcess(consumer, timeout: 2) else {
+                throw CheckFailure("close() did not wake a consumer asleep in receive", expected: "receive throws RingError.closed at once",
+                                   seen: "still asleep 2 s after close",
+                                   cause: "close must set closed, then bump the wake word and Futex.wake it: setting the flag alone wakes nobody",
+                                   look: look("close()"))
+            }
+            try requireEqual(end, .exited(0), "the consumer did not finish cleanly", look: look("receive(timeout:)"))
+            let saw = ["nothing", "a message", "RingError.closed", "RingError.empty", "another error"][Int(min(outcome.value, 4))]
+            try requireEqual(saw, "RingError.closed", "what receive threw when close woke it", look: look("receive(timeout:)"))
+        }
+        // B. Drain, then closed.
+        let (ring, memory) = try makeRing(R.self, 64 << 10)
+        defer { labUnmap(memory) }
+        for i in 0..<3 { try attempt("send(message \(i))", look: look("trySend(count:_:)")) { try ring.send(message(i, size: 10 + i), timeout: 1) } }
+        ring.close()
+        ring.close()
+        do {
+            _ = try ring.trySend(count: 1) { _ in }
+            throw CheckFailure("trySend after close did not throw", expected: "RingError.closed", seen: "no error", look: look("trySend(count:_:)"))
+        } catch let error as RingError {
+            try requireEqual(error, .closed, "trySend after close threw the wrong error", look: look("trySend(count:_:)"))
+        }
+        for i in 0..<3 {
+            let got: [UInt8]
+            do {
+                got = try ring.receive(timeout: 1)
+            } catch {
+                throw CheckFailure("receive after close did not return the messages still in the ring",
+                                   expected: "the 3 messages sent before close, then RingError.closed", seen: "\(error) at message \(i + 1)",
+                                   cause: "look for a message first and at closed second: closing does not throw away what was sent",
+                                   look: look("tryReceive()"))
+            }
+            try requireEqual(got, message(i, size: 10 + i), "message \(i + 1) after close", look: look("tryReceive()"))
+        }
+        let started = monotonicSeconds()
+        do {
+            _ = try ring.receive(timeout: 5)
+            throw CheckFailure("receive on a closed, drained ring returned a message", expected: "RingError.closed", look: look("tryReceive()"))
+        } catch let error as RingError {
+            try requireEqual(error, .closed, "receive on a closed, drained ring", look: look("tryReceive()"))
+        }
+        try require(monotonicSeconds() - started < 1, CheckFailure("receive on a closed, drained ring waited",
+            expected: "RingError.closed at once", seen: "after \(secondsText(monotonicSeconds() - started))", look: look("receive(timeout:)")))
+        // C. Timeouts.
+        let (open, openMemory) = try makeRing(R.self, 4096)
+        defer { labUnmap(openMemory) }
+        for bad in [-1.0, .nan] {
+            do {
+                _ = try open.receive(timeout: bad)
+                throw CheckFailure("receive(timeout: \(bad)) did not throw", expected: "RingError.invalidTimeout", look: look("receive(timeout:)"))
+            } catch let error as RingError {
+                guard case .invalidTimeout = error else {
+                    throw CheckFailure("receive(timeout: \(bad)) threw the wrong error", expected: "RingError.invalidTimeout", seen: "\(error)",
+                                       look: look("receive(timeout:)"))
+                }
+            }
+        }
+        let waited = monotonicSeconds()
+        do {
+            _ = try open.receive(timeout: 0.2)
+            throw CheckFailure("receive(timeout: 0.2) on an empty ring returned a message", look: look("receive(timeout:)"))
+        } catch let error as RingError {
+            try requireEqual(error, .empty, "receive(timeout: 0.2) on an empty ring", look: look("receive(timeout:)"))
+        }
+        let took = monotonicSeconds() - waited
+        try require(took >= 0.15 && took < 2, CheckFailure("receive(timeout: 0.2) on an empty ring took \(secondsText(took))",
+            expected: "about 0.2 s", seen: secondsText(took), cause: "Futex.wait takes the time left, in seconds, relative to now",
+            look: look("receive(timeout:)")))
+    }
+
+    // MARK: - part 8
+
+    /// Part 8: a producer killed inside `write` leaves the ring usable.
+    static func killedProducerLeavesRingUsable<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
+        let (ring, memory) = try makeRing(R.self, 64 << 10)
+        defer { labUnmap(memory) }
+        let producer = try forkChild {
+            for i in 0..<100 {
+                try attempt("send(message \(i))", look: look("trySend(count:_:)")) { try ring.send(message(i, size: 200), timeout: 5) }
+            }
+            _ = try ring.trySend(count: 200) { bytes in
+                let half = message(100, size: 200)
+                for i in 0..<100 { bytes[i] = half[i] }
+                kill(getpid(), SIGKILL)                                // dies mid-copy
+            }
+            return 0
+        }
+        let end = waitForProcess(producer, timeout: 20)
+        try requireEqual(end, .signaled(SIGKILL), "the producer was not killed inside its write callback",
+                         cause: "trySend must call write(…) when there is room (the 101st message of 200 bytes in a 64 KiB ring)",
+                         look: look("trySend(count:_:)"))
+        for i in 0..<100 {
+            let got = try take(ring, timeout: 2, "message \(i) sent before the producer died")
+            try require(got == message(i, size: 200), CheckFailure("message \(i) sent before the producer died arrived wrong",
+                                                                   seen: difference(got, message(i, size: 200)), look: look("tryReceive()")))
+        }
+        if let half = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() } {
+            throw CheckFailure("the consumer received the message the producer died writing",
+                               expected: "nothing: a message is visible only once whole",
+                               seen: "\(half.count) bytes: \(difference(half, message(100, size: 200)))",
+                               cause: "tail was published before the bytes were copied (write(…) first, tail's releasing store last)",
+                               look: look("trySend(count:_:)"))
+        }
+        let next = try forkChild {
+            for i in 100..<500 {
+                try attempt("send(message \(i)) from a new producer", look: look("trySend(count:_:)")) { try ring.send(message(i, size: 200), timeout: 5) }
+            }
+            return 0
+        }
+        for i in 100..<500 {
+            let got: [UInt8]
+            do {
+                got = try take(ring, timeout: 5, "message \(i) from the new producer")
+            } catch {
+                if let end = waitForProcess(next, timeout: 1), end != .exited(0) {
+                    throw CheckFailure("the new producer gave up after \(i - 100) of its 400 messages",
+                                       expected: "it sends 400 messages of 200 bytes while this process takes them (it must go round the 64 KiB ring)",
+                                       seen: "it ended (\(end)); its own error is above",
+                                       cause: "its send found the ring full for 5 s while the consumer had taken everything: trySend must load head again (.acquiring) when its cached copy says the ring is full",
+                                       look: look("trySend(count:_:)"))
+                }
+                killAndReap([next])
+                throw error
+            }
+            if got != message(i, size: 200) {
+                killAndReap([next])
+                throw CheckFailure("a new producer's message \(i - 99) arrived wrong", expected: "the 200 bytes it sent",
+                                   seen: difference(got, message(i, size: 200)),
+                                   cause: "the new producer did not carry on from the block's tail: it started from a tail kept in its object (the copy it was forked with). trySend must load tail from the block",
+                                   look: look("trySend(count:_:)"))
+            }
+        }
+        let nextEnd = waitForProcess(next, timeout: 10)
+        try requireEqual(nextEnd, .exited(0), "the new producer did not finish cleanly", look: look("trySend(count:_:)"))
+    }
+
+    // MARK: - part 9
+
+    static let pythonRingReader = """
+        import struct, sys
+        from multiprocessing import shared_memory, resource_tracker
+        shm = shared_memory.SharedMemory(name=sys.argv[1])
+        try:
+            resource_tracker.unregister(shm._name, "shared_memory")   # attached, not owned
+        except Exception:
+            pass
+        buf = shm.buf
+        magic, capacity = struct.unpack_from("<8sQ", buf, 0)
+        (tail,) = struct.unpack_from("<Q", buf, 64)
+        (head,) = struct.unpack_from("<Q", buf, 128)
+        position = head % capacity if capacity else 0
+        (length,) = struct.unpack_from("<I", buf, 256 + position)
+        if length == 0xFFFFFFFF:
+            position = 0
+            (length,) = struct.unpack_from("<I", buf, 256)
+        message = bytes(buf[256 + position + 4: 256 + position + 4 + min(length, 4096)]) if length <= capacity else b""
+        for key, value in [("magic", magic.decode("latin-1")), ("capacity", capacity), ("tail", tail), ("head", head),
+                           ("length", length), ("message", message.hex())]:
+            print(f"{key}={value}")
+        del buf
+        shm.close()
+        """
+
+    /// Part 9: Python reads the header and the oldest message of a ring in a named segment.
+    static func pythonReadsRing<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
+        _ = try context.python3()
+        // The functions this part calls, tried first on an anonymous block: a todo() ends the
+        // process, and must not leave a named segment behind.
+        do {
+            let (probe, probeMemory) = try makeRing(R.self, 4096)
+            defer { labUnmap(probeMemory) }
+            try attempt("send(\"probe\")", look: look("trySend(count:_:)")) { try probe.send(Array("probe".utf8), timeout: 1) }
+            _ = try take(probe, "a probe before the named segment")
+        }
+        let segment = try SharedSegment.create(size: 8192)
+        defer { segment.close(); SharedSegment.unlinkIfPresent(segment.name) }
+        let ring = try attempt("LockFreeRing(creatingIn: an 8192-byte segment)", look: look("init(creatingIn:)")) { try R(creatingIn: segment.bytes) }
+        let texts = ["first, already received", "hello from Swift", "third"]
+        for text in texts { try attempt("send(\"\(text)\")", look: look("trySend(count:_:)")) { try ring.send(Array(text.utf8), timeout: 1) } }
+        _ = try take(ring, "the first message")
+        let output = try context.runPython(pythonRingReader, [String(segment.name.dropFirst())], what: "reading the ring's header")
+        var fields: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { fields[parts[0]] = parts[1] }
+        }
+        let tail = texts.map { RingLayout.recordSize($0.utf8.count) }.reduce(0, +)
+        let head = RingLayout.recordSize(texts[0].utf8.count)
+        let expected = ["magic": "SHMRING1", "capacity": "\(RingLayout.capacity(forBlockOf: 8192))", "tail": "\(tail)", "head": "\(head)",
+                        "length": "\(texts[1].utf8.count)", "message": Array(texts[1].utf8).map { String($0, radix: 16).leftPadded(to: 2) }.joined()]
+        for key in ["magic", "capacity", "tail", "head", "length", "message"] where fields[key] != expected[key] {
+            throw CheckFailure("Python read another \(key) from the ring's segment",
+                               expected: "\(key) = \(expected[key]!) (magic, capacity, tail, head; then the record at 256 + head % capacity)",
+                               seen: "\(key) = \(fields[key] ?? "nothing") — Python printed: \(output)",
+                               cause: "Python reads the header at the fixed offsets of RingLayout, little-endian: magic \"SHMRING1\" at 0, capacity at 8, tail at 64, head at 128 (both counting bytes), data at 256",
+                               look: look("init(creatingIn:), trySend(count:_:) and tryReceive()"))
+        }
+        Console.out("Python read magic SHMRING1, capacity \(expected["capacity"]!), tail \(tail), head \(head) and \"\(texts[1])\"\n")
+    }
+
+    // MARK: - part 10
+
+    /// Part 10 (not graded): two processes each add to a counter of their own, 2,000,000 times:
+    /// once with the two counters 8 bytes apart (one cache line), once 128 bytes apart.
+    static func falseSharingMeasured<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
+        // Shown once the ring exists: the counters stand 8 bytes apart (head on tail's line) and
+        // 128 bytes apart (RingLayout: tail at 64, head at 128) — what the ring's layout avoids.
+        let (_, probeMemory) = try makeRing(R.self, 4096)
+        labUnmap(probeMemory)
+        let adds = 2_000_000
+        let packed = try BenchRepeat.values(warmUp: 0, 3) { try counterSeconds(apart: 8, adds: adds) }
+        let padded = try BenchRepeat.values(warmUp: 0, 3) { try counterSeconds(apart: 128, adds: adds) }
+        let (p, q) = (BenchFigure.median(packed), BenchFigure.median(padded))
+        Console.out("""
+            two processes × \(adds) atomic adds, each to its own counter (median of 3):
+              one cache line (8 bytes apart):   \(secondsText(p))
+              a line each (128 bytes apart):    \(secondsText(q))
+              padded is \(BenchReport.number(p / q))× faster here (the two processes share a core part of the time on a busy 2-core machine, which hides part of it)
+
+            """)
+    }
+
+    /// Seconds for two forked processes to add 1 to their own counter `adds` times, the counters
+    /// `apart` bytes apart in one shared block; they start together.
+    static func counterSeconds(apart: Int, adds: Int) throws -> Double {
+        let memory = try block(4096)
+        defer { labUnmap(memory) }
+        let start = StartBarrier(at: memory.baseAddress! + 1024)
+        let counters = [memory.baseAddress! + 256, memory.baseAddress! + 256 + apart].map {
+            $0.bindMemory(to: Atomic<UInt64>.self, capacity: 1)
+        }
+        let began = monotonicSeconds()
+        let children = try counters.map { counter in
+            try forkChild {
+                _ = start.arriveAndWait(parties: 2, timeout: 10)
+                for _ in 0..<adds { counter.pointee.add(1, ordering: .relaxed) }
+                return 0
+            }
+        }
+        let ends = waitForAll(children, timeout: 60)
+        killAndReap(children.filter { ends[$0] == nil })
+        return monotonicSeconds() - began
+    }
+}
