@@ -26,6 +26,7 @@ let lessons = [
     LessonTargets(number: "08", folder: "08-shared-arrays"),
     LessonTargets(number: "09", folder: "09-measure-and-choose", uses: ["05", "06", "08"], hasSolution: false),
     LessonTargets(number: "10", folder: "10-memory-ordering", references: ["05"]),
+    LessonTargets(number: "11", folder: "11-starting-and-passing"),
     LessonTargets(number: "12", folder: "12-remote-managers"),
 ]
 

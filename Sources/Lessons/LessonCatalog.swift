@@ -14,6 +14,7 @@ public enum LessonCatalog {
         Lesson08.catalogEntry,
         Lesson09.catalogEntry,
         Lesson10.catalogEntry,
+        Lesson11.catalogEntry,
         Lesson12.catalogEntry,
     ] }
 }

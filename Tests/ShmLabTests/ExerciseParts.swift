@@ -224,6 +224,33 @@ struct ExerciseParts {
     @Test("Lesson 10 › 10. false sharing, measured: two processes' counters on one cache line against a line each", .partStarted(lesson: 10, part: 10))
     func lesson10Part10() throws { try ExercisePart.expectPasses(lesson: 10, part: 10) }
 
+    @Test("Lesson 11 › 1. a memfd segment: the size asked for, zeros, close-on-exec, sealable, nothing in /dev/shm", .partStarted(lesson: 11, part: 1))
+    func lesson11Part1() throws { try ExercisePart.expectPasses(lesson: 11, part: 1) }
+
+    @Test("Lesson 11 › 2. a descriptor sent over a socketpair (SCM_RIGHTS): the child maps it, both see the writes", .partStarted(lesson: 11, part: 2))
+    func lesson11Part2() throws { try ExercisePart.expectPasses(lesson: 11, part: 2) }
+
+    @Test("Lesson 11 › 3. an unrelated process receives it; killed while holding it, nothing is left anywhere", .partStarted(lesson: 11, part: 3))
+    func lesson11Part3() throws { try ExercisePart.expectPasses(lesson: 11, part: 3) }
+
+    @Test("Lesson 11 › 4. seals: a read-only hand-off that the receiver cannot write, shrink or unseal", .partStarted(lesson: 11, part: 4))
+    func lesson11Part4() throws { try ExercisePart.expectPasses(lesson: 11, part: 4) }
+
+    @Test("Lesson 11 › 5. interop: Python's send_handle gives you a memfd, and recv_handle takes yours", .partStarted(lesson: 11, part: 5))
+    func lesson11Part5() throws { try ExercisePart.expectPasses(lesson: 11, part: 5) }
+
+    @Test("Lesson 11 › 6. /dev/shm too small: ftruncate says yes, the first touch is SIGBUS, posix_fallocate says ENOSPC", .partStarted(lesson: 11, part: 6))
+    func lesson11Part6() throws { try ExercisePart.expectPasses(lesson: 11, part: 6) }
+
+    @Test("Lesson 11 › 7. demonstration: fork while another thread holds a lock, and the child waits for ever", .partStarted(lesson: 11, part: 7))
+    func lesson11Part7() throws { try ExercisePart.expectPasses(lesson: 11, part: 7) }
+
+    @Test("Lesson 11 › 8. safe start from a threaded process: the helper program runs, an exec that fails ends in _exit(127)", .partStarted(lesson: 11, part: 8))
+    func lesson11Part8() throws { try ExercisePart.expectPasses(lesson: 11, part: 8) }
+
+    @Test("Lesson 11 › 9. demonstration: three ways to start a worker — what each inherits, what each costs", .partStarted(lesson: 11, part: 9))
+    func lesson11Part9() throws { try ExercisePart.expectPasses(lesson: 11, part: 9) }
+
     @Test("Lesson 12 › 1. a shared value: get, set, and 4 processes × 500 increments reach exactly 2,000", .partStarted(lesson: 12, part: 1))
     func lesson12Part1() throws { try ExercisePart.expectPasses(lesson: 12, part: 1) }
 

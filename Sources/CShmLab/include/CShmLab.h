@@ -92,5 +92,34 @@ int shmlab_enter_private_shm(int *step);
 /// Returns 0, or -1 when `dir` is too long.
 int shmlab_install_crash_maps(const char *dir);
 
+// Lesson 11 (memfd.c).
+/// MFD_CLOEXEC, MFD_ALLOW_SEALING; F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE; MSG_CMSG_CLOEXEC (GNU-only names).
+enum { SHMLAB_MFD_CLOEXEC = 1, SHMLAB_MFD_ALLOW_SEALING = 2,
+       SHMLAB_F_SEAL_SEAL = 1, SHMLAB_F_SEAL_SHRINK = 2, SHMLAB_F_SEAL_GROW = 4, SHMLAB_F_SEAL_WRITE = 8,
+       SHMLAB_MSG_CMSG_CLOEXEC = 0x40000000 };
+/// memfd_create(name, flags): a file in RAM with no name in any directory. Returns the descriptor or -1 (errno).
+int shmlab_memfd_create(const char *name, unsigned int flags);
+/// fcntl(fd, F_ADD_SEALS, seals). Returns 0 or -1 (errno).
+int shmlab_add_seals(int fd, int seals);
+/// fcntl(fd, F_GET_SEALS): the seals, or -1 (errno).
+int shmlab_get_seals(int fd);
+/// CMSG_SPACE(count * sizeof(int)): the control buffer that holds `count` descriptors.
+unsigned long shmlab_cmsg_space_fds(int count);
+/// sendmsg(socket, one data byte `byte`, one SCM_RIGHTS control message holding `fd`, MSG_NOSIGNAL),
+/// retried on EINTR. Returns the bytes sent (1) or -1 (errno).
+long shmlab_send_fd(int socket, int fd, unsigned char byte);
+/// recvmsg(socket, one data byte, a control buffer of `control_space` bytes, flags), retried on EINTR.
+/// *fd: the first descriptor of an SCM_RIGHTS message (any others are closed), or -1.
+/// *message_flags: msg_flags (MSG_CTRUNC when the control buffer was too small). Returns the bytes
+/// received (0 at end of file) or -1 (errno).
+long shmlab_recv_fd(int socket, unsigned long control_space, int flags, unsigned char *byte, int *fd,
+                    int *message_flags);
+/// open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600): a file with no name in that file system.
+int shmlab_open_unnamed_file(const char *directory);
+/// In a forked child only: unshare(CLONE_NEWNS) (or CLONE_NEWUSER | CLONE_NEWNS without privilege),
+/// mount("/", MS_REC | MS_PRIVATE), mount("tmpfs", directory, "size=SIZE"). Returns 0, or the errno
+/// of the step that failed (*step 1, 2 or 3).
+int shmlab_mount_small_tmpfs(const char *directory, const char *size, int *step);
+
 #endif
 
