@@ -35,7 +35,7 @@ struct ExerciseParts {
     @Test("Lesson 02 › 4. errors: existing name, missing name, size ≤ 0, bad names, a failed system call; nothing created", .partStarted(lesson: 2, part: 4))
     func lesson02Part4() throws { try ExercisePart.expectPasses(lesson: 2, part: 4) }
 
-    @Test("Lesson 02 › 5. 1000 generated names, from three processes, are unique and valid", .partStarted(lesson: 2, part: 5))
+    @Test("Lesson 02 › 5. 1000 generated names, from three processes, are unique, unguessable and valid", .partStarted(lesson: 2, part: 5))
     func lesson02Part5() throws { try ExercisePart.expectPasses(lesson: 2, part: 5) }
 
     @Test("Lesson 02 › 6. lifecycle: close keeps the segment, unlink removes the name, mappings outlive it", .partStarted(lesson: 2, part: 6))

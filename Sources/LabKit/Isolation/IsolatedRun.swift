@@ -256,7 +256,10 @@ public enum IsolatedRun {
     static func classifyEnd(records: [VerdictRecord], end: ProcessEnd, childPID: pid_t, timedOut: Bool,
                             request: PartRequest, leftovers: [Leftover], output: String,
                             stalled: String?, quietAtEnd: Double, crash: CrashReport?) -> PartOutcome {
-        if let todo = records.first(where: { $0.verdict == .notStarted }) {
+        // The part's own todo() first: a child that reached another todo() may have written first,
+        // and which came first must not change what a student (or a grade) is told.
+        if let todo = records.first(where: { $0.verdict == .notStarted && $0.pid == childPID })
+            ?? records.first(where: { $0.verdict == .notStarted }) {
             return .notStarted(function: todo.function ?? "a function", location: todo.location ?? "?")
         }
         let own = records.filter { $0.pid == childPID }

@@ -27,7 +27,7 @@ public enum Lesson02: LessonDeclaration {
             "Validate before any system call: size <= 0 → .invalidSize(size); a name that is empty, \".\", \"..\", has a \"/\" after an optional leading one, or is longer than 255 bytes → .invalidName(name).",
             "When ftruncate or mmap fails after shm_open created the object, call shm_unlink before throwing: a failed create must leave nothing behind (try a size of 1 << 62: mmap fails with ENOMEM).",
         ]),
-        Part(5, "1000 generated names, from three processes, are unique and valid",
+        Part(5, "1000 generated names, from three processes, are unique, unguessable and valid",
              check: { lab, context in try generatedNamesAreUnique(lab, context) }, hints: [
             "Names must differ between processes too: two programs started at the same moment must not pick the same name.",
             "Use the kernel's randomness: var g = SystemRandomNumberGenerator(); g.next() gives 64 random bits (getrandom). A generator seeded with a constant, or with time(nil), repeats across processes.",

@@ -387,7 +387,7 @@ extension Lesson02 {
 
     // MARK: - part 5
 
-    /// Part 5: 1000 generated names, from three processes, are unique and valid.
+    /// Part 5: 1000 generated names, from three processes, are unique, unguessable and valid.
     static func generatedNamesAreUnique<L: NamedSegmentContract>(_: L.Type, _ context: PartContext) throws {
         var from: [String: String] = [:]
         func add(_ name: String, _ who: String) throws {
@@ -405,7 +405,13 @@ extension Lesson02 {
             }
             from[name] = who
         }
-        for _ in 0..<400 { try add(try attempt("generateName()") { L.generateName() }, "this process") }
+        var own: [String] = []
+        for _ in 0..<400 {
+            let name = try attempt("generateName()") { L.generateName() }
+            try add(name, "this process")
+            own.append(name)
+        }
+        try requireUnpredictable(own, pid: getpid(), who: "this process")
         for peer in 1...2 {
             let process = try context.spawnPeer("names", ["300"], output: .captureStdout)
             let (output, end) = process.collectOutput(timeout: 25)
@@ -416,6 +422,7 @@ extension Lesson02 {
             let names = String(decoding: output, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
             try requireEqual(names.count, 300, "process \(peer) printed the wrong number of names")
             for name in names { try add(String(name), "process \(peer)") }
+            try requireUnpredictable(names.map(String.init), pid: process.pid, who: "process \(peer)")
         }
         // The names work: a few become segments, and create(name: nil, …) makes fresh ones.
         for name in from.keys.sorted().prefix(3) {
@@ -432,6 +439,30 @@ extension Lesson02 {
                 look: "create(name:size:) in \(file)"))
             made.insert(segment.name)
         }
+    }
+
+    /// Unique is not enough: "shm_<pid>_<counter>" never repeats, but anyone can guess the next
+    /// name and create it first. Consecutive random names (64 bits, or Python's 32) differ in
+    /// almost every character; a counter or a clock changes only its last few, and a name that
+    /// holds its process's pid is guessable by anyone who can list processes.
+    static func requireUnpredictable(_ names: [String], pid: pid_t, who: String) throws {
+        let look = "generateName() in \(file)"
+        if let withPID = names.first(where: { $0.contains("\(pid)") && "\(pid)".count >= 3 }) {
+            throw CheckFailure("generated names hold the process's pid", expected: "a name nobody can guess",
+                               seen: "\(quoted(withPID)) from \(who), pid \(pid)",
+                               cause: "the name is built from getpid(): another process of the same user can predict it and create that segment first",
+                               look: look)
+        }
+        let differing = zip(names, names.dropFirst()).map { first, second in
+            let a = Array(first.utf8), b = Array(second.utf8)
+            return zip(a, b).filter { $0 != $1 }.count + abs(a.count - b.count)
+        }.sorted()
+        guard let median = differing.isEmpty ? nil : differing[differing.count / 2] else { return }
+        try require(median >= 6, CheckFailure(
+            "generated names are predictable", expected: "consecutive names that differ in most of their characters (random bits from getrandom)",
+            seen: "consecutive names from \(who) differ in \(median) character\(median == 1 ? "" : "s") (median), e.g. \(quoted(names[0])) then \(quoted(names[1]))",
+            cause: "the name comes from a counter or a clock: unique, but the next one can be guessed and taken first",
+            look: look))
     }
 
     // MARK: - part 6

@@ -41,6 +41,8 @@ extension Lesson02 {
         // generateName()
         Clause("generated names differ in every call and in every process (three processes, 1000 names)",
                in: "generateName(); text: names", parts: [5], mutants: ["fixed-seed-names", "time-seeded-names"]),
+        Clause("a generated name is unpredictable: no pid in it, not a counter or a clock (consecutive names differ in most characters)",
+               in: "generateName()", parts: [5], mutants: ["pid-counter-names"]),
         Clause("a generated name is a safe plain name: 1…255 bytes of A–Z a–z 0–9 . _ -, no \"/\"",
                in: "generateName()", parts: [5], mutants: ["generated-name-with-slash"]),
         // close(), unlink() and lifetimes

@@ -786,6 +786,11 @@ if stop:
         let n = items.count
         let offsets = (0...n).map { k in good.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 8 + 8 * k, as: Int64.self)) } }
         let dataStart = 8 * (n + 2), formatsStart = dataStart + offsets[n]
+        // Offsets that go backwards inside the data area: item 1's slot would end before it starts
+        // (a slice with start > end traps).
+        var outOfOrder = good
+        withUnsafeBytes(of: Int64(offsets[2] + 8)) { outOfOrder.replaceSubrange(16..<24, with: $0) }
+        corrupt.append(("offsets that go backwards (item 1 starts after item 2)", outOfOrder))
         var badUTF8 = good
         badUTF8.replaceSubrange((dataStart + offsets[11])..<(dataStart + offsets[11] + 2), with: [0xC3, 0x28])   // item 11: "short"
         corrupt.append(("a str item that is not UTF-8 (0xC3 0x28)", badUTF8))
@@ -798,7 +803,7 @@ if stop:
         for (what, bytes) in corrupt {
             try expectThrows("readShareableList of \(what)", expected: "ShareableListError.notAShareableList",
                              look: look("readShareableList(_:)"),
-                             cause: "validate N and the offsets against the buffer's size before reading, and every code",
+                             cause: "validate N and the offsets against the buffer's size before reading (each offset at least the one before it), and every code",
                              matches: { if case .notAShareableList? = $0 as? ShareableListError { return true }; return false }) {
                 try bytes.withUnsafeBytes { try L.readShareableList($0) }
             }

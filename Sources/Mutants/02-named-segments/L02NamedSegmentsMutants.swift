@@ -59,6 +59,8 @@ public enum NamedSegmentMutants {
                         caughtBy: [4, 7], implementation: SizeCheckedAfterOpen.self),
             Mutant(name: "time-seeded-names", mistake: "names come from srandom(time(nil)): processes started in the same second make the same names",
                         caughtBy: [5], implementation: TimeSeededNames.self),
+            Mutant(name: "pid-counter-names", mistake: "names are \"shm_<pid>_<counter>\": unique in every call and process, but anyone can guess the next one",
+                        caughtBy: [5], implementation: PidCounterNames.self),
             Mutant(name: "generated-name-with-slash", mistake: "generateName returns \"/shm_…\", the form shm_open wants, not a plain name",
                         caughtBy: [5], implementation: GeneratedNameWithSlash.self),
             Mutant(name: "close-not-idempotent", mistake: "a second close() calls munmap again, unmapping whatever was mapped there since",
@@ -438,6 +440,19 @@ extension NamedSegmentMutants {
         init(_ inner: NamedSegment) { self.inner = inner }
         static func create(name: String?, size: Int) throws -> SizeCheckedAfterOpen {
             SizeCheckedAfterOpen(try createSegment(name: name, size: size, sizeAfterOpen: true))   // mistake: shm_open first
+        }
+    }
+
+    final class PidCounterNames: ForwardsToNamedSegment {
+        let inner: NamedSegment
+        init(_ inner: NamedSegment) { self.inner = inner }
+        static var counter = 0
+        static func generateName() -> String {
+            counter += 1
+            return "shm_\(getpid())_\(counter)"   // mistake: unique, not unpredictable
+        }
+        static func create(name: String?, size: Int) throws -> PidCounterNames {
+            PidCounterNames(try createSegment(name: name ?? generateName(), size: size))
         }
     }
 
