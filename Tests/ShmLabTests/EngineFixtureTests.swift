@@ -218,10 +218,10 @@ struct InterruptTests {
     static func holdPartLock() throws -> PartLock {
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
-            if let lock = PartLock.tryAcquire(for: "lesson 03, part 4") { return lock }
+            if let lock = PartLock.tryAcquire(for: "lesson 03, part 4", at: LabBinary.partLockPath) { return lock }
             usleep(20_000)
         }
-        throw LabBinaryError("could not take \(PartLock.path) within 120 s")
+        throw LabBinaryError("could not take \(LabBinary.partLockPath) within 120 s")
     }
 
     @Test("while another lab holds the part lock, the lab says whom it waits for, at once and again, and Ctrl-C exits 130")
@@ -274,6 +274,6 @@ struct InterruptTests {
         #expect(!result.stdout.contains("waiting"), "\(result.stdout)")
         let report = try JSONDecoder().decode(CheckReportRecord.self, from: Data(result.stdout.utf8))
         #expect(report.results.first?.outcome == "passed")
-        #expect(access(PartLock.path, F_OK) != 0 || PartLock.holder() != nil, "the lock file stays only while held")
+        #expect(access(LabBinary.partLockPath, F_OK) != 0 || PartLock.holder(at: LabBinary.partLockPath) != nil, "the lock file stays only while held")
     }
 }

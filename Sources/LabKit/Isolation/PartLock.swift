@@ -28,13 +28,21 @@ public final class PartLock {
     /// The shared lock on /dev/shm; nil where the directory cannot be opened.
     private var legacy: OwnedDescriptor?
 
-    init(file: consuming OwnedDescriptor?, legacy: consuming OwnedDescriptor?) {
+    init(file: consuming OwnedDescriptor?, legacy: consuming OwnedDescriptor?, path: String = PartLock.path) {
+        self.path = path
         self.file = file
         self.legacy = legacy
     }
 
     /// The lock file of the current user.
-    public static var path: String { "/tmp/shmlab-parts-\(getuid()).lock" }
+    /// `SHMLAB_PART_LOCK` names another (the test suite gives its labs one of their own, so that
+    /// labs elsewhere on the machine cannot starve its lock-waiting tests).
+    public static var path: String {
+        if let other = getenv("SHMLAB_PART_LOCK"), other.pointee != 0 { return String(cString: other) }
+        return "/tmp/shmlab-parts-\(getuid()).lock"
+    }
+    /// The lock file this hold is on.
+    private let path: String
 
     /// What a hidden sub-command runs, as the waiting line names it: "lesson 03, part 4".
     static func activity(of arguments: [String]) -> String {
@@ -92,13 +100,13 @@ public final class PartLock {
 
     /// Takes the lock if it is free, without waiting; nil when another lab holds it. Tests use it
     /// to stand for another lab. The corresponding C function is `flock(LOCK_EX | LOCK_NB)`.
-    public static func tryAcquire(for activity: String) -> PartLock? {
-        guard case .acquired(let fd) = attemptFile(activity) else { return nil }
+    public static func tryAcquire(for activity: String, at path: String = PartLock.path) -> PartLock? {
+        guard case .acquired(let fd) = attemptFile(activity, at: path) else { return nil }
         switch attemptLegacy() {
-        case .held(let legacy): return PartLock(file: fd, legacy: legacy)
-        case .unavailable: return PartLock(file: fd, legacy: nil)
+        case .held(let legacy): return PartLock(file: fd, legacy: legacy, path: path)
+        case .unavailable: return PartLock(file: fd, legacy: nil, path: path)
         case .busy:
-            PartLock(file: fd, legacy: nil).release()
+            PartLock(file: fd, legacy: nil, path: path).release()
             return nil
         }
     }
@@ -131,7 +139,7 @@ public final class PartLock {
     /// One try at the lock file; on success it names this process and `activity` (a shared holder
     /// only when the file is empty: the first of them speaks for all). The corresponding C
     /// functions are `open`, `flock`, `fstat`/`stat`, `ftruncate` and `pwrite`.
-    static func attemptFile(_ activity: String, shared: Bool = false) -> FileAttempt {
+    static func attemptFile(_ activity: String, shared: Bool = false, at path: String = PartLock.path) -> FileAttempt {
         while true {
             let opened = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard opened >= 0 else { return .unavailable }
@@ -174,7 +182,7 @@ public final class PartLock {
 
     /// Who holds the lock, as the holder wrote it: "pid 123, lesson 03, part 4"; nil when the file
     /// is missing, empty or half-written.
-    public static func holder() -> String? {
+    public static func holder(at path: String = PartLock.path) -> String? {
         guard let bytes = try? readFile(path) else { return nil }
         let line = String(decoding: bytes, as: UTF8.self)
         guard line.hasSuffix("\n") else { return nil }
@@ -190,8 +198,8 @@ public final class PartLock {
         if let fd = file.take() {
             var held = stat(), named = stat()
             if flock(fd.rawValue, LOCK_EX | LOCK_NB) == 0,
-               fstat(fd.rawValue, &held) == 0, stat(Self.path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
-                unlink(Self.path)
+               fstat(fd.rawValue, &held) == 0, stat(path, &named) == 0, held.st_dev == named.st_dev, held.st_ino == named.st_ino {
+                unlink(path)
             }
             flock(fd.rawValue, LOCK_UN)
             fd.close()

@@ -45,6 +45,9 @@ enum LabBinary {
         env["NO_COLOR"] = "1"
         // Inside `swift test` the part hosts are already built, and SwiftPM's build lock is held.
         env["SHMLAB_NO_BUILD"] = "1"
+        // The labs of this test run share a part lock of their own: labs elsewhere on the machine
+        // (a student's, a check loop beside CI) cannot starve the tests that hold it.
+        env["SHMLAB_PART_LOCK"] = LabBinary.partLockPath
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe()
@@ -94,6 +97,9 @@ enum LabBinary {
         atexit { if let dir = ScratchCleanup.path { removeTree(dir) } }
         return dir
     }()
+
+    /// The part lock of this test run's labs (`SHMLAB_PART_LOCK`).
+    static let partLockPath: String = scratchRoot + "/parts.lock"
 
     /// Progress written by test runs goes here, not into the student's `.lab/`.
     static let scratchProgressDir: String = scratchRoot + "/progress"

@@ -70,12 +70,12 @@ enum LabPartLock {
         }
     }
 
-    /// True when `pid` waits for a part lock: for the user's lock file (`PartLock.path`: other
+    /// True when `pid` waits for a part lock: for this test run's lock file (`LabBinary.partLockPath`: other
     /// labs hold it and `pid` does not — a lab polls it without blocking, so it shows as no
     /// waiter), or for /dev/shm (it has /dev/shm open, which a lab does only to take that lock,
     /// while another process holds it).
     static func isWaiting(_ pid: pid_t) -> Bool {
-        let fileHolders = holders(of: PartLock.path)
+        let fileHolders = holders(of: LabBinary.partLockPath)
         if !fileHolders.isEmpty && !fileHolders.contains(pid) { return true }
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
         let hasLockOpen = fds.contains {

@@ -28,6 +28,9 @@ final class LabSessionProcess: @unchecked Sendable {
         env["NO_COLOR"] = "1"
         // Inside `swift test` the part hosts are already built, and SwiftPM's build lock is held.
         env["SHMLAB_NO_BUILD"] = "1"
+        // The labs of this test run share a part lock of their own: labs elsewhere on the machine
+        // (a student's, a check loop beside CI) cannot starve the tests that hold it.
+        env["SHMLAB_PART_LOCK"] = LabBinary.partLockPath
         for (key, value) in environment { env[key] = value }
         process.environment = env
         process.standardInput = input
