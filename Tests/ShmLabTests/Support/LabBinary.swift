@@ -16,11 +16,14 @@ enum LabBinary {
         let stdout: String
         let stderr: String
 
-        /// Standard error without the lines that say the lab waited for another lab's part: tests
-        /// run labs in parallel, and parts run one at a time.
+        /// Standard error without the lines about other labs: that this one waited for another
+        /// lab's part, or removed what a killed lab left (tests run labs in parallel, and one of
+        /// them kills its runner on purpose; whichever lab starts next sweeps up after it).
         var stderrWithoutWaits: String {
             stderr.split(separator: "\n", omittingEmptySubsequences: false)
-                .filter { !$0.hasPrefix("waiting for another lab's part") }.joined(separator: "\n")
+                .filter { !$0.hasPrefix("waiting for another lab's part")
+                    && !$0.hasPrefix("lab: removed what an earlier lab (killed before it could clean up) left behind") }
+                .joined(separator: "\n")
         }
     }
 
