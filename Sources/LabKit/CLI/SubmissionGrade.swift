@@ -27,7 +27,14 @@ enum SubmissionGrade {
         guard let swift = findOnPath("swift") else { throw LabError("grading a submission builds it with `swift build`, but `swift` is not on PATH") }
 
         let scratch = try makeScratchPackage(submission: submission, lessons: lessons, session: session)
-        defer { removeTree(scratch) }
+        defer {
+            removeTree(scratch)
+            // SwiftPM leaves its lock files for a package in /tmp beside it, named after the
+            // package's path ("/tmp/shmlab-grade-X/.build" → "_tmp_shmlab-grade-X_.build.lock").
+            let root = LeftoverSweep.systemTempRoot()
+            let prefix = scratch.replacingOccurrences(of: "/", with: "_") + "_"
+            for name in LeftoverSweep.list(root) where name.hasPrefix(prefix) { removeTree("\(root)/\(name)") }
+        }
         session.out(session.style.dim("Building the submission with this lab's checks in \(scratch) …"))
         let build = try ChildProcess.spawn(swift, ["build", "--package-path", scratch, "--product", "lab"], output: .captureBoth,
                                            newProcessGroup: true)
