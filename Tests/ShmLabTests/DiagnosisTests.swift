@@ -47,8 +47,8 @@ struct DiagnosisTests {
     ]
 
     @Test("the message names the cause the evidence shows", arguments: cases)
-    func messageFromEvidence(_ item: Case) throws {
-        let record = try LabBinary.check(lesson: item.lesson, part: item.part, implementation: "mutant:\(item.mutant)")
+    func messageFromEvidence(_ item: Case) async throws {
+        let record = try await LabBinary.checkOnOwnThread(lesson: item.lesson, part: item.part, implementation: "mutant:\(item.mutant)")
         #expect(record.outcome == item.outcome, "\(record.outcome): \(record.message)")
         for text in item.contains { #expect(record.message.contains(text), "missing \"\(text)\" in:\n\(record.message)") }
         for text in item.excludes { #expect(!record.message.contains(text), "\"\(text)\" without evidence in:\n\(record.message)") }

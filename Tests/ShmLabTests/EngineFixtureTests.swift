@@ -51,8 +51,8 @@ struct EngineFixtureTests {
     @Test("a fixture part is classified correctly", arguments: fixtures)
     func classified(_ fixture: Fixture) throws {
         // /dev/shm and /proc are shared with the other cases, which run fixture parts (13 leaks a
-        // semaphore on purpose) and grade lesson 00 meanwhile: both are read under the lab's lock,
-        // when no part of any lab is in flight and each has been swept.
+        // semaphore on purpose) and grade lesson 00 meanwhile: both are read under this run's part
+        // lock, when no part of its labs is in flight and each has been swept.
         let shmBefore = try LabPartLock.whileHeld { try Self.sharedMemoryNames() }
         let record = try LabBinary.check(lesson: 0, part: fixture.part, implementation: "solution")
         #expect(record.outcome == fixture.outcome, "\(record.outcome): \(record.message)")
@@ -214,8 +214,11 @@ struct InterruptTests {
     }
 
     /// Takes the user's part lock as another lab would ("lesson 03, part 4"), waiting while a lab
-    /// of this test run holds it.
+    /// of this test run holds it. This process's own labs stand still until it is taken
+    /// (`RunSlots.close`): taking turns, they would hold it shared until the last of them ended.
     static func holdPartLock() throws -> PartLock {
+        RunSlots.labs.close()
+        defer { RunSlots.labs.reopen() }
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let lock = PartLock.tryAcquire(for: "lesson 03, part 4", at: LabBinary.partLockPath) { return lock }

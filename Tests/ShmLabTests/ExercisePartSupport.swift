@@ -28,10 +28,19 @@ enum ExercisePart {
         return record
     }
 
+    /// The same, for the trait: the lab runs on a thread of its own (`LabBinary.checkOnOwnThread`).
+    static func resultOnOwnThread(lesson: Int, part: Int) async throws -> PartResultRecord {
+        let key = "\(lesson).\(part)"
+        if let known = results.withLock({ $0[key] }) { return known }
+        let record = try await LabBinary.checkOnOwnThread(lesson: lesson, part: part, implementation: "exercise")
+        results.withLock { $0[key] = record }
+        return record
+    }
+
     /// The trait's condition: cancels (skips) the test when the part is not started, could not run
     /// here (python3 missing), or is a demonstration that did not pass; true otherwise.
-    static func skipUnlessStarted(lesson: Int, part: Int) throws -> Bool {
-        let record = try result(lesson: lesson, part: part)
+    static func skipUnlessStarted(lesson: Int, part: Int) async throws -> Bool {
+        let record = try await resultOnOwnThread(lesson: lesson, part: part)
         if let reason = skipReason(record) { try Test.cancel(Comment(rawValue: reason)) }
         return true
     }
@@ -85,6 +94,6 @@ enum ExercisePart {
 extension Trait where Self == ConditionTrait {
     /// Runs the part on the student's Exercises and skips the test unless the part was started.
     static func partStarted(lesson: Int, part: Int) -> Self {
-        .enabled { try ExercisePart.skipUnlessStarted(lesson: lesson, part: part) }
+        .enabled { try await ExercisePart.skipUnlessStarted(lesson: lesson, part: part) }
     }
 }

@@ -9,8 +9,8 @@ import Testing
 @Suite("The lab proves its own checks")
 struct LessonProofTests {
     @Test("the reference solution passes", arguments: PartCase.all)
-    func solutionPasses(_ part: PartCase) throws {
-        let record = try LabBinary.check(lesson: part.lesson, part: part.part, implementation: "solution")
+    func solutionPasses(_ part: PartCase) async throws {
+        let record = try await LabBinary.checkOnOwnThread(lesson: part.lesson, part: part.part, implementation: "solution")
         if record.outcome == "skipped" && findOnPath("python3") == nil {
             try Test.cancel("skipped: \(record.message)")
         }
@@ -18,8 +18,8 @@ struct LessonProofTests {
     }
 
     @Test("each mutant is caught by its part, with the outcome a student should see", arguments: MutantCase.all)
-    func mutantIsCaught(_ mutant: MutantCase) throws {
-        let record = try LabBinary.check(lesson: mutant.lesson, part: mutant.part, implementation: "mutant:\(mutant.mutant)")
+    func mutantIsCaught(_ mutant: MutantCase) async throws {
+        let record = try await LabBinary.checkOnOwnThread(lesson: mutant.lesson, part: mutant.part, implementation: "mutant:\(mutant.mutant)")
         #expect(record.outcome == mutant.outcome.rawValue,
                 "\(mutant.testDescription) (\(mutant.mistake)): expected \(mutant.outcome.label), seen \(record.outcome): \(record.message)")
         #expect(!record.message.isEmpty, "a caught mutant must come with an explanation")

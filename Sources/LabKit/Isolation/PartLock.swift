@@ -20,8 +20,9 @@ import Glibc
 /// lab also waits for a shared one there, so that an older lab and this one never run parts at the
 /// same time (each would take the other's new objects in /dev/shm for its part's leftovers: seen
 /// when this lab once did not wait), while labs of this kind (shared locks do not exclude each
-/// other) are kept apart per user only. The test suite takes it exclusively to look at /dev/shm and
-/// /proc when no part of any lab is in flight.
+/// other) are kept apart per user only. (The test suite gives its labs a lock file of their own,
+/// `SHMLAB_PART_LOCK`, and takes that one exclusively to look at /dev/shm and /proc when no part of
+/// its labs is in flight.)
 public final class PartLock {
     /// The lock file, held with `flock`; nil where no lock could be had (an unwritable /tmp).
     private var file: OwnedDescriptor?

@@ -42,7 +42,7 @@ public enum Lesson09: LessonDeclaration {
                  timeout: 30),
         Part(4, "shared-array bulk copy of 4 MiB at ≥ half memcpy's speed, both ways (lesson 08)",
              check: { lab, _ in try copySpeed(lab.arrays) }, hints: [
-            "This part runs your lesson 08 copy(_:into:) both ways on a 4 MiB Float64 array and times memcpy of the same size in the same run, in turns, 9 rounds (one, when the first shows a copy ten times below the floor). Your copies must reach at least half memcpy's speed (the best round of each is compared).",
+            "This part runs your lesson 08 copy(_:into:) both ways on a 4 MiB Float64 array and times memcpy of the same size in the same run, in turns, 9 rounds (one, when a first round on 512 KiB shows a copy ten times below the floor). Your copies must reach at least half memcpy's speed (the best round of each is compared).",
             "The elements of the array and of the Swift array are contiguous on both sides: one bulk copy moves them all — values.withUnsafeBytes { ... copyMemory(from:) } or memcpy.",
             "A loop over the elements through setElement/element (or any per-element subscript) does an index computation and a bounds check per element: a hundred times slower than memcpy in a debug build.",
         ], timeout: 30),

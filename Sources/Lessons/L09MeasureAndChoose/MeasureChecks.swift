@@ -86,10 +86,13 @@ extension Lesson09 {
 
     /// Part 3: pipe: 1 MiB messages through your Connection at ≥ 100 MiB/s (lesson 06).
     static func pipeRate<C: PipeConnectionContract>(_: C.Type) throws {
+        // Up to three tries, for a machine that is busy now and then; but a rate ten times below
+        // the floor (a few bytes per system call) will not reach it in two more, and each try of
+        // such a pipe takes seconds.
         var rates: [Double] = []
         for _ in 0..<3 {
-            rates.append(try PipeBench.connectionBulk(C.self, duplex: false, messages: 32, deadline: 3) * 1024)
-            if rates.last! >= pipeFloorMiBs { break }
+            rates.append(try PipeBench.connectionBulk(C.self, duplex: false, messages: 32, deadline: 1.5) * 1024)
+            if rates.last! >= pipeFloorMiBs || rates.last! < pipeFloorMiBs / 10 { break }
         }
         Console.out("pipe: \(rates.map(count).joined(separator: ", ")) MiB/s in 1 MiB messages\n")
         try require(rates.max()! >= pipeFloorMiBs, CheckFailure(
@@ -104,19 +107,21 @@ extension Lesson09 {
 
     /// Part 4: shared-array bulk copy of 4 MiB at ≥ half memcpy's speed, both ways (lesson 08).
     static func copySpeed<A: SharedArraysContract>(_: A.Type) throws {
-        // One round first: a copy ten times below the floor will not reach it in nine more
-        // rounds, and nine rounds of an element-by-element copy take longer than the part may.
-        let probe = try ArraysBench.copyRates(A.self, bytes: copyBytes, rounds: 1)
+        // One round of an eighth of the size first, against memcpy on the same size: a copy ten
+        // times below the floor will not reach it in nine rounds of the full size, and nine
+        // rounds of an element-by-element copy take longer than the part may.
+        let probe = try ArraysBench.copyRates(A.self, bytes: copyBytes / 8, rounds: 1)
         let farBelow = [probe.into.max()!, probe.outOf.max()!].contains { $0 < copyFraction * probe.memcpy.max()! / 10 }
         let rounds = farBelow ? 1 : copyRounds
         let rates = farBelow ? probe : try ArraysBench.copyRates(A.self, bytes: copyBytes, rounds: copyRounds)
         let memcpyBest = rates.memcpy.max()!, intoBest = rates.into.max()!, outBest = rates.outOf.max()!
         let text = { (x: Double) in BenchReport.number(x) + " GiB/s" }
-        Console.out("memcpy \(text(memcpyBest)), copy into the array \(text(intoBest)), copy out \(text(outBest)) (best of \(rounds) round\(rounds == 1 ? "" : "s") of \(copyBytes >> 20) MiB)\n")
+        let size = farBelow ? "\((copyBytes / 8) >> 10) KiB" : "\(copyBytes >> 20) MiB"
+        Console.out("memcpy \(text(memcpyBest)), copy into the array \(text(intoBest)), copy out \(text(outBest)) (best of \(rounds) round\(rounds == 1 ? "" : "s") of \(size))\n")
         for (way, best) in [("into the shared array", intoBest), ("out of the shared array", outBest)] {
             try require(best >= copyFraction * memcpyBest, CheckFailure(
                 "your bulk copy \(way) is much slower than memcpy",
-                expected: "at least \(Int(copyFraction * 100))% of memcpy's speed on the same \(copyBytes >> 20) MiB in the same run (best of \(rounds) round\(rounds == 1 ? ": far below, so no more were run" : "s")): \(text(copyFraction * memcpyBest))",
+                expected: "at least \(Int(copyFraction * 100))% of memcpy's speed on the same \(size) in the same run (best of \(rounds) round\(rounds == 1 ? ": far below, so no more were run" : "s")): \(text(copyFraction * memcpyBest))",
                 seen: "\(text(best)) (\(Int((best / memcpyBest * 100).rounded()))% of memcpy)",
                 cause: "the copy goes element by element (through element/setElement, a subscript, or fill with a closure) instead of one bulk copy of the contiguous bytes",
                 look: look("08-shared-arrays/SharedArrays.swift", "copy(_:into:)")))

@@ -1,5 +1,6 @@
 import Foundation
 import LabKit
+import Synchronization
 import Testing
 
 /// The built `lab` executable beside this test bundle, run as a separate process (the tests never
@@ -36,9 +37,11 @@ enum LabBinary {
     /// wait runs on those threads (the pipes are drained on Dispatch's threads, the exit is seen
     /// by Foundation's SIGCHLD handler), so the wait starves nothing; it only queues the next case.
     /// The same holds for the other process runs in these tests (`Python.run`, `parseJUnit`).
-    /// That is also why no test here is `async`: a suspended test can wait minutes for a thread
-    /// back while these runs occupy them, which breaks its time limits, and a suspended holder of
-    /// the machine lock would never get one (`LabPartLock.acquire`).
+    /// That is also why a test that times something or holds the machine lock is not `async`: a
+    /// suspended test can wait minutes for a thread back while these runs occupy them, which
+    /// breaks its time limits, and a suspended holder of the machine lock would never get one
+    /// (`LabPartLock.acquire`). The cases that only run a part and read its verdict are `async`
+    /// through `checkOnOwnThread`, which runs this on a thread of its own.
     /// `executable` runs another program of the build instead (a part host).
     static func run(_ arguments: [String], environment: [String: String] = [:], executable: String? = nil) throws -> Run {
         let process = Process()
@@ -72,6 +75,22 @@ enum LabBinary {
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                    stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs one part through `lab check --json` on a thread of its own, at most `RunSlots.labs.width`
+    /// labs of this test process at a time, and returns its record.
+    ///
+    /// For the many cases that only run a part and read its verdict (the proofs, the student's
+    /// parts): most of a part's time is spent asleep — a deadlocked mutant is named only after
+    /// its 1.5 s quiet window, a process waits for its peer — so one lab per core left the CPU
+    /// idle more than half the time. The lab runs on a `Thread` of its own, not on one of Swift
+    /// Testing's cooperative threads (one per core), and the test suspends meanwhile; the
+    /// cooperative threads stay free for the synchronous tests (see `run` and
+    /// `LabPartLock.acquire`, which never suspend), and nothing a lab needs to end runs on them.
+    /// Parts with a /dev/shm of their own (the lab has `CAP_SYS_ADMIN`) run side by side; others
+    /// still take the part lock one at a time, whatever the number of labs waiting for it.
+    static func checkOnOwnThread(lesson: Int, part: Int, implementation: String) async throws -> PartResultRecord {
+        try await RunSlots.labs.run { try check(lesson: lesson, part: part, implementation: implementation) }
     }
 
     /// Runs one part through `lab check --json` and returns its record.
@@ -163,4 +182,86 @@ struct MutantCase: CustomTestStringConvertible, Sendable, Hashable {
 /// What the `atexit` handler removes (a C function pointer cannot capture it).
 enum ScratchCleanup {
     nonisolated(unsafe) static var path: String?
+}
+
+/// Runs blocking jobs on threads of their own for async tests: at most `width` at a time, the
+/// others queued in the order they came while their tests stay suspended (no thread blocked); and
+/// a gate that a synchronous test closes while it needs this process's labs to stand still.
+///
+/// A job is started on a new `Thread` by whoever lets it in (the test that queued it, a job that
+/// ended, or the test that opened the gate), never by a task that would first need a cooperative
+/// thread to run again: those threads may all be blocked in `close`, waiting for the jobs to end.
+///
+/// Why the gate: a test that takes the lab's lock exclusively (`LabPartLock.acquire`, the part
+/// lock in `EngineFixtureTests.holdPartLock`) waits until no part holds it shared. With several
+/// labs of this process starting parts one after another, there is always one holding it, and the
+/// exclusive taker could wait until the last proof ended. So it closes the gate first: no job of
+/// this process starts, and it waits (blocking, a few seconds at most) for those running to end.
+final class RunSlots: Sendable {
+    /// The labs `LabBinary.checkOnOwnThread` runs at once: two per core, since most of a part's
+    /// time is spent asleep.
+    static let labs = RunSlots(width: max(2, 2 * ProcessInfo.processInfo.activeProcessorCount))
+
+    let width: Int
+    private struct State {
+        var running = 0
+        /// Synchronous tests that closed the gate and have not reopened it.
+        var closers = 0
+        var waiting: [@Sendable () -> Void] = []
+
+        /// Takes the jobs that may start now.
+        mutating func admitted(width: Int) -> [@Sendable () -> Void] {
+            var admitted: [@Sendable () -> Void] = []
+            while closers == 0 && running < width && !waiting.isEmpty {
+                running += 1
+                admitted.append(waiting.removeFirst())
+            }
+            return admitted
+        }
+    }
+    private let state = Mutex(State())
+
+    init(width: Int) {
+        self.width = width
+    }
+
+    /// Runs `body` on a thread of its own once a slot is free and the gate is open.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let job: @Sendable () -> Void = {
+                let result = Result { try body() }
+                self.ended()
+                continuation.resume(with: result)
+            }
+            start(state.withLock { state in
+                state.waiting.append(job)
+                return state.admitted(width: width)
+            })
+        }
+    }
+
+    private func ended() {
+        start(state.withLock { state in
+            state.running -= 1
+            return state.admitted(width: width)
+        })
+    }
+
+    private func start(_ jobs: [@Sendable () -> Void]) {
+        for job in jobs { Thread(block: job).start() }
+    }
+
+    /// Closes the gate and blocks the calling thread until no job of this process runs.
+    func close() {
+        state.withLock { $0.closers += 1 }
+        while state.withLock({ $0.running > 0 }) { usleep(10_000) }
+    }
+
+    /// Opens the gate again (once per `close`).
+    func reopen() {
+        start(state.withLock { state in
+            state.closers -= 1
+            return state.admitted(width: width)
+        })
+    }
 }

@@ -2,31 +2,40 @@ import Foundation
 import Glibc
 import LabKit
 
-/// The lab's part locks as a test sees them. Every lab on the machine (this run's other cases,
-/// another checkout's test run, a student's `lab check`) runs a part only while holding a shared
-/// `flock` on /dev/shm (besides the user's lock file, `PartLock`) and sweeps what the part left
-/// (/dev/shm names, processes) before letting go. So while a test holds /dev/shm exclusively,
-/// /dev/shm and the part processes in /proc are exactly what the finished parts left: nothing in
-/// flight.
+/// The lab's part lock as a test sees it. Every lab of this test run (`SHMLAB_PART_LOCK`,
+/// `LabBinary.partLockPath`) runs a part only while holding that lock (shared for a part with a
+/// /dev/shm of its own, exclusive for one that sees the machine's) and sweeps what the part left
+/// (/dev/shm names, processes) before letting go. So while a test holds it exclusively, no part
+/// of this run is in flight: /dev/shm and this run's part processes in /proc are exactly what the
+/// finished parts left.
+///
+/// Why this run's lock and not one of the machine: labs elsewhere on the machine (a check loop
+/// beside CI, another checkout's tests) take turns holding any machine-wide lock shared, and an
+/// exclusive taker then waits as long as they go on (seen: both of a run's cooperative threads
+/// waiting minutes for /dev/shm while two other labs checked lessons in a loop). What they do
+/// cannot be mistaken for this run's: with `CAP_SYS_ADMIN` each of their parts has a /dev/shm of
+/// its own; without it, only lesson 00 (the engine's fixtures, which no student runs) makes names
+/// with "fixture" in them; and `PartProcesses` knows this build's part hosts by their path.
 enum LabPartLock {
     /// A hold on the lock, taken by `acquire()`; `release()` lets go.
     final class Hold: @unchecked Sendable {
-        private var fd: Int32
+        private var lock: PartLock?
 
-        fileprivate init(fd: Int32) { self.fd = fd }
+        fileprivate init(_ lock: PartLock) { self.lock = lock }
 
         func release() {
-            guard fd >= 0 else { return }
-            flock(fd, LOCK_UN)
-            Glibc.close(fd)
-            fd = -1
+            guard let lock else { return }
+            self.lock = nil
+            lock.release()
+            RunSlots.labs.reopen()
         }
 
         deinit { release() }
     }
 
-    /// Takes the lock, waiting as long as other labs' parts hold it (each part ends by its own
-    /// time limit).
+    /// Takes the lock, waiting as long as this run's labs' parts hold it (each part ends by its
+    /// own time limit). This process's own labs stand still meanwhile (`RunSlots.close`): they
+    /// would otherwise take turns holding the lock shared until the last of them ended.
     ///
     /// Blocks the calling thread (in a test, one of Swift Testing's cooperative threads) and never
     /// suspends, on purpose: the holder must not need a cooperative thread to go on. While this
@@ -34,16 +43,13 @@ enum LabPartLock {
     /// that wait for this very lock; a holder suspended in an `await` would then never get a
     /// thread back to release it (tried: a run stuck until its 15-minute backstop).
     static func acquire() throws -> Hold {
-        let fd = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw LabBinaryError("open /dev/shm for the lab's lock: errno \(errno)") }
-        var result: Int32
-        repeat { result = flock(fd, LOCK_EX) } while result == -1 && errno == EINTR
-        guard result == 0 else {
-            let error = errno
-            Glibc.close(fd)
-            throw LabBinaryError("flock /dev/shm: errno \(error)")
+        RunSlots.labs.close()
+        while true {
+            if let lock = PartLock.tryAcquire(for: "the tests, looking at /dev/shm and /proc", at: LabBinary.partLockPath) {
+                return Hold(lock)
+            }
+            usleep(10_000)
         }
-        return Hold(fd: fd)
     }
 
     /// Runs `body` while holding the lock (see `acquire` for why this blocks).
@@ -121,6 +127,9 @@ struct LabTimeLimit {
 
 /// Processes running a part (`lab __part LESSON PART …` in their argv), found in /proc.
 enum PartProcesses {
+    /// The folder of this build's `lab` and part hosts.
+    static let hostFolder = URL(fileURLWithPath: LabBinary.path).deletingLastPathComponent().path
+
     /// Every process of `part` of `lesson`. Zombies (ended, not yet waited for) are left out
     /// unless `includingZombies`.
     static func find(lesson: Int, part: Int, includingZombies: Bool = false) -> [pid_t] {
@@ -129,6 +138,9 @@ enum PartProcesses {
             let args = String(decoding: cmdline, as: UTF8.self).split(separator: "\0")
             // args[3] is the part: four arguments at least (a process may have fewer).
             guard args.count >= 4, args[1] == "__part", args[2] == "\(lesson)", args[3] == "\(part)" else { return false }
+            // This build's part hosts only (argv[0] is the host's full path): another checkout's
+            // test run may run the same fixture part meanwhile.
+            guard args[0].hasPrefix(hostFolder + "/") else { return false }
             guard let state = ProcessInspection.state(of: pid) else { return false }   // gone meanwhile
             return includingZombies || state != "Z"
         }
