@@ -99,10 +99,24 @@ extension Lesson05 {
     /// Waits until `pids` sleep inside `call` (on an empty or full queue); otherwise fails,
     /// telling a process that spins from one that returned at once.
     static func requireAsleep(_ pids: [pid_t], in call: String, function: String) throws {
-        if waitUntilBlocked(pids, timeout: 8) { return }
-        let snapshots = pids.map { ProcessSnapshot.of($0) }
+        // Up to 8 s for a loaded machine to let the processes reach their sleep; but a process
+        // that has used a second of CPU, or woken up hundreds of times, is not on its way to
+        // sleep (a right one needs milliseconds and a few context switches): said at once.
+        let started = monotonicSeconds()
+        let switchesAtStart = pids.map { ProcessSnapshot.of($0)?.contextSwitches ?? 0 }
+        var snapshots: [ProcessSnapshot?] = []
+        repeat {
+            if waitUntilBlocked(pids, timeout: 0.5) { return }
+            snapshots = pids.map { ProcessSnapshot.of($0) }
+            if snapshots.contains(where: { $0 == nil || $0!.state == "Z" }) { break }
+            let cpu = snapshots.compactMap { $0?.cpuSeconds }.max() ?? 0
+            let switches = zip(snapshots, switchesAtStart).map { ($0?.contextSwitches ?? 0) - $1 }.max() ?? 0
+            if cpu > 1 || switches > 500 { break }
+        } while monotonicSeconds() - started < 8
+        let elapsed = monotonicSeconds() - started
         let returned = snapshots.contains { $0 == nil || $0!.state == "Z" }
         let cpu = snapshots.compactMap { $0?.cpuSeconds }.max() ?? 0
+        let switches = zip(snapshots, switchesAtStart).map { ($0?.contextSwitches ?? 0) - $1 }.max() ?? 0
         killAndReap(pids)
         if returned {
             throw CheckFailure("\(call) returned at once instead of waiting",
@@ -113,8 +127,8 @@ extension Lesson05 {
         }
         throw CheckFailure("\(call) never went to sleep",
                            expected: "it sleeps in the kernel (state S, not scheduled) until the queue changes",
-                           seen: "it kept running: \(secondsText(cpu)) of CPU in 8 s",
-                           cause: "it loops (busy-waits) instead of waiting on a condition variable: pthread_cond_timedwait(condition, lock.address, &deadline)",
+                           seen: "it kept running: \(secondsText(cpu)) of CPU and \(switches) context switches in \(secondsText(elapsed))",
+                           cause: "it loops (busy-waits, or naps and looks again) instead of waiting on a condition variable: pthread_cond_timedwait(condition, lock.address, &deadline)",
                            look: look(function))
     }
 

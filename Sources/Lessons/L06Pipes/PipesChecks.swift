@@ -395,7 +395,9 @@ extension Lesson06 {
             return 0
         }
         writer.close()
-        defer { reader.close(); _ = waitForProcess(child, timeout: 5) }
+        // The writer has written every piece when the message arrived whole; on a failure it may
+        // still be waiting (10 s) for this process to block in read() again: it is not needed.
+        defer { reader.close(); kill(child, SIGKILL); _ = waitForProcess(child, timeout: 5) }
         let message: [UInt8]
         do {
             message = try reader.receive()
