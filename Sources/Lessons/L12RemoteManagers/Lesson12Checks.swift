@@ -418,14 +418,7 @@ print(json.dumps(out))
     static func startLocal<L: SyncManagerContract>(_: L.Type, _ context: PartContext) throws -> SyncManagerAddress {
         let address = try attempt("start(in:)", look: "start(in:) in \(file)") { try L.start(in: context.temporaryDirectory) }
         try context.requirePartProcess(after: "start(in:)")
-        var info = stat()
-        let path = address.socketPath ?? "(nil)"
-        try require(lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK, CheckFailure(
-            "start returned, but there is no socket at its address", expected: "a listening socket at \(path)",
-            seen: lstat(path, &info) == 0 ? "a file that is not a socket" : "nothing there",
-            cause: "bind and listen before fork, so that clients can connect as soon as start returns", look: "start(in:) in \(file)"))
-        try require(address.serverPID > 0 && kill(address.serverPID, 0) == 0, CheckFailure(
-            "start returned, but its server process is not running", expected: "process \(address.serverPID) alive", look: "start(in:) in \(file)"))
+        try requireServing(socketPath: address.socketPath ?? "(nil)", serverPID: address.serverPID)
         return address
     }
 
@@ -518,30 +511,8 @@ print(json.dumps(out))
     /// most) and fails with what went wrong in which client.
     static func runClients<L: SyncManagerContract>(_: L.Type, _ address: SyncManagerAddress, count: Int,
                                                    _ body: @escaping (Int, L.Client) throws -> Void) throws {
-        let report = try Descriptor.pipe()
-        var children: [pid_t] = []
-        for index in 0..<count {
-            children.append(try forkChild {
-                Descriptor.close(report.read)
-                do {
-                    let client = try L.connect(to: address, authkey: nil)
-                    try body(index, client)
-                    client.close()
-                    return 0
-                } catch {
-                    try? Descriptor.writeAll(report.write, "client \(index + 1): \(error)".prefix(1500).replacingOccurrences(of: "\n", with: " / ") + "\n")
-                    return 1
-                }
-            })
-        }
-        Descriptor.close(report.write)
-        let deadline = monotonicSeconds() + 15
-        var hung: [Int] = []
-        for (index, pid) in children.enumerated() {
-            if waitForProcess(pid, timeout: max(0.5, deadline - monotonicSeconds())) == nil { hung.append(index + 1) }
-        }
-        let lines = String(decoding: (try? Descriptor.readAll(report.read)) ?? [], as: UTF8.self).split(separator: "\n").map(String.init)
-        Descriptor.close(report.read)
+        let clients = try forkClients(count: count, connect: { try L.connect(to: address, authkey: nil) }, close: { $0.close() }, body)
+        let (hung, lines) = (clients.hung, clients.failures)
         if !hung.isEmpty || !lines.isEmpty {
             throw CheckFailure("a client process failed",
                                seen: ((hung.isEmpty ? [] : ["client(s) \(hung.map(String.init).joined(separator: ", ")) still blocked after 15 s"]) + lines.prefix(4))
@@ -551,19 +522,11 @@ print(json.dumps(out))
     }
 
     static func expectSyncError(_ expected: SyncManagerError, _ call: String, look: String, _ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as SyncManagerError {
-            try requireEqual(error, expected, "\(call) threw the wrong error", look: look)
-            return
-        } catch {
-            throw CheckFailure("\(call) threw the wrong error", expected: "\(expected)", seen: "\(error)",
-                               cause: expected == .closed
-                                   ? "call() must check that the client is still open and throw SyncManagerError.closed, before it touches the descriptor"
-                                   : "when the server closes the connection instead of answering (end of file, EPIPE, ECONNRESET), call() throws SyncManagerError.disconnected",
-                               look: look)
-        }
-        throw CheckFailure("\(call) did not throw", expected: "\(expected)", seen: "no error", look: look)
+        try expectError(expected, call, look: look,
+                        cause: expected == .closed
+                            ? "call() must check that the client is still open and throw SyncManagerError.closed, before it touches the descriptor"
+                            : "when the server closes the connection instead of answering (end of file, EPIPE, ECONNRESET), call() throws SyncManagerError.disconnected",
+                        body)
     }
 
     static func expectAuthenticationError(_ call: String, look: String, _ body: () throws -> Void) throws {
