@@ -235,10 +235,14 @@ public enum SyncManager: SyncManagerContract {
         var generator = SystemRandomNumberGenerator()
         let message = Array("{sha256}".utf8) + (0..<40).map { _ in UInt8.random(in: 0...255, using: &generator) }
         try connection.send(Handshake.challenge + message)
-        let response = try connection.receive()
-        guard response.count <= Handshake.maximumMessage else {
+        // At most 256 bytes, as Python's recv_bytes(256): a longer answer is refused as soon as its
+        // length arrives, before the server reads (or waits for) any of it.
+        let response: [UInt8]
+        do {
+            response = try connection.receive(atMost: Handshake.maximumMessage)
+        } catch FramedConnection.Failure.badLength(let length) {
             try? connection.send(Handshake.failure)
-            throw AuthenticationError("response of \(response.count) bytes (at most 256)")
+            throw AuthenticationError("a response of \(length) bytes (at most \(Handshake.maximumMessage))")
         }
         let expected: [UInt8]
         if response.count == DigestAlgorithm.md5.length {
@@ -256,8 +260,13 @@ public enum SyncManager: SyncManagerContract {
     }
 
     public static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        let received = try connection.receive()
-        guard received.count <= Handshake.maximumMessage, received.starts(with: Handshake.challenge) else {
+        let received: [UInt8]
+        do {
+            received = try connection.receive(atMost: Handshake.maximumMessage)
+        } catch FramedConnection.Failure.badLength(let length) {
+            throw AuthenticationError("protocol error: a challenge of \(length) bytes (at most \(Handshake.maximumMessage))")
+        }
+        guard received.starts(with: Handshake.challenge) else {
             throw AuthenticationError("protocol error: expected a challenge, got \(received.count) bytes")
         }
         let message = Array(received.dropFirst(Handshake.challenge.count))
@@ -271,7 +280,9 @@ public enum SyncManager: SyncManagerContract {
             throw AuthenticationError("unsupported challenge: no {digest} prefix and not 20 bytes")
         }
         try connection.send(response)
-        guard try connection.receive() == Handshake.welcome else { throw AuthenticationError("digest sent was rejected") }
+        guard try connection.receive(atMost: Handshake.maximumMessage) == Handshake.welcome else {
+            throw AuthenticationError("digest sent was rejected")
+        }
     }
 
     /// `{md5}…` or `{sha256}…`: the algorithm and what follows the prefix.
