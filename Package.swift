@@ -13,6 +13,10 @@ struct LessonTargets {
     /// Earlier lessons whose reference only (not the student's exercise) this lesson's host links:
     /// lesson 10's bench sets its ring beside lesson 05's reference queue.
     var references: [String] = []
+    /// Earlier lessons whose reference this lesson's reference imports (its `SolutionNN` target
+    /// depends on theirs): lesson 12's server is lesson 07's loop with other requests. The
+    /// student's exercise still depends on `Contracts` only.
+    var referenceBuildsOn: [String] = []
 }
 
 let lessons = [
@@ -27,7 +31,7 @@ let lessons = [
     LessonTargets(number: "09", folder: "09-measure-and-choose", uses: ["05", "06", "08"], hasSolution: false),
     LessonTargets(number: "10", folder: "10-memory-ordering", references: ["05"]),
     LessonTargets(number: "11", folder: "11-starting-and-passing"),
-    LessonTargets(number: "12", folder: "12-remote-managers"),
+    LessonTargets(number: "12", folder: "12-remote-managers", referenceBuildsOn: ["07"]),
 ]
 
 /// Student-facing code (exercises, reference solutions, mutants) stays in Swift 5 mode so that
@@ -52,7 +56,8 @@ let lessonTargets: [Target] = lessons.flatMap { lesson -> [Target] in
                           path: "Sources/PartHosts/\(lesson.folder)"),
     ]
     if lesson.hasSolution {
-        targets.append(.target(name: "Solution\(lesson.number)", dependencies: ["Contracts"],
+        targets.append(.target(name: "Solution\(lesson.number)",
+                               dependencies: ["Contracts"] + lesson.referenceBuildsOn.map { .target(name: "Solution\($0)") },
                                path: "Solutions/\(lesson.folder)", swiftSettings: studentMode))
     }
     return targets

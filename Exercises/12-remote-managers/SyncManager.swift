@@ -11,7 +11,9 @@ import Contracts
 
 public enum SyncManager: SyncManagerContract {
     /// Listens on <directory>/sync.sock, forks the server and returns its address. The server
-    /// serves every client at once and releases the locks of a client whose connection ends.
+    /// serves every client at once, answers a frame that is not a SyncRequest with
+    /// SyncReply.failure (and keeps the connection), and releases the locks of a client whose
+    /// connection ends.
     public static func start(in directory: String) throws -> SyncManagerAddress {
         todo()
     }
@@ -32,12 +34,14 @@ public enum SyncManager: SyncManagerContract {
         todo()
     }
 
-    /// #CHALLENGE# + {sha256} + 40 random bytes out; check the answer; #WELCOME# or #FAILURE#.
+    /// #CHALLENGE# + {sha256} + 40 random bytes out; read the answer with
+    /// receive(atMost: Handshake.maximumMessage) (256 bytes at most); check it; #WELCOME# or #FAILURE#.
     public static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
         todo()
     }
 
-    /// Read the challenge, send its HMAC (raw MD5 for a 20-byte message), expect #WELCOME#.
+    /// Read the challenge (receive(atMost: Handshake.maximumMessage)), send its HMAC (raw MD5 for a
+    /// 20-byte message), expect #WELCOME#.
     public static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
         todo()
     }

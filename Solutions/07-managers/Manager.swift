@@ -96,13 +96,7 @@ public enum Manager: ManagerContract {
     public static func runServer(listener: Int32, socketPath: String, directory: String) -> Never {
         let state = ServerState(socketPath: socketPath, directory: directory)
         let me = geteuid()
-        while true {
-            let fd = accept(listener, nil, nil)
-            if fd == -1 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                state.removeSocketAndDirectory()
-                _exit(1)
-            }
+        ServerLoop.acceptForever(listener, stop: state.removeSocketAndDirectory) { fd in
             let connection = FramedConnection(fd: fd)
             // Who is at the other end? The kernel recorded the peer's uid when it connected.
             // The 0700 directory already keeps other users out; this check does not rely on it.
@@ -110,7 +104,7 @@ public enum Manager: ManagerContract {
                 let uid = (try? peerCredentials(of: fd)).map { "\($0.uid)" } ?? "unknown"
                 try? connection.send(encode(ManagerReply.failure("refused: uid \(uid) is not the manager's uid \(me)")))
                 connection.close()
-                continue
+                return
             }
             // One thread per client: a client that stalls in the middle of a request blocks only
             // its own thread. The threads share the state under one lock.
@@ -131,32 +125,18 @@ public enum Manager: ManagerContract {
         func run() { serveClient(connection, state) }
     }
 
-    /// Answers one client's requests until it closes (or breaks) its connection.
+    /// Answers one client's requests until it closes (or breaks) its connection: a frame that is
+    /// not a request gets an error reply; end-of-file, a client killed mid-request, an absurd
+    /// length or a reply that cannot be sent (EPIPE, never SIGPIPE: FramedConnection sends with
+    /// MSG_NOSIGNAL) drop this client only (ServerLoop.serveRequests).
     public static func serveClient(_ connection: FramedConnection, _ state: ServerState) {
         defer { connection.close() }
-        while true {
-            let bytes: [UInt8]
-            do {
-                bytes = try connection.receive()
-            } catch {
-                // End-of-file, a client killed mid-request, an absurd length: the framing is lost
-                // for this client only. Drop its connection; everyone else carries on.
-                return
-            }
-            guard let request = try? CompactJSON.decode(ManagerRequest.self, from: bytes) else {
-                // The frame was fine but its content is not a request: say so, keep the connection.
-                guard (try? connection.send(encode(ManagerReply.failure("bad request: expected a ManagerRequest in JSON")))) != nil else { return }
-                continue
-            }
-            let reply = state.apply(request)
-            if request.op == .shutdown {
-                state.removeSocketAndDirectory()       // no new clients from here on
-                try? connection.send(encode(reply))
-                _exit(0)
-            }
-            // A client killed before it read its reply makes send fail (EPIPE, never SIGPIPE:
-            // FramedConnection sends with MSG_NOSIGNAL): drop that client.
-            guard (try? connection.send(encode(reply))) != nil else { return }
+        let badRequest = (try? encode(ManagerReply.failure("bad request: expected a ManagerRequest in JSON"))) ?? []
+        ServerLoop.serveRequests(connection, badRequest: badRequest) { bytes in
+            guard let request = try? CompactJSON.decode(ManagerRequest.self, from: bytes) else { return nil }
+            let reply = try encode(state.apply(request))
+            if request.op == .shutdown { state.removeSocketAndDirectory() }   // no new clients from here on
+            return ServerLoop.Answer(reply: reply, thenExit: request.op == .shutdown)
         }
     }
 
@@ -251,15 +231,7 @@ public enum Manager: ManagerContract {
         }
         // Reap: an ended child stays a zombie in the process table until its parent waits for it.
         // A server that does not stop within 5 s of being asked is killed.
-        let deadline = monotonicSeconds() + 5
-        var status: Int32 = 0
-        while true {
-            let rc = waitpid(address.serverPID, &status, WNOHANG)
-            if rc == address.serverPID { break }
-            if rc == -1 && errno != EINTR { throw SystemError("waitpid", object: "pid \(address.serverPID)") }
-            if monotonicSeconds() > deadline { kill(address.serverPID, SIGKILL) }
-            usleep(1000)
-        }
+        try ServerLoop.reap(address.serverPID)
         // If the server could not clean up after itself (it had crashed), do it here.
         unlink(address.socketPath)
         rmdir(address.directory)

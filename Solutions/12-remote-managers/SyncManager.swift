@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Contracts
+import Solution07      // lesson 07's reference: ServerLoop (accept, answer, reap)
 
 // Lesson 12 — reference solution.
 //
@@ -13,6 +14,9 @@ import Contracts
 //               when that connection ends, however it ends (closed, or its process killed);
 //   TCP + key  — the same server on 127.0.0.1, behind CPython's challenge–response in both
 //               directions, before any request is read.
+// What has not changed since lesson 07 — the accept loop, one reply per request, an error reply
+// for a frame that is not a request, reaping the server — is lesson 07's reference
+// (Solutions/07-managers/ServerLoop.swift), called here rather than written again.
 
 public enum SyncManager: SyncManagerContract {
     /// The socket's name inside the directory the caller gives.
@@ -92,13 +96,7 @@ public enum SyncManager: SyncManagerContract {
     static func runServer(listener: Int32, authkey: [UInt8]?, socketPath: String?) -> Never {
         let state = ServerState(socketPath: socketPath)
         var nextID = 0
-        while true {
-            let fd = accept(listener, nil, nil)
-            if fd == -1 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                if let socketPath { unlink(socketPath) }
-                _exit(1)
-            }
+        ServerLoop.acceptForever(listener, stop: { if let socketPath { unlink(socketPath) } }) { fd in
             nextID += 1
             // One thread per client: a client blocked in lock.acquire or event.wait (or stalled
             // in the handshake) holds up only its own thread.
@@ -134,7 +132,8 @@ public enum SyncManager: SyncManagerContract {
         }
     }
 
-    /// Answers one client's requests until its connection ends; then releases what it held.
+    /// Answers one client's requests until its connection ends (lesson 07's loop: a frame that
+    /// does not decode gets an error reply and the connection stays); then releases what it held.
     static func serveClient(_ connection: FramedConnection, id: Int, state: ServerState) {
         defer {
             // However the connection ended — closed, or the client was killed (the kernel closes
@@ -142,19 +141,12 @@ public enum SyncManager: SyncManagerContract {
             state.releaseLocks(heldBy: id)
             connection.close()
         }
-        while true {
-            guard let bytes = try? connection.receive() else { return }
-            guard let request = try? JSONDecoder().decode(SyncRequest.self, from: Data(bytes)) else {
-                guard (try? connection.send(encode(.failure("bad request: expected a SyncRequest in JSON")))) != nil else { return }
-                continue
-            }
-            let reply = state.apply(request, client: id)
-            if request.op == .shutdown {
-                if let socketPath = state.socketPath { unlink(socketPath) }
-                try? connection.send(encode(reply))
-                _exit(0)
-            }
-            guard (try? connection.send(encode(reply))) != nil else { return }
+        let badRequest = (try? encode(.failure("bad request: expected a SyncRequest in JSON"))) ?? []
+        ServerLoop.serveRequests(connection, badRequest: badRequest) { bytes in
+            guard let request = try? JSONDecoder().decode(SyncRequest.self, from: Data(bytes)) else { return nil }
+            let reply = try encode(state.apply(request, client: id))
+            if request.op == .shutdown, let socketPath = state.socketPath { unlink(socketPath) }
+            return ServerLoop.Answer(reply: reply, thenExit: request.op == .shutdown)
         }
     }
 
@@ -243,10 +235,14 @@ public enum SyncManager: SyncManagerContract {
         var generator = SystemRandomNumberGenerator()
         let message = Array("{sha256}".utf8) + (0..<40).map { _ in UInt8.random(in: 0...255, using: &generator) }
         try connection.send(Handshake.challenge + message)
-        let response = try connection.receive()
-        guard response.count <= Handshake.maximumMessage else {
+        // At most 256 bytes, as Python's recv_bytes(256): a longer answer is refused as soon as its
+        // length arrives, before the server reads (or waits for) any of it.
+        let response: [UInt8]
+        do {
+            response = try connection.receive(atMost: Handshake.maximumMessage)
+        } catch FramedConnection.Failure.badLength(let length) {
             try? connection.send(Handshake.failure)
-            throw AuthenticationError("response of \(response.count) bytes (at most 256)")
+            throw AuthenticationError("a response of \(length) bytes (at most \(Handshake.maximumMessage))")
         }
         let expected: [UInt8]
         if response.count == DigestAlgorithm.md5.length {
@@ -264,8 +260,13 @@ public enum SyncManager: SyncManagerContract {
     }
 
     public static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        let received = try connection.receive()
-        guard received.count <= Handshake.maximumMessage, received.starts(with: Handshake.challenge) else {
+        let received: [UInt8]
+        do {
+            received = try connection.receive(atMost: Handshake.maximumMessage)
+        } catch FramedConnection.Failure.badLength(let length) {
+            throw AuthenticationError("protocol error: a challenge of \(length) bytes (at most \(Handshake.maximumMessage))")
+        }
+        guard received.starts(with: Handshake.challenge) else {
             throw AuthenticationError("protocol error: expected a challenge, got \(received.count) bytes")
         }
         let message = Array(received.dropFirst(Handshake.challenge.count))
@@ -279,7 +280,9 @@ public enum SyncManager: SyncManagerContract {
             throw AuthenticationError("unsupported challenge: no {digest} prefix and not 20 bytes")
         }
         try connection.send(response)
-        guard try connection.receive() == Handshake.welcome else { throw AuthenticationError("digest sent was rejected") }
+        guard try connection.receive(atMost: Handshake.maximumMessage) == Handshake.welcome else {
+            throw AuthenticationError("digest sent was rejected")
+        }
     }
 
     /// `{md5}…` or `{sha256}…`: the algorithm and what follows the prefix.
@@ -341,15 +344,7 @@ public enum SyncManager: SyncManagerContract {
             askError = error
         }
         // Reap; a server that does not stop within 5 s of being asked is killed.
-        let deadline = monotonicSeconds() + 5
-        var status: Int32 = 0
-        while true {
-            let rc = waitpid(address.serverPID, &status, WNOHANG)
-            if rc == address.serverPID { break }
-            if rc == -1 && errno != EINTR { throw SystemError("waitpid", object: "pid \(address.serverPID)") }
-            if monotonicSeconds() > deadline { kill(address.serverPID, SIGKILL) }
-            usleep(1000)
-        }
+        try ServerLoop.reap(address.serverPID)
         if let socketPath = address.socketPath { unlink(socketPath) }   // in case the server crashed
         if let askError { throw askError }
     }

@@ -9,7 +9,7 @@ public final class FramedConnection {
         case endOfFile
         /// The peer closed in the middle of a message.
         case truncated(expected: Int, got: Int)
-        /// A length prefix that is negative or over `maximumMessage`.
+        /// A length prefix that is negative or over `maximumMessage` (or the limit `receive(atMost:)` was given).
         case badLength(Int)
 
         public var description: String {
@@ -75,7 +75,12 @@ public final class FramedConnection {
     /// Receives one message. Throws `Failure.endOfFile` when the peer closed between messages.
     /// One `read` takes whatever has arrived into an inbox, usually the header and the whole
     /// payload of a small message at once; large payloads are read straight into the result.
-    public func receive() throws -> [UInt8] {
+    public func receive() throws -> [UInt8] { try receive(atMost: Self.maximumMessage) }
+
+    /// Receives one message of at most `limit` bytes: a length prefix over `limit` throws
+    /// `Failure.badLength` as soon as the prefix arrives, before any of the message is read or
+    /// waited for (what Python's `recv_bytes(maxlength)` does: "bad message length").
+    public func receive(atMost limit: Int) throws -> [UInt8] {
         while buffered < 4 {
             if try fillInbox() == 0 {
                 if buffered == 0 { throw Failure.endOfFile }
@@ -86,7 +91,7 @@ public final class FramedConnection {
         let high: UInt32 = UInt32(h[0]) << 24 | UInt32(h[1]) << 16
         let low: UInt32 = UInt32(h[2]) << 8 | UInt32(h[3])
         let length = Int(Int32(bitPattern: high | low))
-        guard length >= 0, length <= Self.maximumMessage else { throw Failure.badLength(length) }
+        guard length >= 0, length <= min(limit, Self.maximumMessage) else { throw Failure.badLength(length) }
         inboxStart += 4
         var received = 0
         let message = try [UInt8](unsafeUninitializedCapacity: length) { buffer, initialized in

@@ -263,7 +263,10 @@ struct ExerciseParts {
     @Test("Lesson 12 › 4. a remote manager: loopback TCP only, and the key checked both ways before any request", .partStarted(lesson: 12, part: 4))
     func lesson12Part4() throws { try ExercisePart.expectPasses(lesson: 12, part: 4) }
 
-    @Test("Lesson 12 › 5. interop: Python's multiprocessing.connection.Client talks to your remote manager; a wrong key is refused", .partStarted(lesson: 12, part: 5))
+    @Test("Lesson 12 › 5. interop: Python's Client talks to your remote manager, your client to Python's Listener; a wrong key is refused", .partStarted(lesson: 12, part: 5))
     func lesson12Part5() throws { try ExercisePart.expectPasses(lesson: 12, part: 5) }
+
+    @Test("Lesson 12 › 6. a request that does not decode gets an error reply; the connection and the server go on", .partStarted(lesson: 12, part: 6))
+    func lesson12Part6() throws { try ExercisePart.expectPasses(lesson: 12, part: 6) }
 
 }

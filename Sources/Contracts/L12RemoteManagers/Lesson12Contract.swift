@@ -118,7 +118,8 @@ public enum Handshake {
     public static let failure = Array("#FAILURE#".utf8)
     /// The random bytes of a 3.11 (legacy) challenge; 3.12+ sends `{sha256}` and 40 bytes.
     public static let legacyMessageLength = 20
-    /// A response or challenge at most this long is read (`recv_bytes(256)`).
+    /// A response or challenge at most this long is read (`recv_bytes(256)`): a longer length is
+    /// refused as soon as it arrives (`FramedConnection.receive(atMost:)`), the rest never waited for.
     public static let maximumMessage = 256
 }
 
@@ -130,8 +131,10 @@ public protocol SyncManagerContract {
 
     /// Listens on `<directory>/sync.sock` (`directory` exists and is private to this user: the
     /// check gives it), forks the server and returns its address. The server owns values, locks
-    /// and events by name, serves every client at once (one thread each), and when a client's
-    /// connection ends — it closed it, or it died — releases every lock that client held.
+    /// and events by name, serves every client at once (one thread each), answers a frame that is
+    /// not a `SyncRequest` with an error reply (`SyncReply.failure`) and goes on with that
+    /// connection, and when a client's connection ends — it closed it, or it died — releases
+    /// every lock that client held.
     /// The corresponding C functions are `socket`, `bind`, `listen` and `fork`.
     static func start(in directory: String) throws -> SyncManagerAddress
 
@@ -151,12 +154,14 @@ public protocol SyncManagerContract {
     static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws
 
     /// The challenger's half (`deliver_challenge`): send `#CHALLENGE#` + `{sha256}` + 40 random
-    /// bytes; read the response (at most 256 bytes); accept `{sha256}` + HMAC-SHA256(authkey,
+    /// bytes; read the response (at most 256 bytes: `receive(atMost: Handshake.maximumMessage)`
+    /// refuses a longer length as soon as it arrives, as Python's `recv_bytes(256)`); accept `{sha256}` + HMAC-SHA256(authkey,
     /// `{sha256}`+random) or — a 3.11 peer — the raw 16-byte HMAC-MD5 of the same bytes; reply
     /// `#WELCOME#`, or `#FAILURE#` and throw `AuthenticationError`.
     static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws
 
-    /// The responder's half (`answer_challenge`): read `#CHALLENGE#` + message; a 20-byte message
+    /// The responder's half (`answer_challenge`): read `#CHALLENGE#` + message (at most 256
+    /// bytes, like the response: a longer challenge is an error at once); a 20-byte message
     /// (a 3.11 challenger) is answered with the raw HMAC-MD5 of it; a `{digest}`-prefixed one with
     /// `{digest}` + HMAC(digest) of the whole message (prefix included); then expect `#WELCOME#`,
     /// else throw `AuthenticationError`.

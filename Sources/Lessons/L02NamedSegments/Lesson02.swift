@@ -24,7 +24,7 @@ public enum Lesson02: LessonDeclaration {
         Part(4, "errors: existing name, missing name, size ≤ 0, bad names, a failed system call; nothing created",
              check: { lab, _ in try errorsCreateNothing(lab) }, hints: [
             "shm_open sets errno: EEXIST (with O_EXCL) → .alreadyExists(name), ENOENT → .notFound(name); any other failure → .systemError(call: \"shm_open\", errno: errno).",
-            "Validate before any system call: size <= 0 → .invalidSize(size); a name that is empty, \".\", \"..\", has a \"/\" after an optional leading one, or is longer than 255 bytes → .invalidName(name).",
+            "Validate before any system call: size <= 0 → .invalidSize(size); a name that is empty, \".\", \"..\", has a \"/\" after an optional leading one, holds a NUL byte, or is longer than 255 bytes → .invalidName(name). Count UTF-8 bytes (name.utf8.count), not characters: 128 × \"é\" is 256 bytes. 255 bytes exactly, with or without the leading \"/\", is valid. The names in .alreadyExists and .notFound are without the leading \"/\"; only .invalidName carries the name as given.",
             "When ftruncate or mmap fails after shm_open created the object, call shm_unlink before throwing: a failed create must leave nothing behind (try a size of 1 << 62: mmap fails with ENOMEM).",
         ]),
         Part(5, "1000 generated names, from three processes, are unique, unguessable and valid",
@@ -32,12 +32,14 @@ public enum Lesson02: LessonDeclaration {
             "Names must differ between processes too: two programs started at the same moment must not pick the same name.",
             "Use the kernel's randomness: var g = SystemRandomNumberGenerator(); g.next() gives 64 random bits (getrandom). A generator seeded with a constant, or with time(nil), repeats across processes.",
             "For example \"shm_\" + 16 hex digits. Python uses \"psm_\" + 8 hex digits and retries on EEXIST; with 64 bits you practically never need the retry, but create(name: nil, …) should still retry on .alreadyExists.",
+            "Unique is not enough: the part also refuses names that can be guessed. \"hold the process's pid\" means getpid() is in the name; \"predictable\" means consecutive names differ in only a few characters (a counter, or a clock). Another process of the same user can then create your next name first. Only random bits (SystemRandomNumberGenerator) make every character unpredictable. Use only A–Z a–z 0–9 . _ - in the name.",
         ], ifTimedOut: "generateName() may never return, or create(name: nil, …) may retry forever.", timeout: 30),
         Part(6, "lifecycle: close keeps the segment, unlink removes the name, mappings outlive it",
              check: { lab, _ in try lifecycle(lab) }, hints: [
             "close() is munmap only: other processes (and other attachments in this one) keep using the segment.",
             "unlink() is shm_unlink(\"/name\"): the name disappears at once, attach fails with ENOENT → .notFound, a second unlink too — but every existing mapping stays valid until it is unmapped.",
-            "Close the descriptor right after mmap (or keep it and close it in close()): after create + close, no descriptor of yours may be left open.",
+            "Close the descriptor right after mmap (or keep it and close it in close()): after create + close, no descriptor of yours may be left open. A descriptor you keep must be close-on-exec (O_CLOEXEC in shm_open's flags), or every program this process starts inherits it.",
+            "A second close() must do nothing: remember that the segment is closed (a flag) and return. munmap of the same range again unmaps whatever was mapped there since — the part maps something at that address and checks it survives.",
         ], ifTimedOut: "the forked child that attaches may be stuck in attach(name:size:).", timeout: 30),
         Part(7, "nothing is left in /dev/shm",
              check: { lab, _ in try nothingLeftBehind(lab) }, hints: [

@@ -15,6 +15,7 @@ public enum Lesson03: LessonDeclaration {
             "Put the bytes back together into an unsigned pattern: for big-endian the first byte is the most significant.",
             "Signed and the top bit of the first (big) or last (little) byte set? The value is negative: pattern − 2^(8·length).",
             "let value = Int128(pattern); if signed && pattern >> (8 * length - 1) & 1 == 1 { return value - (Int128(1) << (8 * length)) }",
+            "Check bytes.count first: 0 bytes or more than 8 is .invalidLength(bytes.count) (the part decodes [] and 9 bytes), before any shifting.",
         ]),
         Part(3, "overflow: values that do not fit are refused, like Python's OverflowError, nothing written",
              check: { lab, _ in try overflowIsRefused(lab) }, hints: [
@@ -38,6 +39,7 @@ public enum Lesson03: LessonDeclaration {
             "Everything — load, add 1, store — must happen while holding the lock: try lock.withLock { … }. Reading before taking the lock loses updates.",
             "A one-byte counter holds 0…255: the article counts to 255 on purpose, and uses 8 bytes to count further. In Python one step more is refused (a memoryview raises ValueError, (256).to_bytes(1, \"big\") raises OverflowError); a counter that silently wraps would read 0 again. Throw .overflow.",
             "let value = try load(…); let next = value + 1; try store(next, …) — store throws .overflow at the maximum, and the counter keeps its value.",
+            "The part also checks: increment returns the new value; it uses the length and order it is given (a 3-byte little-endian counter at an odd offset, its neighbours untouched); an 8-byte counter at 2^64 − 1 throws .overflow — compute value + 1 as Int128, not UInt64 (&+ wraps to 0, + traps); the lock is free again after a throw; and it reads the counter only once it holds the lock (the part holds it and watches).",
         ], ifTimedOut: "a process may be waiting for the lock forever: every path out of increment must unlock it (withLock does).", timeout: 30),
     ] }
 }

@@ -26,11 +26,13 @@ public enum Lesson04: LessonDeclaration {
             "Two attributes matter: pthread_mutexattr_setpshared(&a, Int32(PTHREAD_PROCESS_SHARED)) and pthread_mutexattr_setrobust(&a, Int32(PTHREAD_MUTEX_ROBUST)). pthread calls return the error number; they do not set errno.",
             "lock(): let rc = pthread_mutex_lock(mutex); 0 → .acquired; EOWNERDEAD → pthread_mutex_consistent(mutex) and .previousOwnerDied; anything else → throw SystemError(\"pthread_mutex_lock\", errno: rc). withLock: let outcome = try lock(); defer { try? unlock() }; return try body(outcome).",
             "The part reads back the attributes your pthread_mutex_init was given: without PTHREAD_PROCESS_SHARED it fails even though glibc's robust mutexes would wake the other processes anyway. POSIX requires the attribute; check what pthread_mutexattr_setpshared returns.",
+            "It also checks: pthread_mutex_init runs on the pthread_mutex_t at the address it was given, in the shared block (not on a local one copied there afterwards); any 8-aligned address is accepted (address % 8 == 0, nothing stricter); destroy() calls pthread_mutex_destroy on that same mutex and throws a SystemError when it returns non-zero.",
         ], ifTimedOut: neverWoken, timeout: 25),
         Part(3, "while another process holds the lock, try-lock fails; after release it succeeds",
              check: { lab, context in try tryLockWhileHeld(lab, context) }, hints: [
             "tryLock(timeout: 0) must not wait: pthread_mutex_trylock returns EBUSY when someone else holds the mutex. Return nil then.",
             "unlock(): pthread_mutex_unlock returns EPERM when this process does not hold a robust mutex: throw LockingError.notOwner.",
+            "The part opens the held mutex with SharedMutex(at:): that initializer only remembers the address. Calling pthread_mutex_init there again would reset a mutex another process holds (\"tryLock took a held lock\").",
         ], ifTimedOut: neverWoken),
         Part(4, "a timed lock gives up after its timeout, and wakes when the holder releases",
              check: { lab, context in try timedLockGivesUp(lab, context) }, hints: [
@@ -50,6 +52,7 @@ public enum Lesson04: LessonDeclaration {
             "create: sem_open(name, O_CREAT | O_EXCL, 0o600, UInt32(value)); it returns nil on failure (errno EEXIST → alreadyExists). open: sem_open(name, 0) (ENOENT → notFound). Validate the name first: \"/\" then 1…251 characters, no other \"/\".",
             "wait(timeout:): 0 → sem_trywait (EAGAIN → false); otherwise sem_timedwait with an absolute CLOCK_REALTIME deadline (ETIMEDOUT → false); retry on EINTR.",
             "Who creates a name removes it: unlink(name:) is sem_unlink. A semaphore left in /dev/shm (sem.NAME) outlives every process and is a leak.",
+            "The part also checks the edges: a name that is empty, has no leading \"/\", has another \"/\", holds a NUL byte, or has more than 251 bytes after the \"/\" is invalidName in create, open and unlink alike (count UTF-8 bytes; \"/\" + 251 bytes works, \"/\" + 252 does not); a value below 0 or above SEM_VALUE_MAX is invalidValue; the file /dev/shm/sem.NAME has mode 0600; close() is sem_close only (the name stays); sem_unlink with ENOENT is notFound; a negative or NaN timeout is invalidTimeout (guard timeout >= 0 is false for NaN).",
         ], timeout: 40),
         Part(7, "the article's one-byte counter reaches exactly 255 with the lock",
              check: { lab, context in try tutorialByteCounter(lab, context) }, hints: [

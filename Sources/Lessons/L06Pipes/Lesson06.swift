@@ -17,6 +17,7 @@ public enum Lesson06: LessonDeclaration {
             "pipe(&fds) gives two descriptors: fds[0] is the read end, fds[1] the write end. A simplex pair is (Connection(descriptor: fds[0]), Connection(descriptor: fds[1])). Both ends must be close-on-exec: Descriptor.pipe() calls pipe2(fds, O_CLOEXEC) and returns (read, write).",
             "send writes a 4-byte big-endian length, then the bytes; receive reads 4 bytes, decodes the length, then reads exactly that many. In startWriter, fork: the child closes the reader, runs body(writer), closes the writer and _exits; the parent closes the writer and returns (reader, pid).",
             "let n = UInt32(message.count)\nlet header: [UInt8] = [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]\nand back: Int(Int32(bitPattern: UInt32(h[0]) << 24 | UInt32(h[1]) << 16 | UInt32(h[2]) << 8 | UInt32(h[3])))",
+            "The part also looks at startWriter's child: it must have closed its read end before body runs (the part checks from inside body), and it exits with 1 when body throws, 0 otherwise (_exit, never a return). pipe(duplex: false) is (read end, write end) of one pipe, both close-on-exec.",
         ]),
         Part(2, "duplex request/response both ways",
              check: { lab, context in try duplexBothWays(lab, context) }, hints: [
@@ -41,6 +42,7 @@ public enum Lesson06: LessonDeclaration {
             "poll(&entry, 1, milliseconds) with entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0) waits until the descriptor is readable or the time runs out. Its timeout is in milliseconds, ours in seconds.",
             "At end-of-file a pipe reports POLLHUP, not POLLIN — receive would not block then either (it throws endOfFile), so count POLLIN | POLLHUP | POLLERR as ready. Ready means some bytes (or end-of-file), not a whole message: after half a message, receive() still blocks.",
             "Check the timeout first: negative or NaN → PipeError.invalidTimeout. Clamp large ones before converting to Int32 (Int32(1e12) traps), and retry on EINTR with the time that is left.",
+            ".infinity means wait for ever: poll's -1. A finite timeout too large for Int32 milliseconds is clamped to Int32.max. poll consumes nothing: after it says true, receive() still gets the whole message.",
         ]),
         Part(6, "interop: Python's multiprocessing.connection reads what you send, and you read what it sends",
              check: { lab, context in try pythonInterop(lab, context) }, hints: [
@@ -52,6 +54,7 @@ public enum Lesson06: LessonDeclaration {
             "If read() returns 0 after part of a message arrived, the writer is gone for good: throw PipeError.truncated(expected:received:).",
             "Check the length before allocating: a negative one (or one over maximumMessageBytes) is PipeError.badLength — [UInt8](repeating: 0, count: -16) is a crash.",
             "Writing to a pipe or socket whose reader is gone raises SIGPIPE, which kills the process. Sockets: send(…, Int32(MSG_NOSIGNAL)). Pipes: signal(SIGPIPE, SIG_IGN) once. write() then fails with EPIPE: throw it.",
+            "The counts are checked exactly: a writer gone after 10 of 1000 payload bytes is truncated(expected: 1000, received: 10); after 2 of the 4 length bytes, truncated(expected: 4, received: 2). And send refuses what no receiver would take: more than maximumMessageBytes → PipeError.messageTooLarge(n), before the prefix is written.",
         ], ifTimedOut: "receive() never returned after the writer died in the middle of a message: read() returning 0 means end-of-file — throw PipeError.truncated instead of reading again.",
                  timeout: 8),
     ] }

@@ -704,14 +704,7 @@ extension Lesson07 {
     static func startManager<L: ManagerContract>(_: L.Type, _ context: PartContext) throws -> ManagerAddress {
         let address = try attempt("start(in:)", look: "start(in:) in \(file)") { try L.start(in: context.temporaryDirectory) }
         try context.requirePartProcess(after: "start(in:)")
-        var info = stat()
-        try require(lstat(address.socketPath, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK, CheckFailure(
-            "start returned, but there is no socket at its address", expected: "a listening socket at \(address.socketPath)",
-            seen: lstat(address.socketPath, &info) == 0 ? "a file that is not a socket" : "nothing there",
-            cause: "bind and listen before fork, so that clients can connect as soon as start returns", look: "start(in:) in \(file)"))
-        try require(address.serverPID > 0 && kill(address.serverPID, 0) == 0, CheckFailure(
-            "start returned, but its server process is not running", expected: "process \(address.serverPID) alive",
-            look: "start(in:) in \(file)"))
+        try requireServing(socketPath: address.socketPath, serverPID: address.serverPID)
         return address
     }
 
@@ -741,22 +734,14 @@ extension Lesson07 {
     }
 
     /// How the server ended, if it has (the part process is its parent: reaping it here is fine).
-    static func serverEnd(_ address: ManagerAddress) -> ProcessEnd? {
-        var status: Int32 = 0
-        if waitpid(address.serverPID, &status, WNOHANG) == address.serverPID { return ProcessEnd(waitStatus: status) }
-        return nil
-    }
+    static func serverEnd(_ address: ManagerAddress) -> ProcessEnd? { serverEnd(pid: address.serverPID) }
 
     /// The server must still be running once it has finished reacting to `moment`: first wait
     /// (up to 5 s) until every one of its threads sleeps again — a server that is dying of what
     /// just happened (a trap in a client's thread) may still answer others for a few milliseconds
     /// while the runtime prints its error — then ask whether it ended.
     static func requireServerAlive(_ address: ManagerAddress, after moment: String, cause: String) throws {
-        _ = waitUntilThreadsBlocked(address.serverPID, timeout: 5)
-        if let end = serverEnd(address) {
-            throw CheckFailure("the server process ended after \(moment)", expected: "the server keeps running",
-                               seen: "the server process \(end)", cause: cause, look: "the server in \(file)")
-        }
+        try requireServerAlive(pid: address.serverPID, after: moment, cause: cause)
     }
 
     /// Where forked clients meet: a named count in shared memory that each client bumps and then
@@ -791,32 +776,10 @@ extension Lesson07 {
         let block = try labSharedBlock(bytes: 4096)
         defer { labUnmap(block) }
         let barrier = Barrier(counters: block.baseAddress!, clients: count, names: ["connected", "appended", "counted", "served"])
-        let report = try Descriptor.pipe()
-        var children: [pid_t] = []
-        for index in 0..<count {
-            children.append(try forkChild {
-                Descriptor.close(report.read)
-                do {
-                    let client = try L.connect(to: address)
-                    try body(index, client, barrier)
-                    client.close()
-                    return 0
-                } catch {
-                    let line = "client \(index + 1): \(error)".prefix(1500).replacingOccurrences(of: "\n", with: " / ")
-                    try? Descriptor.writeAll(report.write, line + "\n")
-                    return 1
-                }
-            })
+        let clients = try forkClients(count: count, connect: { try L.connect(to: address) }, close: { $0.close() }) { index, client in
+            try body(index, client, barrier)
         }
-        Descriptor.close(report.write)
-        let deadline = monotonicSeconds() + 15
-        var hung: [Int] = []
-        for (index, pid) in children.enumerated() {
-            if waitForProcess(pid, timeout: max(0.5, deadline - monotonicSeconds())) == nil { hung.append(index + 1) }
-        }
-        let lines = String(decoding: (try? Descriptor.readAll(report.read)) ?? [], as: UTF8.self)
-            .split(separator: "\n").map(String.init)
-        Descriptor.close(report.read)
+        let (hung, lines) = (clients.hung, clients.failures)
         if !hung.isEmpty || lines.contains(where: { $0.contains("within 10 s") }) {
             throw CheckFailure("clients were left waiting while other clients stayed connected",
                                expected: "all \(count) clients served at the same time",
@@ -837,36 +800,7 @@ extension Lesson07 {
         }
     }
 
-    static func bigEndianLength(_ n: Int32) -> [UInt8] {
-        let u = UInt32(bitPattern: n)
-        return [UInt8(u >> 24), UInt8((u >> 16) & 0xff), UInt8((u >> 8) & 0xff), UInt8(u & 0xff)]
-    }
-
-    static func frame(_ payload: [UInt8]) -> [UInt8] { bigEndianLength(Int32(payload.count)) + payload }
-
-    static func rawWrite(_ fd: Int32, _ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = send(fd, raw.baseAddress! + done, raw.count - done, Int32(MSG_NOSIGNAL))
-                if n == -1 {
-                    if errno == EINTR { continue }
-                    throw SystemError("send", object: "fd \(fd)")
-                }
-                done += n
-            }
-        }
-    }
-
     static func expectManagerError(_ expected: ManagerError, _ call: String, _ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as ManagerError {
-            try requireEqual(error, expected, "\(call) threw the wrong error", look: file)
-            return
-        } catch {
-            throw CheckFailure("\(call) threw the wrong error", expected: "\(expected)", seen: "\(error)", look: file)
-        }
-        throw CheckFailure("\(call) did not throw", expected: "\(expected)", seen: "no error", look: file)
+        try expectError(expected, call, look: file, body)
     }
 }

@@ -90,6 +90,8 @@ extension Lesson08 {
                mutants: ["list-item-limit-off-by-one"]),
         Clause("bytes that are not a ShareableList (too short, a count or offsets that do not fit, an unknown code or format, a format wider than its slot, invalid UTF-8) are notAShareableList, never a trap",
                in: "readShareableList(_:)", parts: [6], mutants: ["list-lenient-utf8", "list-absolute-offsets"]),
+        Clause("offsets that go backwards (an item's slot would end before it starts) are notAShareableList, even when every offset lies inside the slots: never an item read from its neighbour's bytes, never a trap",
+               in: "readShareableList(_:); text: the layout (running sums of slot sizes)", parts: [6], mutants: ["list-offsets-order-unchecked"]),
         Clause("an update of a ShareableList item is not atomic: a reader in another process can see a new format with the old value",
                in: "text: what the layout does not tell you",
                notCheckable: "a property of CPython's layout that the text warns about; a check could only show it by racing Python against itself, which proves nothing about the student's code"),

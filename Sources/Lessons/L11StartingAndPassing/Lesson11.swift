@@ -44,7 +44,7 @@ public enum Lesson11: LessonDeclaration {
         ]),
         Part(7, "demonstration: fork while another thread holds a lock, and the child waits for ever",
              check: { lab, context in try forkWhileLockHeldShown(lab, context) }, graded: false, hints: [
-            "Nothing to write for this part: it shows why the next part asks for posix_spawn, or for nothing but async-signal-safe calls between fork and exec.",
+            "Nothing new to write for this part: it first makes a segment with your create(name:size:) and closes it (so it is \"not started\" while create is todo(), and fails with create's error if part 1 does not pass), then shows why the next part asks for posix_spawn, or for nothing but async-signal-safe calls between fork and exec.",
             "fork copies memory — every lock with it, held or not — and only the calling thread. A lock another thread held is held in the child by a thread that does not exist there: nobody will ever release it.",
         ]),
         Part(8, "safe start from a threaded process: the helper program runs, an exec that fails ends in _exit(127)",

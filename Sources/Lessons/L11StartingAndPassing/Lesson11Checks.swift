@@ -652,6 +652,13 @@ extension Lesson11 {
 
     /// Part 7: demonstration: fork while another thread holds a lock, and the child waits for ever.
     static func forkWhileLockHeldShown<L: MemfdSegmentContract>(_: L.Type, _ context: PartContext) throws {
+        // Shown once the student's segment exists: nothing here needs it, but a part must not
+        // pass for code that is not written (the stub's create is todo(): "not started").
+        let probe = try attempt("MemfdSegment.create(name: \"part-7\", size: 4096)", look: "create(name:size:) in \(file)") {
+            try L.create(name: "part-7", size: 4096)
+        }
+        try context.requirePartProcess(after: "create(name:size:)")
+        try attempt("close()", look: "close() in \(file)") { try probe.close() }
         Console.out("a thread takes the program's log lock (WorkerLog), as if it were writing a line\n")
         let holder = try LockHolder()
         fflush(nil)

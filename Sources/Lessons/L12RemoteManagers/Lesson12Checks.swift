@@ -284,6 +284,36 @@ extension Lesson12 {
         try require(after == nil, CheckFailure(
             "the server answered a request from a client it had refused", expected: "the connection closed after #FAILURE#",
             seen: after ?? "", cause: "after sending #FAILURE#, close the connection: read no request from it", look: look))
+        intruder.close()
+
+        // An answer that announces more than 256 bytes: refused as soon as its length arrives.
+        let long = LabPeer.Impostor.longChallenge
+        let talker = try LabPeer.connect(port: address.port)
+        defer { talker.close() }
+        let answered: LabPeer.LongAnswerVerdict
+        do {
+            answered = try LabPeer.announceLongAnswer(talker, length: long)
+        } catch let failure as LabPeer.Failure {
+            throw CheckFailure("the handshake with a client whose answer is too long broke off", expected: "#CHALLENGE#, then #FAILURE# or a closed connection",
+                               seen: failure.description, cause: failure.cause, look: look)
+        }
+        switch answered {
+        case .refused:
+            break
+        case .waited:
+            throw CheckFailure("the remote manager waited for the rest of a \(long)-byte answer to its challenge",
+                               expected: "#FAILURE# or a closed connection as soon as the 4-byte length arrives: a response is at most \(Handshake.maximumMessage) bytes (Handshake.maximumMessage; Python reads it with recv_bytes(256))",
+                               seen: "nothing within \(Int(LabPeer.patience)) s; the lab sent the length and nothing else",
+                               cause: "read the response with connection.receive(atMost: Handshake.maximumMessage): a longer length throws FramedConnection.Failure.badLength before anything more is read. receive() waits for every byte it is told of, so anyone who can reach the port holds a server thread (and up to 64 MiB) before proving anything",
+                               look: "deliverChallenge in \(file)")
+        case .welcomed:
+            throw CheckFailure("the remote manager welcomed a client that never sent its answer", expected: "#FAILURE# or a closed connection",
+                               seen: "#WELCOME#", cause: "compare the whole response with the HMAC you expect before anything else", look: "deliverChallenge in \(file)")
+        case .other(let bytes):
+            throw CheckFailure("the remote manager answered a too-long response with neither #FAILURE# nor a closed connection",
+                               expected: "#FAILURE# (or close the connection)", seen: LabPeer.show(bytes), look: "deliverChallenge in \(file)")
+        }
+        talker.close()
 
         // The student's client: the right key works, a wrong one is refused.
         let mine = try attempt("connect(to: \(address), authkey: key)", look: "connect(to:authkey:) in \(file)") { try L.connect(to: address, authkey: key) }
@@ -324,6 +354,29 @@ extension Lesson12 {
             throw CheckFailure("connect(to:authkey:) to an impostor threw the wrong error", expected: "AuthenticationError", seen: "\(error)",
                                look: "connect(to:authkey:) in \(file)")
         }
+
+        // The student's client against a server whose challenge announces 1 MiB and never comes.
+        let teaser = try LabPeer.Impostor.start(longChallenge: true)
+        defer { teaser.stop() }
+        let began = monotonicSeconds()
+        var refusal = "a connection"
+        do {
+            let fooled = try L.connect(to: SyncManagerAddress(host: "127.0.0.1", port: teaser.port, serverPID: address.serverPID), authkey: key)
+            fooled.close()
+        } catch {
+            refusal = "\(error)"
+        }
+        let took = monotonicSeconds() - began
+        try require(refusal != "a connection", CheckFailure(
+            "your client connected to a server whose challenge never came", expected: "an error from connect(to:authkey:)",
+            seen: "a connection (the lab's server announced a \(LabPeer.Impostor.longChallenge)-byte challenge and sent nothing more)",
+            cause: "answerChallenge reads the challenge first: without it there is nothing to answer", look: "answerChallenge in \(file)"))
+        try require(took < 0.7, CheckFailure(
+            "your client waited for the rest of a \(LabPeer.Impostor.longChallenge)-byte challenge",
+            expected: "an error as soon as the 4-byte length arrives: a challenge is at most \(Handshake.maximumMessage) bytes (Python reads it with recv_bytes(256))",
+            seen: "\(refusal) after \(String(format: "%.2f", took)) s, once the lab's server closed the connection",
+            cause: "answerChallenge reads with connection.receive(atMost: Handshake.maximumMessage). receive() waits for every byte a server announces: a server that announces 1 MiB and sends nothing holds your client as long as it likes",
+            look: "answerChallenge in \(file)"))
         try stop(L.self, address, authkey: key)
     }
 
@@ -408,7 +461,241 @@ print(json.dumps(out))
                                    : "the server must refuse a client whose HMAC does not match",
                                look: "deliverChallenge in \(file)")
         }
+        // Python as the server, before this server is stopped: stopping it goes through the
+        // student's connect, which the Listener checks first.
+        try clientTalksToPythonListener(L.self, context, key: key)
         try stop(L.self, address, authkey: key)
+    }
+
+    /// Python's side of the second half of part 5: a `multiprocessing.connection.Listener` on
+    /// 127.0.0.1 with the key (its `accept` challenges the client, then answers its challenge),
+    /// which then serves value.get and value.increment in JSON, as the lesson's server does.
+    /// It writes its port to a file for the client; each blocking step has 1 s.
+    static let pythonListener = #"""
+import json, os, signal, sys
+from multiprocessing.connection import Listener
+portfile, key, start = sys.argv[1], bytes.fromhex(sys.argv[2]), int(sys.argv[3])
+def stalled(signum, frame):
+    raise TimeoutError("nothing within 1 s (the client never came, or the handshake stalled)")
+signal.signal(signal.SIGALRM, stalled)
+out = {"python": sys.version.split()[0], "requests": []}
+values = {}
+with Listener(("127.0.0.1", 0), authkey=key) as listener:
+    with open(portfile + ".tmp", "w") as f:
+        f.write(str(listener.address[1]))
+    os.rename(portfile + ".tmp", portfile)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 1.0)
+        conn = listener.accept()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except Exception as e:
+        out["accept"] = "%s: %s" % (type(e).__name__, e)
+        print(json.dumps(out))
+        sys.exit(0)
+    out["accept"] = "ok"
+    while True:
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 1.0)
+            request = json.loads(conn.recv_bytes(1 << 16))
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        except EOFError:
+            break
+        except Exception as e:
+            out["error"] = "%s: %s" % (type(e).__name__, e)
+            break
+        out["requests"].append(request)
+        name = request.get("name")
+        if request.get("op") == "value.get":
+            reply = {"ok": True, "value": values.get(name, start)}
+        elif request.get("op") == "value.increment":
+            values[name] = values.get(name, start) + request.get("value", 1)
+            reply = {"ok": True, "value": values[name]}
+        else:
+            reply = {"ok": False, "error": "this Python listener serves value.get and value.increment"}
+        conn.send_bytes(json.dumps(reply).encode())
+    conn.close()
+print(json.dumps(out))
+"""#
+
+    /// Part 5, the other way round: the student's `connect(to:authkey:)` against Python's
+    /// `multiprocessing.connection.Listener` (Python as the server), then two requests that the
+    /// Python side answers. The client runs in a forked child; Python in the part.
+    static func clientTalksToPythonListener<L: SyncManagerContract>(_: L.Type, _ context: PartContext, key: [UInt8]) throws {
+        var random = context.random(stream: 5)
+        let start = Int.random(in: 1...1_000_000, using: &random)
+        let portFile = context.temporaryDirectory + "/listener.port"
+        defer { unlink(portFile); unlink(portFile + ".tmp") }
+        let report = try Descriptor.pipe()
+        let client = try forkChild {
+            Descriptor.close(report.read)
+            var line = ""
+            let deadline = monotonicSeconds() + 10
+            var port: UInt16? = nil
+            while port == nil && monotonicSeconds() < deadline {
+                if let bytes = try? readFile(portFile), let number = UInt16(String(decoding: bytes, as: UTF8.self)) { port = number } else { usleep(5_000) }
+            }
+            if let port {
+                do {
+                    let mine = try L.connect(to: SyncManagerAddress(host: "127.0.0.1", port: port, serverPID: getpid()), authkey: key)
+                    let got = try mine.value("py").get()
+                    let added = try mine.value("py").increment(by: 3)
+                    mine.close()
+                    line = "ok \(got) \(added)"
+                } catch {
+                    line = "error \(error)"
+                }
+            } else {
+                line = "error the Python listener never wrote its port"
+            }
+            try? Descriptor.writeAll(report.write, line.replacingOccurrences(of: "\n", with: " / "))
+            return 0
+        }
+        Descriptor.close(report.write)
+        defer { killAndReap([client]) }
+        let text = try context.runPython(pythonListener, [portFile, hex(key), "\(start)"], what: "multiprocessing.connection.Listener")
+        var entry = pollfd(fd: report.read, events: Int16(POLLIN), revents: 0)
+        let said = poll(&entry, 1, 5000) > 0 ? String(decoding: (try? Descriptor.readAll(report.read)) ?? [], as: UTF8.self)
+                                             : "no word from the client process within 5 s"
+        Descriptor.close(report.read)
+        guard let last = text.split(separator: "\n").last,
+              let out = try? JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any] else {
+            throw CheckFailure("python3 printed no result", seen: text)
+        }
+        let version = out["python"] as? String ?? "?"
+        let legacy = version.hasPrefix("3.11") || version.hasPrefix("3.10") || version.hasPrefix("3.9")
+        let accept = out["accept"] as? String ?? "?"
+        let requests = (out["requests"] as? [[String: Any]]) ?? []
+        let look = "connect(to:authkey:) and answerChallenge / deliverChallenge in \(file) (Python \(version)'s Listener)"
+        if said != "ok \(start) \(start + 3)" {
+            let cause: String
+            if accept.contains("digest received was wrong") {
+                cause = legacy
+                    ? "Python refused your client's answer to its challenge: Python \(version)'s Listener sends 20 random bytes and expects their raw 16-byte HMAC-MD5, no {digest} prefix"
+                    : "Python refused your client's answer to its challenge: answer {sha256}… with {sha256} + HMAC-SHA256 of the whole message, prefix included"
+            } else if accept.contains("digest sent was rejected") {
+                cause = "your client refused Python's answer to its challenge: Python \(version) answers a {sha256} challenge with " + (legacy ? "the raw 16-byte HMAC-MD5 of the whole message, prefix included: accept it" : "{sha256} + HMAC-SHA256 of the whole message")
+            } else if accept.contains("AssertionError") || accept.contains("TimeoutError") || (out["error"] as? String ?? "").contains("TimeoutError") {
+                cause = "after #WELCOME#, Python's Listener.accept() waits for your client's own #CHALLENGE# (a request sent in its place is a protocol error to it): connect answers the server's challenge, then challenges the server (deliverChallenge)"
+            } else {
+                cause = "a handshake message or a request did not come as Python expects it (4-byte big-endian length, then the bytes)"
+            }
+            throw CheckFailure("your client could not talk to Python's multiprocessing.connection.Listener with the right key",
+                               expected: "the handshake completes both ways; value(\"py\").get() = \(start), then increment(by: 3) = \(start + 3)",
+                               seen: "your client: \(said); Python's accept(): \(accept)" + ((out["error"] as? String).map { "; then \($0)" } ?? ""),
+                               cause: cause, look: look)
+        }
+        let ops = requests.compactMap { $0["op"] as? String }
+        try require(ops == ["value.get", "value.increment"], CheckFailure(
+            "Python's Listener received other requests than your client's two", expected: "value.get, then value.increment",
+            seen: ops.joined(separator: ", "), look: "the proxies in \(file)"))
+    }
+
+    // MARK: - Part 6
+
+    /// The frames part 6 sends: none of them is a SyncRequest.
+    static let undecodable: [(what: String, payload: String)] = [
+        ("bytes that are not JSON", "value.get v"),
+        ("JSON with an op the protocol table does not have", #"{"op":"value.frobnicate","name":"v"}"#),
+        ("JSON whose value is not an integer", #"{"op":"value.set","name":"v","value":"seven"}"#),
+        ("an empty frame", ""),
+    ]
+
+    /// Part 6: a frame that does not decode as a request gets an error reply; the same connection
+    /// is then served as before, other clients too, and the server keeps running.
+    static func badRequestsAnswered<L: SyncManagerContract>(_: L.Type, _ context: PartContext) throws {
+        let address = try startLocal(L.self, context)
+        defer { abandon(address) }
+        let client = try connect(L.self, address, after: "start")
+        var random = context.random()
+        let stored = Int.random(in: -1000...1000, using: &random)
+        let look = "the server's request loop in \(file)"
+        try attempt("value(\"v\").set(\(stored))", look: look) { try client.value("v").set(stored) }
+        // A connection the check writes into itself: each frame exactly as it is.
+        let raw = FramedConnection(fd: try UnixSocket.connect(to: address.socketPath ?? ""))
+        defer { raw.close() }
+        for (what, payload) in undecodable {
+            try raw.send(Array(payload.utf8))
+            let sent = payload.isEmpty ? "an empty frame" : "\(what): \(payload)"
+            switch awaitAnswer(raw, server: address.serverPID) {
+            case .reply(let bytes):
+                let text = String(decoding: bytes, as: UTF8.self)
+                guard let reply = try? JSONDecoder().decode(SyncReply.self, from: Data(bytes)), !reply.ok,
+                      !(reply.error ?? "").isEmpty else {
+                    throw CheckFailure("the server's answer to a request that does not decode is not an error reply",
+                                       expected: #"{"ok":false,"error":"…"} (SyncReply.failure) to \#(sent)"#, seen: text,
+                                       cause: "decode each frame with try? (or do/catch): when it is not a SyncRequest, reply SyncReply.failure(\"bad request…\") — ok false, with an error that says why",
+                                       look: look)
+                }
+            case .ended(let end):
+                throw CheckFailure("the server process ended on a request that does not decode",
+                                   expected: "an error reply to \(sent), and the server keeps running", seen: "the server process \(end)",
+                                   cause: "a request is what a client sends, not what the server trusts: no try! (or !) on JSONDecoder().decode. Catch the error, reply SyncReply.failure(\"bad request…\") and go on — every client lost its manager here",
+                                   look: look)
+            case .closed(let how):
+                throw CheckFailure("the server hung up on a request that does not decode",
+                                   expected: "an error reply to \(sent), on the same connection", seen: "the connection closed (\(how)); the server is still running",
+                                   cause: "the frame itself was whole, so the next one starts right after it: reply SyncReply.failure(\"bad request…\") and keep reading this connection (close it only when receive() fails: end of file, or a length that cannot be right)",
+                                   look: look)
+            case .silent:
+                throw CheckFailure("the server did not answer a request that does not decode",
+                                   expected: "an error reply to \(sent)", seen: "no reply; every thread of the server is asleep (it reads the next request)",
+                                   cause: "the client waits for exactly one reply per request: one that skips a frame it cannot decode (continue) leaves that client waiting for ever. Reply SyncReply.failure(\"bad request…\") first",
+                                   look: look)
+            }
+        }
+        // The same connection, and another client, are served as before.
+        try raw.send(Array(#"{"op":"value.get","name":"v"}"#.utf8))
+        guard case .reply(let bytes) = awaitAnswer(raw, server: address.serverPID),
+              let reply = try? JSONDecoder().decode(SyncReply.self, from: Data(bytes)) else {
+            throw CheckFailure("after the error replies, a good request on the same connection got no reply",
+                               expected: #"{"ok":true,"value":\#(stored)}"#,
+                               cause: "an undecodable frame ends nothing: the connection goes on with the next frame", look: look)
+        }
+        try requireEqual(reply.value, stored, "value.get on the connection that sent the bad requests",
+                         cause: "a bad request changes nothing: value \"v\" is still what set stored", look: look)
+        try requireEqual(try attempt("value(\"v\").get() from another client", look: look) { try client.value("v").get() }, stored,
+                         "value(\"v\").get() from another client after the bad requests", look: look)
+        try requireServerAlive(pid: address.serverPID, after: "requests that do not decode",
+                               cause: "answer a frame that does not decode with SyncReply.failure; no try! on what a client sent")
+        raw.close()
+        client.close()
+        try stop(L.self, address, authkey: nil)
+    }
+
+    /// What the server did with the last frame sent on `connection`.
+    enum ServerAnswer {
+        case reply([UInt8])
+        /// It closed this connection and lives on.
+        case closed(String)
+        /// The server process ended (a trap).
+        case ended(ProcessEnd)
+        /// Nothing came, and every thread of the server sleeps: nothing will.
+        case silent
+    }
+
+    /// Waits for the server's answer on `connection`: a reply, the connection closed, the server's
+    /// end, or silence — every thread of the server asleep with nothing sent (decided within
+    /// about 0.2 s, well inside the stall window). A server dying of a trap has a crash report
+    /// being written (a child of it): that is waited for (10 s at most).
+    static func awaitAnswer(_ connection: FramedConnection, server pid: pid_t) -> ServerAnswer {
+        let deadline = monotonicSeconds() + 10
+        while true {
+            if connection.poll(timeout: 0.05) {
+                do {
+                    return .reply(try connection.receive())
+                } catch {
+                    _ = waitUntilThreadsBlocked(pid, timeout: 5)      // false at once for a server that ended
+                    if let end = serverEnd(pid: pid) { return .ended(end) }
+                    return .closed("\(error)")
+                }
+            }
+            if let end = serverEnd(pid: pid) { return .ended(end) }
+            if monotonicSeconds() > deadline { return .silent }
+            if ProcessInspection.descendants(of: pid).isEmpty, waitUntilThreadsBlocked(pid, timeout: 0.1, window: 0.1),
+               ProcessInspection.descendants(of: pid).isEmpty, !connection.poll(timeout: 0) {
+                return .silent
+            }
+        }
     }
 
     // MARK: - Helpers
@@ -418,14 +705,7 @@ print(json.dumps(out))
     static func startLocal<L: SyncManagerContract>(_: L.Type, _ context: PartContext) throws -> SyncManagerAddress {
         let address = try attempt("start(in:)", look: "start(in:) in \(file)") { try L.start(in: context.temporaryDirectory) }
         try context.requirePartProcess(after: "start(in:)")
-        var info = stat()
-        let path = address.socketPath ?? "(nil)"
-        try require(lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFSOCK, CheckFailure(
-            "start returned, but there is no socket at its address", expected: "a listening socket at \(path)",
-            seen: lstat(path, &info) == 0 ? "a file that is not a socket" : "nothing there",
-            cause: "bind and listen before fork, so that clients can connect as soon as start returns", look: "start(in:) in \(file)"))
-        try require(address.serverPID > 0 && kill(address.serverPID, 0) == 0, CheckFailure(
-            "start returned, but its server process is not running", expected: "process \(address.serverPID) alive", look: "start(in:) in \(file)"))
+        try requireServing(socketPath: address.socketPath ?? "(nil)", serverPID: address.serverPID)
         return address
     }
 
@@ -518,30 +798,8 @@ print(json.dumps(out))
     /// most) and fails with what went wrong in which client.
     static func runClients<L: SyncManagerContract>(_: L.Type, _ address: SyncManagerAddress, count: Int,
                                                    _ body: @escaping (Int, L.Client) throws -> Void) throws {
-        let report = try Descriptor.pipe()
-        var children: [pid_t] = []
-        for index in 0..<count {
-            children.append(try forkChild {
-                Descriptor.close(report.read)
-                do {
-                    let client = try L.connect(to: address, authkey: nil)
-                    try body(index, client)
-                    client.close()
-                    return 0
-                } catch {
-                    try? Descriptor.writeAll(report.write, "client \(index + 1): \(error)".prefix(1500).replacingOccurrences(of: "\n", with: " / ") + "\n")
-                    return 1
-                }
-            })
-        }
-        Descriptor.close(report.write)
-        let deadline = monotonicSeconds() + 15
-        var hung: [Int] = []
-        for (index, pid) in children.enumerated() {
-            if waitForProcess(pid, timeout: max(0.5, deadline - monotonicSeconds())) == nil { hung.append(index + 1) }
-        }
-        let lines = String(decoding: (try? Descriptor.readAll(report.read)) ?? [], as: UTF8.self).split(separator: "\n").map(String.init)
-        Descriptor.close(report.read)
+        let clients = try forkClients(count: count, connect: { try L.connect(to: address, authkey: nil) }, close: { $0.close() }, body)
+        let (hung, lines) = (clients.hung, clients.failures)
         if !hung.isEmpty || !lines.isEmpty {
             throw CheckFailure("a client process failed",
                                seen: ((hung.isEmpty ? [] : ["client(s) \(hung.map(String.init).joined(separator: ", ")) still blocked after 15 s"]) + lines.prefix(4))
@@ -551,19 +809,11 @@ print(json.dumps(out))
     }
 
     static func expectSyncError(_ expected: SyncManagerError, _ call: String, look: String, _ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as SyncManagerError {
-            try requireEqual(error, expected, "\(call) threw the wrong error", look: look)
-            return
-        } catch {
-            throw CheckFailure("\(call) threw the wrong error", expected: "\(expected)", seen: "\(error)",
-                               cause: expected == .closed
-                                   ? "call() must check that the client is still open and throw SyncManagerError.closed, before it touches the descriptor"
-                                   : "when the server closes the connection instead of answering (end of file, EPIPE, ECONNRESET), call() throws SyncManagerError.disconnected",
-                               look: look)
-        }
-        throw CheckFailure("\(call) did not throw", expected: "\(expected)", seen: "no error", look: look)
+        try expectError(expected, call, look: look,
+                        cause: expected == .closed
+                            ? "call() must check that the client is still open and throw SyncManagerError.closed, before it touches the descriptor"
+                            : "when the server closes the connection instead of answering (end of file, EPIPE, ECONNRESET), call() throws SyncManagerError.disconnected",
+                        body)
     }
 
     static func expectAuthenticationError(_ call: String, look: String, _ body: () throws -> Void) throws {

@@ -120,6 +120,34 @@ extension Lesson12 {
             return try receive(connection, waitingFor: "#WELCOME# or #FAILURE#", cause: "deliverChallenge replies to every answer")
         }
 
+        /// What a server did when the answer to its challenge announced more than 256 bytes.
+        enum LongAnswerVerdict {
+            /// #FAILURE#, or the connection closed: refused.
+            case refused(String)
+            case welcomed
+            /// Nothing within `patience`: the server waits for the rest.
+            case waited
+            case other([UInt8])
+        }
+
+        /// A client that answers the server's challenge with only the 4-byte length of a
+        /// `length`-byte answer, and never the answer: a server that reads at most 256 bytes
+        /// refuses it at once; one that reads whatever length it is told waits for the rest.
+        static func announceLongAnswer(_ connection: FramedConnection, length: Int) throws -> LongAnswerVerdict {
+            _ = try receive(connection, waitingFor: "#CHALLENGE# from the server",
+                            cause: "the server sends #CHALLENGE# first, to every client, and reads no request before the handshake")
+            try Lesson12.rawWrite(connection.fd, Lesson12.bigEndianLength(Int32(length)))
+            guard connection.poll(timeout: patience) else { return .waited }
+            do {
+                let verdict = try connection.receive()
+                if verdict == Handshake.failure { return .refused("#FAILURE#") }
+                if verdict == Handshake.welcome { return .welcomed }
+                return .other(verdict)
+            } catch {
+                return .refused("the connection closed (\(error))")
+            }
+        }
+
         /// Sends one JSON request and returns the reply text.
         static func request(_ connection: FramedConnection, _ json: String) throws -> String {
             try connection.send(Array(json.utf8))
@@ -140,12 +168,17 @@ extension Lesson12 {
         }
 
         /// A server that does not know the key: it welcomes any answer, then answers the client's
-        /// challenge with random bytes. Runs in a forked child of the part.
+        /// challenge with random bytes. Runs in a forked child of the part. With `longChallenge`
+        /// it sends only the 4-byte length of a 1 MiB challenge, and closes the connection once
+        /// the client has (or after `patience`).
         struct Impostor {
             let pid: pid_t
             let port: UInt16
 
-            static func start() throws -> Impostor {
+            /// The length the long challenge announces.
+            static let longChallenge = 1 << 20
+
+            static func start(longChallenge: Bool = false) throws -> Impostor {
                 let fd = try valueOrErrno("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
                 var address = loopback(port: 0)
                 var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -160,6 +193,12 @@ extension Lesson12 {
                     let client = accept(fd, nil, nil)
                     guard client >= 0 else { return 1 }
                     let connection = FramedConnection(fd: client)
+                    if longChallenge {
+                        try Lesson12.rawWrite(client, Lesson12.bigEndianLength(Int32(Impostor.longChallenge)))
+                        var entry = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+                        _ = poll(&entry, 1, Int32(patience * 1000))        // the client closes, or the time is up
+                        return 0
+                    }
                     try connection.send(Handshake.challenge + sha256Prefix + random(40))
                     _ = try? connection.receive()
                     try connection.send(Handshake.welcome)                    // welcomes whatever came

@@ -75,6 +75,8 @@ public enum SharedArraysMutants {
                         caughtBy: [3, 4], implementation: WorkersClamped.self),
             Mutant(name: "list-item-limit-off-by-one", mistake: "createShareableList refuses only items over 9,999,992 bytes, one more than an 8-character format can describe",
                         caughtBy: [6], implementation: ListItemLimitOffByOne.self),
+            Mutant(name: "list-offsets-order-unchecked", mistake: "readShareableList checks that every offset lies inside the slots, not that each is at least the one before it, and takes an int's 8 bytes at its offset whatever the slot's size: an item whose slot ends before it starts is read from its neighbour's bytes",
+                        caughtBy: [6], implementation: ListOffsetsOrderUnchecked.self),
         ]
     }
 }
@@ -355,6 +357,7 @@ fileprivate struct MistakenShareableList {
     var negativeIndex = false
     var checkAfterWrite = false
     var longestItem = 9_999_991
+    var offsetsInOrder = true
 
     func slot(for item: ShareableValue) -> (format: String, size: Int, code: Int8) {
         switch item {
@@ -381,7 +384,12 @@ fileprivate struct MistakenShareableList {
         var offsets = (0...count).map { Int(bytes.loadUnaligned(fromByteOffset: 8 + 8 * $0, as: Int64.self)) }
         if absoluteOffsets { offsets = offsets.map { $0 - data } }   // the mistake: the table counts from byte 0
         guard offsets[0] == 0 else { throw bad("first offset \(offsets[0])") }
-        for i in 0..<count where offsets[i + 1] < offsets[i] { throw bad("offsets go backwards") }
+        if offsetsInOrder {
+            for i in 0..<count where offsets[i + 1] < offsets[i] { throw bad("offsets go backwards") }
+        } else {
+            // The mistake, when set: each offset is only checked to lie inside the slots.
+            for offset in offsets where offset < 0 || offset > offsets[count] { throw bad("an offset past the end") }
+        }
         let formats = data + offsets[count]
         guard offsets[count] <= bytes.count, formats + 9 * count <= bytes.count else { throw bad("offsets past the end") }
         return (count, offsets.dropLast().map { data + $0 }, (0..<count).map { offsets[$0 + 1] - offsets[$0] }, formats, formats + 8 * count)
@@ -452,7 +460,8 @@ fileprivate struct MistakenShareableList {
                 guard let text = String(validating: value, as: UTF8.self) else { throw ShareableListError.notAShareableList(reason: "bad UTF-8") }
                 return .string(text)
             case 0:
-                guard size >= 8 else { throw ShareableListError.notAShareableList(reason: "small slot") }
+                // The mistake (offsetsInOrder false) trusts the format for an int's size: the slot's own size is never looked at.
+                guard size >= 8 || !offsetsInOrder else { throw ShareableListError.notAShareableList(reason: "small slot") }
                 switch format {
                 case "q": return .int(bytes.loadUnaligned(fromByteOffset: start, as: Int64.self))
                 case "d": return .float(bytes.loadUnaligned(fromByteOffset: start, as: Double.self))
@@ -529,6 +538,11 @@ fileprivate enum ListCheckAfterWrite: ForwardsToSharedArrays {
     static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
         try list.set(value, at: index, in: bytes)
     }
+}
+
+fileprivate enum ListOffsetsOrderUnchecked: ForwardsToSharedArrays {
+    static let list = MistakenShareableList(offsetsInOrder: false)
+    static func readShareableList(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] { try list.read(bytes) }
 }
 
 fileprivate enum ListItemLimitOffByOne: ForwardsToSharedArrays {

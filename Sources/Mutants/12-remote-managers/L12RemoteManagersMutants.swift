@@ -42,7 +42,7 @@ public enum RemoteManagersMutants {
             Mutant(name: "listens-on-every-address", mistake: "startRemote binds INADDR_ANY (0.0.0.0) instead of 127.0.0.1",
                    caughtBy: [4], implementation: ListensOnEveryAddress.self),
             Mutant(name: "client-trusts-server", mistake: "connect answers the server's challenge but never challenges the server",
-                   caughtBy: [4], implementation: ClientTrustsServer.self),
+                   caughtBy: [4, 5], implementation: ClientTrustsServer.self),
             Mutant(name: "mac-without-prefix", mistake: "the HMAC is computed over the random bytes only, leaving out the {sha256} prefix",
                    caughtBy: [4, 5], implementation: MacWithoutPrefix.self),
             Mutant(name: "sha256-only", mistake: "deliverChallenge accepts only {sha256} answers, refusing the raw HMAC-MD5 of a Python 3.11 peer",
@@ -51,6 +51,16 @@ public enum RemoteManagersMutants {
                    caughtBy: [4, 5], implementation: PrefixedAnswerToLegacy.self),
             Mutant(name: "key-and-message-swapped", mistake: "HMAC is called with the message as the key and the key as the message",
                    caughtBy: [4, 5], implementation: KeyAndMessageSwapped.self),
+            Mutant(name: "response-read-to-the-end", mistake: "deliverChallenge reads the response with receive() and checks its length afterwards: a client that announces a long answer holds the server's thread waiting for the rest",
+                   caughtBy: [4], implementation: ResponseReadToTheEnd.self),
+            Mutant(name: "challenge-read-to-the-end", mistake: "answerChallenge reads the challenge with receive(): connect waits for every byte a server announces",
+                   caughtBy: [4], implementation: ChallengeReadToTheEnd.self),
+            Mutant(name: "bad-request-crashes-server", mistake: "the server decodes each request with try! JSONDecoder().decode: a frame that is not a SyncRequest traps and takes the server down",
+                   caughtBy: [6], implementation: BadRequestCrashesServer.self),
+            Mutant(name: "bad-request-hangs-up", mistake: "the server closes the connection of a client whose request does not decode, instead of an error reply",
+                   caughtBy: [6], implementation: BadRequestHangsUp.self),
+            Mutant(name: "bad-request-unanswered", mistake: "the server skips a frame that does not decode (continue) without replying: that client waits for ever for its reply",
+                   caughtBy: [6], implementation: BadRequestUnanswered.self),
         ]
     }
 }
@@ -61,6 +71,8 @@ enum Mistake {
     case eventWakesOne, waitReturnsAtOnce, eventPulse
     case noAuthentication, welcomesAny, listensEverywhere, clientTrustsServer, macWithoutPrefix, sha256Only
     case prefixedLegacyAnswer, keySwapped
+    case responseReadToTheEnd, challengeReadToTheEnd
+    case badRequestTraps, badRequestHangsUp, badRequestUnanswered
 }
 
 /// The reference everywhere but its one mistake.
@@ -145,6 +157,11 @@ enum MacWithoutPrefix: MutantSyncManager { static let mistake = Mistake.macWitho
 enum SHA256Only: MutantSyncManager { static let mistake = Mistake.sha256Only }
 enum PrefixedAnswerToLegacy: MutantSyncManager { static let mistake = Mistake.prefixedLegacyAnswer }
 enum KeyAndMessageSwapped: MutantSyncManager { static let mistake = Mistake.keySwapped }
+enum ResponseReadToTheEnd: MutantSyncManager { static let mistake = Mistake.responseReadToTheEnd }
+enum ChallengeReadToTheEnd: MutantSyncManager { static let mistake = Mistake.challengeReadToTheEnd }
+enum BadRequestCrashesServer: MutantSyncManager { static let mistake = Mistake.badRequestTraps }
+enum BadRequestHangsUp: MutantSyncManager { static let mistake = Mistake.badRequestHangsUp }
+enum BadRequestUnanswered: MutantSyncManager { static let mistake = Mistake.badRequestUnanswered }
 
 /// The mistake of `listens-on-every-address`: the reference's listener, bound to INADDR_ANY.
 func listenOnEveryAddress() throws -> (Int32, UInt16) {
@@ -176,7 +193,21 @@ func mutantDeliver(_ connection: FramedConnection, authkey: [UInt8], mistake: Mi
     var generator = SystemRandomNumberGenerator()
     let message = Array("{sha256}".utf8) + (0..<40).map { _ in UInt8.random(in: 0...255, using: &generator) }
     try connection.send(Handshake.challenge + message)
-    let response = try connection.receive()
+    let response: [UInt8]
+    if mistake == .responseReadToTheEnd {
+        response = try connection.receive()                                         // mistake: any length, read to the end
+        guard response.count <= Handshake.maximumMessage else {
+            try? connection.send(Handshake.failure)
+            throw AuthenticationError("response too long")
+        }
+    } else {
+        do {
+            response = try connection.receive(atMost: Handshake.maximumMessage)
+        } catch FramedConnection.Failure.badLength {
+            try? connection.send(Handshake.failure)
+            throw AuthenticationError("response too long")
+        }
+    }
     if mistake == .welcomesAny { try connection.send(Handshake.welcome); return }     // mistake: no comparison
     var expected: [UInt8] = []
     if response.count == 16 && mistake != .sha256Only {                                 // mistake (sha256Only)
@@ -192,8 +223,10 @@ func mutantDeliver(_ connection: FramedConnection, authkey: [UInt8], mistake: Mi
 }
 
 func mutantAnswer(_ connection: FramedConnection, authkey: [UInt8], mistake: Mistake) throws {
-    let received = try connection.receive()
-    guard received.starts(with: Handshake.challenge) else { throw AuthenticationError("protocol error") }
+    let received = try mistake == .challengeReadToTheEnd
+        ? connection.receive()                                                      // mistake: any length, read to the end
+        : connection.receive(atMost: Handshake.maximumMessage)
+    guard received.count <= Handshake.maximumMessage, received.starts(with: Handshake.challenge) else { throw AuthenticationError("protocol error") }
     let message = Array(received.dropFirst(Handshake.challenge.count))
     let response: [UInt8]
     if message.count == 20 && mistake == .prefixedLegacyAnswer {
@@ -206,7 +239,7 @@ func mutantAnswer(_ connection: FramedConnection, authkey: [UInt8], mistake: Mis
         throw AuthenticationError("unsupported challenge")
     }
     try connection.send(response)
-    guard try connection.receive() == Handshake.welcome else { throw AuthenticationError("digest sent was rejected") }
+    guard try connection.receive(atMost: Handshake.maximumMessage) == Handshake.welcome else { throw AuthenticationError("digest sent was rejected") }
 }
 
 // MARK: - The server with one mistake
@@ -260,7 +293,12 @@ final class MutantClientThread: @unchecked Sendable {
         }
         while true {
             guard let bytes = try? connection.receive() else { return }
+            if state.mistake == .badRequestTraps {
+                _ = try! JSONDecoder().decode(SyncRequest.self, from: Data(bytes))     // mistake: a bad request traps
+            }
             guard let request = try? JSONDecoder().decode(SyncRequest.self, from: Data(bytes)) else {
+                if state.mistake == .badRequestHangsUp { return }                        // mistake: closed, not answered
+                if state.mistake == .badRequestUnanswered { continue }                   // mistake: no reply at all
                 guard (try? connection.send(SyncManager.encode(.failure("bad request")))) != nil else { return }
                 continue
             }
