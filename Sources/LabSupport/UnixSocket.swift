@@ -12,7 +12,7 @@ public enum UnixSocket {
     /// A new socket bound to `path` and listening. The path must not exist yet.
     /// The corresponding C functions are `socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC)`, `bind` and `listen`.
     public static func listen(at path: String, backlog: Int32 = 64) throws -> Int32 {
-        let fd = try stream(at: path, "bind") { bind($0, $1, $2) }
+        let fd = try stream(at: path, "bind") { bind($0.rawValue, $1, $2) }
         try valueOrErrno("listen", object: path) { Glibc.listen(fd.rawValue, backlog) }
         return fd.release()
     }
@@ -20,20 +20,20 @@ public enum UnixSocket {
     /// A new socket connected to the listener at `path`.
     /// The corresponding C functions are `socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC)` and `connect`.
     public static func connect(to path: String) throws -> Int32 {
-        try stream(at: path, "connect") { Glibc.connect($0, $1, $2) }.release()
+        try stream(at: path, "connect") { Glibc.connect($0.rawValue, $1, $2) }.release()
     }
 
     /// A new stream socket given the address of `path` by `call` (`bind` or `connect`); closed
     /// again when any step fails.
     static func stream(at path: String, _ name: String,
-                       _ call: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) throws -> OwnedDescriptor {
+                       _ call: (BorrowedDescriptor, UnsafePointer<sockaddr>, socklen_t) -> Int32) throws -> OwnedDescriptor {
         var address = try socketAddress(path)
         let fd = OwnedDescriptor(taking: try valueOrErrno("socket") {
             socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         })
         try withUnsafePointer(to: &address) { pointer in
             try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                _ = try valueOrErrno(name, object: path) { call(fd.rawValue, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+                _ = try valueOrErrno(name, object: path) { call(fd.borrowed, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
         }
         return fd
