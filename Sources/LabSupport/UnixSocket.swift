@@ -2,7 +2,9 @@ import CShmLab
 import Glibc
 
 /// The lab's own Unix-domain stream sockets by path: what checks use to reach a student's server
-/// (or to stand in for one) without relying on the student's code.
+/// (or to stand in for one) without relying on the student's code. C-shaped, as the lessons teach:
+/// each call returns the descriptor's number, which its caller owns from then on; until then an
+/// `OwnedDescriptor` holds it, so that a step that fails closes it.
 public enum UnixSocket {
     /// The longest path `sockaddr_un.sun_path` holds on Linux, without its terminating NUL.
     public static let maximumPathBytes = 107
@@ -10,36 +12,29 @@ public enum UnixSocket {
     /// A new socket bound to `path` and listening. The path must not exist yet.
     /// The corresponding C functions are `socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC)`, `bind` and `listen`.
     public static func listen(at path: String, backlog: Int32 = 64) throws -> Int32 {
-        var address = try socketAddress(path)
-        let fd = try valueOrErrno("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        do {
-            try withUnsafePointer(to: &address) { pointer in
-                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    _ = try valueOrErrno("bind", object: path) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
-            }
-            try valueOrErrno("listen", object: path) { Glibc.listen(fd, backlog) }
-        } catch {
-            Glibc.close(fd)
-            throw error
-        }
-        return fd
+        let fd = try stream(at: path, "bind") { bind($0.rawValue, $1, $2) }
+        try valueOrErrno("listen", object: path) { Glibc.listen(fd.rawValue, backlog) }
+        return fd.release()
     }
 
     /// A new socket connected to the listener at `path`.
     /// The corresponding C functions are `socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC)` and `connect`.
     public static func connect(to path: String) throws -> Int32 {
+        try stream(at: path, "connect") { Glibc.connect($0.rawValue, $1, $2) }.release()
+    }
+
+    /// A new stream socket given the address of `path` by `call` (`bind` or `connect`); closed
+    /// again when any step fails.
+    static func stream(at path: String, _ name: String,
+                       _ call: (BorrowedDescriptor, UnsafePointer<sockaddr>, socklen_t) -> Int32) throws -> OwnedDescriptor {
         var address = try socketAddress(path)
-        let fd = try valueOrErrno("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        do {
-            try withUnsafePointer(to: &address) { pointer in
-                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    _ = try valueOrErrno("connect", object: path) { Glibc.connect(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
+        let fd = OwnedDescriptor(taking: try valueOrErrno("socket") {
+            socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        })
+        try withUnsafePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                _ = try valueOrErrno(name, object: path) { call(fd.borrowed, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
-        } catch {
-            Glibc.close(fd)
-            throw error
         }
         return fd
     }

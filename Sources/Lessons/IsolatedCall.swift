@@ -31,7 +31,7 @@ enum IsolatedCall {
             case .threw(let error): return "threw \(error)"
             case .ended(let end): return "the call never returned: the process \(end)" + (end == .signaled(SIGILL) ? " (a Swift runtime trap: an overflow, a conversion that does not fit, a negative count…)" : "")
             case .spinning(let reads, let cpu): return "it kept running without returning: \(reads) read() calls and \(secondsText(cpu)) of CPU"
-            case .asleep(let number): return "it went to sleep in a system call (\(systemCallName(number))) and did not return"
+            case .asleep(let number): return "it went to sleep in a system call (\(ProcessInspection.systemCallName(number))) and did not return"
             case .noAnswer(let seconds): return "no answer within \(secondsText(seconds))"
             }
         }
@@ -44,29 +44,28 @@ enum IsolatedCall {
     /// 20 s. Keep `limit` under the stall watch's quiet window (1.5 s) when the child may sleep.
     static func run(limit: Double = 5, readLimit: Int = 20_000, asleepIsFinal: Bool = true,
                     _ body: () throws -> String) throws -> Outcome {
-        let report = try Descriptor.pipe()
+        let report = try OwnedPipe()
         let child = try forkChild {
-            Descriptor.close(report.read)
+            // The child ends with _exit, which closes what it holds.
             var text: String
             do {
                 text = "R" + (try body())
             } catch {
                 text = "T\(error)"
             }
-            try? Descriptor.writeAll(report.write, text)
-            Descriptor.close(report.write)
+            try? report.write.writeAll(text)
             return 0
         }
-        Descriptor.close(report.write)
-        defer { Descriptor.close(report.read) }
+        report.write.close()        // the child's copy is the only writer now
+        let answer = report.read    // closed when this call returns
         let started = monotonicSeconds()
-        let readsBefore = readCalls(of: child) ?? 0
+        let readsBefore = ProcessInspection.readCalls(of: child) ?? 0
         var asleepSince: Double? = nil
         while true {
             var status: Int32 = 0
             if waitpid(child, &status, WNOHANG) == child {
                 let end = ProcessEnd(waitStatus: status)
-                let text = String(decoding: (try? Descriptor.readAll(report.read)) ?? [], as: UTF8.self)
+                let text = String(decoding: (try? answer.readAll()) ?? [], as: UTF8.self)
                 if end == .exited(0), let kind = text.first {
                     let rest = String(text.dropFirst())
                     return kind == "R" ? .returned(rest) : .threw(rest)
@@ -74,7 +73,7 @@ enum IsolatedCall {
                 return .ended(end)
             }
             let now = monotonicSeconds()
-            let reads = (readCalls(of: child) ?? readsBefore) - readsBefore
+            let reads = (ProcessInspection.readCalls(of: child) ?? readsBefore) - readsBefore
             let cpu = ProcessInspection.cpuSeconds(of: child) ?? 0
             if reads > readLimit || cpu > 1.5 {
                 killAndReap([child])
@@ -96,32 +95,5 @@ enum IsolatedCall {
             }
             usleep(2000)
         }
-    }
-
-    /// The `syscr` count of `/proc/PID/io`: read-like system calls the process has made.
-    static func readCalls(of pid: pid_t) -> Int? {
-        guard let bytes = try? readFile("/proc/\(pid)/io") else { return nil }
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("syscr:") {
-            return Int(line.dropFirst("syscr:".count).isolatedCallTrimmed())
-        }
-        return nil
-    }
-
-    static func systemCallName(_ number: Int) -> String {
-        #if arch(x86_64)
-        let names = [0: "read", 1: "write", 7: "poll", 202: "futex", 45: "recvfrom", 44: "sendto", 61: "wait4", 230: "clock_nanosleep", 35: "nanosleep", 271: "ppoll"]
-        #else
-        let names = [63: "read", 64: "write", 73: "ppoll", 98: "futex", 207: "recvfrom", 206: "sendto", 260: "wait4", 115: "clock_nanosleep", 101: "nanosleep"]
-        #endif
-        return names[number].map { "\($0)" } ?? "system call \(number)"
-    }
-}
-
-extension Substring {
-    func isolatedCallTrimmed() -> Substring {
-        var text = self
-        while text.first == " " || text.first == "\t" { text = text.dropFirst() }
-        while text.last == " " || text.last == "\t" { text = text.dropLast() }
-        return text
     }
 }

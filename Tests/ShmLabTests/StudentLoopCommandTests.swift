@@ -121,6 +121,34 @@ struct StudentLoopCommandTests {
         #expect(none.stdout.contains("Every part of lesson"), "\(none.stdout)")
     }
 
+    @Test("lab check keeps what another lab saved while its parts ran, and records its own results")
+    func checkKeepsProgressSavedMeanwhile() throws {
+        let dir = scratchProgress()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = ProgressStore(directory: dir)
+        // Fixture 18 sleeps until its timeout: a part that runs long enough to save beside it.
+        let check = try LabSessionProcess(["check", "0", "--part", "18", "--timeout", "6"],
+                                          environment: ["SHMLAB_PROGRESS_DIR": dir])
+        var limit = LabTimeLimit(seconds: 60, for: check.process.processIdentifier)
+        var part: pid_t? = nil
+        while part == nil && !limit.expired() {
+            part = PartProcesses.find(lesson: 0, part: 18).first { PartProcesses.parent(of: $0) == check.process.processIdentifier }
+            if part == nil { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        let running = try #require(part, "the check's part never started: \(check.text)")
+        // The check loaded the progress when it started and saves once the part has ended; a watch
+        // (here: this process) saves in between.
+        store.update(warn: { _ in }) { $0.hintLevels["1.1"] = 2 }
+        #expect(PartProcesses.find(lesson: 0, part: 18).contains(running), "the part must still run after the other save")
+        #expect(check.finish(timeout: 60) == 1, "\(check.text)")
+        var warnings: [String] = []
+        let saved = store.load { warnings.append($0) }
+        #expect(warnings.isEmpty)
+        #expect(saved.hintLevels["1.1"] == 2, "what the other lab saved meanwhile is kept")
+        #expect(saved.lesson(0).checkedParts == [18], "and the check's own result is recorded")
+        #expect(saved.lesson(0).outcome(ofPart: 18) == .timedOut)
+    }
+
     @Test("lab solution refuses until the lesson passes, unless --force, with one line")
     func solution() throws {
         let dir = scratchProgress()

@@ -41,7 +41,7 @@ extension BuiltinCommands {
         let python = !invocation.has("no-python")
         let s = session.style
         let started = monotonicSeconds()
-        let progress = BenchProgress()
+        var progress = StatusLine()      // which measurement runs, on a terminal
         // A bench takes a while: a --json path that cannot be written is said before, not after.
         if let path = invocation.values["json"], let problem = cannotWrite(path) {
             session.err("Error: cannot write the --json file: \(problem)\nNothing was measured.")
@@ -65,7 +65,7 @@ extension BuiltinCommands {
         var notes: [String] = []
         var durations: [Double] = []
         for (index, item) in plan.enumerated() {
-            progress.show("[\(index + 1)/\(plan.count)] \(item.heading)…")
+            progress.show(String("[\(index + 1)/\(plan.count)] \(item.heading)…".prefix(100)))
             var arguments = ["__peer", "\(item.lesson.info.number)", "bench", implementation.description, item.name, "--lines"]
             if quick { arguments.append("--quick") }
             if !python { arguments.append("--no-python") }
@@ -224,22 +224,3 @@ public enum BenchBuild {
     #endif
 }
 
-/// The line on standard error that says which measurement is running: only on a terminal,
-/// rewritten in place.
-final class BenchProgress {
-    let enabled = isatty(2) == 1
-    private var width = 0
-
-    func show(_ text: String) {
-        guard enabled else { return }
-        let line = String(text.prefix(100))
-        Console.err("\r" + line.padded(to: width))
-        width = line.count
-    }
-
-    func clear() {
-        guard enabled, width > 0 else { return }
-        Console.err("\r" + String(repeating: " ", count: width) + "\r")
-        width = 0
-    }
-}

@@ -24,8 +24,7 @@ enum BuiltinCommands {
     static var show: LabCommand { LabCommand(CommandSpec(
         "show", summary: "Print a lesson's text.", arguments: "[\(lessonArgument)]", maximumArguments: 1,
         discussion: "The lesson is a number (1, 01) or a name (fork-and-mmap). Without one, the current lesson.")) { invocation, session in
-        var progress = session.loadProgress()
-        let lesson = try currentOrNamed(invocation.arguments.first, session, progress)
+        let lesson = try currentOrNamed(invocation.arguments.first, session, session.loadProgress())
         let path = "Exercises/\(lesson.info.folder)/README.md"
         guard let text = try? String(contentsOfFile: PackagePaths.absolute(path), encoding: .utf8) else {
             throw LabError("cannot read \(path)")
@@ -33,8 +32,8 @@ enum BuiltinCommands {
         session.out(text.trimmingTrailingNewlines())
         session.out("")
         session.out(session.style.dim("Your file: \(session.exerciseFile(lesson.info))  ·  re-check on every save: swift run lab watch \(lesson.info.number)  ·  once: swift run lab check \(lesson.info.number)"))
-        progress.currentLesson = lesson.info.number
-        session.progressStore.save(progress)
+        // Changed in one locked step: a watch or a check running meanwhile keeps what it saved.
+        session.updateProgress { $0.currentLesson = lesson.info.number }
         return ExitStatus.success
     }}
 

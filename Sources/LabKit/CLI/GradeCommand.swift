@@ -127,8 +127,7 @@ extension BuiltinCommands {
     static func cannotWrite(_ path: String) -> String? {
         let existed = access(path, F_OK) == 0
         do {
-            let fd = try valueOrErrno("open", object: path) { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) }
-            Descriptor.close(fd)
+            try OwnedDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644).close()
             if !existed { unlink(path) }
             return nil
         } catch {
@@ -140,9 +139,7 @@ extension BuiltinCommands {
     /// The corresponding C functions are `open`, `write` and `close`.
     static func writeResults(_ text: String, to path: String) -> String? {
         do {
-            let fd = try valueOrErrno("open", object: path) { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
-            defer { Descriptor.close(fd) }
-            try Descriptor.writeAll(fd, text)
+            try OwnedDescriptor.open(path, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644).writeAll(text)
             return nil
         } catch {
             return "\(error)"

@@ -29,15 +29,18 @@ enum SubmissionGrade {
         let scratch = try makeScratchPackage(submission: submission, lessons: lessons, session: session)
         defer {
             removeTree(scratch)
-            // SwiftPM leaves its lock files for a package in /tmp beside it, named after the
-            // package's path ("/tmp/shmlab-grade-X/.build" → "_tmp_shmlab-grade-X_.build.lock").
+            // SwiftPM leaves its lock files for a package in the temporary root, named after the
+            // package's path ("/tmp/shmlab-grade-X/.build" → "_tmp_shmlab-grade-X_.build.lock"):
+            // the builds of the scratch package (this one's, the scratch lab's) lock them there.
             let root = LeftoverSweep.systemTempRoot()
             let prefix = scratch.replacingOccurrences(of: "/", with: "_") + "_"
             for name in LeftoverSweep.list(root) where name.hasPrefix(prefix) { removeTree("\(root)/\(name)") }
         }
         session.out(session.style.dim("Building the submission with this lab's checks in \(scratch) …"))
-        let build = try ChildProcess.spawn(swift, ["build", "--package-path", scratch, "--product", "lab"], output: .captureBoth,
-                                           newProcessGroup: true)
+        let temporaries = BuildTemporaries(package: scratch)
+        defer { temporaries.remove() }
+        let build = try ChildProcess.spawn(swift, ["build", "--package-path", scratch, "--product", "lab"],
+                                           environment: temporaries.environment, output: .captureBoth, newProcessGroup: true)
         let (output, end) = build.collectOutput(timeout: 1200)
         guard end == .exited(0) else {
             throw LabError("the lab itself did not build in the scratch copy (\(end.map { "\($0)" } ?? "timed out")):\n"

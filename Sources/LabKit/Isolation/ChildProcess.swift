@@ -35,7 +35,7 @@ public final class ChildProcess {
     var endedEntry: pollfd {
         switch pidfd {
         case .some(let fd): return fd.readable
-        case .none: return pollfd(fd: -1, events: 0, revents: 0)
+        case .none: return .skipped
         }
     }
 
@@ -85,7 +85,7 @@ public final class ChildProcess {
             break
         }
         for mapping in handOver {
-            try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, mapping.source, mapping.target))
+            try check("posix_spawn_file_actions_adddup2", posix_spawn_file_actions_adddup2(&actions, mapping.source.rawValue, mapping.target))
         }
         // Nothing else of this process's descriptors reaches the child: a part never holds
         // what the lab's own parent gave it (a test runner's pipe or socket, a terminal's).
@@ -129,16 +129,6 @@ public final class ChildProcess {
             pidfd = OwnedDescriptor(taking: opened)
         }
         return ChildProcess(pid: pid, pidfd: pidfd, output: readEnd, ownsProcessGroup: newProcessGroup || newSession)
-    }
-
-    /// The same, for descriptors owned by a type outside the engine (a lesson's `Connection`
-    /// that holds the student's descriptor): each (source, target) pair is duplicated into the
-    /// child at `target`; the owner keeps its descriptor and closes it.
-    public static func spawn(_ path: String, _ arguments: [String], environment: [String: String?] = [:],
-                             output: Output = .inherit, newProcessGroup: Bool = false, newSession: Bool = false,
-                             mapDescriptors: [(source: Int32, target: Int32)]) throws -> ChildProcess {
-        try spawn(path, arguments, environment: environment, output: output, newProcessGroup: newProcessGroup,
-                  newSession: newSession, handOver: mapDescriptors.map { DescriptorHandOver(ownedElsewhere: $0.source, as: $0.target) })
     }
 
     /// This process's environment with `changes` applied, as "NAME=value" strings.
@@ -247,19 +237,21 @@ public final class ChildProcess {
 }
 
 /// A descriptor of this process that `ChildProcess.spawn` duplicates into the child at `target`
-/// (`posix_spawn_file_actions_adddup2`). Made from a borrowed owner, which keeps it and closes it
-/// after the spawn.
+/// (`posix_spawn_file_actions_adddup2`): lent for the spawn by its owner, which keeps it and
+/// closes it after. `target` is a number in the child's table, not a descriptor of this process.
 public struct DescriptorHandOver: Sendable {
-    let source: Int32
+    let source: BorrowedDescriptor
     let target: Int32
 
+    /// A descriptor the engine owns.
     public init(_ source: borrowing OwnedDescriptor, as target: Int32) {
-        self.source = source.rawValue
+        self.source = source.borrowed
         self.target = target
     }
 
-    /// A descriptor whose owner is a type outside the engine, which keeps it open for the spawn.
-    public init(ownedElsewhere source: Int32, as target: Int32) {
+    /// A descriptor owned elsewhere (a lesson's `Connection` that holds the student's descriptor),
+    /// which its owner keeps open for the spawn.
+    public init(_ source: BorrowedDescriptor, as target: Int32) {
         self.source = source
         self.target = target
     }

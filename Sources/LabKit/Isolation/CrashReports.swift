@@ -54,9 +54,7 @@ public struct CrashReport: Equatable, Sendable {
     /// Makes the folder for one part's crash reports: `TMP/shmlab-part-RUNNER-crash-XXXXXX` (the
     /// runner's pid in the name, so that the next lab removes it if this one is killed).
     static func makeDirectory() -> String? {
-        var template = Array("\(LeftoverSweep.systemTempRoot())/shmlab-part-\(getpid())-crash-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { return nil }
-        return String(cString: made)
+        LeftoverSweep.makeRunnerFolder("crash")
     }
 
     /// Reads every report in `directory` (oldest first), then removes the folder.

@@ -142,16 +142,20 @@ public enum IsolatedRun {
                         + abandoned.map(\.description).joined(separator: "; ") + "\n")
         }
         let sweep = LeftoverSweep(machineWide: !privateSharedMemory)
-        let partTemp = makePartTempDir()
+        let madeTemp = LeftoverSweep.makeRunnerFolder()
         let crashDirectory = CrashReport.makeDirectory()
         let nonce = randomNonce()
 
         func couldNotStart(_ error: Error) -> HiddenRun {
             // Every descriptor made so far had an owner, which closed it on the way out.
-            removeTree(partTemp)
+            if let madeTemp { removeTree(madeTemp) }
             if let crashDirectory { removeTree(crashDirectory) }
             return HiddenRun(records: [], end: .exited(-1), pid: 0, timedOut: false, stalled: nil, longestQuiet: 0, quietAtEnd: 0,
                              output: "", leftovers: [], seconds: monotonicSeconds() - started, couldNotStart: "\(error)")
+        }
+        // Without a folder of its own the part cannot run: the sweep empties the part's TMPDIR.
+        guard let partTemp = madeTemp else {
+            return couldNotStart(SystemError("mkdtemp", object: LeftoverSweep.systemTempRoot()))
         }
         let report: OwnedPipe
         do { report = try OwnedPipe() } catch { return couldNotStart(error) }
@@ -218,7 +222,7 @@ public enum IsolatedRun {
         let leftInPrivate = records.filter { $0.pid == child.pid }.flatMap { $0.leftInSharedMemory ?? [] }
         let leftovers = strays.filter { if case .process(let pid, _) = $0 { return pid != child.pid } else { return true } }
             + sweep.sweepFiles(partTempDir: partTemp)
-            + Set(leftInPrivate).sorted().map(PrivateSharedMemory.leftover)
+            + Set(leftInPrivate).sorted().map(Leftover.inSharedMemory)
         let crashes = crashDirectory.map(CrashReport.collect(from:)) ?? []
 
         if interrupted || Interruption.isPending {
@@ -328,13 +332,6 @@ public enum IsolatedRun {
         return String(line.drop { $0 != "F" }.prefix(300))
     }
 
-    static func makePartTempDir() -> String {
-        // The runner's pid in the name: a folder whose runner was killed is removed by the next.
-        var template = Array("\(LeftoverSweep.systemTempRoot())/shmlab-part-\(getpid())-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { return LeftoverSweep.systemTempRoot() }
-        return String(cString: made)
-    }
-
     /// 16 hex digits from getrandom.
     static func randomNonce() -> String {
         var generator = SystemRandomNumberGenerator()
@@ -357,6 +354,10 @@ enum Subreaper {
 /// tree (or the build) is killed and cleaned up before the lab exits with 130. The pipe lives as
 /// long as the process; its descriptors never leave this type.
 public enum Interruption {
+    /// The self-pipe's owner, from `install` to the end of the process.
+    nonisolated(unsafe) private static var selfPipe: OwnedPipe? = nil
+    /// Its two numbers, copied where the signal handler can reach them without touching Swift
+    /// values (only `write` is async-signal-safe there) and for `poll`.
     nonisolated(unsafe) private static var readFD: Int32 = -1
     nonisolated(unsafe) private static var writeFD: Int32 = -1
 
@@ -364,10 +365,11 @@ public enum Interruption {
     /// lab with them blocked (threads of a test runner often do). The only place the lab changes
     /// its signal mask. The corresponding C functions are `sigaction` and `sigprocmask`.
     public static func install() {
-        guard readFD < 0, let ends = try? Descriptor.pipe() else { return }
-        readFD = ends.read
-        writeFD = ends.write
-        _ = shmlab_set_nonblocking(writeFD)
+        guard readFD < 0, let ends = try? OwnedPipe() else { return }
+        try? ends.write.setNonBlocking()
+        readFD = ends.read.rawValue
+        writeFD = ends.write.rawValue
+        selfPipe = consume ends
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { _ in
             var byte: UInt8 = 1

@@ -13,6 +13,12 @@ public enum Leftover: Equatable, Sendable, CustomStringConvertible {
     /// A process still running after the part ended.
     case process(pid: Int32, command: String)
 
+    /// A name left in /dev/shm: `sem.NAME` is a named semaphore (glibc keeps them there), anything
+    /// else a shared-memory object.
+    static func inSharedMemory(_ name: String) -> Leftover {
+        name.hasPrefix("sem.") ? .semaphore(String(name.dropFirst(4))) : .sharedMemory(name)
+    }
+
     public var description: String {
         switch self {
         case .sharedMemory(let name): return "shared-memory segment /\(name) (never shm_unlink'ed)"
@@ -80,21 +86,22 @@ public struct LeftoverSweep {
 
     /// `NAME`'s value in another process's environment (`/proc/PID/environ`), if readable.
     static func environmentValue(_ name: String, of pid: Int32) -> String? {
-        let fd = open("/proc/\(pid)/environ", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            let n = read(fd, &buffer, buffer.count)
-            if n <= 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
-        }
+        guard let bytes = try? readFile("/proc/\(pid)/environ", limit: 1 << 20) else { return nil }
         let prefix = Array((name + "=").utf8)
         for entry in bytes.split(separator: 0) where entry.starts(with: prefix) {
             return String(decoding: entry.dropFirst(prefix.count), as: UTF8.self)
         }
         return nil
+    }
+
+    /// A new folder of this runner's in the temporary root: `shmlab-part-RUNNERPID-KIND-XXXXXX`
+    /// (a part's own TMPDIR without a kind). The runner's pid in the name is what lets the next
+    /// lab remove it (`sweepAbandoned`) when this one is killed before it can. nil when none can
+    /// be made. The corresponding C function is `mkdtemp`.
+    static func makeRunnerFolder(_ kind: String? = nil) -> String? {
+        var template = Array("\(systemTempRoot())/shmlab-part-\(getpid())-\(kind.map { $0 + "-" } ?? "")XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { return nil }
+        return String(cString: made)
     }
 
     /// The temporary root: `$TMPDIR` or /tmp.
@@ -115,11 +122,7 @@ public struct LeftoverSweep {
             let path = "\(Self.sharedMemoryDir)/\(name)"
             var info = stat()
             guard lstat(path, &info) == 0, info.st_uid == uid else { continue }
-            if name.hasPrefix("sem.") {
-                found.append(.semaphore(String(name.dropFirst(4))))
-            } else {
-                found.append(.sharedMemory(name))
-            }
+            found.append(.inSharedMemory(name))
             unlink(path)
         }
         for name in Self.list(partTempDir) {

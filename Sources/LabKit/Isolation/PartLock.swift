@@ -83,7 +83,7 @@ public final class PartLock {
             holder = file.isBusy ? Self.holder() ?? "" : "a lab built before labs said which part they run"
             notice.update(waited: monotonicSeconds() - started, holder: holder)
             // 10 ms on the interrupt pipe and the keys.
-            var entries = [Interruption.readableEntry, keys?.keyboard.readableEntry ?? pollfd(fd: -1, events: 0, revents: 0)]
+            var entries = [Interruption.readableEntry, keys?.keyboard.readableEntry ?? .skipped]
             if poll(&entries, 2, 10) > 0 {
                 if entries[0].revents != 0 {
                     PartLock(file: file.descriptor(), legacy: nil).release()
@@ -142,9 +142,7 @@ public final class PartLock {
     /// functions are `open`, `flock`, `fstat`/`stat`, `ftruncate` and `pwrite`.
     static func attemptFile(_ activity: String, shared: Bool = false, at path: String = PartLock.path) -> FileAttempt {
         while true {
-            let opened = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard opened >= 0 else { return .unavailable }
-            let fd = OwnedDescriptor(taking: opened)
+            guard let fd = try? OwnedDescriptor.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600) else { return .unavailable }
             guard flock(fd.rawValue, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 else {
                 return errno == EWOULDBLOCK || errno == EINTR ? .busy : .unavailable
             }
@@ -175,9 +173,7 @@ public final class PartLock {
     /// One try at the shared lock on /dev/shm. The corresponding C functions are `open` and
     /// `flock(LOCK_SH | LOCK_NB)`.
     static func attemptLegacy() -> LegacyAttempt {
-        let opened = open("/dev/shm", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard opened >= 0 else { return .unavailable }
-        let fd = OwnedDescriptor(taking: opened)
+        guard let fd = try? OwnedDescriptor.open("/dev/shm", O_RDONLY | O_DIRECTORY) else { return .unavailable }
         return flock(fd.rawValue, LOCK_SH | LOCK_NB) == 0 ? .held(fd) : .busy
     }
 
@@ -219,8 +215,7 @@ struct LockWaitNotice {
     /// Shorter waits get no line: another lab between two of its parts, or its file not yet written.
     static let after = 0.2
     static let repeatEvery = 5.0
-    let terminal = isatty(2) == 1
-    private var shown: String? = nil
+    private var line = StatusLine()
     private var shownAt = -Double.infinity
 
     static func text(holder: String, waited: Double) -> String {
@@ -231,18 +226,16 @@ struct LockWaitNotice {
     mutating func update(waited: Double, holder: String) {
         guard waited >= Self.after else { return }
         let text = Self.text(holder: holder, waited: waited)
-        if terminal {
-            if text != shown { Console.err("\r\u{1B}[2K" + text) }
+        if line.terminal {
+            line.show(text)
         } else if waited - shownAt >= Self.repeatEvery {
             Console.err(text + "\n")
             shownAt = waited
         }
-        shown = text
     }
 
     /// The wait is over: on a terminal the line is erased, so the part's report takes its place.
     mutating func finish() {
-        if terminal && shown != nil { Console.err("\r\u{1B}[2K") }
-        shown = nil
+        line.clear()
     }
 }

@@ -91,6 +91,13 @@ public enum PartOutcome: Equatable, Sendable {
     }
 }
 
+/// A time something took: "340 ms" under a second, "2.4 s" from there.
+func formatDuration(_ seconds: Double) -> String {
+    let ms = Int((seconds * 1000).rounded())
+    return ms >= 1000 ? "\((Double(ms) / 100).rounded() / 10) s" : "\(ms) ms"
+}
+
+/// A length of time given in seconds (a timeout, a quiet window): "3 s", "1.5 s".
 func formatSeconds(_ seconds: Double) -> String {
     if seconds == seconds.rounded() { return "\(Int(seconds)) s" }
     return "\((seconds * 10).rounded() / 10) s"

@@ -53,8 +53,8 @@ struct PartWatch: ~Copyable {
     /// `interruptible` is false) or a key, and reads what came.
     mutating func pollOnce(timeout: Double, child: ChildProcess, keys: StopKeys?, interruptible: Bool = true) -> Wake {
         var fds = [Self.entry(output), Self.entry(report), child.endedEntry,
-                   interruptible ? Interruption.readableEntry : pollfd(fd: -1, events: 0, revents: 0),
-                   keys?.keyboard.readableEntry ?? pollfd(fd: -1, events: 0, revents: 0)]
+                   interruptible ? Interruption.readableEntry : .skipped,
+                   keys?.keyboard.readableEntry ?? .skipped]
         // Without a pidfd, wake up often enough to notice the exit.
         let waitMillis = child.hasPidfd ? Int32(min(max(timeout, 0), 5) * 1000) + 1 : 5
         guard poll(&fds, nfds_t(fds.count), waitMillis) > 0 else { return .waiting }
@@ -141,7 +141,7 @@ struct PartWatch: ~Copyable {
     private static func entry(_ fd: borrowing OwnedDescriptor?) -> pollfd {
         switch fd {
         case .some(let open): return open.readable
-        case .none: return pollfd(fd: -1, events: 0, revents: 0)
+        case .none: return .skipped
         }
     }
 
@@ -171,17 +171,19 @@ public final class Keyboard {
     public init() {}
 
     /// A `poll` entry for standard input (skipped once it ended).
-    public var readableEntry: pollfd { pollfd(fd: ended ? -1 : 0, events: Int16(POLLIN), revents: 0) }
+    public var readableEntry: pollfd { ended ? .skipped : BorrowedDescriptor.standardInput.readable }
 
     /// What was typed (call it once poll says standard input is readable); nil at its end, []
     /// when nothing was there after all. The corresponding C function is `read(0, …)`.
     public func read() -> [UInt8]? {
         var buffer = [UInt8](repeating: 0, count: 64)
-        let n = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
-        if n > 0 { return Array(buffer[0..<n]) }
-        if n < 0 && (errno == EINTR || errno == EAGAIN) { return [] }
-        ended = true
-        return nil
+        switch BorrowedDescriptor.standardInput.readAvailable(into: &buffer) {
+        case .bytes(let n): return Array(buffer[0..<n])
+        case .nothingYet: return []
+        case .endOfFile, .failed:
+            ended = true
+            return nil
+        }
     }
 }
 

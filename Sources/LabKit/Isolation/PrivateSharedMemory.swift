@@ -60,9 +60,4 @@ public enum PrivateSharedMemory {
         guard isEntered else { return [] }
         return LeftoverSweep.list(LeftoverSweep.sharedMemoryDir).sorted()
     }
-
-    /// A name in /dev/shm as a leftover: `sem.NAME` is a semaphore.
-    static func leftover(_ name: String) -> Leftover {
-        name.hasPrefix("sem.") ? .semaphore(String(name.dropFirst(4))) : .sharedMemory(name)
-    }
 }

@@ -46,8 +46,8 @@ public enum VerdictChannel {
     /// Exit status of a process that reached `todo()`.
     public static var notStartedExitCode: Int32 { PartReport.notStartedExitCode }
 
-    /// The report pipe, once connected: its descriptor and which pipe it is (device, inode).
-    nonisolated(unsafe) static var channel: (fd: Int32, device: UInt64, inode: UInt64)?
+    /// The report pipe, once connected: owned for the rest of the process.
+    nonisolated(unsafe) static var channel: ReportPipe?
     nonisolated(unsafe) static var nonce = ""
 
     /// Takes over the two descriptors the runner handed this process (see above). Does nothing in
@@ -55,18 +55,20 @@ public enum VerdictChannel {
     public static func connect() {
         guard getenv(marker) != nil else { return }
         unsetenv(marker)                        // the processes this one starts are not connected
+        // The nonce pipe's read end is this process's from here: read, then closed.
+        let nonceEnd = OwnedDescriptor(taking: nonceFD)
         var text: [UInt8] = []
         var byte: UInt8 = 0
-        while text.count < 64, read(nonceFD, &byte, 1) == 1 { text.append(byte) }
-        close(nonceFD)
+        while text.count < 64, read(nonceEnd.rawValue, &byte, 1) == 1 { text.append(byte) }
+        nonceEnd.close()
         var info = stat()
         guard !text.isEmpty, text.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
               fstat(reportFD, &info) == 0, (info.st_mode & S_IFMT) == S_IFIFO else { return }
         let moved = fcntl(reportFD, F_DUPFD_CLOEXEC, 100)
         guard moved >= 0 else { return }
-        close(reportFD)
+        OwnedDescriptor(taking: reportFD).close()
         nonce = String(decoding: text, as: UTF8.self)
-        channel = (moved, UInt64(info.st_dev), UInt64(info.st_ino))
+        channel = ReportPipe(OwnedDescriptor(taking: moved), device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
         installReporting()
     }
 
@@ -91,8 +93,7 @@ public enum VerdictChannel {
     /// interleave), only while the descriptor still is the runner's pipe.
     static func sendVerdict(_ record: VerdictRecord) -> Bool {
         guard let channel else { return false }
-        var info = stat()
-        guard fstat(channel.fd, &info) == 0, UInt64(info.st_dev) == channel.device, UInt64(info.st_ino) == channel.inode else {
+        guard channel.isStillTheRunnersPipe else {
             Console.err("lab: the report descriptor was replaced: this part's verdict cannot be delivered\n")
             return false
         }
@@ -106,7 +107,7 @@ public enum VerdictChannel {
         guard var data = try? JSONEncoder().encode(record) else { return false }
         data.append(0x0A)
         return data.withUnsafeBytes { bytes in
-            (try? Descriptor.writeAll(channel.fd, bytes)) != nil
+            (try? channel.descriptor.borrowed.writeAll(bytes)) != nil
         }
     }
 
@@ -120,13 +121,14 @@ public enum VerdictChannel {
     /// A pipe that holds `nonce`: its read end, for the child (the write end is closed already).
     static func noncePipe(_ nonce: String) throws -> OwnedDescriptor {
         let pipe = try OwnedPipe()
-        try Descriptor.writeAll(pipe.write.rawValue, nonce)
+        try pipe.write.writeAll(nonce)
         pipe.write.close()
         return pipe.read
     }
 
-    /// The connected report descriptor, for the engine's own fixtures that forge records.
-    public static var descriptorForFixtures: Int32 { channel?.fd ?? -1 }
+    /// The connected report pipe, lent to the engine's own fixtures that forge records; nil when
+    /// this process is not connected.
+    public static var reportForFixtures: BorrowedDescriptor? { channel?.descriptor.borrowed }
 
     /// Parses the report stream: one record a line; lines with another nonce or bad JSON are dropped.
     static func parse(_ bytes: [UInt8], nonce: String) -> [VerdictRecord] {
@@ -136,5 +138,27 @@ public enum VerdictChannel {
                   record.nonce == nonce else { return nil }
             return record
         }
+    }
+}
+
+/// A part's report pipe once `VerdictChannel.connect()` took it over: the write end, owned for the
+/// rest of the process (close-on-exec, at a number of its own), and which pipe it is, so that a
+/// record is written only while the number still names the runner's pipe.
+final class ReportPipe {
+    let descriptor: OwnedDescriptor
+    let device: UInt64
+    let inode: UInt64
+
+    init(_ descriptor: consuming OwnedDescriptor, device: UInt64, inode: UInt64) {
+        self.descriptor = descriptor
+        self.device = device
+        self.inode = inode
+    }
+
+    /// False once the number names another file (student code `dup2`'d over it, or closed it).
+    /// The corresponding C function is `fstat`.
+    var isStillTheRunnersPipe: Bool {
+        var info = stat()
+        return fstat(descriptor.rawValue, &info) == 0 && UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
     }
 }

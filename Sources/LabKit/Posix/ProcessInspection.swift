@@ -90,6 +90,22 @@ public enum ProcessInspection {
         }
     }
 
+    /// The name of system call `number` as `/proc/PID/syscall` shows it ("read", "futex"), or
+    /// "system call N" for one the lab does not name.
+    public static func systemCallName(_ number: Int) -> String {
+        SystemCallName.of(number) ?? "system call \(number)"
+    }
+
+    /// The read-like system calls the process has made so far (`syscr` of `/proc/PID/io`): a
+    /// process that keeps calling `read()` on an end-of-file shows it here. nil when it is gone.
+    public static func readCalls(of pid: pid_t) -> Int? {
+        guard let bytes = try? readFile("/proc/\(pid)/io") else { return nil }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("syscr:") {
+            return Int(line.dropFirst("syscr:".count).trimmingCharacters(in: " \t"))
+        }
+        return nil
+    }
+
     /// True when the process sleeps inside one of `calls`. Where `/proc/PID/syscall` cannot be
     /// read, a sleeping process (state S) is taken as blocked.
     public static func isBlocked(_ pid: pid_t, in calls: [SystemCall]) -> Bool {

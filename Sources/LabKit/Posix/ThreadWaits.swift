@@ -70,7 +70,7 @@ public enum ThreadWait {
         let number = call.number
         let arguments = call.arguments
         guard arguments.count == 6 else { return "in system call \(number)" }
-        let name = SystemCallName.of(number) ?? "system call \(number)"
+        let name = ProcessInspection.systemCallName(number)
         let fd = Int32(truncatingIfNeeded: Int64(bitPattern: arguments[0]))
         switch name {
         case "futex":
@@ -124,11 +124,9 @@ public enum ThreadWait {
     /// "unlocked but the waiter was not woken". Read from `/proc/PID/mem` (the runner is the part's
     /// ancestor); nil when it cannot be read or does not look like a mutex.
     static func mutexHolder(pid: pid_t, waiter: pid_t, address: UInt64) -> String? {
-        let fd = open("/proc/\(pid)/mem", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
+        guard let memory = try? OwnedDescriptor.open("/proc/\(pid)/mem", O_RDONLY) else { return nil }
         var words = [Int32](repeating: 0, count: 5)
-        let got = words.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(Int64(bitPattern: address))) }
+        let got = words.withUnsafeMutableBytes { pread(memory.rawValue, $0.baseAddress, $0.count, off_t(Int64(bitPattern: address))) }
         guard got == 20 else { return nil }
         let lock = UInt32(bitPattern: words[0]), owner = words[2], kind = words[4]
         // __kind: type 0…3, plus robust (16), pshared (128) and protocol bits; anything else is not a mutex.

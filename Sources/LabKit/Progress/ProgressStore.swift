@@ -163,12 +163,16 @@ public struct ProgressStore {
     @discardableResult
     public func update(warn: (String) -> Void, _ change: (inout Progress) -> Void) -> Progress {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let lock = open(directory + "/progress.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        if lock >= 0 { while flock(lock, LOCK_EX) == -1 && errno == EINTR {} }
-        defer { if lock >= 0 { close(lock) } }
+        // Without a lock file (an unwritable folder) it goes on unlocked.
+        let lock = try? OwnedDescriptor.open(directory + "/progress.lock", O_RDWR | O_CREAT, mode: 0o644)
+        switch lock {
+        case .some(let held): while flock(held.rawValue, LOCK_EX) == -1 && errno == EINTR {}
+        case .none: break
+        }
         var progress = load(warn: warn)
         change(&progress)
         save(progress)
+        if let held = lock { held.close() }     // unlocked only once the file is written
         return progress
     }
 

@@ -55,10 +55,7 @@ public struct TerminalReport {
         return lines.joined(separator: "\n")
     }
 
-    func timing(_ result: PartResult) -> String {
-        let ms = Int((result.seconds * 1000).rounded())
-        return ms >= 1000 ? "\((Double(ms) / 100).rounded() / 10) s" : "\(ms) ms"
-    }
+    func timing(_ result: PartResult) -> String { formatDuration(result.seconds) }
 
     /// "4/6 passed · 1 failed · 1 not started".
     public func summary(_ results: [PartResult]) -> String {

@@ -88,9 +88,12 @@ public final class LabBuilder {
         let started = monotonicSeconds()
         let child: ChildProcess
         let command = self.command(product)
+        // Every return below comes after the build and all of its group have ended.
+        let temporaries = BuildTemporaries(package: root)
+        defer { temporaries.remove() }
         do {
-            child = try ChildProcess.spawn(command[0], Array(command.dropFirst()), output: .captureBoth,
-                                           newProcessGroup: true)
+            child = try ChildProcess.spawn(command[0], Array(command.dropFirst()), environment: temporaries.environment,
+                                           output: .captureBoth, newProcessGroup: true)
         } catch {
             return .failed(output: "could not start the build: \(error)", seconds: 0)
         }
@@ -117,6 +120,62 @@ public final class LabBuilder {
         var text = BuildOutput.forStudent(String(decoding: output, as: UTF8.self), root: root)
         if text.isEmpty { text = "the build \(end) without a message" }
         return .failed(output: text, seconds: seconds)
+    }
+}
+
+/// A temporary folder of the lab's own for one `swift build` it starts, given to the build as
+/// `TMPDIR` and removed when the build has ended: SwiftPM and the Swift driver leave about six
+/// `TemporaryDirectory.XXXXXX` folders in the temporary root at every build (the driver makes one
+/// per run and keeps it), which would otherwise pile up in /tmp at every check.
+///
+/// SwiftPM also keeps its locks in `TMPDIR`: the `flock` on `_PATH_.build.lock` is what keeps two
+/// builds of one package apart (with a `TMPDIR` of its own, a build ran beside the student's
+/// `swift build` of the same package, and one of them failed: "database is locked"). So the folder
+/// holds, under SwiftPM's names for them, links to the locks in the machine's temporary root:
+/// those of the package's `.build` and its `workspace-state.json`, and those of the user's
+/// `~/.swiftpm` and manifest cache. SwiftPM opens the lock through the link, and the build waits
+/// for (and holds off) every other SwiftPM of the package as before.
+struct BuildTemporaries {
+    /// The folder (`TMP/shmlab-part-PID-build-XXXXXX`: a killed lab's is removed by the next lab);
+    /// nil when none could be made (the build then uses the temporary root, as SwiftPM would).
+    let directory: String?
+
+    init(package root: String) {
+        directory = LeftoverSweep.makeRunnerFolder("build")
+        guard let directory else { return }
+        let machine = LeftoverSweep.systemTempRoot()
+        let home = PartHosts.environment("HOME")
+        let locked = [root + "/.build", root + "/.build/workspace-state.json"]
+            + (home.map { [$0 + "/.swiftpm", $0 + "/.cache/org.swift.swiftpm/manifests/manifest.db"] } ?? [])
+        for path in locked {
+            let name = Self.lockName(of: path)
+            symlink(machine + "/" + name, directory + "/" + name)
+        }
+    }
+
+    /// What the build is started with.
+    var environment: [String: String?] { directory.map { ["TMPDIR": $0] } ?? [:] }
+
+    /// Removes the folder and what the build left in it (never the locks the links point to).
+    func remove() {
+        if let directory { removeTree(directory) }
+    }
+
+    /// SwiftPM's name for the lock of `path` in the temporary root (`FileLock.prepareLock`): the
+    /// path, its folder's symbolic links resolved, with "/" and ":" as "_" and ".lock" added
+    /// (`/work/lab/.build` → `_work_lab_.build.lock`), cut to its last `NAME_MAX` bytes.
+    static func lockName(of path: String) -> String {
+        let slash = path.lastIndex(of: "/") ?? path.startIndex
+        var folder = String(path[..<slash])
+        if let resolved = realpath(folder.isEmpty ? "/" : folder, nil) {
+            folder = String(cString: resolved)
+            free(resolved)
+        }
+        let full = (folder == "/" ? "" : folder) + "/" + path[path.index(after: slash)...]
+        let name = full.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: ":", with: "_") + ".lock"
+        var bytes = name.utf8.suffix(Int(NAME_MAX))
+        while String(bytes) == nil { bytes = bytes.dropFirst() }
+        return String(bytes) ?? name
     }
 }
 

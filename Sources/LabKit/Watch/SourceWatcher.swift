@@ -118,7 +118,7 @@ public final class SourceWatcher {
     public var readableEntry: pollfd {
         switch inotify {
         case .some(let fd): return fd.readable
-        case .none: return pollfd(fd: -1, events: 0, revents: 0)
+        case .none: return .skipped
         }
     }
 

@@ -199,7 +199,7 @@ final class WatchLoop {
                 session.out(s.dim("stopped"))
                 return .stopped
             case .failed(let output, let seconds):
-                session.out(s.dim("stopped with errors after \(WatchScreen.seconds(seconds))"))
+                session.out(s.dim("stopped with errors after \(formatDuration(seconds))"))
                 session.out("")
                 // Cut to the first errors with a count of the rest: the header stays on screen.
                 session.out(BuildOutput.shortened(output, lines: screen.compilerLines))
@@ -210,7 +210,7 @@ final class WatchLoop {
                 session.out(s.red(s.bold("Lesson \(lesson.info.twoDigits): does not compile")) + "  — fix the error above and save.")
                 return .failed
             case .built(let seconds):
-                session.out(s.dim("done in \(WatchScreen.seconds(seconds))"))
+                session.out(s.dim("done in \(formatDuration(seconds))"))
                 let now = SourceSnapshot.take(exercises, hashing: true)
                 var binary: Int64? = nil
                 var info = stat()
@@ -249,7 +249,7 @@ final class WatchLoop {
             self.session.out(self.screen.report.describe($0))
         }
         if run.waitedForOtherLabs >= 0.5 {
-            session.out(screen.s.dim("  (waited \(WatchScreen.seconds(run.waitedForOtherLabs)) for other labs' parts: parts run one at a time for each user)"))
+            session.out(screen.s.dim("  (waited \(formatDuration(run.waitedForOtherLabs)) for other labs' parts: parts run one at a time for each user)"))
         }
         if run.stoppedByKey { return nil }
         session.out("  " + screen.report.summary(run.results))

@@ -95,8 +95,4 @@ struct WatchScreen {
         if let less = findOnPath("less") { return [less, path] }
         return nil
     }
-
-    static func seconds(_ value: Double) -> String {
-        value < 1 ? "\(Int((value * 1000).rounded())) ms" : "\((value * 10).rounded() / 10) s"
-    }
 }

@@ -89,7 +89,7 @@ public enum EngineFixtures: LessonDeclaration {
 
     static func writes100MB(_ context: PartContext) throws {
         let line = [UInt8](repeating: UInt8(ascii: "x"), count: 1023) + [10]
-        for _ in 0..<(100 * 1024) { try line.withUnsafeBytes { try Descriptor.writeAll(1, $0) } }
+        for _ in 0..<(100 * 1024) { try line.withUnsafeBytes { try BorrowedDescriptor.standardOutput.writeAll($0) } }
     }
 
     static func leavesAGrandchild(_ context: PartContext) throws {
@@ -129,7 +129,7 @@ public enum EngineFixtures: LessonDeclaration {
 
     static func forgesAPassWithTheWrongNonce(_ context: PartContext) throws {
         let forged = #"{"nonce":"0000000000000000","pid":\#(getpid()),"verdict":"passed","message":""}"# + "\n"
-        try Descriptor.writeAll(VerdictChannel.descriptorForFixtures, forged)
+        try VerdictChannel.reportForFixtures?.writeAll(forged)
         exit(0)
     }
 
@@ -178,20 +178,19 @@ public enum EngineFixtures: LessonDeclaration {
         let first = try ProcessSharedMutex.initialize(at: block.baseAddress!)
         let second = try ProcessSharedMutex.initialize(at: block.baseAddress! + 64)
         let firstHeld = SharedFlag(at: block.baseAddress! + 128), secondHeld = SharedFlag(at: block.baseAddress! + 192)
-        let a = try forkChild {
-            try first.lock()
-            firstHeld.value = 1
-            _ = secondHeld.wait(for: 1, timeout: 10)
-            try second.lock()
-            return 0
+        /// A child that takes `mine`, says so, waits until the other child holds `theirs`, then wants it.
+        func child(locking mine: ProcessSharedMutex, _ mineHeld: SharedFlag,
+                   then theirs: ProcessSharedMutex, _ theirsHeld: SharedFlag) throws -> pid_t {
+            try forkChild {
+                try mine.lock()
+                mineHeld.value = 1
+                _ = theirsHeld.wait(for: 1, timeout: 10)
+                try theirs.lock()
+                return 0
+            }
         }
-        let b = try forkChild {
-            try second.lock()
-            secondHeld.value = 1
-            _ = firstHeld.wait(for: 1, timeout: 10)
-            try first.lock()
-            return 0
-        }
+        let a = try child(locking: first, firstHeld, then: second, secondHeld)
+        let b = try child(locking: second, secondHeld, then: first, firstHeld)
         let ends = waitForAll([a, b], timeout: 60)
         killAndReap([a, b].filter { ends[$0] == nil })
         throw CheckFailure("the two children did not finish", seen: "\(ends)")
@@ -252,14 +251,18 @@ public enum EngineFixtures: LessonDeclaration {
         let nonce = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             .first { $0.hasPrefix("LAB_NONCE=") }.map { String($0.dropFirst("LAB_NONCE=".count)) } ?? ""
         let forged = #"{"nonce":"\#(nonce)","pid":\#(getpid()),"verdict":"passed","message":""}"# + "\n"
-        for fd in [3, VerdictChannel.descriptorForFixtures] where fd >= 0 { try? Descriptor.writeAll(fd, forged) }
+        // Descriptor 3 is where the runner put the report pipe; the part moved it away at connect.
+        for report in [BorrowedDescriptor(ownedElsewhere: 3), VerdictChannel.reportForFixtures].compactMap({ $0 }) {
+            try? report.writeAll(forged)
+        }
         exit(0)
     }
 
     /// Writes records without end: the runner must stop listening, not spin.
     static func floodsTheReport(_ context: PartContext) throws {
         let line = #"{"nonce":"x","pid":1,"verdict":"failed","message":"flood"}"# + "\n"
-        while true { try Descriptor.writeAll(VerdictChannel.descriptorForFixtures, line) }
+        guard let report = VerdictChannel.reportForFixtures else { throw CheckFailure("not connected to the runner") }
+        while true { try report.writeAll(line) }
     }
 
     /// setpgid into the runner's group is refused (the part leads a session of its own); hangs.

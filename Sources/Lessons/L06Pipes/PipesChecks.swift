@@ -679,7 +679,8 @@ extension Lesson06 {
         keepFromChildren(mine.descriptor)
         fflush(nil)
         let echo = try ChildProcess.spawn(python, ["-c", pythonEcho, "100", sizes.map(String.init).joined(separator: ",")],
-                                          output: .captureBoth, mapDescriptors: [(theirs.descriptor, 100)])
+                                          output: .captureBoth,
+                                          handOver: [DescriptorHandOver(BorrowedDescriptor(ownedElsewhere: theirs.descriptor), as: 100)])
         theirs.close()
         // The exchange runs in a child with a deadline, so that a wait that never ends is reported
         // with what Python said rather than as a bare timeout.
@@ -734,7 +735,8 @@ extension Lesson06 {
         keepFromChildren(reader.descriptor)
         fflush(nil)
         let sender = try ChildProcess.spawn(python, ["-c", pythonWriter, "100", sizes.map(String.init).joined(separator: ",")],
-                                            output: .captureBoth, mapDescriptors: [(writer.descriptor, 100)])
+                                            output: .captureBoth,
+                                            handOver: [DescriptorHandOver(BorrowedDescriptor(ownedElsewhere: writer.descriptor), as: 100)])
         writer.close()
         let reading = try inChildWithDeadline(15) {
             for size in sizes {
