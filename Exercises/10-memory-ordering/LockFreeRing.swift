@@ -51,7 +51,7 @@ public struct Seqlock: SeqlockContract {
     }
 }
 
-/// Parts 3–9: the ring, laid out as RingLayout says (read it in the contract: swift run lab show 10).
+/// Parts 3–9, 11 and 12: the ring, laid out as RingLayout says (read it in the contract: swift run lab show 10).
 public final class LockFreeRing: SPSCRingContract {
     // Add what you need: pointers to tail, head, closed, the wake word and sleeping (Atomics at
     // RingLayout's offsets), a pointer to the data, and the process's own cached copies of the
@@ -78,8 +78,21 @@ public final class LockFreeRing: SPSCRingContract {
         todo()
     }
 
+    /// Part 11, batched publication: write as many of the messages as fit (each one's padding,
+    /// length and write(i, …), as in trySend), then ONE tail store (releasing) for all of them and
+    /// one look for a sleeper; return how many were written.
+    public func trySend(batch counts: [Int], _ write: (Int, UnsafeMutableRawBufferPointer) -> Void) throws -> Int {
+        todo()
+    }
+
     /// A record at head? (follow a padding record to 0) → copy it, move head (releasing).
     public func tryReceive() throws -> [UInt8]? {
+        todo()
+    }
+
+    /// Part 12, batched release: hand up to `limit` records at head to read(bytes), in place (follow
+    /// a padding record to 0), then ONE head store (releasing) after the last read; return how many.
+    public func tryReceive(upTo limit: Int, _ read: (UnsafeRawBufferPointer) -> Void) throws -> Int {
         todo()
     }
 

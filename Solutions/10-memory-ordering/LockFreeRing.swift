@@ -67,7 +67,8 @@ public struct Seqlock: SeqlockContract {
 }
 
 /// A single-producer single-consumer ring: tail and head on cache lines of their own, each side
-/// caching the other's index, a futex word for a consumer that sleeps.
+/// caching the other's index, batched publication (one store of tail for many messages, one store
+/// of head for many read in place), a futex word for a consumer that sleeps.
 public final class LockFreeRing: SPSCRingContract {
     let data: UnsafeMutableRawPointer
     public let capacity: Int
@@ -111,13 +112,43 @@ public final class LockFreeRing: SPSCRingContract {
         // The producer alone moves tail; it reads it from the block, so a new producer process
         // carries on where the last one stopped.
         let start = tail.pointee.load(ordering: .relaxed)
+        guard let (at, end) = place(count, at: start) else { return false }
+        write(UnsafeMutableRawBufferPointer(start: data + at, count: count))
+        publish(end)
+        return true
+    }
+
+    public func trySend(batch counts: [Int], _ write: (Int, UnsafeMutableRawBufferPointer) -> Void) throws -> Int {
+        guard closed.pointee.load(ordering: .relaxed) == 0 else { throw RingError.closed }
+        for count in counts where count < 0 || count > maximumMessageSize {
+            throw RingError.messageTooLarge(size: count, maximum: maximumMessageSize)
+        }
+        let start = tail.pointee.load(ordering: .relaxed)
+        var end = start
+        var written = 0
+        for count in counts {
+            guard let (at, next) = place(count, at: end) else { break }
+            write(written, UnsafeMutableRawBufferPointer(start: data + at, count: count))
+            end = next
+            written += 1
+        }
+        // Batched publication: the whole batch becomes visible with this one store, and the fence
+        // and the look at sleeping are paid once for all of it.
+        if written > 0 { publish(end) }
+        return written
+    }
+
+    /// Makes room for a record of `count` bytes at the unpublished tail `start`: nil when it does
+    /// not fit; else writes the padding (when the record goes to 0) and the length, and returns
+    /// where the message's bytes go (from `data`) and the tail after the record.
+    func place(_ count: Int, at start: UInt64) -> (at: Int, end: UInt64)? {
         let record = RingLayout.recordSize(count)
         let position = Int(start % UInt64(capacity))
         let skipped = record > capacity - position ? capacity - position : 0
         let needed = UInt64(skipped + record)
         if start &- cachedHead + needed > UInt64(capacity) {
             cachedHead = head.pointee.load(ordering: .acquiring)       // the consumer's reads are over
-            if start &- cachedHead + needed > UInt64(capacity) { return false }
+            if start &- cachedHead + needed > UInt64(capacity) { return nil }
         }
         var at = position
         if skipped > 0 {
@@ -125,9 +156,13 @@ public final class LockFreeRing: SPSCRingContract {
             at = 0
         }
         data.storeBytes(of: UInt32(count).littleEndian, toByteOffset: at, as: UInt32.self)
-        write(UnsafeMutableRawBufferPointer(start: data + at + 4, count: count))
-        // Publication: the record's bytes, then tail, with a releasing store.
-        tail.pointee.store(start + needed, ordering: .releasing)
+        return (at + 4, start + needed)
+    }
+
+    /// Publication: every record written before, then tail, with a releasing store; then the
+    /// consumer is woken if it sleeps.
+    func publish(_ end: UInt64) {
+        tail.pointee.store(end, ordering: .releasing)
         // Store tail, then load sleeping: only a sequentially consistent fence keeps a later load
         // from passing an earlier store (x86's store buffer does exactly that).
         atomicMemoryFence(ordering: .sequentiallyConsistent)
@@ -137,7 +172,6 @@ public final class LockFreeRing: SPSCRingContract {
             wake.pointee.add(1, ordering: .releasing)
             Futex.wake(UnsafeRawPointer(wake), count: 1)
         }
-        return true
     }
 
     public func tryReceive() throws -> [UInt8]? {
@@ -162,6 +196,38 @@ public final class LockFreeRing: SPSCRingContract {
         // Release: the copy above is done before the producer may reuse these bytes.
         head.pointee.store(start + UInt64(skipped + RingLayout.recordSize(Int(length))), ordering: .releasing)
         return message
+    }
+
+    public func tryReceive(upTo limit: Int, _ read: (UnsafeRawBufferPointer) -> Void) throws -> Int {
+        guard limit > 0 else { return 0 }
+        let start = head.pointee.load(ordering: .relaxed)
+        if start == cachedTail {
+            cachedTail = tail.pointee.load(ordering: .acquiring)       // every record up to it is visible
+            if start == cachedTail {
+                guard closed.pointee.load(ordering: .acquiring) != 0 else { return 0 }
+                cachedTail = tail.pointee.load(ordering: .acquiring)   // sent before close?
+                if start == cachedTail { throw RingError.closed }
+            }
+        }
+        let end = cachedTail
+        var at = start
+        var taken = 0
+        while taken < limit && at != end {
+            var position = Int(at % UInt64(capacity))
+            var skipped = 0
+            var length = UInt32(littleEndian: data.load(fromByteOffset: position, as: UInt32.self))
+            if length == RingLayout.padding {
+                skipped = capacity - position
+                position = 0
+                length = UInt32(littleEndian: data.load(fromByteOffset: 0, as: UInt32.self))
+            }
+            read(UnsafeRawBufferPointer(start: data + position + 4, count: Int(length)))
+            at += UInt64(skipped + RingLayout.recordSize(Int(length)))
+            taken += 1
+        }
+        // Batched release: every read above is over before this one store hands their room back.
+        head.pointee.store(at, ordering: .releasing)
+        return taken
     }
 
     public func receive(timeout: Double) throws -> [UInt8] {

@@ -224,6 +224,12 @@ struct ExerciseParts {
     @Test("Lesson 10 › 10. false sharing, measured: two processes' counters on one cache line against a line each", .partStarted(lesson: 10, part: 10))
     func lesson10Part10() throws { try ExercisePart.expectPasses(lesson: 10, part: 10) }
 
+    @Test("Lesson 10 › 11. batched publication: a batch is invisible until its last message is written, then published with one store of tail; what fits across the wrap; a sleeping receive woken", .partStarted(lesson: 10, part: 11))
+    func lesson10Part11() throws { try ExercisePart.expectPasses(lesson: 10, part: 11) }
+
+    @Test("Lesson 10 › 12. batched release: messages read in place, at most the limit, across the wrap; head stored once, after the last read", .partStarted(lesson: 10, part: 12))
+    func lesson10Part12() throws { try ExercisePart.expectPasses(lesson: 10, part: 12) }
+
     @Test("Lesson 11 › 1. a memfd segment: the size asked for, zeros, close-on-exec, sealable, nothing in /dev/shm", .partStarted(lesson: 11, part: 1))
     func lesson11Part1() throws { try ExercisePart.expectPasses(lesson: 11, part: 1) }
 

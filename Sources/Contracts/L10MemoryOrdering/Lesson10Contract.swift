@@ -6,7 +6,7 @@ import Glibc
 //
 // Every promise in these doc comments is a row of the lesson's clause table: the part that checks
 // it and the mistakes that prove the part does (the lesson text, "What the parts prove", shows
-// it; three promises no run on x86-64 can check are listed there with the reason).
+// it; four promises no part can check are listed there with the reason).
 
 /// What lesson 10's ring throws: the ordinary outcomes (empty, full, closed) and bad input.
 public enum RingError: Error, Equatable {
@@ -97,8 +97,12 @@ public protocol SeqlockContract {
     func read() -> [UInt64]
 }
 
-/// Parts 3–9 — a single-producer single-consumer ring of byte messages in a shared block,
-/// without a lock: the producer alone moves tail, the consumer alone moves head.
+/// Parts 3–9, 11 and 12 — a single-producer single-consumer ring of byte messages in a shared
+/// block, without a lock: the producer alone moves tail, the consumer alone moves head. Each side
+/// caches the other's index (it loads it again only when its copy says full or empty), and each
+/// can publish a batch with one store of its index: the producer a batch of messages
+/// (`trySend(batch:_:)`), the consumer the room of a batch of messages it read in place
+/// (`tryReceive(upTo:_:)`).
 ///
 /// The lab makes the ring in one process and forks the producer and the consumer afterwards:
 /// each process has its own copy of the object (its own cached indices), and the block is
@@ -124,9 +128,28 @@ public protocol SPSCRingContract: AnyObject {
     /// (`Futex.wake`).
     func trySend(count: Int, _ write: (UnsafeMutableRawBufferPointer) -> Void) throws -> Bool
 
+    /// Producer only — batched publication. Writes the messages `counts` describes, in order, as
+    /// many as fit now: `write(i, bytes)` is handed exactly message i's `counts[i]` bytes of the
+    /// ring to fill (a record never wraps; the bytes skipped at the end count, as in `trySend`).
+    /// Then publishes all of them with ONE releasing store of tail, after the last one is written,
+    /// and wakes the consumer if it sleeps: one fence and one look at the sleeping word for the
+    /// batch, not one per message. The consumer sees none of the batch before that store, and all
+    /// of it after. Returns how many messages were written and published: 0 when the first does not
+    /// fit (or `counts` is empty). Throws `closed` after `close`, `messageTooLarge` for a message
+    /// that can never fit — before writing anything.
+    func trySend(batch counts: [Int], _ write: (_ index: Int, _ bytes: UnsafeMutableRawBufferPointer) -> Void) throws -> Int
+
     /// Consumer only. The oldest message, or nil when the ring is empty now. Throws `closed` once
     /// the ring is closed and drained.
     func tryReceive() throws -> [UInt8]?
+
+    /// Consumer only — batched release. Hands up to `limit` of the oldest messages to `read`, in
+    /// order, each as its bytes in the ring itself (no copy: valid only during that call of
+    /// `read`), then releases all of them with ONE releasing store of head, after the last `read`
+    /// has returned: the producer may reuse none of their bytes before. Returns how many: 0 when
+    /// the ring is empty now (it does not wait) or `limit` is below 1. Throws `closed` once the
+    /// ring is closed and drained.
+    func tryReceive(upTo limit: Int, _ read: (UnsafeRawBufferPointer) -> Void) throws -> Int
 
     /// Consumer only. The oldest message, waiting up to `timeout` seconds for one (`.infinity`: as
     /// long as it takes) — asleep in the kernel, not spinning. Throws `empty` when the time is up,
@@ -145,12 +168,46 @@ extension SPSCRingContract {
     /// producer's. The corresponding C functions are `sched_yield` and `usleep`.
     public func send(_ message: [UInt8], timeout: Double) throws {
         guard timeout >= 0 else { throw RingError.invalidTimeout(timeout) }
-        let write: (UnsafeMutableRawBufferPointer) -> Void = { ring in
-            message.withUnsafeBytes { ring.copyMemory(from: $0) }
-        }
         var tries = 0
         var deadline = 0.0
-        while try !trySend(count: message.count, write) {
+        while try !trySend(count: message.count, { ring in message.withUnsafeBytes { ring.copyMemory(from: $0) } }) {
+            tries += 1
+            if tries == 64 {
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                deadline = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 + timeout
+            }
+            if tries < 64 { continue }
+            if tries & 63 == 0 {
+                var now = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                if Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 > deadline { throw RingError.full }
+            }
+            if tries < 1024 { sched_yield() } else { usleep(50) }
+        }
+    }
+
+    /// Sends every message of `messages` (copied into the ring), in order, with
+    /// `trySend(batch:_:)`: each call publishes as many as fit with one store of tail; the rest are
+    /// retried while the ring is full, as `send(_:timeout:)` does; throws `full` when no room
+    /// appeared for `timeout` seconds (the messages before were sent). Given, like `send`.
+    public func send(batch messages: [[UInt8]], timeout: Double) throws {
+        guard timeout >= 0 else { throw RingError.invalidTimeout(timeout) }
+        var counts = messages.map { $0.count }
+        var sent = 0
+        var tries = 0
+        var deadline = 0.0
+        while sent < messages.count {
+            let first = sent
+            let written = try trySend(batch: counts) { index, ring in
+                messages[first + index].withUnsafeBytes { ring.copyMemory(from: $0) }
+            }
+            if written > 0 {
+                sent += written
+                if sent < messages.count { counts.removeFirst(written) }
+                tries = 0
+                continue
+            }
             tries += 1
             if tries == 64 {
                 var now = timespec()

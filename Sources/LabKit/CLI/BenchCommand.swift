@@ -21,6 +21,36 @@ extension BuiltinCommands {
             CPython's multiprocessing equivalent measured in the same run. A function that is still
             todo() makes its row "not started"; a crash or a hang is reported on its row.
             Measure a release build for figures worth comparing: swift run -c release lab bench.
+
+            ROWS (measurement .row, as named in --json; ↑ higher is better, ↓ lower; "your" rows
+            run your code, the others are the lab's baselines and CPython):
+              Lesson 04  locked-counter  .one .four: your mutex, an increment by 1 process or 4 at once (ns ↓);
+                         .atomic: an atomic add, no lock (baseline); .python-one .python-four: Value + its lock
+              Lesson 05  queue  .rate: your queue, 64-byte messages, 1 producer → 1 consumer process (msg/s ↑);
+                         .pipe: raw pipe, one write() per message (baseline); .python: multiprocessing.Queue
+              Lesson 06  pipe-rt socketpair-rt  .connection: your round trip of 8 bytes, on one CPU (µs ↓);
+                         .raw: the bare calls (baseline); .python: Pipe, send_bytes
+                         pipe-bulk socketpair-bulk  .connection: 64 MiB in 1 MiB messages (GiB/s ↑);
+                         .raw: 1 MiB write() (baseline); .python: Pipe, send_bytes
+              Lesson 07  manager-call  .append .count .increment: your manager, one proxy call (µs ↓);
+                         .raw: socketpair echo, .framed: FramedConnection echo, .coding: CompactJSON
+                         (baselines); .python-append .python-len .python-increment: Manager
+              Lesson 08  array-copy  .into .out: your copy of 64 MiB of Float64 (GiB/s ↑); .memcpy (baseline);
+                         .python-into .python-out: SharedMemory buffer
+                         array-element  .read .write: your element access (ns ↓); .raw: a pointer load
+                         (baseline); .python-list .python-list-write .python-memoryview .python-manager
+                         transfer-64k transfer-4m  .fresh .reused: your segment, made per transfer or
+                         once (µs ↓); .pipe: write, read (baseline)
+              Lesson 10  ring  .rate: your ring, trySend and receive (a new array) per 64-byte message
+                         (msg/s ↑); .batch: your ring, trySend(batch:) of 32 and tryReceive(upTo:) in
+                         place; .pipe: raw pipe (baseline); .queue05: lesson 05's reference queue;
+                         .python: multiprocessing.Queue
+                         false-sharing  .packed .padded: two processes pinned to two CPUs, an atomic
+                         add each to its own counter, 8 or 128 bytes apart, timed while both run (M adds/s ↑)
+              Lesson 11  start-worker  .spawn: your spawn of /bin/true (it exits at once) + waitpid (ms ↓);
+                         .fork: fork + _exit + waitpid (baseline); .forkserver: a fork server's fork;
+                         .python-fork .python-spawn .python-forkserver: Process running a no-op
+                         function (spawn and forkserver start a new interpreter)
             """)) { invocation, session in
         try runBench(invocation, session)
     }}

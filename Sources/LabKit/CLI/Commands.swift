@@ -138,20 +138,29 @@ enum BuiltinCommands {
                 }
             }
         }
-        let ok = all.allSatisfy { !$0.part.graded || $0.outcome.isPassed || $0.outcome.kind == .skipped }
+        // A part asked for by number counts even when it is not graded: `lab check 10 --part 10`
+        // on a ring still todo() is not started, not a lesson that passes.
+        let counted = { (result: PartResult) in result.part.graded || onlyPart != nil }
+        let ok = all.allSatisfy { !counted($0) || $0.outcome.isPassed || $0.outcome.kind == .skipped }
         if json {
             session.out(CheckReportRecord(results: all.map(PartResultRecord.init)).encoded())
         } else {
             session.out("")
-            session.out(checkAdvice(all, lessons: lessons, implementation: implementation, session: session, ok: ok))
+            session.out(checkAdvice(all, lessons: lessons, implementation: implementation, session: session, ok: ok,
+                                    onlyPart: onlyPart))
         }
         return ok ? ExitStatus.success : ExitStatus.failure
     }
 
     static func checkAdvice(_ results: [PartResult], lessons: [LessonEntry], implementation: Implementation,
-                            session: LabSession, ok: Bool) -> String {
+                            session: LabSession, ok: Bool, onlyPart: Int? = nil) -> String {
         if implementation != .exercise {
             return ok ? "Every part passes on the \(implementation)." : "Some parts do not pass on the \(implementation)."
+        }
+        if ok, let part = onlyPart, lessons.count == 1 {
+            let skipped = results.contains { $0.outcome.kind == .skipped }
+            return session.style.green("Part \(part) of lesson \(lessons[0].info.twoDigits) \(skipped ? "was skipped" : "passes").")
+                + " The whole lesson: swift run lab check \(lessons[0].info.number)"
         }
         if ok {
             if lessons.count == 1, let next = session.visibleLessons.first(where: { $0.info.number > lessons[0].info.number }) {
@@ -159,7 +168,7 @@ enum BuiltinCommands {
             }
             return session.style.green("Every checked part passes.")
         }
-        guard let first = results.first(where: { $0.part.graded && !$0.outcome.isPassed && $0.outcome.kind != .skipped }) else {
+        guard let first = results.first(where: { ($0.part.graded || onlyPart != nil) && !$0.outcome.isPassed && $0.outcome.kind != .skipped }) else {
             return ""
         }
         let n = first.lesson.number

@@ -40,7 +40,8 @@ public final class PartHosts {
     /// - where: `$SHMLAB_HOSTS_DIR`, else beside the running lab (also once a build replaced it);
     /// - whether: never with `SHMLAB_NO_BUILD` set (to anything but 0); with
     ///   `$SHMLAB_BUILD_COMMAND` (run with /bin/sh; the lab's own tests) when it is set; else with
-    ///   `swift build` when the lab runs from the package's `.build` and `swift` is on PATH.
+    ///   `swift build` when the lab runs from the package's `.build` and `swift` is on PATH (with
+    ///   `-j $SHMLAB_BUILD_JOBS` when that is a number: the `-j` the lab itself was built with).
     public static func forRunningLab(root: String = PackagePaths.root,
                                      environment: (String) -> String? = PartHosts.environment) -> PartHosts {
         var executable = currentExecutablePath()
@@ -56,7 +57,8 @@ public final class PartHosts {
             return PartHosts(location: location, builder: LabBuilder(root: root, location: location) { _ in ["/bin/sh", "-c", command] })
         }
         guard inPackageBuild != nil, let swift = findOnPath("swift") else { return PartHosts(location: location, builder: nil) }
-        return PartHosts(location: location, builder: .swiftBuild(swift, root: root, location: location))
+        let jobs = environment("SHMLAB_BUILD_JOBS").flatMap { Int($0) }.map(String.init)
+        return PartHosts(location: location, builder: .swiftBuild(swift, root: root, location: location, jobs: jobs))
     }
 
     /// A variable of this process's environment; nil when unset or empty.

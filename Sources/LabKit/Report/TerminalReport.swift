@@ -60,6 +60,11 @@ public struct TerminalReport {
     /// "4/6 passed · 1 failed · 1 not started".
     public func summary(_ results: [PartResult]) -> String {
         let graded = results.filter { $0.part.graded }
+        if graded.isEmpty, results.count == 1, let only = results.first {
+            // One demonstration asked for by number (`--part`): its own outcome, not "0/0 passed".
+            let text = "demonstration, not graded: \(only.outcome.kind.label)"
+            return only.outcome.isPassed ? style.green(text) : style.bold(text)
+        }
         let passed = graded.filter { $0.outcome.isPassed }.count
         var counts: [(String, Int)] = []
         for kind in PartOutcome.Kind.allCases where kind != .passed {

@@ -71,11 +71,15 @@ public final class LabBuilder {
         self.command = command
     }
 
-    /// `swift build --package-path ROOT [--product P] [-c release]`, in the configuration of `location`.
-    public static func swiftBuild(_ swift: String, root: String, location: BuildLocation) -> LabBuilder {
+    /// `swift build --package-path ROOT [--product P] [-c release] [-j JOBS]`, in the
+    /// configuration of `location`. `jobs` (`$SHMLAB_BUILD_JOBS`): SwiftPM puts `-j` into every
+    /// compile command, so a build with another `-j` than the last one compiles every module again
+    /// (a release `Lessons` alone took minutes on the lab's 2-core machine).
+    public static func swiftBuild(_ swift: String, root: String, location: BuildLocation, jobs: String? = nil) -> LabBuilder {
         let release = location.configuration == "release" ? ["-c", "release"] : []
+        let parallel = jobs.map { ["-j", $0] } ?? []
         return LabBuilder(root: root, location: location) { product in
-            [swift, "build", "--package-path", root] + (product.isEmpty ? [] : ["--product", product]) + release
+            [swift, "build", "--package-path", root] + (product.isEmpty ? [] : ["--product", product]) + release + parallel
         }
     }
 

@@ -102,7 +102,7 @@ enum LockingBench {
                 }
                 run.record("locked-counter.four", contended, note: exact ? nil : "the counter was not exact: the mutex lost updates")
             }
-            run.measurePython(pythonScript, ["\(run.pick(quick: 20_000, full: 200_000))", "\(run.repetitions)"],
+            run.measurePython(pythonScript, ["\(run.pick(quick: 20_000, full: 50_000))", "\(run.repetitions)"],
                               names: ["locked-counter.python-one": "one", "locked-counter.python-four": "four"])
         }]
     }

@@ -39,13 +39,13 @@ enum QueueBench {
                         baseline: "queue.pipe", python: "queue.python")
             run.declare("queue.pipe", "raw pipe, one write() per message (baseline)", unit: "msg/s", higherIsBetter: true, role: .baseline)
             run.declare("queue.python", "Python multiprocessing.Queue", unit: "msg/s", higherIsBetter: true, role: .python)
-            let messages = run.pick(quick: 100_000, full: 1_000_000)
+            let messages = run.pick(quick: 100_000, full: 400_000)
             var bodies: [() throws -> Double] = [{ try pipeRate(messages: messages, size: 64) }]
             if run.implementation { bodies.append({ try throughput(Q.self, messages: messages) }) }
             let rates = try BenchRepeat.inTurns(run.repetitions, bodies)
             run.record("queue.pipe", rates[0])
             if run.implementation { run.record("queue.rate", rates[1]) }
-            run.measurePython(pythonScript, ["\(run.pick(quick: 20_000, full: 200_000))", "\(run.repetitions)"],
+            run.measurePython(pythonScript, ["\(run.pick(quick: 20_000, full: 50_000))", "\(run.repetitions)"],
                               names: ["queue.python": "rate"])
         }]
     }

@@ -50,7 +50,7 @@ enum PipeBench {
         })
         run.record("\(key).raw", times[0])
         if run.implementation { run.record("\(key).connection", times[1]) }
-        run.measurePython(pythonScript, ["rt", duplex ? "duplex" : "simplex", "\(run.pick(quick: 2_000, full: 20_000))", "\(run.repetitions)"],
+        run.measurePython(pythonScript, ["rt", duplex ? "duplex" : "simplex", "\(run.pick(quick: 2_000, full: 5_000))", "\(run.repetitions)"],
                           names: ["\(key).python": "values"])
     }
 

@@ -70,7 +70,7 @@ enum ManagerBench {
             run.record("\(key).count", times[4])
             run.record("\(key).increment", times[5])
         }
-        run.measurePython(pythonScript, ["\(run.pick(quick: 1_000, full: 5_000))", "\(run.repetitions)"],
+        run.measurePython(pythonScript, ["\(run.pick(quick: 1_000, full: 2_000))", "\(run.repetitions)"],
                           names: ["\(key).python-append": "append", "\(key).python-len": "len",
                                   "\(key).python-increment": "increment"])
     }

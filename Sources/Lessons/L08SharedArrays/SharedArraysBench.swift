@@ -158,7 +158,7 @@ enum ArraysBench {
             run.record("array-element.read", times[1])
             run.record("array-element.write", times[2])
         }
-        run.measurePython(pythonElementScript, ["\(run.pick(quick: 20_000, full: 200_000))", "\(run.pick(quick: 500, full: 5_000))", "\(run.repetitions)"],
+        run.measurePython(pythonElementScript, ["\(run.pick(quick: 20_000, full: 50_000))", "\(run.pick(quick: 500, full: 1_000))", "\(run.repetitions)"],
                           names: ["array-element.python-list": "list", "array-element.python-list-write": "list_write",
                                   "array-element.python-memoryview": "memoryview", "array-element.python-manager": "manager"])
     }

@@ -71,7 +71,20 @@ public enum Lesson10: LessonDeclaration {
         ]),
         Part(10, "false sharing, measured: two processes' counters on one cache line against a line each",
              check: { lab, context in try falseSharingMeasured(lab.ring, context) }, graded: false, hints: [
-            "Nothing more to write (it runs once your ring's init works): this part measures what the ring's layout avoids. Read the ratio it prints, and the lesson's section on cache lines.",
+            "Nothing more to write (it runs once your ring sends and receives a message): this part measures what the ring's layout avoids. Read the ratio it prints, and the lesson's section on cache lines.",
         ]),
+        Part(11, "batched publication: a batch is invisible until its last message is written, then published with one store of tail; what fits across the wrap; a sleeping receive woken",
+             check: { lab, context in try batchedPublication(lab.ring, context) }, hints: [
+            "trySend(batch:_:) is trySend for several messages with the publication moved out of the loop: load tail once (.relaxed), then for each count: room? (from your cached head, the skipped bytes counted; reload head .acquiring only when it says full) → padding, length, write(i, bytes) — and carry the unpublished tail to the next message.",
+            "After the loop, and only if something was written: ONE tail.store(end, ordering: .releasing), then the same wake-up as trySend (a .sequentiallyConsistent fence, and when sleeping is 1: exchange it to 0, bump the wake word, Futex.wake). Return how many were written — fewer than asked when the ring filled up.",
+            "The lab stops your producer inside write for the batch's last message and looks at tail: a tail stored inside the loop (or a loop over trySend) shows the consumer half a batch. Check every count against maximumMessageSize before writing anything.",
+        ], ifTimedOut: notWoken, timeout: 60),
+        Part(12, "batched release: messages read in place, at most the limit, across the wrap; head stored once, after the last read",
+             check: { lab, context in try batchedRelease(lab.ring, context) }, hints: [
+            "tryReceive(upTo:_:) is tryReceive for several records without the copy: load head (.relaxed); when it equals your cached tail, load tail again (.acquiring) — empty: return 0 (or throw closed, as tryReceive does). Then walk the records from head towards the cached tail, at most limit of them, following a padding length to 0, handing each read(UnsafeRawBufferPointer(start: data + position + 4, count: length)).",
+            "Carry the new head in a local variable while you walk; after the loop, ONE head.store(newHead, ordering: .releasing). read gets the bytes in the ring itself: until head moves past them, the producer cannot write there, so the store must come after the last read returns.",
+            "The lab stops inside read for the batch's last message and looks at head from another process: a head stored per message (or for the whole batch before the reads) shows there. Return how many you handed to read.",
+        ], ifTimedOut: "The consumer waited for a message it never saw: tryReceive(upTo:) must load tail again (.acquiring) when head equals its cached copy, and move head past every record it read.",
+                 timeout: 60),
     ] }
 }

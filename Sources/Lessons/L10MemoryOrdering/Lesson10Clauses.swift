@@ -1,6 +1,6 @@
 /// Lesson 10's clause table: every promise of the contract (`Lesson10Contract.swift`) and of the
 /// lesson text → the parts that check it → the mutants that prove those parts fail when it is
-/// broken. Three promises no run on this x86-64 machine can check say why instead.
+/// broken. Four promises no part can check (three of them because x86-64 cannot show them) say why instead.
 extension Lesson10 {
     public static var clauses: [Clause] { [
         // The flag (part 1).
@@ -50,6 +50,22 @@ extension Lesson10 {
         Clause("after close, messages sent before are still received, then closed",
                in: "SPSCRingContract.tryReceive()", parts: [7], mutants: ["closed-before-drain"]),
         Clause("trySend throws closed after close", in: "SPSCRingContract.trySend(count:_:)", parts: [7], mutants: ["send-after-close"]),
+        // Batched publication (part 11).
+        Clause("trySend(batch:) publishes a batch with one releasing store of tail after its last message is written: the consumer sees none of it before",
+               in: "SPSCRingContract.trySend(batch:_:)", parts: [11], mutants: ["publishes-each-message"]),
+        Clause("trySend(batch:) writes as many messages as fit, the bytes skipped at the wrap counted, and returns how many it wrote",
+               in: "SPSCRingContract.trySend(batch:_:)", parts: [11], mutants: ["batch-room-forgets-padding", "batch-returns-requested"]),
+        Clause("a batch wakes a receive asleep on an empty ring", in: "SPSCRingContract.trySend(batch:_:)", parts: [11],
+               mutants: ["batch-without-wake"]),
+        Clause("a batch pays one fence and one look at the sleeping word, not one per message", in: "text: Batched publication",
+               notCheckable: "a fence changes nothing another process can read; a batch that fences once per message is correct, only slower, which the bench shows (lab bench: the ring one message per send beside the ring in batches)"),
+        // Batched release (part 12).
+        Clause("tryReceive(upTo:_:) releases the messages it read with one releasing store of head, after the last read has returned",
+               in: "SPSCRingContract.tryReceive(upTo:_:)", parts: [12], mutants: ["releases-each-message", "release-before-read"]),
+        Clause("tryReceive(upTo:_:) hands at most limit messages, oldest first, each whole and in place, following the padding at the wrap",
+               in: "SPSCRingContract.tryReceive(upTo:_:)", parts: [12], mutants: ["limit-ignored", "batch-receive-ignores-padding"]),
+        Clause("tryReceive(upTo:_:) returns 0 on an empty ring at once, and throws closed once the ring is closed and drained",
+               in: "SPSCRingContract.tryReceive(upTo:_:)", parts: [12], mutants: ["batch-receive-never-closed"]),
         // A producer that dies (part 8).
         Clause("a producer killed mid-send leaves the ring usable: a new producer process carries on, past the wrap",
                in: "text: A producer that dies mid-send", parts: [8], mutants: ["tail-in-process-memory", "head-never-reloaded"]),

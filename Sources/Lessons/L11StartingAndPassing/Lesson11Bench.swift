@@ -37,13 +37,16 @@ enum StartWorkerBench {
         [BenchMeasurement("start-worker", "starting a worker: start, run nothing, reap") { run in
             run.declare("start-worker.fork", "fork + _exit + waitpid (baseline)", unit: "ms", higherIsBetter: false,
                         role: .baseline, python: "start-worker.python-fork")
-            run.declare("start-worker.spawn", "your spawn of /bin/true + waitpid", unit: "ms", higherIsBetter: false,
+            let program = smallProgram
+            run.declare("start-worker.spawn", "your spawn of \(program ?? "/bin/true") (exits at once) + waitpid", unit: "ms", higherIsBetter: false,
                         baseline: "start-worker.fork", python: "start-worker.python-spawn")
             run.declare("start-worker.forkserver", "a fork server's fork, asked over a socket", unit: "ms", higherIsBetter: false,
                         role: .baseline, python: "start-worker.python-forkserver")
-            run.declare("start-worker.python-fork", "Python Process, start method fork", unit: "ms", higherIsBetter: false, role: .python)
-            run.declare("start-worker.python-spawn", "Python Process, start method spawn", unit: "ms", higherIsBetter: false, role: .python)
-            run.declare("start-worker.python-forkserver", "Python Process, start method forkserver", unit: "ms", higherIsBetter: false, role: .python)
+            run.declare("start-worker.python-fork", "Python Process, fork: a no-op function", unit: "ms", higherIsBetter: false, role: .python)
+            run.declare("start-worker.python-spawn", "Python Process, spawn: a new interpreter, a no-op function", unit: "ms",
+                        higherIsBetter: false, role: .python)
+            run.declare("start-worker.python-forkserver", "Python Process, forkserver: a no-op function", unit: "ms",
+                        higherIsBetter: false, role: .python)
 
             let count = run.pick(quick: 20, full: 100)
             func milliseconds(_ body: () throws -> Void) rethrows -> Double {
@@ -72,7 +75,6 @@ enum StartWorkerBench {
                 { milliseconds { fflush(nil); let pid = fork(); if pid == 0 { _exit(0) }; var s: Int32 = 0; _ = waitpid(pid, &s, 0) } },
                 { milliseconds { var byte: UInt8 = 1; _ = write(fds[0], &byte, 1); _ = read(fds[0], &byte, 1) } },
             ]
-            let program = smallProgram
             if run.implementation, let program {
                 bodies.append({
                     try milliseconds {
@@ -88,7 +90,7 @@ enum StartWorkerBench {
             if run.implementation {
                 if program == nil { run.skip("start-worker.spawn", "no /bin/true on this machine") } else { run.record("start-worker.spawn", times[2]) }
             }
-            run.measurePython(pythonScript, ["\(run.repetitions)", "\(run.pick(quick: 2, full: 10))"],
+            run.measurePython(pythonScript, ["\(run.repetitions)", "\(run.pick(quick: 2, full: 4))"],
                               names: ["start-worker.python-fork": "fork", "start-worker.python-spawn": "spawn",
                                       "start-worker.python-forkserver": "forkserver"], timeout: 300)
         }]

@@ -68,6 +68,24 @@ public enum LockFreeMutants {
                caughtBy: [7], implementation: ring(SendsAfterClose.self)),
         Mutant(name: "tail-in-process-memory", mistake: "the producer keeps its tail in its object, not in the block: a new producer process starts from the copy it was forked with",
                caughtBy: [8], implementation: ring(PrivateTail.self)),
+        Mutant(name: "publishes-each-message", mistake: "trySend(batch:) is a loop over trySend: tail is stored (and fenced) after every message, so the consumer sees half a batch",
+               caughtBy: [11], implementation: ring(EachMessagePublished.self)),
+        Mutant(name: "batch-room-forgets-padding", mistake: "trySend(batch:) checks room for each record only, not for the record and the bytes skipped to the end",
+               caughtBy: [11], implementation: ring(BatchRoomForgetsPadding.self)),
+        Mutant(name: "batch-returns-requested", mistake: "trySend(batch:) stops when the ring is full but returns how many messages it was asked to send (the given send(batch:) then drops the rest)",
+               caughtBy: [11], implementation: ring(BatchReturnsRequested.self)),
+        Mutant(name: "batch-without-wake", mistake: "trySend(batch:) stores tail once but never looks for a sleeping consumer",
+               caughtBy: [11], implementation: ring(BatchWithoutWake.self)),
+        Mutant(name: "releases-each-message", mistake: "tryReceive(upTo:) stores head after each message it hands to read, not once after the last",
+               caughtBy: [12], implementation: ring(ReleasesEachMessage.self)),
+        Mutant(name: "release-before-read", mistake: "tryReceive(upTo:) stores head past the whole batch first, then hands the messages to read (the producer may already overwrite them)",
+               caughtBy: [12], implementation: ring(ReleaseBeforeRead.self)),
+        Mutant(name: "limit-ignored", mistake: "tryReceive(upTo:) hands every message up to tail to read, however many were asked for",
+               caughtBy: [12], implementation: ring(LimitIgnored.self)),
+        Mutant(name: "batch-receive-ignores-padding", mistake: "tryReceive(upTo:) does not recognise the padding length and reads the end of the data as a record",
+               caughtBy: [12], implementation: ring(BatchReceiveIgnoresPadding.self)),
+        Mutant(name: "batch-receive-never-closed", mistake: "tryReceive(upTo:) returns 0 on a closed, drained ring instead of throwing closed",
+               caughtBy: [12], implementation: ring(BatchReceiveNeverClosed.self)),
         Mutant(name: "head-never-reloaded", mistake: "trySend answers from its cached copy of head and never loads head again: once the ring has been round once it looks full for ever",
                caughtBy: [8], implementation: ring(HeadNeverReloaded.self)),
     ] }
@@ -170,6 +188,15 @@ public enum WakeFromCache: RingMistake {}
 public enum BusyWait: RingMistake {}
 public enum CloseSilently: RingMistake {}
 public enum PrivateTail: RingMistake {}
+public enum EachMessagePublished: RingMistake {}
+public enum BatchRoomForgetsPadding: RingMistake {}
+public enum BatchReturnsRequested: RingMistake {}
+public enum BatchWithoutWake: RingMistake {}
+public enum ReleasesEachMessage: RingMistake {}
+public enum ReleaseBeforeRead: RingMistake {}
+public enum LimitIgnored: RingMistake {}
+public enum BatchReceiveIgnoresPadding: RingMistake {}
+public enum BatchReceiveNeverClosed: RingMistake {}
 
 /// The reference ring with the mistake `M`.
 public final class FaultyRing<M: RingMistake>: SPSCRingContract {
@@ -254,6 +281,58 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
         return true
     }
 
+    public func trySend(batch counts: [Int], _ write: (Int, UnsafeMutableRawBufferPointer) -> Void) throws -> Int {
+        if M.self == EachMessagePublished.self {                                 // mistake: one publication per message
+            var written = 0
+            for count in counts {
+                guard try trySend(count: count, { write(written, $0) }) else { break }
+                written += 1
+            }
+            return written
+        }
+        guard closed.pointee.load(ordering: .relaxed) == 0 || M.self == SendsAfterClose.self else { throw RingError.closed }
+        for count in counts where count < 0 || count > maximumMessageSize {
+            throw RingError.messageTooLarge(size: count, maximum: maximumMessageSize)
+        }
+        let start = M.self == PrivateTail.self ? privateTail : tail.pointee.load(ordering: .relaxed)
+        var end = start
+        var written = 0
+        for count in counts {
+            let record = recordSize(count)
+            let position = Int(end % UInt64(capacity))
+            let skipped = record > capacity - position ? capacity - position : 0
+            let needed = UInt64(skipped + record)
+            let forgets = M.self == BatchRoomForgetsPadding.self || M.self == RoomForgetsPadding.self
+            let room = forgets ? UInt64(record) : needed                        // mistake (BatchRoomForgetsPadding)
+            if end &- cachedHead + room > UInt64(capacity) {
+                if M.self == HeadNeverReloaded.self { break }
+                cachedHead = head.pointee.load(ordering: .acquiring)
+                if end &- cachedHead + room > UInt64(capacity) { break }
+            }
+            var at = position
+            if skipped > 0 {
+                if capacity - position >= 4 { data.storeBytes(of: RingLayout.padding, toByteOffset: position, as: UInt32.self) }
+                at = 0
+            }
+            data.storeBytes(of: UInt32(count).littleEndian, toByteOffset: at, as: UInt32.self)
+            write(written, UnsafeMutableRawBufferPointer(start: data + at + 4, count: count))
+            end += needed
+            written += 1
+        }
+        if written > 0 {
+            tail.pointee.store(end, ordering: .releasing)
+            privateTail = end
+            if M.self != BatchWithoutWake.self {                                 // mistake (BatchWithoutWake): nobody woken
+                atomicMemoryFence(ordering: .sequentiallyConsistent)
+                if sleeping.pointee.load(ordering: .relaxed) != 0, sleeping.pointee.exchange(0, ordering: .acquiringAndReleasing) != 0 {
+                    wake.pointee.add(1, ordering: .releasing)
+                    Futex.wake(UnsafeRawPointer(wake), count: 1)
+                }
+            }
+        }
+        return M.self == BatchReturnsRequested.self ? counts.count : written    // mistake (BatchReturnsRequested)
+    }
+
     public func tryReceive() throws -> [UInt8]? {
         if M.self == ClosedFirst.self, closed.pointee.load(ordering: .acquiring) != 0 { throw RingError.closed }  // mistake
         let start = head.pointee.load(ordering: .relaxed)
@@ -281,6 +360,52 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
         let message = Array(UnsafeRawBufferPointer(start: data + position + 4, count: count))
         head.pointee.store(start + UInt64(skipped + recordSize(count)), ordering: .releasing)
         return message
+    }
+
+    public func tryReceive(upTo limit: Int, _ read: (UnsafeRawBufferPointer) -> Void) throws -> Int {
+        guard limit > 0 else { return 0 }
+        if M.self == ClosedFirst.self, closed.pointee.load(ordering: .acquiring) != 0 { throw RingError.closed }
+        let start = head.pointee.load(ordering: .relaxed)
+        if start == cachedTail {
+            if M.self != TailNeverReloaded.self { cachedTail = tail.pointee.load(ordering: .acquiring) }
+            if start == cachedTail {
+                guard closed.pointee.load(ordering: .acquiring) != 0 else { return 0 }
+                cachedTail = tail.pointee.load(ordering: .acquiring)
+                if start == cachedTail {
+                    if M.self == BatchReceiveNeverClosed.self { return 0 }          // mistake: closed never said
+                    throw RingError.closed
+                }
+            }
+        }
+        let end = cachedTail
+        /// The records from `start` up to `limit` of them: where each message lies, and head after each.
+        var records: [(position: Int, count: Int, next: UInt64)] = []
+        var at = start
+        while (records.count < limit || M.self == LimitIgnored.self) && at != end {   // mistake (LimitIgnored)
+            var position = Int(at % UInt64(capacity))
+            var skipped = 0
+            if capacity - position < 4 {                                      // only an unpadded ring gets here
+                skipped = capacity - position
+                position = 0
+            }
+            var length = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: position, as: UInt32.self))
+            if length == RingLayout.padding && M.self != PaddingNotFollowed.self && M.self != BatchReceiveIgnoresPadding.self {
+                skipped = capacity - position                                 // mistake (BatchReceiveIgnoresPadding): not followed
+                position = 0
+                length = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+            }
+            let count = max(0, min(Int(length), capacity - position - 4))     // no reading past the block
+            at += UInt64(skipped + recordSize(count))
+            records.append((position, count, at))
+            if at &- start > UInt64(capacity) { break }                       // a misread length: no further
+        }
+        if M.self == ReleaseBeforeRead.self { head.pointee.store(at, ordering: .releasing) }   // mistake: released first
+        for record in records {
+            read(UnsafeRawBufferPointer(start: data + record.position + 4, count: record.count))
+            if M.self == ReleasesEachMessage.self { head.pointee.store(record.next, ordering: .releasing) }  // mistake: one store each
+        }
+        head.pointee.store(at, ordering: .releasing)
+        return records.count
     }
 
     public func receive(timeout: Double) throws -> [UInt8] {

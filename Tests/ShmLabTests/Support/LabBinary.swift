@@ -126,6 +126,15 @@ enum LabBinary {
     /// Progress written by test runs goes here, not into the student's `.lab/`.
     static let scratchProgressDir: String = scratchRoot + "/progress"
 
+    /// Whether the parameterized proof tests (the solution passes, each mutant is caught) take
+    /// lesson `number`: every lesson, unless `SHMLAB_PROOF_LESSONS` lists some ("10" or "10,11").
+    /// `swift test --filter` selects a test, not one argument of it:
+    /// `SHMLAB_PROOF_LESSONS=10 swift test --filter LessonProofTests` proves lesson 10 alone.
+    static func proves(_ number: Int) -> Bool {
+        guard let list = ProcessInfo.processInfo.environment["SHMLAB_PROOF_LESSONS"], !list.isEmpty else { return true }
+        return list.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.contains(number)
+    }
+
     /// The lessons, parts and mutants the binary knows (`lab __catalog`).
     static let catalog: CatalogRecord = {
         guard let run = try? run(["__catalog"]),
@@ -149,9 +158,9 @@ struct PartCase: CustomTestStringConvertible, Sendable, Hashable {
     let graded: Bool
     var testDescription: String { "Lesson \(lesson < 10 ? "0" : "")\(lesson) › \(part). \(title)" }
 
-    /// Every part of every visible lesson.
+    /// Every part of every visible lesson (of the lessons `SHMLAB_PROOF_LESSONS` names, when set).
     static var all: [PartCase] {
-        LabBinary.catalog.lessons.filter { !$0.hidden }.flatMap { lesson in
+        LabBinary.catalog.lessons.filter { !$0.hidden && LabBinary.proves($0.number) }.flatMap { lesson in
             lesson.parts.map { PartCase(lesson: lesson.number, part: $0.number, title: $0.title, graded: $0.graded) }
         }
     }
@@ -168,7 +177,7 @@ struct MutantCase: CustomTestStringConvertible, Sendable, Hashable {
     var testDescription: String { "Lesson \(lesson < 10 ? "0" : "")\(lesson) › mutant \(mutant) › caught by part \(part)" }
 
     static var all: [MutantCase] {
-        LabBinary.catalog.lessons.filter { !$0.hidden }.flatMap { lesson in
+        LabBinary.catalog.lessons.filter { !$0.hidden && LabBinary.proves($0.number) }.flatMap { lesson in
             lesson.mutants.flatMap { mutant in
                 mutant.catches.map {
                     MutantCase(lesson: lesson.number, mutant: mutant.name, mistake: mutant.mistake,
