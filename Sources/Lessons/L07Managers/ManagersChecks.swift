@@ -107,12 +107,19 @@ extension Lesson07 {
     // MARK: - Part 2
 
     /// Part 2: the tutorial's second: under a lock, each process's block of 100 stays contiguous.
+    ///
+    /// A server that leaves some of the four clients unserved while the others stay connected
+    /// (one client at a time; a pool of fewer than four threads) deadlocks here whatever the order
+    /// the clients take the lock in: the first unserved client to take it sleeps in read() holding
+    /// it, the others sleep in the lock or at the "appended" barrier (a futex), the server sleeps
+    /// reading a client that will not close. Nothing wakes anything: the runner's stall watch ends
+    /// the part as deadlocked and names each wait, the lock's holder among them.
     static func blocksUnderALock<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
         let address = try startManager(L.self, context)
         let block = try labSharedBlock(bytes: 4096)
         defer { labUnmap(block) }
         let lock = try ProcessSharedMutex.initialize(at: block.baseAddress! + 1024)
-        try runClients(L.self, address, count: 4) { index, client, barrier in
+        try runClients(L.self, address, count: 4, whenLeftWaiting: .sleep) { index, client, barrier in
             try barrier.arrive("connected")
             try lock.withLock {
                 for _ in 0..<100 { try attempt("list.append(\(index))") { try client.list.append(index) } }
@@ -289,6 +296,22 @@ extension Lesson07 {
         let address = try startManager(L.self, context)
         let survivor = try connect(L.self, address, after: "start")
         try attempt("list.append(1)") { try survivor.list.append(1) }
+
+        // A client killed between two requests: its reply read, nothing sent since. Its end of the
+        // connection holds no unread byte, so the server's read on it ends with end of file (not
+        // ECONNRESET), exactly as when a client closes — whatever the timing. (The kills below
+        // land at a moment of their own: a reply unread, a request half sent.)
+        let idle = try forkChild {
+            let fd = try UnixSocket.connect(to: address.socketPath)
+            let connection = FramedConnection(fd: fd)
+            try rawWrite(fd, frame(Array(#"{"op":"count"}"#.utf8)))
+            _ = try connection.receive()
+            kill(getpid(), SIGKILL)
+            return 0
+        }
+        _ = try waitForProcess(idle)
+        try requireServerAlive(address, after: "a client was killed between two requests (every reply read)",
+                               cause: "a client that goes away makes receive() on its connection end (end of file, as when it closes): close that connection and end its thread — never exit the server")
 
         // A client killed half-way through sending a request.
         let halfway = try forkChild {
@@ -742,62 +765,6 @@ extension Lesson07 {
     /// while the runtime prints its error — then ask whether it ended.
     static func requireServerAlive(_ address: ManagerAddress, after moment: String, cause: String) throws {
         try requireServerAlive(pid: address.serverPID, after: moment, cause: cause)
-    }
-
-    /// Where forked clients meet: a named count in shared memory that each client bumps and then
-    /// waits on until every client got there (at most 10 s).
-    struct Barrier {
-        let counters: UnsafeMutableRawPointer
-        let clients: Int
-        var names: [String]
-
-        func arrive(_ name: String) throws {
-            guard let slot = names.firstIndex(of: name) else { throw CheckFailure("unknown barrier \(name)") }
-            let counter = SharedCounter(at: counters + 8 * slot)
-            counter.add()
-            guard counter.wait(atLeast: UInt64(clients), timeout: 10) else {
-                throw Stalled(name: name, arrived: Int(counter.value), clients: clients)
-            }
-        }
-    }
-
-    struct Stalled: Error, CustomStringConvertible {
-        let name: String
-        let arrived: Int
-        let clients: Int
-        var description: String { "only \(arrived) of \(clients) clients reached \"\(name)\" within 10 s" }
-    }
-
-    /// Forks `count` client processes that each connect and run `body`, all kept connected until
-    /// `body` returns; waits for all (15 s at most). Fails with what went wrong in which client,
-    /// and recognises a server that serves one client at a time.
-    static func runClients<L: ManagerContract>(_: L.Type, _ address: ManagerAddress, count: Int,
-                                               _ body: @escaping (Int, L.Client, Barrier) throws -> Void) throws {
-        let block = try labSharedBlock(bytes: 4096)
-        defer { labUnmap(block) }
-        let barrier = Barrier(counters: block.baseAddress!, clients: count, names: ["connected", "appended", "counted", "served"])
-        let clients = try forkClients(count: count, connect: { try L.connect(to: address) }, close: { $0.close() }) { index, client in
-            try body(index, client, barrier)
-        }
-        let (hung, lines) = (clients.hung, clients.failures)
-        if !hung.isEmpty || lines.contains(where: { $0.contains("within 10 s") }) {
-            throw CheckFailure("clients were left waiting while other clients stayed connected",
-                               expected: "all \(count) clients served at the same time",
-                               seen: ((hung.isEmpty ? [] : ["client(s) \(hung.map(String.init).joined(separator: ", ")) still blocked after 15 s"])
-                                      + Array(lines.prefix(4))).joined(separator: "; "),
-                               cause: "the server serves one connection until it closes, so the others wait behind it: serve each accepted connection in its own thread",
-                               look: "the server's accept loop in \(file)")
-        }
-        if !lines.isEmpty {
-            let end = serverEnd(address)
-            let ended = end.map { " (the server process \($0))" } ?? ""
-            var cause: String?
-            if case .signaled? = end {
-                cause = "the server crashed while it served several clients at once. Candidates: its threads share the list and the dict without one lock around every request (a Swift Array or Dictionary changed by two threads at once is corrupted), or a trap (try!, !, an overflowing +) on a request"
-            }
-            throw CheckFailure("a client process failed\(ended)", seen: lines.prefix(4).joined(separator: "; "), cause: cause,
-                               look: cause == nil ? file : "the server's request handling in \(file)")
-        }
     }
 
     static func expectManagerError(_ expected: ManagerError, _ call: String, _ body: () throws -> Void) throws {
