@@ -7,11 +7,11 @@ import Glibc
 /// `todo()` costs that row only.
 extension BuiltinCommands {
     static var bench: LabCommand { LabCommand(CommandSpec(
-        "bench", summary: "Measure your locks, queue, pipes, manager and shared arrays beside raw baselines and Python.",
+        "bench", summary: "Measure your locks, queues, pipes, manager, shared arrays, ring and worker starts beside raw baselines and Python.",
         options: [
             OptionSpec("solutions", help: "Measure the reference solutions instead of your exercises."),
             OptionSpec("json", value: "FILE", help: "Also write every figure (all repetitions, median, ratios) as JSON."),
-            OptionSpec("quick", help: "Less data and 3 repetitions: a rough picture in under 20 s."),
+            OptionSpec("quick", help: "Less data and 3 repetitions: a rough picture in under a minute."),
             OptionSpec("no-python", help: "Leave CPython's figures out (they need python3 on PATH)."),
         ],
         discussion: """
@@ -50,7 +50,8 @@ extension BuiltinCommands {
               Lesson 11  start-worker  .spawn: your spawn of /bin/true (it exits at once) + waitpid (ms ↓);
                          .fork: fork + _exit + waitpid (baseline); .forkserver: a fork server's fork;
                          .python-fork .python-spawn .python-forkserver: Process running a no-op
-                         function (spawn and forkserver start a new interpreter)
+                         function (spawn starts a new interpreter each time; forkserver forks a
+                         server started once)
             """)) { invocation, session in
         try runBench(invocation, session)
     }}
