@@ -35,10 +35,10 @@ extension ManagerServerChecks {
     }
 
     /// Forks `count` client processes: each connects, runs `body` with its index and closes; an
-    /// error it throws becomes its line on a pipe. Waits for all of them, 15 s at most (a client
-    /// still running then is killed and counted as hung).
-    static func forkClients<C>(count: Int, connect: () throws -> C, close: (C) -> Void,
-                               _ body: (Int, C) throws -> Void) throws -> ForkedClients {
+    /// error it throws becomes its line on the returned pipe (its read end, which the caller
+    /// reads and closes). Returns the clients' pids in order.
+    static func startClients<C>(count: Int, connect: () throws -> C, close: (C) -> Void,
+                                _ body: (Int, C) throws -> Void) throws -> (children: [pid_t], report: Int32) {
         let report = try Descriptor.pipe()
         var children: [pid_t] = []
         for index in 0..<count {
@@ -57,14 +57,22 @@ extension ManagerServerChecks {
             })
         }
         Descriptor.close(report.write)
+        return (children, report.read)
+    }
+
+    /// The clients of `startClients`, waited for: 15 s at most (a client still running then is
+    /// killed and counted as hung).
+    static func forkClients<C>(count: Int, connect: () throws -> C, close: (C) -> Void,
+                               _ body: (Int, C) throws -> Void) throws -> ForkedClients {
+        let (children, reportRead) = try startClients(count: count, connect: connect, close: close, body)
         let deadline = monotonicSeconds() + 15
         var hung: [Int] = []
         for (index, pid) in children.enumerated() {
             if waitForProcess(pid, timeout: max(0.5, deadline - monotonicSeconds())) == nil { hung.append(index + 1) }
         }
-        let lines = String(decoding: (try? Descriptor.readAll(report.read)) ?? [], as: UTF8.self)
+        let lines = String(decoding: (try? Descriptor.readAll(reportRead)) ?? [], as: UTF8.self)
             .split(separator: "\n").map(String.init)
-        Descriptor.close(report.read)
+        Descriptor.close(reportRead)
         return ForkedClients(hung: hung, failures: lines)
     }
 

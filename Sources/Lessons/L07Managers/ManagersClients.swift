@@ -170,26 +170,12 @@ extension Lesson07 {
         let block = try labSharedBlock(bytes: 4096)
         defer { labUnmap(block) }
         let barrier = Barrier(in: block, clients: count)
-        let report = try Descriptor.pipe()
-        var children: [pid_t] = []
-        for index in 0..<count {
-            children.append(try forkChild {
-                Descriptor.close(report.read)
-                var mine = barrier
-                mine.client = index
-                do {
-                    let client = try L.connect(to: address)
-                    try body(index, client, mine)
-                    client.close()
-                    return 0
-                } catch {
-                    let line = "client \(index + 1): \(error)".prefix(1500).replacingOccurrences(of: "\n", with: " / ")
-                    try? Descriptor.writeAll(report.write, line + "\n")
-                    return 1
-                }
-            })
+        let (children, reportRead) = try startClients(count: count, connect: { try L.connect(to: address) },
+                                                      close: { $0.close() }) { index, client in
+            var mine = barrier
+            mine.client = index
+            try body(index, client, mine)
         }
-        Descriptor.close(report.write)
         // Reap the clients as they end; meanwhile look for the moment nothing can move. A client
         // that failed ends the wait: the others may be waiting at a barrier it will never reach.
         var running = Set(children)
@@ -219,9 +205,9 @@ extension Lesson07 {
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)
         }
-        let lines = String(decoding: (try? Descriptor.readAll(report.read)) ?? [], as: UTF8.self)
+        let lines = String(decoding: (try? Descriptor.readAll(reportRead)) ?? [], as: UTF8.self)
             .split(separator: "\n").map(String.init)
-        Descriptor.close(report.read)
+        Descriptor.close(reportRead)
         let cause = "the server serves one connection until it closes — or has a fixed number of threads, all busy with connections that stay open — so the others wait behind them: serve each accepted connection in its own thread"
         if let leftWaiting {
             throw CheckFailure("clients were left waiting while other clients stayed connected",
