@@ -34,6 +34,19 @@ extension Lesson10 {
         return (ring, memory)
     }
 
+    /// While the other process is paused half-way through its write or read: looks for 0.15 s
+    /// (yielding between looks) at what `look` returns, and gives the first non-nil answer — what
+    /// a reader could see too early — or nil when it saw nothing throughout. `look` may also note
+    /// what it saw in shared memory on the way (an index that moved).
+    static func seenTooEarly<T>(_ look: () throws -> T?) rethrows -> T? {
+        let lookUntil = monotonicSeconds() + 0.15
+        while monotonicSeconds() < lookUntil {
+            if let seen = try look() { return seen }
+            sched_yield()
+        }
+        return nil
+    }
+
     /// Receives one message with `receive(timeout:)`, failing with the call named.
     static func take<R: SPSCRingContract>(_ ring: R, timeout: Double = 10, _ what: String) throws -> [UInt8] {
         do {
@@ -93,12 +106,7 @@ extension Lesson10 {
                                    seen: "\(givenCount) bytes", look: look("publish(count:_:)"))
             }
             // The writer now waits inside write, half the payload written: look.
-            var early: [UInt8]? = nil
-            let lookUntil = monotonicSeconds() + 0.15
-            while early == nil && monotonicSeconds() < lookUntil {
-                early = publication.read()
-                if early == nil { sched_yield() }
-            }
+            let early = seenTooEarly { publication.read() }
             readerLooked.value = 1
             if let early {
                 killAndReap([writer])
@@ -332,12 +340,7 @@ extension Lesson10 {
                 killAndReap([producer])
                 throw CheckFailure("trySend never called its write callback", look: look("trySend(count:_:)"))
             }
-            var early: [UInt8]? = nil
-            let lookUntil = monotonicSeconds() + 0.15
-            while early == nil && monotonicSeconds() < lookUntil {
-                early = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
-                if early == nil { sched_yield() }
-            }
+            let early = try seenTooEarly { try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() } }
             consumerLooked.value = 1
             if let early {
                 killAndReap([producer])
@@ -975,13 +978,10 @@ extension Lesson10 {
                                    expected: "write(i, bytes) once for each message, i from 0 to 7, each handed \(size) bytes (the ring has room for all of them)",
                                    seen: "the sizes write was handed, by index: \(sizes)", look: batchLook)
             }
-            var early: [UInt8]? = nil
             var tailSeen = tailAt(memory)
-            let lookUntil = monotonicSeconds() + 0.15
-            while early == nil && monotonicSeconds() < lookUntil {
+            let early = try seenTooEarly { () throws -> [UInt8]? in
                 tailSeen = max(tailSeen, tailAt(memory))
-                early = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
-                if early == nil { sched_yield() }
+                return try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
             }
             consumerLooked.value = 1
             if early != nil || tailSeen != 0 {
@@ -1232,10 +1232,9 @@ extension Lesson10 {
                                    look: releaseLook)
             }
             var headSeen: UInt64 = 0
-            let lookUntil = monotonicSeconds() + 0.15
-            while monotonicSeconds() < lookUntil {
+            _ = seenTooEarly { () -> Bool? in
                 headSeen = max(headSeen, headAt(memory))
-                sched_yield()
+                return nil
             }
             producerLooked.value = 1
             if headSeen != 0 {
