@@ -23,7 +23,7 @@ public enum Lesson03: LessonDeclaration {
             "Check the range before anything else and throw .overflow(value:length:signed:); truncating silently turns 256 into 0.",
             "store must encode first (which throws) and copy only then: a failed store writes nothing.",
         ]),
-        Part(4, "10,000 random round trips for every length, byte order and signedness",
+        Part(4, "4,000 random round trips for every length, byte order and signedness",
              check: { lab, context in try randomRoundTrips(lab, context) }, hints: [
             "decode(encode(v)) must give v back for every v in range: a mistake in the sign or the order shows up here.",
             "Look at the extremes: the smallest signed value (0x80 00 … in big-endian) and the largest unsigned (all 0xFF).",

@@ -21,7 +21,7 @@ public enum Lesson05: LessonDeclaration {
             "Initialise both condition variables with a pthread_condattr_t on which you called pthread_condattr_setpshared(&a, Int32(PTHREAD_PROCESS_SHARED)) — or a put in another process never wakes the getter.",
             "After a get, use pthread_cond_broadcast(notFull), not pthread_cond_signal: messages differ in size, so the room freed may fit several waiting putters, and a signal may wake one whose message still does not fit.",
             "Wait in a while loop, not an if: put broadcasts to every sleeping getter, so one put wakes two consumers, and only one finds the message. The other must look again and sleep on (\"one put made two consumers return\").",
-        // The check sleeps 1.5 s while the consumer waits in get: every process asleep on purpose.
+        // The check sleeps 0.5 s while the consumer waits in get: every process asleep on purpose.
         ], ifTimedOut: waiterNotWoken, timeout: 45, quietWindow: 5),
         Part(3, "full → put times out with full; empty → get times out with empty, each near its timeout",
              check: { lab, context in try timeoutsNearTheirTime(lab, context) }, hints: [
@@ -50,7 +50,7 @@ public enum Lesson05: LessonDeclaration {
             "Write the message's bytes first and move tail last: if the process dies before, the message simply does not exist yet.",
             "pthread_cond_timedwait can return EOWNERDEAD: the lock's holder died while you were waiting. You hold the lock now: call pthread_mutex_consistent(lock.address) and go on (and broadcast, in case the dead process owed someone a wake-up).",
             "A dead holder leaves a consistent header when put publishes with one store (tail and count last): reset nothing after EOWNERDEAD. \"messages the killed producer had finished putting were lost\" means head, tail or count were reset; \"a corrupted message\" means tail moved before the bytes were written.",
-        // A consumer's get(timeout: 1.5) runs out on purpose while the lock's holder sleeps.
+        // A consumer's get(timeout: 0.6) runs out on purpose while the lock's holder sleeps.
         ], ifTimedOut: waiterNotWoken, timeout: 40, quietWindow: 4),
     ] }
 }

@@ -318,15 +318,17 @@ extension Lesson05 {
             return 0
         }
         try requireAsleep([consumer], in: "a consumer's get(timeout: 30) on an empty queue", function: "get(timeout:)")
-        let asleep = 1.5
+        // Half a second of watching: a get that naps up to 35 ms at a time wakes more than 15
+        // times in it; a right one, not at all.
+        let asleep = 0.5
         let switchesBefore = ProcessSnapshot.of(consumer)?.contextSwitches ?? 0
         usleep(UInt32(asleep * 1e6))              // the consumer is measured while it waits this long
         let switches = (ProcessSnapshot.of(consumer)?.contextSwitches ?? 0) - switchesBefore
-        if switches > 40 {
+        if switches > 15 {
             killAndReap([consumer])
             throw CheckFailure("the consumer woke up again and again while it waited for a message",
-                               expected: "it sleeps until the put: a few context switches at most in 1.5 s",
-                               seen: "\(switches) context switches in 1.5 s (it naps and looks, naps and looks)",
+                               expected: "it sleeps until the put: a few context switches at most in 0.5 s",
+                               seen: "\(switches) context switches in 0.5 s (it naps and looks, naps and looks)",
                                cause: "get sleeps in short naps (usleep) and polls the queue instead of waiting on the condition variable: pthread_cond_timedwait(notEmpty, lock.address, &deadline) sleeps until a put wakes it",
                                look: look("get(timeout:)"))
         }
@@ -936,7 +938,7 @@ extension Lesson05 {
             result.storeBytes(of: Ended.nothing.rawValue, as: Int64.self)
             let consumer = try forkChild {
                 do {
-                    _ = try waiting.get(timeout: 1.5)
+                    _ = try waiting.get(timeout: 0.6)
                     result.storeBytes(of: Ended.message.rawValue, as: Int64.self)
                 } catch {
                     result.storeBytes(of: Ended(error).rawValue, as: Int64.self)
@@ -944,7 +946,7 @@ extension Lesson05 {
                 }
                 return 0
             }
-            try requireAsleep([consumer], in: "a consumer's get(timeout: 1.5) on an empty queue", function: "get(timeout:)")
+            try requireAsleep([consumer], in: "a consumer's get(timeout: 0.6) on an empty queue", function: "get(timeout:)")
             guard let before = ProcessSnapshot.of(consumer) else { continue }
             let holder = try forkChild {
                 _ = try waitLock.lock()
@@ -955,7 +957,7 @@ extension Lesson05 {
                 kill(holder, SIGKILL); _ = try? waitForProcess(holder); _ = finish(consumer, within: 0)
                 throw CheckFailure("a lab process could not take the queue's lock", look: look("get(timeout:)"))
             }
-            // The consumer's 1.5 s run out; it then needs the lock back, which the holder has.
+            // The consumer's 0.6 s run out; it then needs the lock back, which the holder has.
             let deadline = monotonicSeconds() + 10
             var onTheLock = false
             while monotonicSeconds() < deadline {
@@ -970,7 +972,7 @@ extension Lesson05 {
             _ = try? waitForProcess(holder)
             guard let end = finish(consumer, within: 10) else {
                 throw CheckFailure("a consumer waiting in get hung after the lock's holder died",
-                                   expected: "get throws QueueError.empty when its 1.5 s are up", seen: "still waiting",
+                                   expected: "get throws QueueError.empty when its 0.6 s are up", seen: "still waiting",
                                    cause: "pthread_cond_timedwait returned EOWNERDEAD: call pthread_mutex_consistent(lock.address) and carry on",
                                    look: look("get(timeout:)"))
             }

@@ -28,10 +28,10 @@ public enum Lesson09: LessonDeclaration {
              check: { lab, _ in try consumerSleeps(lab.queue) }, hints: [
             "Between messages your get has nothing to do for 20 ms. It must sleep in the kernel until a put wakes it: pthread_cond_timedwait(notEmpty, lock.address, &deadline), which releases the lock while asleep.",
             "A loop that calls get(timeout: 0), or checks the ring and calls sched_yield(), keeps a CPU busy the whole time: that is what this part measures (the consumer's CPU time, from getrusage, against the wall time).",
-        ], ifTimedOut: "The consumer did not receive the 50 messages: is a waiting get woken by put (condition variables process-shared, put broadcasting notEmpty)?",
+        ], ifTimedOut: "The consumer did not receive the 25 messages: is a waiting get woken by put (condition variables process-shared, put broadcasting notEmpty)?",
                  timeout: 30,
-                 // The producer naps 20 ms between 50 messages and the consumer waits for each: about
-                 // 1 s in which every process sleeps on purpose.
+                 // The producer naps 20 ms between 25 messages and the consumer waits for each: about
+                 // 0.5 s in which every process sleeps on purpose.
                  quietWindow: 5),
         Part(3, "pipe: 1 MiB messages through your Connection at ≥ 100 MiB/s (lesson 06)",
              check: { lab, _ in try pipeRate(lab.connection) }, hints: [

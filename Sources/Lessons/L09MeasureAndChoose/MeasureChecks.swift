@@ -47,7 +47,7 @@ extension Lesson09 {
         let queue = try attempt("SharedQueue(creatingIn: 64 KiB, lock:)", look: look("05-queues/SharedQueue.swift", "init(creatingIn:lock:)")) {
             try Q(creatingIn: queueBlock, lock: lock)
         }
-        let messages = 50, gap: UInt32 = 20_000
+        let messages = 25, gap: UInt32 = 20_000
         let cpuBefore = cpuSeconds(children: true)
         let started = monotonicSeconds()
         let consumer = try forkChild {

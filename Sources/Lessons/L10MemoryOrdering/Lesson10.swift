@@ -35,7 +35,7 @@ public enum Lesson10: LessonDeclaration {
             "Tail and head count bytes, for ever (they never wrap): the record of a message starts at data + tail % capacity and takes RingLayout.recordSize(count) bytes: a 4-byte little-endian length and the bytes, padded to 8.",
             "Nothing else goes on tail's line (bytes 64-127) or head's line (128-191): the producer writes one, the consumer the other, and two writers on one cache line make it bounce between the CPUs on every message (false sharing).",
         ]),
-        Part(4, "every message arrives once, in order and whole: a reader looking mid-copy, then 2,000,000 messages between two processes",
+        Part(4, "every message arrives once, in order and whole: a reader looking mid-copy, then 500,000 messages between two processes",
              check: { lab, context in try everyMessageOnceInOrder(lab.ring, context) }, hints: [
             "trySend: load your own tail (.relaxed), compute the room from your cached head; only when that says full, load head again (.acquiring). Write the length and call write(…) with exactly count bytes of the ring, then tail.store(tail + record, ordering: .releasing).",
             "The release store of tail is the publication: it must come after every byte of the record. The lab stops inside your write callback and looks: a tail moved before the copy hands the consumer half a message.",

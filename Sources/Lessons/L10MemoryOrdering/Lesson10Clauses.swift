@@ -30,7 +30,7 @@ extension Lesson10 {
         // Delivery (parts 4, 5, 8).
         Clause("a message is visible to the consumer only once every byte of it is written",
                in: "SPSCRingContract.trySend(count:_:)", parts: [4, 8], mutants: ["publish-before-copy"]),
-        Clause("every message arrives once, in order and whole, across millions of messages",
+        Clause("every message arrives once, in order and whole, across half a million messages",
                in: "SPSCRingContract.tryReceive()", parts: [4], mutants: ["missed-wrap", "tail-never-reloaded"]),
         Clause("a record never wraps: a padding length and the record at 0, the skipped bytes counted in tail and head",
                in: "RingLayout", parts: [5], mutants: ["missed-wrap", "padding-not-followed"]),
