@@ -611,7 +611,7 @@ print(json.dumps(out))
         let look = "the server's request loop in \(file)"
         try attempt("value(\"v\").set(\(stored))", look: look) { try client.value("v").set(stored) }
         // A connection the check writes into itself: each frame exactly as it is.
-        let raw = FramedConnection(fd: try UnixSocket.connect(to: address.socketPath ?? ""))
+        let raw = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath ?? ""))
         defer { raw.close() }
         for (what, payload) in undecodable {
             try raw.send(Array(payload.utf8))
