@@ -292,9 +292,7 @@ extension Lesson07 {
 
     /// Part 5: a client killed mid-request neither kills nor wedges the server.
     static func clientKilledMidRequest<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
-        let address = try startManager(L.self, context)
-        let survivor = try connect(L.self, address, after: "start")
-        try attempt("list.append(1)") { try survivor.list.append(1) }
+        let (address, survivor) = try startWithSurvivor(L.self, context, appending: 1)
 
         // A client killed between two requests: its reply read, nothing sent since. Its end of the
         // connection holds no unread byte, so the server's read on it ends with end of file (not
@@ -378,9 +376,7 @@ extension Lesson07 {
 
     /// Part 6: malformed requests get an error reply or a closed connection; the others are still served.
     static func malformedRequests<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
-        let address = try startManager(L.self, context)
-        let survivor = try connect(L.self, address, after: "start")
-        try attempt("list.append(7)") { try survivor.list.append(7) }
+        let (address, survivor) = try startWithSurvivor(L.self, context, appending: 7)
         // A client that sends half a request and then stalls, connected all along.
         let stalled = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath))
         defer { stalled.close() }
@@ -715,6 +711,16 @@ extension Lesson07 {
     }
 
     // MARK: - Helpers
+
+    /// A manager started for the part and a client connected at once that appended `value` to
+    /// the list: the survivor that must still be served after what the part does to other clients.
+    static func startWithSurvivor<L: ManagerContract>(_: L.Type, _ context: PartContext,
+                                                      appending value: Int) throws -> (address: ManagerAddress, survivor: L.Client) {
+        let address = try startManager(L.self, context)
+        let survivor = try connect(L.self, address, after: "start")
+        try attempt("list.append(\(value))") { try survivor.list.append(value) }
+        return (address, survivor)
+    }
 
     static func startManager<L: ManagerContract>(_: L.Type, _ context: PartContext) throws -> ManagerAddress {
         let address = try attempt("start(in:)", look: "start(in:) in \(file)") { try L.start(in: context.temporaryDirectory) }
