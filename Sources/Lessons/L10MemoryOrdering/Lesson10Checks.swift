@@ -73,6 +73,15 @@ extension Lesson10 {
         }
     }
 
+    /// The producer of a stress run, once every message arrived: it must exit 0 within 10 s.
+    /// Returns the seconds since `started`, the moment it forked (taken before the wait).
+    static func producerFinished(_ producer: pid_t, started: Double, look: String) throws -> Double {
+        let seconds = monotonicSeconds() - started
+        let end = waitForProcess(producer, timeout: 10)
+        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look)
+        return seconds
+    }
+
     /// The messages of the two-process stress runs: message `i` has `(i × 13) mod 120` bytes, the
     /// first four (when there is room) the little-endian `i`, the rest a pattern of its size.
     struct StressMessages {
@@ -444,9 +453,7 @@ extension Lesson10 {
                                    look: look("trySend(count:_:) and tryReceive()"))
             }
         }
-        let seconds = monotonicSeconds() - started
-        let end = waitForProcess(producer, timeout: 10)
-        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look("trySend(count:_:)"))
+        let seconds = try producerFinished(producer, started: started, look: look("trySend(count:_:)"))
         let after = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
         try require(after == nil, CheckFailure("a message after the last one sent", expected: "nil (the ring is empty)",
                                                seen: "\(after?.count ?? 0) bytes", look: look("tryReceive()")))
@@ -1168,9 +1175,7 @@ extension Lesson10 {
                                    look: batchLook)
             }
         }
-        let seconds = monotonicSeconds() - started
-        let end = waitForProcess(producer, timeout: 10)
-        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: batchLook)
+        let seconds = try producerFinished(producer, started: started, look: batchLook)
         Console.out("a batch stayed invisible until its last message was written; \(count) messages in batches of 1-16 in \(secondsText(seconds)) (debug build): each once, in order, whole\n")
     }
 }
@@ -1374,9 +1379,7 @@ extension Lesson10 {
                                lostOrRepeated: "a message lost or read twice: head must end past exactly the records handed to read",
                                look: releaseLook)
         }
-        let seconds = monotonicSeconds() - started
-        let end = waitForProcess(producer, timeout: 10)
-        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look("trySend(count:_:)"))
+        let seconds = try producerFinished(producer, started: started, look: look("trySend(count:_:)"))
         Console.out("head stayed put until the batch's last read returned; \(count) messages read in place in batches of 1-16 in \(secondsText(seconds)) (debug build): each once, in order, whole\n")
     }
 }
