@@ -310,23 +310,11 @@ extension Lesson07 {
                                cause: "a client that goes away makes receive() on its connection end (end of file, as when it closes): close that connection and end its thread — never exit the server")
 
         // A client killed half-way through sending a request.
-        let halfway = try forkChild {
-            let fd = try UnixSocket.connect(to: address.socketPath)
-            try rawWrite(fd.borrowed, bigEndianLength(100) + Array(repeating: 0x7B, count: 10))
-            kill(getpid(), SIGKILL)
-            return 0
-        }
-        _ = try waitForProcess(halfway)
+        try clientKilled(after: bigEndianLength(100) + Array(repeating: 0x7B, count: 10), address)
         try requireServerAlive(address, after: "a client died half-way through sending a request",
                                cause: "receive() on that client's connection throws (a truncated message): end that client's thread, not the server")
         // A client killed after sending a whole request, before reading the reply.
-        let rude = try forkChild {
-            let fd = try UnixSocket.connect(to: address.socketPath)
-            try rawWrite(fd.borrowed, frame(Array(#"{"op":"snapshot"}"#.utf8)))
-            kill(getpid(), SIGKILL)
-            return 0
-        }
-        _ = try waitForProcess(rude)
+        try clientKilled(after: frame(Array(#"{"op":"snapshot"}"#.utf8)), address)
         // A client that will never read a reply: shutdown(SHUT_RD) on its end makes every reply
         // the server sends fail with EPIPE — deterministically, whatever the timing.
         let deaf = try UnixSocket.connect(to: address.socketPath)
@@ -711,6 +699,18 @@ extension Lesson07 {
     }
 
     // MARK: - Helpers
+
+    /// Forks a client that connects, sends `bytes` as they are and is killed (SIGKILL) before it
+    /// reads anything; returns once it is reaped.
+    static func clientKilled(after bytes: [UInt8], _ address: ManagerAddress) throws {
+        let client = try forkChild {
+            let socket = try UnixSocket.connect(to: address.socketPath)
+            try rawWrite(socket.borrowed, bytes)
+            kill(getpid(), SIGKILL)
+            return 0
+        }
+        _ = try waitForProcess(client)
+    }
 
     /// A manager started for the part and a client connected at once that appended `value` to
     /// the list: the survivor that must still be served after what the part does to other clients.
