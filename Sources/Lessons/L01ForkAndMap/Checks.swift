@@ -546,21 +546,17 @@ extension Lesson01 {
         let lab = try labSharedBlock(bytes: 2 * page)
         defer { labUnmap(lab) }
         let misaligned = UnsafeMutableRawBufferPointer(rebasing: lab[1..<page])
-        do {
+        try requireThrows(SystemError.self, "unmap of a block at a misaligned address",
+                          expected: "SystemError(\"munmap\") with errno EINVAL", look: look, {
             try L.unmap(misaligned)
             throw CheckFailure("unmap of a block at a misaligned address returned normally",
                                expected: "SystemError(\"munmap\") with errno EINVAL (munmap needs a page-aligned address)",
                                seen: "no error",
                                cause: "check munmap's result: -1 means it failed; throw SystemError(\"munmap\")",
                                look: look)
-        } catch let error as SystemError {
+        }, judge: { error in
             try requireEqual(error.call, "munmap", "unmap threw a SystemError naming the wrong call", look: look)
-        } catch let failure as CheckFailure {
-            throw failure
-        } catch {
-            throw CheckFailure("unmap of a block at a misaligned address threw the wrong error",
-                               expected: "SystemError(\"munmap\") with errno EINVAL", seen: "\(error)", look: look)
-        }
+        })
     }
 
     /// Every mapping of this process: its address range and its line of /proc/self/maps.
