@@ -97,11 +97,11 @@ public enum Manager: ManagerContract {
         let state = ServerState(socketPath: socketPath, directory: directory)
         let me = geteuid()
         ServerLoop.acceptForever(listener, stop: state.removeSocketAndDirectory) { fd in
-            let connection = FramedConnection(fd: fd)
+            let connection = FramedConnection(owning: OwnedDescriptor(taking: fd))
             // Who is at the other end? The kernel recorded the peer's uid when it connected.
             // The 0700 directory already keeps other users out; this check does not rely on it.
-            guard let peer = try? peerCredentials(of: fd), peer.uid == me else {
-                let uid = (try? peerCredentials(of: fd)).map { "\($0.uid)" } ?? "unknown"
+            guard let peer = try? peerCredentials(of: connection.borrowed), peer.uid == me else {
+                let uid = (try? peerCredentials(of: connection.borrowed)).map { "\($0.uid)" } ?? "unknown"
                 try? connection.send(encode(ManagerReply.failure("refused: uid \(uid) is not the manager's uid \(me)")))
                 connection.close()
                 return
@@ -214,7 +214,7 @@ public enum Manager: ManagerContract {
             Glibc.close(fd)
             throw error
         }
-        return ManagerClient(connection: FramedConnection(fd: fd))
+        return ManagerClient(connection: FramedConnection(owning: OwnedDescriptor(taking: fd)))
     }
 
     // MARK: - Stopping
@@ -256,7 +256,7 @@ public final class ManagerClient: ManagerClientContract {
     public var dict: DictProxy { DictProxy(client: self) }
 
     public func call(_ request: ManagerRequest) throws -> ManagerReply {
-        guard connection.fd >= 0 else { throw ManagerError.closed }
+        guard connection.isOpen else { throw ManagerError.closed }
         let payload = try CompactJSON.encode(request)
         let bytes: [UInt8]
         do {

@@ -28,7 +28,7 @@ public enum SyncManager: SyncManagerContract {
         let socketPath = directory + "/" + socketName
         guard socketPath.utf8.count <= UnixSocket.maximumPathBytes else { throw SyncManagerError.pathTooLong(socketPath) }
         let listener = try UnixSocket.listen(at: socketPath)
-        let pid = try forkServer(listener: listener, authkey: nil, socketPath: socketPath)
+        let pid = try forkServer(listener: listener.release(), authkey: nil, socketPath: socketPath)   // forkServer closes it
         return SyncManagerAddress(socketPath: socketPath, serverPID: pid)
     }
 
@@ -100,7 +100,7 @@ public enum SyncManager: SyncManagerContract {
             nextID += 1
             // One thread per client: a client blocked in lock.acquire or event.wait (or stalled
             // in the handshake) holds up only its own thread.
-            let client = ClientThread(connection: FramedConnection(fd: fd), id: nextID, authkey: authkey, state: state)
+            let client = ClientThread(connection: FramedConnection(owning: OwnedDescriptor(taking: fd)), id: nextID, authkey: authkey, state: state)
             Thread { client.run() }.start()
         }
     }
@@ -298,9 +298,9 @@ public enum SyncManager: SyncManagerContract {
 
     public static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> SyncClient {
         if let socketPath = address.socketPath {
-            return SyncClient(connection: FramedConnection(fd: try UnixSocket.connect(to: socketPath)))
+            return SyncClient(connection: FramedConnection(owning: try UnixSocket.connect(to: socketPath)))
         }
-        let connection = FramedConnection(fd: try connectTCP(port: address.port))
+        let connection = FramedConnection(owning: try connectTCP(port: address.port))
         do {
             // As Python's Client: answer the server's challenge, then challenge the server.
             let key = authkey ?? []
@@ -313,21 +313,19 @@ public enum SyncManager: SyncManagerContract {
         return SyncClient(connection: connection)
     }
 
-    /// A TCP connection to 127.0.0.1:`port`. The corresponding C functions are `socket` and `connect`.
-    public static func connectTCP(port: UInt16) throws -> Int32 {
-        let fd = try valueOrErrno("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+    /// A TCP connection to 127.0.0.1:`port`, owned by the caller (closed if `connect` fails).
+    /// The corresponding C functions are `socket` and `connect`.
+    public static func connectTCP(port: UInt16) throws -> OwnedDescriptor {
+        let fd = OwnedDescriptor(taking: try valueOrErrno("socket") {
+            socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        })
         var address = loopbackAddress(port: port)
-        do {
-            try withUnsafePointer(to: &address) { pointer in
-                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    _ = try valueOrErrno("connect", object: "127.0.0.1:\(port)") {
-                        Glibc.connect(fd, raw, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
+        try withUnsafePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                _ = try valueOrErrno("connect", object: "127.0.0.1:\(port)") {
+                    Glibc.connect(fd.rawValue, raw, socklen_t(MemoryLayout<sockaddr_in>.size))
                 }
             }
-        } catch {
-            Glibc.close(fd)
-            throw error
         }
         return fd
     }
@@ -363,7 +361,7 @@ public final class SyncClient: SyncClientContract {
     public func event(_ name: String) -> EventProxy { EventProxy(client: self, name: name) }
 
     public func call(_ request: SyncRequest) throws -> SyncReply {
-        guard connection.fd >= 0 else { throw SyncManagerError.closed }
+        guard connection.isOpen else { throw SyncManagerError.closed }
         let bytes: [UInt8]
         do {
             try connection.send(Array(try JSONEncoder().encode(request)))

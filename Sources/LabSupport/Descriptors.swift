@@ -6,7 +6,8 @@ import Glibc
 /// open. The engine does not use these: it holds what it opens in an `OwnedDescriptor` and lends
 /// it as a `BorrowedDescriptor`, which do the work behind these calls too.
 public enum Descriptor {
-    /// A pipe whose ends are close-on-exec. The corresponding C function is `pipe2(…, O_CLOEXEC)`.
+    /// A pipe whose ends are close-on-exec; the caller owns both ends and closes them. The
+    /// corresponding C function is `pipe2(…, O_CLOEXEC)`.
     public static func pipe() throws -> (read: Int32, write: Int32) {
         let pipe = try OwnedPipe()
         return (pipe.read.release(), pipe.write.release())
@@ -149,7 +150,7 @@ public struct OwnedDescriptor: ~Copyable {
     deinit { _ = Glibc.close(rawValue) }
 
     /// Gives the descriptor, open, to an owner outside the lab's Swift values and returns its
-    /// number: what the C-shaped calls of the lessons (`Descriptor.pipe()`, `UnixSocket`) do at
+    /// number: what the C-shaped calls of the lessons (`Descriptor.pipe()`, lesson 11's segments) do at
     /// the end, once nothing can fail any more. From here the caller closes it.
     public consuming func release() -> Int32 {
         let number = rawValue

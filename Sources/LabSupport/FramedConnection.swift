@@ -24,10 +24,19 @@ public final class FramedConnection {
     /// The largest message accepted, in bytes.
     public static let maximumMessage = 64 << 20
 
-    public private(set) var fd: Int32
+    /// The descriptor this connection owns (-1 once closed or released).
+    private var fd: Int32
 
-    /// Takes ownership of `fd`.
-    public init(fd: Int32) { self.fd = fd }
+    /// Takes ownership of `descriptor`: the connection closes it (`close()`, or when it ends)
+    /// unless `release()` gives it back.
+    public init(owning descriptor: consuming OwnedDescriptor) { self.fd = descriptor.release() }
+
+    /// The descriptor lent for a call that does not close it (`poll`, `shutdown`,
+    /// `peerCredentials(of:)`, bytes written by hand), valid while this connection owns it.
+    public var borrowed: BorrowedDescriptor { BorrowedDescriptor(ownedElsewhere: fd) }
+
+    /// False once `close()` or `release()` gave the descriptor up.
+    public var isOpen: Bool { fd >= 0 }
 
     deinit {
         close()
@@ -174,10 +183,11 @@ public final class FramedConnection {
         if fd >= 0 { Glibc.close(fd); fd = -1 }
     }
 
-    /// Gives up ownership without closing. Bytes already read ahead into the inbox stay here.
-    public func release() -> Int32 {
+    /// Gives up ownership without closing: the caller owns the descriptor from here. Bytes
+    /// already read ahead into the inbox stay here.
+    public func release() -> OwnedDescriptor {
         let taken = fd
         fd = -1
-        return taken
+        return OwnedDescriptor(taking: taken)
     }
 }

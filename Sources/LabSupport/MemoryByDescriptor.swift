@@ -21,7 +21,8 @@ public let F_SEAL_WRITE: Int32 = Int32(SHMLAB_F_SEAL_WRITE)
 public let MSG_CMSG_CLOEXEC: Int32 = Int32(SHMLAB_MSG_CMSG_CLOEXEC)
 
 /// A file that lives in RAM and has no name in any directory; returns its descriptor, or -1 with
-/// errno set. The corresponding C function is `memfd_create`.
+/// errno set. The caller owns the returned descriptor and closes it. The corresponding C
+/// function is `memfd_create`.
 public func memfd_create(_ name: String, _ flags: UInt32) -> Int32 {
     shmlab_memfd_create(name, flags)
 }
@@ -48,8 +49,8 @@ public enum SCMRights {
 
     /// Sends one data byte, `byte`, with `descriptor` in an `SCM_RIGHTS` control message; the
     /// receiver gets its own descriptor for the same open file. Returns 1, or -1 with errno (EPIPE
-    /// when the other end is gone: `MSG_NOSIGNAL`, no SIGPIPE). Retries EINTR.
-    /// The corresponding C function is `sendmsg`.
+    /// when the other end is gone: `MSG_NOSIGNAL`, no SIGPIPE). Retries EINTR. Both descriptors
+    /// stay the caller's. The corresponding C function is `sendmsg`.
     public static func send(socket: Int32, descriptor: Int32, byte: UInt8) -> Int {
         shmlab_send_fd(socket, descriptor, byte)
     }
@@ -57,6 +58,7 @@ public enum SCMRights {
     /// What one `recvmsg` gave: the bytes received (0: end of file, -1: error, errno set), the
     /// data byte, the first descriptor of an `SCM_RIGHTS` message (-1 if none arrived), and
     /// `msg_flags` (`MSG_CTRUNC` set: the control buffer was too small and descriptors were lost).
+    /// A received `descriptor` (≥ 0) is new in this process: the caller owns it and closes it.
     public struct Received {
         public let count: Int
         public let byte: UInt8

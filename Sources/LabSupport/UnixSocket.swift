@@ -2,25 +2,25 @@ import CShmLab
 import Glibc
 
 /// The lab's own Unix-domain stream sockets by path: what checks use to reach a student's server
-/// (or to stand in for one) without relying on the student's code. C-shaped, as the lessons teach:
-/// each call returns the descriptor's number, which its caller owns from then on; until then an
-/// `OwnedDescriptor` holds it, so that a step that fails closes it.
+/// (or to stand in for one) without relying on the student's code. Each call returns an
+/// `OwnedDescriptor`: the caller owns the new socket and closes it (or hands it to a
+/// `FramedConnection`); a step that fails closes it already.
 public enum UnixSocket {
     /// The longest path `sockaddr_un.sun_path` holds on Linux, without its terminating NUL.
     public static let maximumPathBytes = 107
 
     /// A new socket bound to `path` and listening. The path must not exist yet.
     /// The corresponding C functions are `socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC)`, `bind` and `listen`.
-    public static func listen(at path: String, backlog: Int32 = 64) throws -> Int32 {
+    public static func listen(at path: String, backlog: Int32 = 64) throws -> OwnedDescriptor {
         let fd = try stream(at: path, "bind") { bind($0.rawValue, $1, $2) }
         try valueOrErrno("listen", object: path) { Glibc.listen(fd.rawValue, backlog) }
-        return fd.release()
+        return fd
     }
 
     /// A new socket connected to the listener at `path`.
     /// The corresponding C functions are `socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC)` and `connect`.
-    public static func connect(to path: String) throws -> Int32 {
-        try stream(at: path, "connect") { Glibc.connect($0.rawValue, $1, $2) }.release()
+    public static func connect(to path: String) throws -> OwnedDescriptor {
+        try stream(at: path, "connect") { Glibc.connect($0.rawValue, $1, $2) }
     }
 
     /// A new stream socket given the address of `path` by `call` (`bind` or `connect`); closed
@@ -40,9 +40,12 @@ public enum UnixSocket {
     }
 
     /// The next connection on a listening socket, close-on-exec. The corresponding C function is
-    /// `accept4(fd, NULL, NULL, SOCK_CLOEXEC)`.
-    public static func accept(_ listener: Int32) throws -> Int32 {
-        try valueOrErrno("accept4", object: "fd \(listener)") { shmlab_accept_cloexec(listener) }
+    /// `accept4(fd, NULL, NULL, SOCK_CLOEXEC)`. The listener stays its owner's; the caller owns
+    /// the connection.
+    public static func accept(_ listener: BorrowedDescriptor) throws -> OwnedDescriptor {
+        OwnedDescriptor(taking: try valueOrErrno("accept4", object: "fd \(listener.rawValue)") {
+            shmlab_accept_cloexec(listener.rawValue)
+        })
     }
 
     /// `sockaddr_un` for `path`; a path over 107 bytes is `ENAMETOOLONG`.
@@ -76,12 +79,14 @@ public struct PeerCredentials: Equatable, Sendable, CustomStringConvertible {
 
 /// The credentials of the process at the other end of a connected Unix socket. `struct ucred` is
 /// hidden behind `_GNU_SOURCE`, so Swift cannot see it; this wraps it. The corresponding C call is
-/// `getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &ucred, &length)`.
-public func peerCredentials(of socket: Int32) throws -> PeerCredentials {
+/// `getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &ucred, &length)`. Closes nothing.
+public func peerCredentials(of socket: BorrowedDescriptor) throws -> PeerCredentials {
     var pid: pid_t = 0
     var uid: uid_t = 0
     var gid: gid_t = 0
-    try valueOrErrno("getsockopt(SO_PEERCRED)", object: "fd \(socket)") { shmlab_peer_credentials(socket, &pid, &uid, &gid) }
+    try valueOrErrno("getsockopt(SO_PEERCRED)", object: "fd \(socket.rawValue)") {
+        shmlab_peer_credentials(socket.rawValue, &pid, &uid, &gid)
+    }
     return PeerCredentials(pid: pid, uid: uid, gid: gid)
 }
 

@@ -21,6 +21,21 @@ struct ForkedClients {
     let failures: [String]
 }
 
+/// Client processes `startClients` forked, and the read end of the pipe on which each client
+/// that threw wrote its line.
+struct StartedClients: ~Copyable {
+    /// The clients' pids, in order.
+    let children: [pid_t]
+    /// The read end of the clients' report pipe (its write end is closed in this process).
+    let report: OwnedDescriptor
+
+    /// One line per client that threw ("client N: the error"), read to the end once every client
+    /// has ended or been killed; closes the pipe.
+    consuming func failureLines() -> [String] {
+        String(decoding: (try? report.readAll()) ?? [], as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
+
 extension ManagerServerChecks {
     /// After `start(in:)` returned: a listening socket at `socketPath` and a running server.
     static func requireServing(socketPath: String, serverPID: pid_t) throws {
@@ -35,15 +50,14 @@ extension ManagerServerChecks {
     }
 
     /// Forks `count` client processes: each connects, runs `body` with its index and closes; an
-    /// error it throws becomes its line on the returned pipe (its read end, which the caller
-    /// reads and closes). Returns the clients' pids in order.
+    /// error it throws becomes its line in the returned clients' report (see `StartedClients`).
     static func startClients<C>(count: Int, connect: () throws -> C, close: (C) -> Void,
-                                _ body: (Int, C) throws -> Void) throws -> (children: [pid_t], report: Int32) {
-        let report = try Descriptor.pipe()
+                                _ body: (Int, C) throws -> Void) throws -> StartedClients {
+        let report = try OwnedPipe()
         var children: [pid_t] = []
         for index in 0..<count {
             children.append(try forkChild {
-                Descriptor.close(report.read)
+                _ = Glibc.close(report.read.rawValue)                  // the child's copy of the read end
                 do {
                     let client = try connect()
                     try body(index, client)
@@ -51,29 +65,26 @@ extension ManagerServerChecks {
                     return 0
                 } catch {
                     let line = "client \(index + 1): \(error)".prefix(1500).replacingOccurrences(of: "\n", with: " / ")
-                    try? Descriptor.writeAll(report.write, line + "\n")
+                    try? report.write.writeAll(line + "\n")
                     return 1
                 }
             })
         }
-        Descriptor.close(report.write)
-        return (children, report.read)
+        report.write.close()
+        return StartedClients(children: children, report: report.read)
     }
 
     /// The clients of `startClients`, waited for: 15 s at most (a client still running then is
     /// killed and counted as hung).
     static func forkClients<C>(count: Int, connect: () throws -> C, close: (C) -> Void,
                                _ body: (Int, C) throws -> Void) throws -> ForkedClients {
-        let (children, reportRead) = try startClients(count: count, connect: connect, close: close, body)
+        let started = try startClients(count: count, connect: connect, close: close, body)
         let deadline = monotonicSeconds() + 15
         var hung: [Int] = []
-        for (index, pid) in children.enumerated() {
+        for (index, pid) in started.children.enumerated() {
             if waitForProcess(pid, timeout: max(0.5, deadline - monotonicSeconds())) == nil { hung.append(index + 1) }
         }
-        let lines = String(decoding: (try? Descriptor.readAll(reportRead)) ?? [], as: UTF8.self)
-            .split(separator: "\n").map(String.init)
-        Descriptor.close(reportRead)
-        return ForkedClients(hung: hung, failures: lines)
+        return ForkedClients(hung: hung, failures: started.failureLines())
     }
 
     /// How the server ended, if it has (the part process is its parent: reaping it here is fine).
@@ -118,14 +129,14 @@ extension ManagerServerChecks {
     static func frame(_ payload: [UInt8]) -> [UInt8] { bigEndianLength(Int32(payload.count)) + payload }
 
     /// Writes `bytes` as they are (a frame the check built, or only part of one).
-    static func rawWrite(_ fd: Int32, _ bytes: [UInt8]) throws {
+    static func rawWrite(_ socket: BorrowedDescriptor, _ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
-                let n = send(fd, raw.baseAddress! + done, raw.count - done, Int32(MSG_NOSIGNAL))
+                let n = send(socket.rawValue, raw.baseAddress! + done, raw.count - done, Int32(MSG_NOSIGNAL))
                 if n == -1 {
                     if errno == EINTR { continue }
-                    throw SystemError("send", object: "fd \(fd)")
+                    throw SystemError("send", object: "fd \(socket.rawValue)")
                 }
                 done += n
             }

@@ -41,7 +41,7 @@ public protocol PipeConnectionContract: AnyObject {
     /// Takes ownership of an open descriptor: a pipe end or a connected `AF_UNIX` stream socket.
     init(descriptor: Int32)
 
-    /// The descriptor, or -1 once closed.
+    /// The descriptor, or -1 once closed. The connection owns it: the caller closes nothing.
     var descriptor: Int32 { get }
 
     /// Sends one message: the 4-byte big-endian length, then the bytes. Loops over partial writes

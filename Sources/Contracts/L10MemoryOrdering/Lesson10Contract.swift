@@ -168,22 +168,9 @@ extension SPSCRingContract {
     /// producer's. The corresponding C functions are `sched_yield` and `usleep`.
     public func send(_ message: [UInt8], timeout: Double) throws {
         guard timeout >= 0 else { throw RingError.invalidTimeout(timeout) }
-        var tries = 0
-        var deadline = 0.0
+        var full = FullRingWait(timeout: timeout)
         while try !trySend(count: message.count, { ring in message.withUnsafeBytes { ring.copyMemory(from: $0) } }) {
-            tries += 1
-            if tries == 64 {
-                var now = timespec()
-                clock_gettime(CLOCK_MONOTONIC, &now)
-                deadline = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 + timeout
-            }
-            if tries < 64 { continue }
-            if tries & 63 == 0 {
-                var now = timespec()
-                clock_gettime(CLOCK_MONOTONIC, &now)
-                if Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 > deadline { throw RingError.full }
-            }
-            if tries < 1024 { sched_yield() } else { usleep(50) }
+            try full.wait()
         }
     }
 
@@ -195,8 +182,7 @@ extension SPSCRingContract {
         guard timeout >= 0 else { throw RingError.invalidTimeout(timeout) }
         var counts = messages.map { $0.count }
         var sent = 0
-        var tries = 0
-        var deadline = 0.0
+        var full = FullRingWait(timeout: timeout)
         while sent < messages.count {
             let first = sent
             let written = try trySend(batch: counts) { index, ring in
@@ -205,22 +191,38 @@ extension SPSCRingContract {
             if written > 0 {
                 sent += written
                 if sent < messages.count { counts.removeFirst(written) }
-                tries = 0
+                full = FullRingWait(timeout: timeout)          // room appeared: a new wait next time
                 continue
             }
-            tries += 1
-            if tries == 64 {
-                var now = timespec()
-                clock_gettime(CLOCK_MONOTONIC, &now)
-                deadline = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 + timeout
-            }
-            if tries < 64 { continue }
-            if tries & 63 == 0 {
-                var now = timespec()
-                clock_gettime(CLOCK_MONOTONIC, &now)
-                if Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 > deadline { throw RingError.full }
-            }
-            if tries < 1024 { sched_yield() } else { usleep(50) }
+            try full.wait()
         }
+    }
+}
+
+/// How `send` and `send(batch:)` wait while the ring is full: the first 63 tries again at once,
+/// then each yields the CPU (`sched_yield`; from the 1024th try a nap of 50 µs, `usleep`), and
+/// `RingError.full` once `timeout` seconds have passed since the 64th try (the clock is read
+/// every 64 tries).
+struct FullRingWait {
+    let timeout: Double
+    private var tries = 0
+    private var deadline = 0.0
+
+    init(timeout: Double) { self.timeout = timeout }
+
+    /// A try found the ring full: waits before the next one, or throws `full` when the time is up.
+    mutating func wait() throws {
+        tries += 1
+        if tries == 64 { deadline = Self.now() + timeout }
+        if tries < 64 { return }
+        if tries & 63 == 0 && Self.now() > deadline { throw RingError.full }
+        if tries < 1024 { sched_yield() } else { usleep(50) }
+    }
+
+    /// Seconds on the monotonic clock (`clock_gettime(CLOCK_MONOTONIC)`).
+    private static func now() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 }

@@ -48,7 +48,7 @@ public protocol MemfdSegmentContract: AnyObject {
     /// The corresponding C calls are `fstat` and `mmap(…, MAP_SHARED, fd, 0)`.
     static func map(descriptor: Int32, writable: Bool) throws -> Self
 
-    /// The descriptor (to send to another process).
+    /// The descriptor (to send to another process). The segment owns it (`close()` closes it).
     var descriptor: Int32 { get }
     /// The size in bytes (what `fstat` reports).
     var size: Int { get }
@@ -77,6 +77,7 @@ public protocol MemfdSegmentContract: AnyObject {
     /// Receives one descriptor sent that way (or by Python's `send_handle`): a new descriptor in
     /// this process, close-on-exec. Throws `.endOfFile` when the other end closed first and
     /// `.noDescriptor` when a message came without one (or it did not fit: `MSG_CTRUNC`).
+    /// The caller owns the returned descriptor (`map(descriptor:writable:)` takes it over).
     /// The corresponding C function is `recvmsg(…, MSG_CMSG_CLOEXEC)` (`SCMRights.receive`).
     static func receive(over socket: Int32) throws -> Int32
 

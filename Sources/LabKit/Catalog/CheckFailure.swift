@@ -57,3 +57,19 @@ public func attempt<T>(_ call: String, look: String? = nil, _ body: () throws ->
         throw CheckFailure("\(call) threw an error", expected: "no error", seen: "\(error)", look: look ?? call)
     }
 }
+
+/// Runs `body`, a call that must end by throwing an `E`, and hands that error to `judge`. A
+/// `CheckFailure` that `body` throws itself (the call returned, say) goes on as it is; any other
+/// error fails the part as "`call` threw the wrong error", expected `expected`.
+public func requireThrows<E: Error>(_: E.Type, _ call: String, expected: String, cause: String? = nil, look: String? = nil,
+                                    _ body: () throws -> Void, judge: (E) throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as E {
+        try judge(error)
+    } catch let failure as CheckFailure {
+        throw failure
+    } catch {
+        throw CheckFailure("\(call) threw the wrong error", expected: expected, seen: "\(error)", cause: cause, look: look)
+    }
+}

@@ -28,26 +28,22 @@ extension Lesson01 {
                 expected: "the first and last byte read back as written", seen: "\(block[0]), \(block[size - 1])", look: look))
         }
         for bad in [0, -1, -4096, Int.min] {
-            do {
+            try requireThrows(ForkAndMapError.self, "mapSharedBlock(bytes: \(bad))", expected: "ForkAndMapError.invalidSize(\(bad))",
+                              cause: "check the size before calling mmap (mmap itself fails with EINVAL for 0)", look: look, {
                 let block = try L.mapSharedBlock(bytes: bad)
                 labUnmap(block)
                 throw CheckFailure("mapSharedBlock(bytes: \(bad)) returned a block",
                                    expected: "ForkAndMapError.invalidSize(\(bad))", seen: "a block of \(block.count) bytes",
                                    look: look)
-            } catch let error as ForkAndMapError {
+            }, judge: { error in
                 try requireEqual(error, .invalidSize(bad), "mapSharedBlock(bytes: \(bad)) threw the wrong error", look: look)
-            } catch let failure as CheckFailure {
-                throw failure
-            } catch {
-                throw CheckFailure("mapSharedBlock(bytes: \(bad)) threw the wrong error",
-                                   expected: "ForkAndMapError.invalidSize(\(bad))", seen: "\(error)",
-                                   cause: "check the size before calling mmap (mmap itself fails with EINVAL for 0)",
-                                   look: look)
-            }
+            })
         }
         // A size mmap cannot give (4 EiB): mmap returns MAP_FAILED, which is not nil.
         let huge = 1 << 62
-        do {
+        try requireThrows(SystemError.self, "mapSharedBlock(bytes: 1 << 62)",
+                          expected: "SystemError(\"mmap\") with errno ENOMEM (mmap cannot map 4 EiB)",
+                          cause: "a size > 0 is valid: only the failed mmap is an error, and it is a SystemError naming mmap", look: look, {
             let block = try L.mapSharedBlock(bytes: huge)
             let address = block.baseAddress.map { "0x" + String(UInt(bitPattern: $0), radix: 16) } ?? "nil"
             if let base = block.baseAddress, base != MAP_FAILED { munmap(base, block.count) }
@@ -58,17 +54,10 @@ extension Lesson01 {
                                    ? "mmap reports failure with MAP_FAILED ((void *) -1), not with nil: compare the result with MAP_FAILED and throw SystemError(\"mmap\")"
                                    : "a failed mmap must throw SystemError(\"mmap\")",
                                look: look)
-        } catch let error as SystemError {
+        }, judge: { error in
             try requireEqual(error.call, "mmap", "mapSharedBlock(bytes: 1 << 62) threw a SystemError naming the wrong call",
                              cause: "the call that failed is mmap: SystemError(\"mmap\")", look: look)
-        } catch let failure as CheckFailure {
-            throw failure
-        } catch {
-            throw CheckFailure("mapSharedBlock(bytes: 1 << 62) threw the wrong error",
-                               expected: "SystemError(\"mmap\") with errno ENOMEM (mmap cannot map 4 EiB)", seen: "\(error)",
-                               cause: "a size > 0 is valid: only the failed mmap is an error, and it is a SystemError naming mmap",
-                               look: look)
-        }
+        })
     }
 
     /// The kernel's view of the block: one mapping that covers all of it, readable, writable and
@@ -557,21 +546,17 @@ extension Lesson01 {
         let lab = try labSharedBlock(bytes: 2 * page)
         defer { labUnmap(lab) }
         let misaligned = UnsafeMutableRawBufferPointer(rebasing: lab[1..<page])
-        do {
+        try requireThrows(SystemError.self, "unmap of a block at a misaligned address",
+                          expected: "SystemError(\"munmap\") with errno EINVAL", look: look, {
             try L.unmap(misaligned)
             throw CheckFailure("unmap of a block at a misaligned address returned normally",
                                expected: "SystemError(\"munmap\") with errno EINVAL (munmap needs a page-aligned address)",
                                seen: "no error",
                                cause: "check munmap's result: -1 means it failed; throw SystemError(\"munmap\")",
                                look: look)
-        } catch let error as SystemError {
+        }, judge: { error in
             try requireEqual(error.call, "munmap", "unmap threw a SystemError naming the wrong call", look: look)
-        } catch let failure as CheckFailure {
-            throw failure
-        } catch {
-            throw CheckFailure("unmap of a block at a misaligned address threw the wrong error",
-                               expected: "SystemError(\"munmap\") with errno EINVAL", seen: "\(error)", look: look)
-        }
+        })
     }
 
     /// Every mapping of this process: its address range and its line of /proc/self/maps.

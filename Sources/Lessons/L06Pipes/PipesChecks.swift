@@ -864,21 +864,17 @@ extension Lesson06 {
         let tooBig = [UInt8](unsafeUninitializedCapacity: maximumMessageBytes + 1) { _, initialized in
             initialized = maximumMessageBytes + 1          // never touched: the pages stay unallocated
         }
-        do {
+        try requireThrows(PipeError.self, "send of maximumMessageBytes + 1 bytes",
+                          expected: "PipeError.messageTooLarge(\(maximumMessageBytes + 1)), before writing anything",
+                          cause: "compare message.count with maximumMessageBytes before writing the prefix: the receiver (Python too) refuses such a length",
+                          look: "send(_:) in \(file)", {
             try lone.send(tooBig)
             throw CheckFailure("send of maximumMessageBytes + 1 bytes did not throw", expected: "PipeError.messageTooLarge(\(maximumMessageBytes + 1))",
                                seen: "no error", look: "send(_:) in \(file)")
-        } catch let error as PipeError {
+        }, judge: { error in
             try requireEqual(error, .messageTooLarge(maximumMessageBytes + 1), "send of maximumMessageBytes + 1 bytes threw the wrong error",
                              look: "send(_:) in \(file)")
-        } catch let failure as CheckFailure {
-            throw failure
-        } catch {
-            throw CheckFailure("send of maximumMessageBytes + 1 bytes threw the wrong error",
-                               expected: "PipeError.messageTooLarge(\(maximumMessageBytes + 1)), before writing anything", seen: "\(error)",
-                               cause: "compare message.count with maximumMessageBytes before writing the prefix: the receiver (Python too) refuses such a length",
-                               look: "send(_:) in \(file)")
-        }
+        })
         lone.close()
     }
 

@@ -13,7 +13,7 @@ public enum Lesson07: LessonDeclaration {
         Part(1, "the first example: two processes append 0…9 and 10…19, all 20 present",
              check: { lab, context in try twoAppenders(lab, context) }, hints: [
             "start: mkdtemp(\"\\(parent)/manager-XXXXXX\") makes a 0700 directory; socket(AF_UNIX, SOCK_STREAM), bind to <dir>/manager.sock, listen — all before fork(), so clients can connect as soon as start returns. The child becomes the server and never returns (_exit).",
-            "The server: accept() in a loop; wrap each descriptor in FramedConnection(fd:) (the lab's lesson-06 framing); receive a frame, JSONDecoder().decode(ManagerRequest.self, from: Data(bytes)), apply it, send JSONEncoder().encode(reply). connect: socket + connect to the same path, FramedConnection around it.",
+            "The server: accept() in a loop; wrap each descriptor in FramedConnection(owning: OwnedDescriptor(taking: fd)) (the lab's lesson-06 framing); receive a frame, JSONDecoder().decode(ManagerRequest.self, from: Data(bytes)), apply it, send JSONEncoder().encode(reply). connect: socket + connect to the same path, FramedConnection around it.",
             "Fill sun_path with withUnsafeMutableBytes(of: &address.sun_path) and call bind/connect inside withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { … } } with socklen_t(MemoryLayout<sockaddr_un>.size).",
         ], ifTimedOut: servedOneAtATime),
         Part(2, "the second example: under a lock, each process's block of 100 stays contiguous",
@@ -44,7 +44,7 @@ public enum Lesson07: LessonDeclaration {
         ]),
         Part(7, "a client running as another uid is refused",
              check: { lab, context in try otherUserRefused(lab, context) }, hints: [
-            "After accept, peerCredentials(of: fd) (getsockopt SO_PEERCRED) tells who connected. Compare its uid with geteuid() and refuse anyone else: an error reply, then close.",
+            "After accept, peerCredentials(of: connection.borrowed) (getsockopt SO_PEERCRED) tells who connected. Compare its uid with geteuid() and refuse anyone else: an error reply, then close.",
             "mkdtemp already makes the directory 0700: keep it that way (no chmod). The peer check must hold even if someone could reach the socket.",
         ]),
         Part(8, "shutdown: the server exits, is reaped, and the socket and its directory are gone",

@@ -111,8 +111,9 @@ enum ManagerBench {
     static func framedEcho() throws -> PipeBench.Echo {
         let ends = try PipeBench.socketPair()
         return try PipeBench.messageEcho(
-            mine: FramedConnection(fd: ends.read), theirs: FramedConnection(fd: ends.write),
-            message: Array(#"{"op":"count"}"#.utf8), descriptor: { $0.fd },
+            mine: FramedConnection(owning: OwnedDescriptor(taking: ends.read)),
+            theirs: FramedConnection(owning: OwnedDescriptor(taking: ends.write)),
+            message: Array(#"{"op":"count"}"#.utf8), descriptor: { $0.borrowed.rawValue },
             send: { try $0.send($1) }, receive: { try $0.receive() }, close: { $0.close() })
     }
 }

@@ -242,15 +242,14 @@ extension Lesson07 {
         let key = "race " + String(repeating: "x", count: 2000)
         let increment = frame(Array(#"{"op":"increment","key":"\#(key)","value":1}"#.utf8))
         try runClients(L.self, address, count: processes) { index, _, barrier in
-            let fd = try UnixSocket.connect(to: address.socketPath)
-            let connection = FramedConnection(fd: fd)
+            let connection = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath))
             defer { connection.close() }
             let append = frame(Array(#"{"op":"append","value":\#(index)}"#.utf8))
             var burst: [UInt8] = []
             for k in 0..<batch { burst += k % 2 == 0 ? increment : append }
             try barrier.arrive("connected")
             for _ in 0..<rounds {
-                try rawWrite(fd, burst)
+                try rawWrite(connection.borrowed, burst)
                 for _ in 0..<batch {
                     let reply = try CompactJSON.decode(ManagerReply.self, from: try connection.receive())
                     guard reply.ok else { throw CheckFailure("a pipelined request was answered with an error", seen: "\(reply)") }
@@ -293,18 +292,15 @@ extension Lesson07 {
 
     /// Part 5: a client killed mid-request neither kills nor wedges the server.
     static func clientKilledMidRequest<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
-        let address = try startManager(L.self, context)
-        let survivor = try connect(L.self, address, after: "start")
-        try attempt("list.append(1)") { try survivor.list.append(1) }
+        let (address, survivor) = try startWithSurvivor(L.self, context, appending: 1)
 
         // A client killed between two requests: its reply read, nothing sent since. Its end of the
         // connection holds no unread byte, so the server's read on it ends with end of file (not
         // ECONNRESET), exactly as when a client closes — whatever the timing. (The kills below
         // land at a moment of their own: a reply unread, a request half sent.)
         let idle = try forkChild {
-            let fd = try UnixSocket.connect(to: address.socketPath)
-            let connection = FramedConnection(fd: fd)
-            try rawWrite(fd, frame(Array(#"{"op":"count"}"#.utf8)))
+            let connection = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath))
+            try rawWrite(connection.borrowed, frame(Array(#"{"op":"count"}"#.utf8)))
             _ = try connection.receive()
             kill(getpid(), SIGKILL)
             return 0
@@ -314,31 +310,19 @@ extension Lesson07 {
                                cause: "a client that goes away makes receive() on its connection end (end of file, as when it closes): close that connection and end its thread — never exit the server")
 
         // A client killed half-way through sending a request.
-        let halfway = try forkChild {
-            let fd = try UnixSocket.connect(to: address.socketPath)
-            try rawWrite(fd, bigEndianLength(100) + Array(repeating: 0x7B, count: 10))
-            kill(getpid(), SIGKILL)
-            return 0
-        }
-        _ = try waitForProcess(halfway)
+        try clientKilled(after: bigEndianLength(100) + Array(repeating: 0x7B, count: 10), address)
         try requireServerAlive(address, after: "a client died half-way through sending a request",
                                cause: "receive() on that client's connection throws (a truncated message): end that client's thread, not the server")
         // A client killed after sending a whole request, before reading the reply.
-        let rude = try forkChild {
-            let fd = try UnixSocket.connect(to: address.socketPath)
-            try rawWrite(fd, frame(Array(#"{"op":"snapshot"}"#.utf8)))
-            kill(getpid(), SIGKILL)
-            return 0
-        }
-        _ = try waitForProcess(rude)
+        try clientKilled(after: frame(Array(#"{"op":"snapshot"}"#.utf8)), address)
         // A client that will never read a reply: shutdown(SHUT_RD) on its end makes every reply
         // the server sends fail with EPIPE — deterministically, whatever the timing.
         let deaf = try UnixSocket.connect(to: address.socketPath)
-        Glibc.shutdown(deaf, Int32(SHUT_RD))
-        try rawWrite(deaf, Array((0..<50).map { _ in frame(Array(#"{"op":"count"}"#.utf8)) }.joined()))
+        Glibc.shutdown(deaf.rawValue, Int32(SHUT_RD))
+        try rawWrite(deaf.borrowed, Array((0..<50).map { _ in frame(Array(#"{"op":"count"}"#.utf8)) }.joined()))
         try requireServerAlive(address, after: "replies to a client that no longer reads failed with EPIPE",
                                cause: "a reply to a client that is gone fails with EPIPE — and kills the whole server with SIGPIPE when it is sent with write() or send() without MSG_NOSIGNAL. Send with FramedConnection (MSG_NOSIGNAL), or ignore SIGPIPE, and end that client's thread")
-        Descriptor.close(deaf)
+        deaf.close()
         // A client of yours killed at some point in a burst of increments.
         let block = try labSharedBlock(bytes: 4096)
         defer { labUnmap(block) }
@@ -380,13 +364,11 @@ extension Lesson07 {
 
     /// Part 6: malformed requests get an error reply or a closed connection; the others are still served.
     static func malformedRequests<L: ManagerContract>(_: L.Type, _ context: PartContext) throws {
-        let address = try startManager(L.self, context)
-        let survivor = try connect(L.self, address, after: "start")
-        try attempt("list.append(7)") { try survivor.list.append(7) }
+        let (address, survivor) = try startWithSurvivor(L.self, context, appending: 7)
         // A client that sends half a request and then stalls, connected all along.
-        let stalled = try UnixSocket.connect(to: address.socketPath)
-        defer { Descriptor.close(stalled) }
-        try rawWrite(stalled, bigEndianLength(100) + Array(repeating: 0x7B, count: 5))
+        let stalled = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath))
+        defer { stalled.close() }
+        try rawWrite(stalled.borrowed, bigEndianLength(100) + Array(repeating: 0x7B, count: 5))
 
         // A whole frame whose bytes are not a request: an error reply, and the connection goes on.
         let undecodable: [(String, [UInt8])] = [
@@ -396,10 +378,9 @@ extension Lesson07 {
             ("an empty frame", frame([])),
         ]
         for (what, bytes) in undecodable {
-            let fd = try UnixSocket.connect(to: address.socketPath)
-            let connection = FramedConnection(fd: fd)
+            let connection = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath))
             defer { connection.close() }
-            try rawWrite(fd, bytes + frame(Array(#"{"op":"count"}"#.utf8)))
+            try rawWrite(connection.borrowed, bytes + frame(Array(#"{"op":"count"}"#.utf8)))
             for step in ["the error reply to \(what)", "the reply to a count sent right after it, on the same connection"] {
                 guard connection.poll(timeout: 5) else {
                     throw CheckFailure("after \(what), the server neither answered nor closed the connection",
@@ -439,9 +420,8 @@ extension Lesson07 {
             ("a negative length", [0x80, 0x00, 0x00, 0x00] + Array(repeating: 1, count: 4)),
         ]
         for (what, bytes) in broken {
-            let fd = try UnixSocket.connect(to: address.socketPath)
-            let connection = FramedConnection(fd: fd)
-            try rawWrite(fd, bytes)
+            let connection = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath))
+            try rawWrite(connection.borrowed, bytes)
             guard connection.poll(timeout: 5) else {
                 throw CheckFailure("after \(what), the server neither answered nor closed the connection",
                                    expected: "an error reply or a closed connection within 5 s", seen: "silence: that client waits for ever",
@@ -541,10 +521,9 @@ extension Lesson07 {
             if outcome != "served" {
                 rawOutcome = "refused"
                 // A connection that sends nothing: the refusal is an error reply, then the end.
-                let fd = try UnixSocket.connect(to: address.socketPath)
-                let raw = FramedConnection(fd: fd)
+                let raw = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath))
                 defer { raw.close() }
-                try? rawWrite(fd, frame(Array(#"{"op":"count"}"#.utf8)))   // EPIPE when the server closed already: fine
+                try? rawWrite(raw.borrowed, frame(Array(#"{"op":"count"}"#.utf8)))   // EPIPE when the server closed already: fine
                 if !raw.poll(timeout: 5) {
                     rawOutcome = "silent: no reply and no close within 5 s"
                 } else if let bytes = try? raw.receive() {
@@ -570,7 +549,7 @@ extension Lesson07 {
         if outcome == "served" {
             throw CheckFailure("a client running as uid \(nobody) was served", expected: "refused (an error reply, or the connection closed)",
                                seen: "list.append(666) succeeded",
-                               cause: "after accept, check the peer with peerCredentials(of: fd) (getsockopt SO_PEERCRED) and refuse any uid but the server's own",
+                               cause: "after accept, check the peer with peerCredentials(of: connection.borrowed) (getsockopt SO_PEERCRED) and refuse any uid but the server's own",
                                look: "the server's accept loop in \(file)")
         }
         if outcome.hasPrefix("connect failed") {
@@ -604,22 +583,19 @@ extension Lesson07 {
         let path = directory + "/probe.sock"
         defer { unlink(path); rmdir(directory) }
         let listener = try UnixSocket.listen(at: path)
-        defer { Descriptor.close(listener) }
         let child = try forkChild {
             try becomeOtherUser(nobody)
-            let fd = try UnixSocket.connect(to: path)
-            Descriptor.close(fd)
+            try UnixSocket.connect(to: path).close()
             return 0
         }
-        var entry = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+        var entry = listener.readable
         let ready = poll(&entry, 1, 10_000)
         let end = waitForProcess(child, timeout: 10)
         guard ready > 0, end == .exited(0) else {
             throw SkipPart("this machine cannot run a client as uid \(nobody) that reaches a 0700 directory (seteuid + setfsuid): the child \(end.map { "\($0)" } ?? "hung")")
         }
-        let accepted = try UnixSocket.accept(listener)
-        defer { Descriptor.close(accepted) }
-        let peer = try peerCredentials(of: accepted)
+        let accepted = try UnixSocket.accept(listener.borrowed)
+        let peer = try peerCredentials(of: accepted.borrowed)
         guard peer.uid == nobody else {
             throw SkipPart("SO_PEERCRED reported uid \(peer.uid), not \(nobody), for a child that lowered its effective uid: the check cannot play another user here")
         }
@@ -723,6 +699,28 @@ extension Lesson07 {
     }
 
     // MARK: - Helpers
+
+    /// Forks a client that connects, sends `bytes` as they are and is killed (SIGKILL) before it
+    /// reads anything; returns once it is reaped.
+    static func clientKilled(after bytes: [UInt8], _ address: ManagerAddress) throws {
+        let client = try forkChild {
+            let socket = try UnixSocket.connect(to: address.socketPath)
+            try rawWrite(socket.borrowed, bytes)
+            kill(getpid(), SIGKILL)
+            return 0
+        }
+        _ = try waitForProcess(client)
+    }
+
+    /// A manager started for the part and a client connected at once that appended `value` to
+    /// the list: the survivor that must still be served after what the part does to other clients.
+    static func startWithSurvivor<L: ManagerContract>(_: L.Type, _ context: PartContext,
+                                                      appending value: Int) throws -> (address: ManagerAddress, survivor: L.Client) {
+        let address = try startManager(L.self, context)
+        let survivor = try connect(L.self, address, after: "start")
+        try attempt("list.append(\(value))") { try survivor.list.append(value) }
+        return (address, survivor)
+    }
 
     static func startManager<L: ManagerContract>(_: L.Type, _ context: PartContext) throws -> ManagerAddress {
         let address = try attempt("start(in:)", look: "start(in:) in \(file)") { try L.start(in: context.temporaryDirectory) }

@@ -170,12 +170,13 @@ extension Lesson07 {
         let block = try labSharedBlock(bytes: 4096)
         defer { labUnmap(block) }
         let barrier = Barrier(in: block, clients: count)
-        let (children, reportRead) = try startClients(count: count, connect: { try L.connect(to: address) },
-                                                      close: { $0.close() }) { index, client in
+        let started = try startClients(count: count, connect: { try L.connect(to: address) },
+                                      close: { $0.close() }) { index, client in
             var mine = barrier
             mine.client = index
             try body(index, client, mine)
         }
+        let children = started.children
         // Reap the clients as they end; meanwhile look for the moment nothing can move. A client
         // that failed ends the wait: the others may be waiting at a barrier it will never reach.
         var running = Set(children)
@@ -205,9 +206,7 @@ extension Lesson07 {
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)
         }
-        let lines = String(decoding: (try? Descriptor.readAll(reportRead)) ?? [], as: UTF8.self)
-            .split(separator: "\n").map(String.init)
-        Descriptor.close(reportRead)
+        let lines = started.failureLines()
         let cause = "the server serves one connection until it closes — or has a fixed number of threads, all busy with connections that stay open — so the others wait behind them: serve each accepted connection in its own thread"
         if let leftWaiting {
             throw CheckFailure("clients were left waiting while other clients stayed connected",

@@ -16,7 +16,7 @@ extension Lesson07 {
         // SO_PEERCRED reports that process — the caller of start, not the server.
         let descriptorsBefore = openDescriptors()
         let address = try startManager(L.self, context)
-        let probe: Int32
+        let probe: OwnedDescriptor
         do {
             probe = try UnixSocket.connect(to: address.socketPath)
         } catch {
@@ -26,8 +26,8 @@ extension Lesson07 {
                                cause: "socket, bind and listen in start, before fork(): listening in the server child leaves a moment after start returns in which connect fails",
                                look: startLook)
         }
-        let listener = try peerCredentials(of: probe)
-        Descriptor.close(probe)
+        let listener = try peerCredentials(of: probe.borrowed)
+        probe.close()
         let parent = parentPID(of: address.serverPID)
         try stopManager(L.self, address)
         let descriptorsAfter = openDescriptors()
@@ -224,19 +224,19 @@ extension Lesson07 {
         guard let made = mkdtemp(&template) else { throw SystemError("mkdtemp", object: context.temporaryDirectory) }
         let directory = String(cString: made)
         let path = directory + "/manager.sock"
-        let listener = try UnixSocket.listen(at: path)
-        defer { Descriptor.close(listener); unlink(path); rmdir(directory) }
+        let listener = try UnixSocket.listen(at: path)                    // closed when this check ends
+        let listening = listener.borrowed
+        defer { unlink(path); rmdir(directory) }
         let address = ManagerAddress(socketPath: path, directory: directory, serverPID: getpid())
 
         func exchange<T>(_ replies: [ManagerReply], _ body: (L.Client) throws -> T) throws -> Exchange<T> {
             let client = try attempt("connect(to: the check's stand-in server)", look: "connect(to:) in \(file)") { try L.connect(to: address) }
-            let server = try UnixSocket.accept(listener)
-            defer { Descriptor.close(server) }
-            try rawWrite(server, Array(try replies.map { frame(try CompactJSON.encode($0)) }.joined()))
-            Glibc.shutdown(server, Int32(SHUT_WR))       // after these replies, the client reads end-of-file
+            let connection = FramedConnection(owning: try UnixSocket.accept(listening))
+            defer { connection.close() }
+            try rawWrite(connection.borrowed, Array(try replies.map { frame(try CompactJSON.encode($0)) }.joined()))
+            Glibc.shutdown(connection.borrowed.rawValue, Int32(SHUT_WR))   // after these replies, the client reads end-of-file
             let result = Result { try body(client) }
             client.close()
-            let connection = FramedConnection(fd: server)
             var requests: [ManagerRequest] = []
             var undecodable: [String] = []
             while connection.poll(timeout: 5), let bytes = try? connection.receive() {
@@ -246,7 +246,6 @@ extension Lesson07 {
                     undecodable.append(String(decoding: bytes.prefix(200), as: UTF8.self))
                 }
             }
-            _ = connection.release()
             return Exchange(result: result, requests: requests, undecodable: undecodable)
         }
 
@@ -444,10 +443,9 @@ extension Lesson07 {
 
         // The shutdown request itself: {"ok":true}, then the connection ends and the server exits
         // (it removed its socket and its directory); the caller of start reaps it.
-        let fd = try UnixSocket.connect(to: address.socketPath)
-        let raw = FramedConnection(fd: fd)
+        let raw = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath))
         defer { raw.close() }
-        try rawWrite(fd, frame(Array(#"{"op":"shutdown"}"#.utf8)))
+        try rawWrite(raw.borrowed, frame(Array(#"{"op":"shutdown"}"#.utf8)))
         guard raw.poll(timeout: 5), let bytes = try? raw.receive(),
               let answer = try? JSONDecoder().decode(ManagerReply.self, from: Data(bytes)), answer.ok else {
             throw CheckFailure("the server did not answer a shutdown request with {\"ok\":true}", expected: "{\"ok\":true}, then the connection closes",

@@ -62,6 +62,65 @@ extension Lesson10 {
         }
     }
 
+    /// `take` while `producer` sends: when it fails, the producer (perhaps blocked on a full
+    /// ring for good) is killed and reaped before the failure goes on.
+    static func take<R: SPSCRingContract>(_ ring: R, from producer: pid_t, timeout: Double, _ what: String) throws -> [UInt8] {
+        do {
+            return try take(ring, timeout: timeout, what)
+        } catch {
+            killAndReap([producer])
+            throw error
+        }
+    }
+
+    /// The producer of a stress run, once every message arrived: it must exit 0 within 10 s.
+    /// Returns the seconds since `started`, the moment it forked (taken before the wait).
+    static func producerFinished(_ producer: pid_t, started: Double, look: String) throws -> Double {
+        let seconds = monotonicSeconds() - started
+        let end = waitForProcess(producer, timeout: 10)
+        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look)
+        return seconds
+    }
+
+    /// The messages of the two-process stress runs: message `i` has `(i × 13) mod 120` bytes, the
+    /// first four (when there is room) the little-endian `i`, the rest a pattern of its size.
+    struct StressMessages {
+        /// The bytes after the 4-byte tag, by size.
+        let bodies = (0..<120).map { size in (0..<size).map { Lesson10.byte($0, size) } }
+
+        func size(_ i: Int) -> Int { (i &* 13) % 120 }
+
+        func message(_ i: Int) -> [UInt8] {
+            var bytes = bodies[size(i)]
+            if bytes.count >= 4 { withUnsafeBytes(of: UInt32(truncatingIfNeeded: i).littleEndian) { bytes.replaceSubrange(0..<4, with: $0) } }
+            return bytes
+        }
+
+        /// Whether `bytes` are message `i`, compared in place.
+        func matches(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> Bool {
+            let size = size(i)
+            guard bytes.count == size else { return false }
+            if size >= 4 && bytes.load(as: UInt32.self) != UInt32(truncatingIfNeeded: i).littleEndian { return false }
+            let from = min(4, size)
+            return bodies[size].withUnsafeBytes { memcmp(bytes.baseAddress! + from, $0.baseAddress! + from, size - from) == 0 }
+        }
+
+        /// Message `i` of `count` (`how` it travelled: "" or ", sent in batches of 1 to 16") arrived
+        /// as `got`: the failure says so, and whether `got` is another message, whole — then one was
+        /// lost or repeated (`lostOrRepeated`); else it was read from the wrong place (`wrongPlace`).
+        func wrong(_ got: [UInt8], index i: Int, of count: Int, _ how: String,
+                   wrongPlace: String, lostOrRepeated: String, look: String) -> CheckFailure {
+            var seenAs = ""
+            if got.count >= 4 {
+                let tag = Int(got[0]) | Int(got[1]) << 8 | Int(got[2]) << 16 | Int(got[3]) << 24
+                seenAs = got == message(tag) ? " — it is message \(tag), whole" : ""
+            }
+            return CheckFailure("message \(i) of \(count)\(how) arrived wrong", expected: "message \(i): \(size(i)) bytes, in order",
+                                seen: difference(got, message(i)) + seenAs,
+                                cause: seenAs.isEmpty ? wrongPlace : lostOrRepeated, look: look)
+        }
+    }
+
     // MARK: - part 1
 
     /// Part 1: a payload published with a releasing store is seen whole by a reader in another
@@ -364,13 +423,8 @@ extension Lesson10 {
         let (ring, memory) = try makeRing(R.self, 64 << 10)
         defer { labUnmap(memory) }
         let count = 500_000
-        let sizeOf = { (i: Int) in (i &* 13) % 120 }
-        let bodies = (0..<120).map { size in (0..<size).map { byte($0, size) } }   // the bytes after the 4-byte tag
-        func stressMessage(_ i: Int) -> [UInt8] {
-            var bytes = bodies[sizeOf(i)]
-            if bytes.count >= 4 { withUnsafeBytes(of: UInt32(truncatingIfNeeded: i).littleEndian) { bytes.replaceSubrange(0..<4, with: $0) } }
-            return bytes
-        }
+        let stress = StressMessages()
+        let sizeOf = stress.size, bodies = stress.bodies
         let started = monotonicSeconds()
         let producer = try forkChild {
             for i in 0..<count {
@@ -390,35 +444,16 @@ extension Lesson10 {
             return 0
         }
         for i in 0..<count {
-            let got: [UInt8]
-            do {
-                got = try take(ring, timeout: 20, "message \(i) of \(count)")
-            } catch {
+            let got = try take(ring, from: producer, timeout: 20, "message \(i) of \(count)")
+            if !got.withUnsafeBytes({ stress.matches($0, i) }) {
                 killAndReap([producer])
-                throw error
-            }
-            let size = sizeOf(i)
-            let whole = got.count == size && (size < 4 || got.withUnsafeBytes { $0.load(as: UInt32.self) } == UInt32(truncatingIfNeeded: i).littleEndian)
-                && got.withUnsafeBytes { seen in bodies[size].withUnsafeBytes { memcmp(seen.baseAddress! + min(4, size), $0.baseAddress! + min(4, size), size - min(4, size)) == 0 } }
-            if !whole {
-                let expected = stressMessage(i)
-                killAndReap([producer])
-                var seenAs = ""
-                if got.count >= 4 {
-                    let tag = Int(got[0]) | Int(got[1]) << 8 | Int(got[2]) << 16 | Int(got[3]) << 24
-                    seenAs = got == stressMessage(tag) ? " — it is message \(tag), whole" : ""
-                }
-                throw CheckFailure("message \(i) of \(count) arrived wrong", expected: "message \(i): \(expected.count) bytes, in order",
-                                   seen: difference(got, expected) + seenAs,
-                                   cause: seenAs.isEmpty
-                                       ? "a record read from the wrong place: at the wrap point the producer writes a padding length (RingLayout.padding) and the record at 0, and both sides move their index past the skipped bytes; or head is published before the copy is done"
-                                       : "a message lost or repeated: head or tail moved by the wrong amount",
+                throw stress.wrong(got, index: i, of: count, "",
+                                   wrongPlace: "a record read from the wrong place: at the wrap point the producer writes a padding length (RingLayout.padding) and the record at 0, and both sides move their index past the skipped bytes; or head is published before the copy is done",
+                                   lostOrRepeated: "a message lost or repeated: head or tail moved by the wrong amount",
                                    look: look("trySend(count:_:) and tryReceive()"))
             }
         }
-        let seconds = monotonicSeconds() - started
-        let end = waitForProcess(producer, timeout: 10)
-        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look("trySend(count:_:)"))
+        let seconds = try producerFinished(producer, started: started, look: look("trySend(count:_:)"))
         let after = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
         try require(after == nil, CheckFailure("a message after the last one sent", expected: "nil (the ring is empty)",
                                                seen: "\(after?.count ?? 0) bytes", look: look("tryReceive()")))
@@ -1116,14 +1151,9 @@ extension Lesson10 {
         let (ring, memory) = try makeRing(R.self, 64 << 10)
         defer { labUnmap(memory) }
         let count = 100_000
-        let sizeOf = { (i: Int) in (i &* 13) % 120 }
         let batchOf = { (k: Int) in 1 + (k &* 7) % 16 }
-        let bodies = (0..<120).map { size in (0..<size).map { byte($0, size) } }
-        func stressMessage(_ i: Int) -> [UInt8] {
-            var bytes = bodies[sizeOf(i)]
-            if bytes.count >= 4 { withUnsafeBytes(of: UInt32(truncatingIfNeeded: i).littleEndian) { bytes.replaceSubrange(0..<4, with: $0) } }
-            return bytes
-        }
+        let stress = StressMessages()
+        let stressMessage = stress.message
         let started = monotonicSeconds()
         let producer = try forkChild {
             var next = 0, k = 0
@@ -1136,31 +1166,16 @@ extension Lesson10 {
             return 0
         }
         for i in 0..<count {
-            let got: [UInt8]
-            do {
-                got = try take(ring, timeout: 20, "message \(i) of \(count), sent in batches")
-            } catch {
-                killAndReap([producer])
-                throw error
-            }
+            let got = try take(ring, from: producer, timeout: 20, "message \(i) of \(count), sent in batches")
             if got != stressMessage(i) {
                 killAndReap([producer])
-                var seenAs = ""
-                if got.count >= 4 {
-                    let tag = Int(got[0]) | Int(got[1]) << 8 | Int(got[2]) << 16 | Int(got[3]) << 24
-                    seenAs = got == stressMessage(tag) ? " — it is message \(tag), whole" : ""
-                }
-                throw CheckFailure("message \(i) of \(count), sent in batches of 1 to 16, arrived wrong",
-                                   expected: "message \(i): \(sizeOf(i)) bytes, in order", seen: difference(got, stressMessage(i)) + seenAs,
-                                   cause: seenAs.isEmpty
-                                       ? "a record of a batch written in the wrong place: each record of a batch starts where the one before ended (its padding and the skipped bytes counted), and tail moves past all of them"
-                                       : "a message lost or repeated: trySend(batch:) must return how many it wrote, no more, no fewer",
+                throw stress.wrong(got, index: i, of: count, ", sent in batches of 1 to 16",
+                                   wrongPlace: "a record of a batch written in the wrong place: each record of a batch starts where the one before ended (its padding and the skipped bytes counted), and tail moves past all of them",
+                                   lostOrRepeated: "a message lost or repeated: trySend(batch:) must return how many it wrote, no more, no fewer",
                                    look: batchLook)
             }
         }
-        let seconds = monotonicSeconds() - started
-        let end = waitForProcess(producer, timeout: 10)
-        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: batchLook)
+        let seconds = try producerFinished(producer, started: started, look: batchLook)
         Console.out("a batch stayed invisible until its last message was written; \(count) messages in batches of 1-16 in \(secondsText(seconds)) (debug build): each once, in order, whole\n")
     }
 }
@@ -1327,20 +1342,8 @@ extension Lesson10 {
         let (ring, memory) = try makeRing(R.self, 64 << 10)
         defer { labUnmap(memory) }
         let count = 100_000
-        let sizeOf = { (i: Int) in (i &* 13) % 120 }
-        let bodies = (0..<120).map { size in (0..<size).map { byte($0, size) } }
-        func stressMessage(_ i: Int) -> [UInt8] {
-            var bytes = bodies[sizeOf(i)]
-            if bytes.count >= 4 { withUnsafeBytes(of: UInt32(truncatingIfNeeded: i).littleEndian) { bytes.replaceSubrange(0..<4, with: $0) } }
-            return bytes
-        }
-        func matches(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> Bool {
-            let size = sizeOf(i)
-            guard bytes.count == size else { return false }
-            if size >= 4 && bytes.load(as: UInt32.self) != UInt32(truncatingIfNeeded: i).littleEndian { return false }
-            let from = min(4, size)
-            return bodies[size].withUnsafeBytes { memcmp(bytes.baseAddress! + from, $0.baseAddress! + from, size - from) == 0 }
-        }
+        let stress = StressMessages()
+        let stressMessage = stress.message, matches = stress.matches
         let started = monotonicSeconds()
         let producer = try forkChild {
             for i in 0..<count {
@@ -1371,22 +1374,12 @@ extension Lesson10 {
         }
         if let bad {
             killAndReap([producer])
-            var seenAs = ""
-            if bad.bytes.count >= 4 {
-                let tag = Int(bad.bytes[0]) | Int(bad.bytes[1]) << 8 | Int(bad.bytes[2]) << 16 | Int(bad.bytes[3]) << 24
-                seenAs = bad.bytes == stressMessage(tag) ? " — it is message \(tag), whole" : ""
-            }
-            throw CheckFailure("message \(bad.index) of \(count), read in batches of 1 to 16, arrived wrong",
-                               expected: "message \(bad.index): \(sizeOf(bad.index)) bytes, in order",
-                               seen: difference(bad.bytes, stressMessage(bad.index)) + seenAs,
-                               cause: seenAs.isEmpty
-                                   ? "a record read from the wrong place: follow a padding length to 0, and move past the skipped bytes and each whole record (recordSize)"
-                                   : "a message lost or read twice: head must end past exactly the records handed to read",
+            throw stress.wrong(bad.bytes, index: bad.index, of: count, ", read in batches of 1 to 16",
+                               wrongPlace: "a record read from the wrong place: follow a padding length to 0, and move past the skipped bytes and each whole record (recordSize)",
+                               lostOrRepeated: "a message lost or read twice: head must end past exactly the records handed to read",
                                look: releaseLook)
         }
-        let seconds = monotonicSeconds() - started
-        let end = waitForProcess(producer, timeout: 10)
-        try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look("trySend(count:_:)"))
+        let seconds = try producerFinished(producer, started: started, look: look("trySend(count:_:)"))
         Console.out("head stayed put until the batch's last read returned; \(count) messages read in place in batches of 1-16 in \(secondsText(seconds)) (debug build): each once, in order, whole\n")
     }
 }

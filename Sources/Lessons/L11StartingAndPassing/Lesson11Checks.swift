@@ -78,8 +78,8 @@ extension Lesson11 {
     }
 
     /// Waits until `fd` is readable or `timeout` passes. The corresponding C function is `poll`.
-    static func waitReadable(_ fd: Int32, timeout: Double) -> Bool {
-        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    static func waitReadable(_ descriptor: BorrowedDescriptor, timeout: Double) -> Bool {
+        var entry = descriptor.readable
         let deadline = monotonicSeconds() + timeout
         while true {
             let left = Int32(max(0, (deadline - monotonicSeconds()) * 1000))
@@ -288,7 +288,8 @@ extension Lesson11 {
 
     /// The peer of part 3: connect, receive, map, answer after the message, say so, wait to be killed.
     static func holdPeer<L: MemfdSegmentContract>(_: L.Type, _ arguments: [String]) throws -> Int32 {
-        let socket = try UnixSocket.connect(to: arguments[0])
+        let connection = try UnixSocket.connect(to: arguments[0])
+        let socket = connection.rawValue                    // for the lesson's C-shaped calls
         let length = Int(arguments[1]) ?? 32
         let fd = try L.receive(over: socket)
         let segment = try L.map(descriptor: fd, writable: true)
@@ -310,23 +311,22 @@ extension Lesson11 {
         try requireSized(segment, 8192, after: "create(name: \"lab11-part3\", size: 8192)")
         let path = context.temporaryDirectory + "/lab11-part3.sock"
         let listener = try UnixSocket.listen(at: path)
-        defer { Descriptor.close(listener); unlink(path) }
+        defer { unlink(path) }
         let peer = try context.spawnPeer("hold", [path, "\(message.count)"], output: .captureBoth)
         defer { _ = peer.terminate() }
         for i in 0..<message.count { segment.bytes[i] = message[i] }
-        guard waitReadable(listener, timeout: 20) else {
+        guard waitReadable(listener.borrowed, timeout: 20) else {
             throw CheckFailure("the peer did not connect within 20 s", seen: String(decoding: peer.collectOutput(timeout: 1).output, as: UTF8.self))
         }
-        let connection = try UnixSocket.accept(listener)
-        defer { Descriptor.close(connection) }
-        try attempt("send(descriptor:over:)") { try L.send(descriptor: segment.descriptor, over: connection) }
-        guard waitReadable(connection, timeout: 20) else {
+        let connection = try UnixSocket.accept(listener.borrowed)
+        try attempt("send(descriptor:over:)") { try L.send(descriptor: segment.descriptor, over: connection.rawValue) }
+        guard waitReadable(connection.borrowed, timeout: 20) else {
             throw CheckFailure("the peer did not answer within 20 s",
                                cause: "it waits in receive(over:): did send(descriptor:over:) send the descriptor?",
                                look: "send(descriptor:over:) in \(file)")
         }
         var ready: UInt8 = 0
-        if read(connection, &ready, 1) != 1 {
+        if read(connection.rawValue, &ready, 1) != 1 {
             let (output, end) = peer.collectOutput(timeout: 5)
             throw CheckFailure("the other process failed before answering",
                                expected: "it receives the descriptor, maps it, answers, and waits",
@@ -481,7 +481,7 @@ extension Lesson11 {
         if let stray = try? L.receive(over: -1), stray >= 0 { Descriptor.close(stray) }
         let path = context.temporaryDirectory + "/lab11-part5.sock"
         let listener = try UnixSocket.listen(at: path)
-        defer { Descriptor.close(listener); unlink(path) }
+        defer { unlink(path) }
         fflush(nil)
         let process = try ChildProcess.spawn(python, ["-c", pythonScript, path, hex(fromPython)], output: .captureBoth)
         defer { _ = process.terminate() }
@@ -491,12 +491,11 @@ extension Lesson11 {
                                 + String(decoding: output, as: UTF8.self).trimmingTrailingNewlines,
                                 cause: cause, look: "send(descriptor:over:) and receive(over:) in \(file)")
         }
-        guard waitReadable(listener, timeout: 20) else {
+        guard waitReadable(listener.borrowed, timeout: 20) else {
             throw pythonFailed("python3 did not connect within 20 s", cause: "python3 could not start the script")
         }
-        let connection = try UnixSocket.accept(listener)
-        defer { Descriptor.close(connection) }
-        let fd = try attempt("receive(over:) of Python's send_handle") { try L.receive(over: connection) }
+        let connection = try UnixSocket.accept(listener.borrowed)
+        let fd = try attempt("receive(over:) of Python's send_handle") { try L.receive(over: connection.rawValue) }
         let theirs = try attempt("map(descriptor: \(fd), writable: true) of Python's memfd") { try L.map(descriptor: fd, writable: true) }
         defer { try? theirs.close() }
         try requireEqual(theirs.size, 4096, "the memfd from Python has the wrong size", look: "map(descriptor:writable:) in \(file)")
@@ -507,7 +506,7 @@ extension Lesson11 {
         defer { try? mine.close() }
         try requireSized(mine, 8192, after: "create(name: \"lab11-part5\", size: 8192)")
         for i in 0..<fromYou.count { mine.bytes[i] = fromYou[i] }
-        try attempt("send(descriptor:over:) to Python's recv_handle") { try L.send(descriptor: mine.descriptor, over: connection) }
+        try attempt("send(descriptor:over:) to Python's recv_handle") { try L.send(descriptor: mine.descriptor, over: connection.rawValue) }
         let expected = fromYou.map { $0 ^ 0x5A }
         let deadline = monotonicSeconds() + 20
         while Array(mine.bytes[fromYou.count..<(2 * fromYou.count)]) != expected {
@@ -517,7 +516,7 @@ extension Lesson11 {
             }
             usleep(1000)
         }
-        Descriptor.close(connection)
+        connection.close()
         let (output, end) = process.collectOutput(timeout: 10)
         try require(end == .exited(0), CheckFailure("python3 \(end.map { "\($0)" } ?? "did not end")",
                                                     seen: String(decoding: output, as: UTF8.self)))
@@ -843,7 +842,7 @@ extension Lesson11 {
     /// Reads one report from `fd` (with a deadline), or nil.
     static func readReport(_ fd: Int32, timeout: Double = 20) -> InheritanceReport? {
         var report = InheritanceReport()
-        guard waitReadable(fd, timeout: timeout) else { return nil }
+        guard waitReadable(BorrowedDescriptor(ownedElsewhere: fd), timeout: timeout) else { return nil }
         let size = MemoryLayout<InheritanceReport>.size
         let got = withUnsafeMutableBytes(of: &report) { read(fd, $0.baseAddress, size) }
         return got == size ? report : nil

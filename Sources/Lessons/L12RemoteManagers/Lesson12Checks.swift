@@ -14,22 +14,18 @@ extension Lesson12 {
         let delta = Int.random(in: 2...9, using: &random)
         // A directory whose socket path would not fit in sun_path (107 bytes).
         let deep = context.temporaryDirectory + "/" + String(repeating: "d", count: max(1, 108 - context.temporaryDirectory.count - 1 - 9))
-        do {
+        try requireThrows(SyncManagerError.self, "start(in:) with a socket path of \(deep.utf8.count + 10) bytes",
+                          expected: "SyncManagerError.pathTooLong(\(deep)/sync.sock)",
+                          cause: "sun_path holds 107 bytes: check the length of directory + \"/sync.sock\" before socket() and bind(), and throw pathTooLong",
+                          look: "start(in:) in \(file)", {
             let started = try L.start(in: deep)
             abandon(started)
             throw CheckFailure("start(in:) accepted a socket path over 107 bytes", expected: "SyncManagerError.pathTooLong(\(deep)/sync.sock)",
                                seen: "a server at \(started)", look: "start(in:) in \(file)")
-        } catch let error as SyncManagerError {
+        }, judge: { error in
             try requireEqual(error, .pathTooLong(deep + "/sync.sock"), "start(in:) with a socket path of \(deep.utf8.count + 10) bytes threw the wrong error",
                              look: "start(in:) in \(file)")
-        } catch let failure as CheckFailure {
-            throw failure
-        } catch {
-            throw CheckFailure("start(in:) with a socket path of \(deep.utf8.count + 10) bytes threw the wrong error",
-                               expected: "SyncManagerError.pathTooLong(\(deep)/sync.sock)", seen: "\(error)",
-                               cause: "sun_path holds 107 bytes: check the length of directory + \"/sync.sock\" before socket() and bind(), and throw pathTooLong",
-                               look: "start(in:) in \(file)")
-        }
+        })
         let address = try startLocal(L.self, context)
         defer { abandon(address) }
         let client = try connect(L.self, address, after: "start")
@@ -611,7 +607,7 @@ print(json.dumps(out))
         let look = "the server's request loop in \(file)"
         try attempt("value(\"v\").set(\(stored))", look: look) { try client.value("v").set(stored) }
         // A connection the check writes into itself: each frame exactly as it is.
-        let raw = FramedConnection(fd: try UnixSocket.connect(to: address.socketPath ?? ""))
+        let raw = FramedConnection(owning: try UnixSocket.connect(to: address.socketPath ?? ""))
         defer { raw.close() }
         for (what, payload) in undecodable {
             try raw.send(Array(payload.utf8))

@@ -24,21 +24,18 @@ extension Lesson12 {
         /// A TCP connection to 127.0.0.1:`port`, with a receive timeout. The corresponding C
         /// functions are `socket`, `setsockopt(SO_RCVTIMEO)` and `connect`.
         static func connect(port: UInt16) throws -> FramedConnection {
-            let fd = try valueOrErrno("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+            let fd = OwnedDescriptor(taking: try valueOrErrno("socket") {
+                socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            })
             var limit = timeval(tv_sec: 1, tv_usec: 0)
-            _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            _ = setsockopt(fd.rawValue, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             var address = loopback(port: port)
-            do {
-                try withUnsafePointer(to: &address) { pointer in
-                    try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                        _ = try valueOrErrno("connect", object: "127.0.0.1:\(port)") { Glibc.connect(fd, raw, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                    }
+            try withUnsafePointer(to: &address) { pointer in
+                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                    _ = try valueOrErrno("connect", object: "127.0.0.1:\(port)") { Glibc.connect(fd.rawValue, raw, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                 }
-            } catch {
-                Glibc.close(fd)
-                throw error
             }
-            return FramedConnection(fd: fd)
+            return FramedConnection(owning: fd)
         }
 
         static func loopback(port: UInt16) -> sockaddr_in {
@@ -136,7 +133,7 @@ extension Lesson12 {
         static func announceLongAnswer(_ connection: FramedConnection, length: Int) throws -> LongAnswerVerdict {
             _ = try receive(connection, waitingFor: "#CHALLENGE# from the server",
                             cause: "the server sends #CHALLENGE# first, to every client, and reads no request before the handshake")
-            try Lesson12.rawWrite(connection.fd, Lesson12.bigEndianLength(Int32(length)))
+            try Lesson12.rawWrite(connection.borrowed, Lesson12.bigEndianLength(Int32(length)))
             guard connection.poll(timeout: patience) else { return .waited }
             do {
                 let verdict = try connection.receive()
@@ -179,23 +176,25 @@ extension Lesson12 {
             static let longChallenge = 1 << 20
 
             static func start(longChallenge: Bool = false) throws -> Impostor {
-                let fd = try valueOrErrno("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+                let fd = OwnedDescriptor(taking: try valueOrErrno("socket") {
+                    socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                })
                 var address = loopback(port: 0)
                 var length = socklen_t(MemoryLayout<sockaddr_in>.size)
                 try withUnsafeMutablePointer(to: &address) { pointer in
                     try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                        _ = try valueOrErrno("bind", object: "127.0.0.1:0") { bind(fd, raw, length) }
-                        _ = try valueOrErrno("getsockname") { getsockname(fd, raw, &length) }
+                        _ = try valueOrErrno("bind", object: "127.0.0.1:0") { bind(fd.rawValue, raw, length) }
+                        _ = try valueOrErrno("getsockname") { getsockname(fd.rawValue, raw, &length) }
                     }
                 }
-                try valueOrErrno("listen") { listen(fd, 4) }
+                try valueOrErrno("listen") { listen(fd.rawValue, 4) }
                 let pid = try forkChild {
-                    let client = accept(fd, nil, nil)
+                    let client = accept(fd.rawValue, nil, nil)
                     guard client >= 0 else { return 1 }
-                    let connection = FramedConnection(fd: client)
+                    let connection = FramedConnection(owning: OwnedDescriptor(taking: client))
                     if longChallenge {
-                        try Lesson12.rawWrite(client, Lesson12.bigEndianLength(Int32(Impostor.longChallenge)))
-                        var entry = pollfd(fd: client, events: Int16(POLLIN), revents: 0)
+                        try Lesson12.rawWrite(connection.borrowed, Lesson12.bigEndianLength(Int32(Impostor.longChallenge)))
+                        var entry = connection.borrowed.readable
                         _ = poll(&entry, 1, Int32(patience * 1000))        // the client closes, or the time is up
                         return 0
                     }
@@ -209,7 +208,7 @@ extension Lesson12 {
                     }
                     return 0
                 }
-                Glibc.close(fd)
+                fd.close()
                 return Impostor(pid: pid, port: UInt16(bigEndian: address.sin_port))
             }
 

@@ -221,7 +221,7 @@ final class FlawedClientThread: @unchecked Sendable {
             // mistake (sigpipeOnReply): write(), which raises SIGPIPE when the reader is gone
             let n = UInt32(bytes.count)
             let framed = [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)] + bytes
-            return framed.withUnsafeBytes { Glibc.write(connection.fd, $0.baseAddress!, $0.count) } == framed.count
+            return framed.withUnsafeBytes { Glibc.write(connection.borrowed.rawValue, $0.baseAddress!, $0.count) } == framed.count
         }
         return (try? connection.send(bytes)) != nil
     }
@@ -255,7 +255,7 @@ final class FlawedClientThread: @unchecked Sendable {
             if !checkedPeer {
                 // mistake (peerCheckAfterRequest): the request above was already applied
                 checkedPeer = true
-                guard let peer = try? peerCredentials(of: connection.fd), peer.uid == geteuid() else {
+                guard let peer = try? peerCredentials(of: connection.borrowed), peer.uid == geteuid() else {
                     _ = send(.failure("refused"))
                     return
                 }
@@ -305,9 +305,9 @@ func runFlawedServer(listener: Int32, socketPath: String, directory: String, fla
     while true {
         let fd = accept(listener, nil, nil)
         if fd == -1 { if errno == EINTR { continue }; _exit(1) }
-        let connection = FramedConnection(fd: fd)
+        let connection = FramedConnection(owning: OwnedDescriptor(taking: fd))
         if !flaws.noPeerCheck && !flaws.peerCheckAfterRequest {       // mistake (noPeerCheck): no check
-            guard let peer = try? peerCredentials(of: fd), peer.uid == geteuid() else {
+            guard let peer = try? peerCredentials(of: connection.borrowed), peer.uid == geteuid() else {
                 if !flaws.refuseSilently {                              // mistake (refuseSilently): no reply
                     try? connection.send(Manager.encode(ManagerReply.failure("refused")))
                 }
@@ -581,15 +581,15 @@ final class FlawedClient: ManagerClientContract {
 
     init(_ reference: ManagerClient, _ flaws: ClientFlaws) {
         // Take the reference client's descriptor over.
-        let fd = Mirror(reflecting: reference).children.compactMap { $0.value as? FramedConnection }.first!.release()
-        self.fd = fd
-        self.connection = FramedConnection(fd: fd)
+        let taken = Mirror(reflecting: reference).children.compactMap { $0.value as? FramedConnection }.first!.release()
+        self.fd = taken.rawValue
+        self.connection = FramedConnection(owning: taken)
         self.flaws = flaws
     }
 
     init(fd: Int32, _ flaws: ClientFlaws) {
         self.fd = fd
-        self.connection = FramedConnection(fd: fd)
+        self.connection = FramedConnection(owning: OwnedDescriptor(taking: fd))
         self.flaws = flaws
     }
 
@@ -600,7 +600,7 @@ final class FlawedClient: ManagerClientContract {
         if flaws.closeTwice {
             guard !closed else { throw ManagerError.closed }
         } else if !flaws.noClosedCheck {                              // mistake (noClosedCheck): no guard
-            guard connection.fd >= 0 else { throw ManagerError.closed }
+            guard connection.isOpen else { throw ManagerError.closed }
         }
         var payload = try CompactJSON.encode(request)
         if flaws.handBuiltJSON {
@@ -642,7 +642,7 @@ final class FlawedClient: ManagerClientContract {
     }
 
     deinit {
-        if flaws.closeTwice { _ = connection.release() }
+        if flaws.closeTwice { _ = connection.release().release() }   // already closed by hand: close it no more
     }
 }
 

@@ -84,7 +84,7 @@ extension MutantSyncManager {
     static func start(in directory: String) throws -> SyncManagerAddress {
         let socketPath = directory + "/" + SyncManager.socketName
         let listener = try UnixSocket.listen(at: socketPath)
-        let pid = try forkMutantServer(listener: listener, authkey: nil, socketPath: socketPath, mistake: mistake)
+        let pid = try forkMutantServer(listener: listener.release(), authkey: nil, socketPath: socketPath, mistake: mistake)
         return SyncManagerAddress(socketPath: socketPath, serverPID: pid)
     }
 
@@ -102,9 +102,9 @@ extension MutantSyncManager {
 
     static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> SyncClient {
         if let socketPath = address.socketPath {
-            return SyncClient(connection: FramedConnection(fd: try UnixSocket.connect(to: socketPath)))
+            return SyncClient(connection: FramedConnection(owning: try UnixSocket.connect(to: socketPath)))
         }
-        let connection = FramedConnection(fd: try SyncManager.connectTCP(port: address.port))
+        let connection = FramedConnection(owning: try SyncManager.connectTCP(port: address.port))
         do {
             try answerChallenge(connection, authkey: authkey ?? [])
             if mistake != .clientTrustsServer {                      // mistake (clientTrustsServer): no challenge
@@ -255,7 +255,7 @@ func forkMutantServer(listener: Int32, authkey: [UInt8]?, socketPath: String?, m
             let fd = accept(listener, nil, nil)
             if fd == -1 { if errno == EINTR { continue }; _exit(1) }
             nextID += 1
-            let client = MutantClientThread(FramedConnection(fd: fd), nextID, authkey, socketPath, state)
+            let client = MutantClientThread(FramedConnection(owning: OwnedDescriptor(taking: fd)), nextID, authkey, socketPath, state)
             Thread { client.run() }.start()
         }
     }
@@ -471,9 +471,9 @@ enum ErrorsNotTranslated: SyncManagerContract {
     static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
     static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> RawClient {
         if let socketPath = address.socketPath {
-            return RawClient(connection: FramedConnection(fd: try UnixSocket.connect(to: socketPath)))
+            return RawClient(connection: FramedConnection(owning: try UnixSocket.connect(to: socketPath)))
         }
-        let connection = FramedConnection(fd: try SyncManager.connectTCP(port: address.port))
+        let connection = FramedConnection(owning: try SyncManager.connectTCP(port: address.port))
         try SyncManager.answerChallenge(connection, authkey: authkey ?? [])
         try SyncManager.deliverChallenge(connection, authkey: authkey ?? [])
         return RawClient(connection: connection)
@@ -526,7 +526,7 @@ enum PathLengthUnchecked: SyncManagerContract {
     static func start(in directory: String) throws -> SyncManagerAddress {
         let socketPath = directory + "/" + SyncManager.socketName
         let listener = try UnixSocket.listen(at: socketPath)          // mistake: no length check first
-        let pid = try forkMutantServer(listener: listener, authkey: nil, socketPath: socketPath, mistake: .none)
+        let pid = try forkMutantServer(listener: listener.release(), authkey: nil, socketPath: socketPath, mistake: .none)
         return SyncManagerAddress(socketPath: socketPath, serverPID: pid)
     }
     static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
