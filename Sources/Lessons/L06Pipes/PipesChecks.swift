@@ -1,5 +1,11 @@
 import Glibc
 
+extension PipeConnectionContract {
+    /// The student's descriptor, lent to the lab's helpers (`fileType`, `rawWrite`, …): the
+    /// connection owns it and closes it in its `close()`.
+    var borrowedDescriptor: BorrowedDescriptor { BorrowedDescriptor(ownedElsewhere: descriptor) }
+}
+
 extension Lesson06 {
     /// The lesson bound to the student's type, the reference and the mutants.
     /// The student's file, for "look at" lines.
@@ -35,13 +41,13 @@ extension Lesson06 {
         }
         try context.requirePartProcess(after: "startWriter(_:)")
         Descriptor.close(control.read)
-        try require(fileType(reader.descriptor) == S_IFIFO, CheckFailure(
+        try require(fileType(reader.borrowedDescriptor) == S_IFIFO, CheckFailure(
             "the reader startWriter returned is not the read end of a pipe",
-            expected: "a simplex pair made with pipe()", seen: describeDescriptor(reader.descriptor),
+            expected: "a simplex pair made with pipe()", seen: describeDescriptor(reader.borrowedDescriptor),
             look: "pipe(duplex:) and startWriter(_:) in \(file)"))
-        try require(accessMode(reader.descriptor) == O_RDONLY, CheckFailure(
+        try require(accessMode(reader.borrowedDescriptor) == O_RDONLY, CheckFailure(
             "the reader startWriter returned cannot read", expected: "the read end of the pipe (opened O_RDONLY)",
-            seen: "a descriptor opened \(accessMode(reader.descriptor) == O_WRONLY ? "O_WRONLY: the write end" : "otherwise")",
+            seen: "a descriptor opened \(accessMode(reader.borrowedDescriptor) == O_WRONLY ? "O_WRONLY: the write end" : "otherwise")",
             cause: "pipe(&fds) gives fds[0] = the read end and fds[1] = the write end",
             look: "pipe(duplex:) in \(file)"))
         let pipeName = ProcessInspection.linkTarget("/proc/self/fd/\(reader.descriptor)") ?? "?"
@@ -103,13 +109,13 @@ extension Lesson06 {
     static func simplexPairIsReadThenWrite<L: PipeConnectionContract>(_: L.Type) throws {
         let (first, second) = try attempt("pipe(duplex: false)", look: "pipe(duplex:) in \(file)") { try L.pipe(duplex: false) }
         defer { first.close(); second.close() }
-        let modes = (accessMode(first.descriptor), accessMode(second.descriptor))
+        let modes = (accessMode(first.borrowedDescriptor), accessMode(second.borrowedDescriptor))
         let same = ProcessInspection.linkTarget("/proc/self/fd/\(first.descriptor)") == ProcessInspection.linkTarget("/proc/self/fd/\(second.descriptor)")
-        try require(fileType(first.descriptor) == S_IFIFO && fileType(second.descriptor) == S_IFIFO && same
+        try require(fileType(first.borrowedDescriptor) == S_IFIFO && fileType(second.borrowedDescriptor) == S_IFIFO && same
                     && modes.0 == O_RDONLY && modes.1 == O_WRONLY, CheckFailure(
             "pipe(duplex: false) did not return (read end, write end) of one pipe",
             expected: "first: the read end (O_RDONLY), second: the write end (O_WRONLY), both of the same pipe (Python's Pipe(duplex=False) order)",
-            seen: "first: \(describeDescriptor(first.descriptor)), \(modeName(modes.0)); second: \(describeDescriptor(second.descriptor)), \(modeName(modes.1))" + (same ? "" : "; not the same pipe"),
+            seen: "first: \(describeDescriptor(first.borrowedDescriptor)), \(modeName(modes.0)); second: \(describeDescriptor(second.borrowedDescriptor)), \(modeName(modes.1))" + (same ? "" : "; not the same pipe"),
             cause: modes == (O_WRONLY, O_RDONLY) ? "the ends are swapped: pipe(&fds) gives fds[0] = the read end and fds[1] = the write end" : nil,
             look: "pipe(duplex:) in \(file)"))
     }
@@ -135,7 +141,7 @@ extension Lesson06 {
             let payload = pattern(size, seed: size)
             try attempt("send(\(size) bytes)", look: "send(_:) in \(file)") { try writer.send(payload) }
             var header = [UInt8](repeating: 0, count: 4)
-            let got = try header.withUnsafeMutableBytes { try readExactly(reader.descriptor, $0) }
+            let got = try header.withUnsafeMutableBytes { try readExactly(reader.borrowedDescriptor, $0) }
             let expectedHeader = bigEndianLength(Int32(size))
             if got < 4 || header != expectedHeader {
                 let seen = header.prefix(got).map { hex2($0) }.joined(separator: " ")
@@ -150,14 +156,14 @@ extension Lesson06 {
                                    look: "send(_:) in \(file)")
             }
             var body = [UInt8](repeating: 0, count: size)
-            let bodyGot = try body.withUnsafeMutableBytes { try readExactly(reader.descriptor, $0) }
+            let bodyGot = try body.withUnsafeMutableBytes { try readExactly(reader.borrowedDescriptor, $0) }
             if bodyGot < size || body != payload {
                 throw CheckFailure("send(\(size) bytes) did not write the payload right after the prefix",
                                    expected: "the \(size) bytes as given", seen: "\(bodyGot) bytes" + (bodyGot == size ? " with other content" : ""),
                                    look: "send(_:) in \(file)")
             }
             // And back: a frame the lab writes is one message for receive.
-            try rawWrite(writer.descriptor, bigEndianLength(Int32(size)) + payload)
+            try rawWrite(writer.borrowedDescriptor, bigEndianLength(Int32(size)) + payload)
             let back = try attempt("receive() of a \(size)-byte frame the lab wrote", look: "receive() in \(file)") { try reader.receive() }
             if back != payload {
                 throw CheckFailure("receive() decoded a frame of \(size) bytes wrongly",
@@ -175,10 +181,10 @@ extension Lesson06 {
     }
 
     /// The lab's own read loop: fills `buffer` or stops at end-of-file; returns the count.
-    static func readExactly(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    static func readExactly(_ descriptor: BorrowedDescriptor, _ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var done = 0
         while done < buffer.count {
-            let n = Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
+            let n = Glibc.read(descriptor.rawValue, buffer.baseAddress! + done, buffer.count - done)
             if n == -1 { if errno == EINTR { continue }; throw SystemError("read") }
             if n == 0 { break }
             done += n
@@ -196,7 +202,7 @@ extension Lesson06 {
             guard flags < 0 || flags & FD_CLOEXEC == 0 else { continue }
             throw CheckFailure("the \(name) end from pipe(duplex: \(duplex)) is not close-on-exec",
                                expected: "fcntl(fd, F_GETFD) includes FD_CLOEXEC: a program exec'd later does not inherit the end",
-                               seen: flags < 0 ? "fcntl(F_GETFD) failed: \(describeDescriptor(end.descriptor))" : "F_GETFD = \(flags), without FD_CLOEXEC",
+                               seen: flags < 0 ? "fcntl(F_GETFD) failed: \(describeDescriptor(end.borrowedDescriptor))" : "F_GETFD = \(flags), without FD_CLOEXEC",
                                cause: duplex
                                    ? "socketpair without SOCK_CLOEXEC: socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)"
                                    : "pipe() makes inheritable ends: use Descriptor.pipe(), which calls pipe2(fds, O_CLOEXEC). An end inherited by a program started later is one more open write end, and the reader never sees end-of-file while it runs",
@@ -209,10 +215,10 @@ extension Lesson06 {
     /// Part 2: duplex request/response both ways.
     static func duplexBothWays<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
         let (mine, theirs) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
-        for (name, connection) in [("first", mine), ("second", theirs)] where fileType(connection.descriptor) != S_IFSOCK {
+        for (name, connection) in [("first", mine), ("second", theirs)] where fileType(connection.borrowedDescriptor) != S_IFSOCK {
             throw CheckFailure("the \(name) end of a duplex pair is not a socket",
                                expected: "both ends from socketpair(AF_UNIX, SOCK_STREAM): each can send and receive",
-                               seen: describeDescriptor(connection.descriptor),
+                               seen: describeDescriptor(connection.borrowedDescriptor),
                                cause: "a pipe carries bytes one way only: its read end cannot send",
                                look: "pipe(duplex:) in \(file)")
         }
@@ -390,7 +396,7 @@ extension Lesson06 {
             Glibc.close(reader.descriptor)
             for piece in [frame[0..<2], frame[2..<154], frame[154...]] {
                 _ = ProcessInspection.waitUntilBlocked(partProcess, in: [.read, .receive], timeout: 10)
-                try rawWrite(writer.descriptor, Array(piece))
+                try rawWrite(writer.borrowedDescriptor, Array(piece))
             }
             return 0
         }
@@ -597,7 +603,7 @@ extension Lesson06 {
         // Readable is not a whole message: two bytes of a length are enough for poll.
         let (partial, sender) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
         defer { partial.close(); sender.close() }
-        try rawWrite(sender.descriptor, [0, 0])
+        try rawWrite(sender.borrowedDescriptor, [0, 0])
         started = monotonicSeconds()
         let some = try attempt("poll(timeout: 1)", look: look) { try partial.poll(timeout: 1) }
         try require(some, CheckFailure(
@@ -676,11 +682,11 @@ extension Lesson06 {
         }
         func sent(_ size: Int) -> [UInt8] { Array(base[(size % 256)..<(size % 256 + size)]) }
         let (mine, theirs) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
-        keepFromChildren(mine.descriptor)
+        keepFromChildren(mine.borrowedDescriptor)
         fflush(nil)
         let echo = try ChildProcess.spawn(python, ["-c", pythonEcho, "100", sizes.map(String.init).joined(separator: ",")],
                                           output: .captureBoth,
-                                          handOver: [DescriptorHandOver(BorrowedDescriptor(ownedElsewhere: theirs.descriptor), as: 100)])
+                                          handOver: [DescriptorHandOver(theirs.borrowedDescriptor, as: 100)])
         theirs.close()
         // The exchange runs in a child with a deadline, so that a wait that never ends is reported
         // with what Python said rather than as a bare timeout.
@@ -732,11 +738,11 @@ extension Lesson06 {
 
         // The other direction through a simplex pipe: Python writes, you read until end-of-file.
         let (reader, writer) = try attempt("pipe(duplex: false)") { try L.pipe(duplex: false) }
-        keepFromChildren(reader.descriptor)
+        keepFromChildren(reader.borrowedDescriptor)
         fflush(nil)
         let sender = try ChildProcess.spawn(python, ["-c", pythonWriter, "100", sizes.map(String.init).joined(separator: ",")],
                                             output: .captureBoth,
-                                            handOver: [DescriptorHandOver(BorrowedDescriptor(ownedElsewhere: writer.descriptor), as: 100)])
+                                            handOver: [DescriptorHandOver(writer.borrowedDescriptor, as: 100)])
         writer.close()
         let reading = try inChildWithDeadline(15) {
             for size in sizes {
@@ -819,7 +825,7 @@ extension Lesson06 {
         let (reader, writer) = try attempt("pipe(duplex: false)") { try L.pipe(duplex: false) }
         let killed = try forkChild {
             Glibc.close(reader.descriptor)
-            try rawWrite(writer.descriptor, bigEndianLength(1000) + Array(repeating: 42, count: 10))
+            try rawWrite(writer.borrowedDescriptor, bigEndianLength(1000) + Array(repeating: 42, count: 10))
             kill(getpid(), SIGKILL)
             return 0
         }
@@ -834,7 +840,7 @@ extension Lesson06 {
         let (mine, theirs) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
         let halfway = try forkChild {
             Glibc.close(mine.descriptor)
-            try rawWrite(theirs.descriptor, [0, 0])
+            try rawWrite(theirs.borrowedDescriptor, [0, 0])
             kill(getpid(), SIGKILL)
             return 0
         }
@@ -849,7 +855,7 @@ extension Lesson06 {
         for (header, length) in [([0xFF, 0xFF, 0xFF, 0xF0] as [UInt8], -16), ([0xFF, 0xFF, 0xFF, 0xFF], -1),
                                  ([0x40, 0x00, 0x00, 0x01], maximumMessageBytes + 1), ([0x7F, 0xFF, 0xFF, 0xFF], Int(Int32.max))] {
             let (a, b) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
-            try rawWrite(b.descriptor, header + Array("xyz".utf8))
+            try rawWrite(b.borrowedDescriptor, header + Array("xyz".utf8))
             b.close()
             try requireReceive(a, gives: .badLength(length),
                                "receive() of the length prefix \(header.map { hex2($0) }.joined(separator: " ")) (\(length))",
@@ -902,30 +908,31 @@ extension Lesson06 {
     }
 
     /// Writes bytes with the lab's own loop (not the student's send).
-    static func rawWrite(_ fd: Int32, _ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try Descriptor.writeAll(fd, $0) }
+    static func rawWrite(_ descriptor: BorrowedDescriptor, _ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try descriptor.writeAll($0) }
     }
 
     /// The `S_IFMT` bits of a descriptor's file type.
-    static func fileType(_ fd: Int32) -> mode_t {
+    static func fileType(_ descriptor: BorrowedDescriptor) -> mode_t {
         var info = stat()
-        guard fstat(fd, &info) == 0 else { return 0 }
+        guard fstat(descriptor.rawValue, &info) == 0 else { return 0 }
         return info.st_mode & S_IFMT
     }
 
     /// O_RDONLY, O_WRONLY or O_RDWR. The corresponding C call is `fcntl(fd, F_GETFL)`.
-    static func accessMode(_ fd: Int32) -> Int32 {
-        fcntl(fd, F_GETFL) & O_ACCMODE
+    static func accessMode(_ descriptor: BorrowedDescriptor) -> Int32 {
+        fcntl(descriptor.rawValue, F_GETFL) & O_ACCMODE
     }
 
     /// Keeps a descriptor out of processes the check spawns (python3 must hold only its own end).
-    static func keepFromChildren(_ fd: Int32) {
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    static func keepFromChildren(_ descriptor: BorrowedDescriptor) {
+        _ = fcntl(descriptor.rawValue, F_SETFD, FD_CLOEXEC)
     }
 
-    static func describeDescriptor(_ fd: Int32) -> String {
+    static func describeDescriptor(_ descriptor: BorrowedDescriptor) -> String {
+        let fd = descriptor.rawValue
         if fd < 0 { return "descriptor \(fd)" }
-        switch fileType(fd) {
+        switch fileType(descriptor) {
         case S_IFIFO: return "fd \(fd) is a pipe"
         case S_IFSOCK: return "fd \(fd) is a socket"
         case 0: return "fd \(fd) is not open"
