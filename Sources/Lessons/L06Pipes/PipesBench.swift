@@ -18,13 +18,13 @@ enum PipeBench {
             BenchMeasurement("pipe-bulk", "64 MiB in 1 MiB messages through a pipe") { run in
                 try bulk(run, key: "pipe-bulk", your: "your Connection, pipe", raw: "raw pipe, 1 MiB write() (baseline)",
                          python: "Python Pipe(duplex=False), send_bytes", duplex: false,
-                         baseline: { try rawBulk(ends: Descriptor.pipe(), messages: $0) },
+                         baseline: { let pipe = try OwnedPipe(); return try rawBulk(read: pipe.read, write: pipe.write, messages: $0) },
                          implementation: { try connectionBulk(L.self, duplex: false, messages: $0) })
             },
             BenchMeasurement("socketpair-bulk", "64 MiB in 1 MiB messages through a socketpair") { run in
                 try bulk(run, key: "socketpair-bulk", your: "your Connection, socketpair", raw: "raw socketpair, 1 MiB write() (baseline)",
                          python: "Python Pipe(), send_bytes", duplex: true,
-                         baseline: { try rawBulk(ends: socketPair(), messages: $0) },
+                         baseline: { let ends = try SocketPair(); return try rawBulk(read: ends.first, write: ends.second, messages: $0) },
                          implementation: { try connectionBulk(L.self, duplex: true, messages: $0) })
             },
         ]
@@ -151,17 +151,17 @@ enum PipeBench {
 
     static func duplexEcho<L: PipeConnectionContract>(_: L.Type) throws -> Echo {
         let (mine, theirs) = try L.pipe(duplex: true)
-        return try messageEcho(mine: mine, theirs: theirs, message: [UInt8](repeating: 1, count: 8), descriptor: { $0.descriptor },
+        return try messageEcho(mine: mine, theirs: theirs, message: [UInt8](repeating: 1, count: 8), descriptor: { $0.borrowedDescriptor },
                                send: { try $0.send($1) }, receive: { try $0.receive() }, close: { $0.close() })
     }
 
     /// Round trips over a duplex pair of message connections (an implementation's, or the lab's
     /// own `FramedConnection`): a forked child echoes every message on `theirs` until end-of-file.
-    static func messageEcho<C>(mine: C, theirs: C, message: [UInt8], descriptor: @escaping (C) -> Int32,
+    static func messageEcho<C>(mine: C, theirs: C, message: [UInt8], descriptor: @escaping (C) -> BorrowedDescriptor,
                                send: @escaping (C, [UInt8]) throws -> Void, receive: @escaping (C) throws -> [UInt8],
                                close: @escaping (C) -> Void) throws -> Echo {
         try startEcho(echo: {
-            Glibc.close(descriptor(mine))
+            Glibc.close(descriptor(mine).rawValue)          // the child's copy of the parent's end
             while let request = try? receive(theirs) { try send(theirs, request) }
             return 0
         }, closeInParent: {
@@ -178,35 +178,28 @@ enum PipeBench {
 
     static let chunk = 1 << 20
 
-    /// A connected `AF_UNIX` stream socket pair. The corresponding C function is `socketpair`.
-    static func socketPair() throws -> (read: Int32, write: Int32) {
-        var fds: [Int32] = [-1, -1]
-        try valueOrErrno("socketpair") { socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) }
-        return (fds[0], fds[1])
-    }
-
-    /// GiB/s of `messages` × 1 MiB written by a forked writer to `ends.write` with 1 MiB write()s
-    /// and read from `ends.read` with 1 MiB read()s.
-    static func rawBulk(ends: (read: Int32, write: Int32), messages: Int) throws -> Double {
+    /// GiB/s of `messages` × 1 MiB written by a forked writer to `write` with 1 MiB write()s
+    /// and read from `read` with 1 MiB read()s; both ends (of a pipe or a socket pair) are closed.
+    static func rawBulk(read: consuming OwnedDescriptor, write: consuming OwnedDescriptor, messages: Int) throws -> Double {
         let child = try forkChild {
-            Descriptor.close(ends.read)
+            _ = Glibc.close(read.rawValue)                  // the child's copy of the read end
             let data = [UInt8](repeating: 7, count: chunk)
-            for _ in 0..<messages { try data.withUnsafeBytes { try Descriptor.writeAll(ends.write, $0) } }
+            for _ in 0..<messages { try data.withUnsafeBytes { try write.borrowed.writeAll($0) } }
             return 0
         }
-        Descriptor.close(ends.write)
+        write.close()
         var buffer = [UInt8](repeating: 0, count: chunk)
         var total = 0
         let elapsed = try BenchRepeat.seconds {
             try buffer.withUnsafeMutableBytes { raw in
                 while total < messages * chunk {
-                    let n = try valueOrErrno("read") { read(ends.read, raw.baseAddress, raw.count) }
+                    let n = try valueOrErrno("read") { Glibc.read(read.rawValue, raw.baseAddress, raw.count) }
                     if n == 0 { break }
                     total += n
                 }
             }
         }
-        Descriptor.close(ends.read)
+        read.close()
         _ = try waitForProcess(child)
         return Double(total) / elapsed / Double(1 << 30)
     }

@@ -109,11 +109,11 @@ enum ManagerBench {
 
     /// The lab's FramedConnection over a socketpair with an echo process: the transport alone.
     static func framedEcho() throws -> PipeBench.Echo {
-        let ends = try PipeBench.socketPair()
+        let ends = try SocketPair()
         return try PipeBench.messageEcho(
-            mine: FramedConnection(owning: OwnedDescriptor(taking: ends.read)),
-            theirs: FramedConnection(owning: OwnedDescriptor(taking: ends.write)),
-            message: Array(#"{"op":"count"}"#.utf8), descriptor: { $0.borrowed.rawValue },
+            mine: FramedConnection(owning: ends.first),
+            theirs: FramedConnection(owning: ends.second),
+            message: Array(#"{"op":"count"}"#.utf8), descriptor: { $0.borrowed },
             send: { try $0.send($1) }, receive: { try $0.receive() }, close: { $0.close() })
     }
 }
