@@ -17,7 +17,9 @@ extension Lesson11 {
         Peer("report") { _, arguments in
             let inheritable = Int32(arguments[0]) ?? -1
             let closeOnExec = Int32(arguments[1]) ?? -1
-            var report = InheritanceReport.probe(inheritable: inheritable, closeOnExec: closeOnExec, marker: false)
+            // Numbers this process inherited from the part at spawn (or did not: that is the question).
+            var report = InheritanceReport.probe(inheritable: BorrowedDescriptor(ownedElsewhere: inheritable),
+                                                 closeOnExec: BorrowedDescriptor(ownedElsewhere: closeOnExec), marker: false)
             _ = write(inheritable, &report, MemoryLayout<InheritanceReport>.size)
             return 0
         },
@@ -53,28 +55,19 @@ extension Lesson11 {
     }
 
     /// What /proc/self/fd/N points to: "/memfd:NAME (deleted)" for a memfd.
-    static func descriptorTarget(_ fd: Int32) -> String {
+    static func descriptorTarget(_ descriptor: BorrowedDescriptor) -> String {
         var buffer = [CChar](repeating: 0, count: 512)
-        let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        let count = readlink("/proc/self/fd/\(descriptor.rawValue)", &buffer, buffer.count - 1)
         guard count >= 0 else { return "(no such descriptor: \(errnoSymbol(errno)))" }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) != -1 }
-    static func isCloseOnExec(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) & FD_CLOEXEC != 0 }
+    static func isOpen(_ descriptor: BorrowedDescriptor) -> Bool { fcntl(descriptor.rawValue, F_GETFD) != -1 }
+    static func isCloseOnExec(_ descriptor: BorrowedDescriptor) -> Bool { fcntl(descriptor.rawValue, F_GETFD) & FD_CLOEXEC != 0 }
 
-    static func fileSize(_ fd: Int32) -> Int? {
+    static func fileSize(_ descriptor: BorrowedDescriptor) -> Int? {
         var info = stat()
-        return fstat(fd, &info) == 0 ? Int(info.st_size) : nil
-    }
-
-    /// A connected pair of Unix stream sockets, both close-on-exec.
-    static func socketPair() throws -> (Int32, Int32) {
-        var fds: [Int32] = [-1, -1]
-        try valueOrErrno("socketpair") {
-            socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
-        }
-        return (fds[0], fds[1])
+        return fstat(descriptor.rawValue, &info) == 0 ? Int(info.st_size) : nil
     }
 
     /// Waits until `fd` is readable or `timeout` passes. The corresponding C function is `poll`.
@@ -100,8 +93,8 @@ extension Lesson11 {
     }
 
     /// The lab's own mapping of a descriptor (read-only), to look at a segment without the student's map.
-    static func labMapping(_ fd: Int32, size: Int) throws -> UnsafeRawBufferPointer {
-        guard let address = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), address != MAP_FAILED else {
+    static func labMapping(_ descriptor: BorrowedDescriptor, size: Int) throws -> UnsafeRawBufferPointer {
+        guard let address = mmap(nil, size, PROT_READ, MAP_SHARED, descriptor.rawValue, 0), address != MAP_FAILED else {
             throw CheckFailure("the lab could not map the descriptor", seen: "\(SystemError("mmap"))")
         }
         return UnsafeRawBufferPointer(start: address, count: size)
@@ -109,7 +102,7 @@ extension Lesson11 {
 
     /// Fails (instead of a SIGBUS at the first touch) when a created segment's file is not `size` bytes.
     static func requireSized<S: MemfdSegmentContract>(_ segment: S, _ size: Int, after call: String) throws {
-        let real = fileSize(segment.descriptor) ?? -1
+        let real = fileSize(BorrowedDescriptor(ownedElsewhere: segment.descriptor)) ?? -1
         if real != size {
             throw CheckFailure("\(call): the file is not the size asked for (fstat), so touching the mapping would be a SIGBUS",
                                expected: "\(size) bytes", seen: "\(real) bytes",
@@ -129,12 +122,13 @@ extension Lesson11 {
             let segment = try attempt(call) { try L.create(name: "lab11-part1", size: size) }
             defer { try? segment.close() }
             let fd = segment.descriptor
-            guard isOpen(fd) else {
+            let lent = BorrowedDescriptor(ownedElsewhere: fd)        // the segment's, for the lab's probes
+            guard isOpen(lent) else {
                 throw CheckFailure("\(call) returned a descriptor that is not open", seen: "descriptor \(fd)",
                                    cause: "keep the descriptor memfd_create returned: it is what is sent to other processes",
                                    look: look)
             }
-            let target = descriptorTarget(fd)
+            let target = descriptorTarget(lent)
             try require(target.hasPrefix("/memfd:"), CheckFailure(
                 "\(call) did not make a memfd", expected: "/proc/self/fd/\(fd) → /memfd:lab11-part1 (deleted)",
                 seen: "/proc/self/fd/\(fd) → \(target)",
@@ -143,14 +137,14 @@ extension Lesson11 {
                     : "use memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)", look: look))
             try requireNothingNew(in: before, after: call,
                                   cause: "the segment was made with a name (shm_open): use memfd_create, which makes none")
-            let real = fileSize(fd) ?? -1
+            let real = fileSize(lent) ?? -1
             try requireEqual(real, size, "\(call): the file does not have the size asked for (fstat)",
                              cause: real == 0 ? "a new memfd is 0 bytes: call ftruncate(fd, size) before mmap (touching the mapping would be a SIGBUS)"
                                               : "ftruncate(fd, size) with exactly the size asked for", look: look)
             try requireEqual(segment.size, size, "\(call): size does not match the file", look: "size in \(file)")
             try requireEqual(segment.bytes.count, size, "\(call): bytes.count does not match the file",
                              cause: "map exactly the size", look: look)
-            try require(isCloseOnExec(fd), CheckFailure(
+            try require(isCloseOnExec(lent), CheckFailure(
                 "\(call): the descriptor is not close-on-exec",
                 expected: "FD_CLOEXEC set (MFD_CLOEXEC)", seen: "FD_CLOEXEC clear",
                 cause: "without MFD_CLOEXEC every program this process starts inherits the segment, and holds its memory until it exits",
@@ -166,7 +160,7 @@ extension Lesson11 {
                 throw CheckFailure("\(call): a new segment is not all zeros", seen: "byte \(index) is \(bytes[index])", look: look)
             }
             for i in stride(from: 0, to: size, by: 4096) { bytes[i] = UInt8(truncatingIfNeeded: i / 4096 &+ 7) }
-            let view = try labMapping(fd, size: size)
+            let view = try labMapping(lent, size: size)
             defer { munmap(UnsafeMutableRawPointer(mutating: view.baseAddress), size) }
             for i in stride(from: 0, to: size, by: 4096) where view[i] != UInt8(truncatingIfNeeded: i / 4096 &+ 7) {
                 throw CheckFailure("\(call): what is written to bytes is not in the file",
@@ -175,8 +169,8 @@ extension Lesson11 {
                                    look: look)
             }
             try attempt("close()") { try segment.close() }
-            try require(!isOpen(fd), CheckFailure("close() left the descriptor open", expected: "descriptor \(fd) closed",
-                                                  seen: "still open → \(descriptorTarget(fd))",
+            try require(!isOpen(lent), CheckFailure("close() left the descriptor open", expected: "descriptor \(fd) closed",
+                                                  seen: "still open → \(descriptorTarget(lent))",
                                                   cause: "close() is munmap and close(fd): an open descriptor keeps the memory alive",
                                                   look: "close() in \(file)"))
             try attempt("a second close()") { try segment.close() }
@@ -199,20 +193,20 @@ extension Lesson11 {
     static func forkedChildReceives<L: MemfdSegmentContract>(_: L.Type, _ context: PartContext) throws {
         let size = 64 << 10
         let message = token(context, stream: 2, count: 32)
-        let (parentEnd, childEnd) = try socketPair()
-        defer { Descriptor.close(parentEnd) }
+        let sockets = try SocketPair()
+        let parentEnd = sockets.first, childEnd = sockets.second
         // Forked before the segment exists: the child has no copy of its descriptor.
         let child = try forkChild {
-            Descriptor.close(parentEnd)
-            let fd = try attempt("receive(over:) in the child") { try L.receive(over: childEnd) }
-            guard isOpen(fd) else {
+            _ = Glibc.close(parentEnd.rawValue)                 // the child's copy
+            let fd = try attempt("receive(over:) in the child") { try L.receive(over: childEnd.rawValue) }
+            guard isOpen(BorrowedDescriptor(ownedElsewhere: fd)) else {
                 throw CheckFailure("receive(over:) returned \(fd), which is no open descriptor in the child",
                                    expected: "a descriptor the kernel installed in the receiver (SCM_RIGHTS)",
                                    seen: "descriptor \(fd): \(errnoSymbol(errno))",
                                    cause: "a descriptor number means nothing in another process: send it with sendmsg and an SCM_RIGHTS control message (SCMRights.send), receive it with recvmsg (SCMRights.receive)",
                                    look: "send(descriptor:over:) and receive(over:) in \(file)")
             }
-            try require(isCloseOnExec(fd), CheckFailure(
+            try require(isCloseOnExec(BorrowedDescriptor(ownedElsewhere: fd)), CheckFailure(
                 "the received descriptor is not close-on-exec", expected: "FD_CLOEXEC set", seen: "FD_CLOEXEC clear",
                 cause: "receive with recvmsg(…, MSG_CMSG_CLOEXEC): otherwise every program the receiver starts inherits the segment",
                 look: "receive(over:) in \(file)"))
@@ -231,12 +225,12 @@ extension Lesson11 {
             try attempt("close() in the child") { try segment.close() }
             return 0
         }
-        Descriptor.close(childEnd)
+        childEnd.close()
         let segment = try attempt("create(name: \"lab11-part2\", size: \(size))") { try L.create(name: "lab11-part2", size: size) }
         defer { try? segment.close() }
         try requireSized(segment, size, after: "create(name: \"lab11-part2\", size: \(size))")
         for i in 0..<message.count { segment.bytes[i] = message[i] }
-        try attempt("send(descriptor:over:)") { try L.send(descriptor: segment.descriptor, over: parentEnd) }
+        try attempt("send(descriptor:over:)") { try L.send(descriptor: segment.descriptor, over: parentEnd.rawValue) }
         guard let end = waitForProcess(child, timeout: 20) else {
             throw CheckFailure("the child did not finish within 20 s",
                                cause: "it waits in receive(over:): did send(descriptor:over:) send anything?",
@@ -257,18 +251,18 @@ extension Lesson11 {
         try attempt("close()") { try segment.close() }
 
         // End of file, and a message without a descriptor.
-        let (a, b) = try socketPair()
-        defer { Descriptor.close(b) }
+        let plain = try SocketPair()
+        let a = plain.first, b = plain.second
         var one: UInt8 = 1
-        _ = write(a, &one, 1)
-        Descriptor.close(a)
+        _ = write(a.rawValue, &one, 1)
+        a.close()
         try requireThrows("receive(over:) on a message of one plain byte", .noDescriptor,
                           cause: "a message without an SCM_RIGHTS part (fd -1), or with MSG_CTRUNC set, carries no descriptor: throw .noDescriptor") {
-            try L.receive(over: b)
+            try L.receive(over: b.rawValue)
         }
         try requireThrows("receive(over:) after the other end closed", .endOfFile,
                           cause: "recvmsg returns 0 at end of file: throw .endOfFile") {
-            try L.receive(over: b)
+            try L.receive(over: b.rawValue)
         }
     }
 
@@ -351,25 +345,24 @@ extension Lesson11 {
         try attempt("close()") { try segment.close() }
 
         // Kill the creator while the part holds the only other descriptor.
-        let (parentEnd, childEnd) = try socketPair()
-        defer { Descriptor.close(parentEnd) }
+        let sockets = try SocketPair()
+        let parentEnd = sockets.first, childEnd = sockets.second
         let creator = try forkChild {
-            Descriptor.close(parentEnd)
+            _ = Glibc.close(parentEnd.rawValue)                 // the child's copy
             let made = try attempt("create(name: \"lab11-killed\", size: 4096) in the child") { try L.create(name: "lab11-killed", size: 4096) }
             try requireSized(made, 4096, after: "create(name: \"lab11-killed\", size: 4096) in the child")
             for i in 0..<message.count { made.bytes[i] = message[i] ^ 0x3C }
-            try attempt("send(descriptor:over:) in the child") { try L.send(descriptor: made.descriptor, over: childEnd) }
+            try attempt("send(descriptor:over:) in the child") { try L.send(descriptor: made.descriptor, over: childEnd.rawValue) }
             while true { pause() }
         }
-        Descriptor.close(childEnd)
-        let fd = try attempt("receive(over:)") { try L.receive(over: parentEnd) }
-        defer { Descriptor.close(fd) }
+        childEnd.close()
+        let received = OwnedDescriptor(taking: try attempt("receive(over:)") { try L.receive(over: parentEnd.rawValue) })
         kill(creator, SIGKILL)
         var status: Int32 = 0
         _ = waitpid(creator, &status, 0)
         try requireNothingNew(in: before, after: "a creator killed while it held its segment",
                               cause: "a named segment (shm_open) outlives a killed creator in /dev/shm until someone unlinks it; a memfd leaves nothing")
-        let view = try labMapping(fd, size: 4096)
+        let view = try labMapping(received.borrowed, size: 4096)
         defer { munmap(UnsafeMutableRawPointer(mutating: view.baseAddress), 4096) }
         try requireEqual(Array(view[0..<message.count]), message.map { $0 ^ 0x3C },
                          "after its creator was killed, the received segment does not hold what the creator wrote",
@@ -383,11 +376,11 @@ extension Lesson11 {
     static func sealedHandOff<L: MemfdSegmentContract>(_: L.Type, _ context: PartContext) throws {
         let size = 8192
         let message = token(context, stream: 4, count: 32)
-        let (parentEnd, childEnd) = try socketPair()
-        defer { Descriptor.close(parentEnd) }
+        let sockets = try SocketPair()
+        let parentEnd = sockets.first, childEnd = sockets.second
         let child = try forkChild {
-            Descriptor.close(parentEnd)
-            let fd = try attempt("receive(over:) in the child") { try L.receive(over: childEnd) }
+            _ = Glibc.close(parentEnd.rawValue)                 // the child's copy
+            let fd = try attempt("receive(over:) in the child") { try L.receive(over: childEnd.rawValue) }
             do {
                 let writable = try L.map(descriptor: fd, writable: true)
                 try? writable.close()
@@ -423,7 +416,7 @@ extension Lesson11 {
             }
             return 0
         }
-        Descriptor.close(childEnd)
+        childEnd.close()
         let segment = try attempt("create(name: \"lab11-sealed\", size: \(size))") { try L.create(name: "lab11-sealed", size: size) }
         defer { try? segment.close() }
         try requireSized(segment, size, after: "create(name: \"lab11-sealed\", size: \(size))")
@@ -440,7 +433,7 @@ extension Lesson11 {
         try requireEqual(Array(segment.bytes[0..<message.count]), message, "after sealReadOnly() bytes does not show the data",
                          cause: "map the file again read-only (PROT_READ, MAP_SHARED) before unmapping the writable mapping",
                          look: "sealReadOnly() in \(file)")
-        try attempt("send(descriptor:over:)") { try L.send(descriptor: segment.descriptor, over: parentEnd) }
+        try attempt("send(descriptor:over:)") { try L.send(descriptor: segment.descriptor, over: parentEnd.rawValue) }
         guard let end = waitForProcess(child, timeout: 20) else {
             throw CheckFailure("the receiving child did not finish within 20 s", look: "send(descriptor:over:) in \(file)")
         }
@@ -788,7 +781,9 @@ struct InheritanceReport {
 
     /// Looks: threads (from /proc/self/status), the marker, both descriptors, the signal mask.
     /// Only system calls and a scan of a preallocated buffer: safe in a forked child.
-    static func probe(inheritable: Int32, closeOnExec: Int32, marker: Bool) -> InheritanceReport {
+    /// `inheritable` and `closeOnExec` are the part's numbers, looked for in this process (open
+    /// here only if it inherited them).
+    static func probe(inheritable: BorrowedDescriptor, closeOnExec: BorrowedDescriptor, marker: Bool) -> InheritanceReport {
         var report = InheritanceReport()
         let fd = open("/proc/self/status", O_RDONLY)
         if fd >= 0 {
@@ -813,8 +808,8 @@ struct InheritanceReport {
             }
         }
         report.sawMemory = marker && Self.marker == 0x11 ? 1 : 0
-        report.hasInheritable = fcntl(inheritable, F_GETFD) != -1 ? 1 : 0
-        report.hasCloseOnExec = fcntl(closeOnExec, F_GETFD) != -1 ? 1 : 0
+        report.hasInheritable = fcntl(inheritable.rawValue, F_GETFD) != -1 ? 1 : 0
+        report.hasCloseOnExec = fcntl(closeOnExec.rawValue, F_GETFD) != -1 ? 1 : 0
         var mask = sigset_t()
         sigprocmask(SIG_BLOCK, nil, &mask)
         report.blocksSIGUSR1 = sigismember(&mask, SIGUSR1) == 1 ? 1 : 0
@@ -839,12 +834,12 @@ extension String {
 extension Lesson11 {
     // MARK: - part 9
 
-    /// Reads one report from `fd` (with a deadline), or nil.
-    static func readReport(_ fd: Int32, timeout: Double = 20) -> InheritanceReport? {
+    /// Reads one report from `descriptor` (with a deadline), or nil.
+    static func readReport(_ descriptor: BorrowedDescriptor, timeout: Double = 20) -> InheritanceReport? {
         var report = InheritanceReport()
-        guard waitReadable(BorrowedDescriptor(ownedElsewhere: fd), timeout: timeout) else { return nil }
+        guard waitReadable(descriptor, timeout: timeout) else { return nil }
         let size = MemoryLayout<InheritanceReport>.size
-        let got = withUnsafeMutableBytes(of: &report) { read(fd, $0.baseAddress, size) }
+        let got = withUnsafeMutableBytes(of: &report) { read(descriptor.rawValue, $0.baseAddress, size) }
         return got == size ? report : nil
     }
 
@@ -855,16 +850,17 @@ extension Lesson11 {
         let rounds = 7
         _ = InheritanceReport.statusBuffer          // allocated now, never in a forked child
         // The fork server starts first, while the part is small, single-threaded and blocks nothing.
-        let (serverEnd, partEnd) = try socketPair()
-        defer { Descriptor.close(partEnd) }
+        let sockets = try SocketPair()
+        let serverEnd = sockets.first, partEnd = sockets.second
         let server = try forkChild {
-            Descriptor.close(partEnd)
+            _ = Glibc.close(partEnd.rawValue)                   // the child's copy
             var request: (UInt8, UInt8) = (0, 0)
-            while read(serverEnd, &request, 2) == 2 {
+            while read(serverEnd.rawValue, &request, 2) == 2 {
                 let worker = fork()
                 if worker == 0 {
-                    var report = InheritanceReport.probe(inheritable: Int32(request.0), closeOnExec: Int32(request.1), marker: true)
-                    _ = write(serverEnd, &report, MemoryLayout<InheritanceReport>.size)
+                    var report = InheritanceReport.probe(inheritable: BorrowedDescriptor(ownedElsewhere: Int32(request.0)),
+                                                         closeOnExec: BorrowedDescriptor(ownedElsewhere: Int32(request.1)), marker: true)
+                    _ = write(serverEnd.rawValue, &report, MemoryLayout<InheritanceReport>.size)
                     _exit(0)
                 }
                 var status: Int32 = 0
@@ -872,7 +868,7 @@ extension Lesson11 {
             }
             return 0
         }
-        defer { Descriptor.close(serverEnd); kill(server, SIGKILL); var s: Int32 = 0; _ = waitpid(server, &s, 0) }
+        defer { kill(server, SIGKILL); var s: Int32 = 0; _ = waitpid(server, &s, 0) }
 
         // Now make the part what a real program often is: big, threaded, with things to inherit.
         let big = 64 << 20
@@ -903,11 +899,12 @@ extension Lesson11 {
             fflush(nil)
             let pid = fork()
             if pid == 0 {
-                var report = InheritanceReport.probe(inheritable: inheritable, closeOnExec: closeOnExec, marker: true)
+                var report = InheritanceReport.probe(inheritable: BorrowedDescriptor(ownedElsewhere: inheritable),
+                                                     closeOnExec: BorrowedDescriptor(ownedElsewhere: closeOnExec), marker: true)
                 _ = write(inheritable, &report, MemoryLayout<InheritanceReport>.size)
                 _exit(0)
             }
-            guard pid > 0, let report = readReport(reportRead) else { throw CheckFailure("a forked worker did not report") }
+            guard pid > 0, let report = readReport(BorrowedDescriptor(ownedElsewhere: reportRead)) else { throw CheckFailure("a forked worker did not report") }
             forkTimes.append(monotonicSeconds() - start)
             forkReport = report
             var status: Int32 = 0
@@ -919,7 +916,7 @@ extension Lesson11 {
                             arguments: ["__peer", "11", "report", context.implementation.description, "\(inheritable)", "\(closeOnExec)"])
             }
             try context.requirePartProcess(after: "spawn(executable:arguments:)")
-            guard let report = readReport(reportRead, timeout: 30) else {
+            guard let report = readReport(BorrowedDescriptor(ownedElsewhere: reportRead), timeout: 30) else {
                 throw CheckFailure("the worker started by spawn did not report", look: "spawn(executable:arguments:) in \(file)")
             }
             spawnTimes.append(monotonicSeconds() - start)
@@ -928,8 +925,8 @@ extension Lesson11 {
 
             start = monotonicSeconds()
             var request = (UInt8(truncatingIfNeeded: inheritable), UInt8(truncatingIfNeeded: closeOnExec))
-            _ = write(partEnd, &request, 2)
-            guard let served = readReport(partEnd) else { throw CheckFailure("the fork server's worker did not report") }
+            _ = write(partEnd.rawValue, &request, 2)
+            guard let served = readReport(partEnd.borrowed) else { throw CheckFailure("the fork server's worker did not report") }
             serverTimes.append(monotonicSeconds() - start)
             serverReport = served
         }
