@@ -118,8 +118,8 @@ extension Lesson07 {
         // connect where no manager listens: a SystemError, not a client.
         let nothing = context.temporaryDirectory + "/nothing.sock"
         let notListening = context.temporaryDirectory + "/bound-only.sock"
-        let bound = try boundSocket(at: notListening)
-        defer { Descriptor.close(bound); unlink(notListening) }
+        let bound = try boundSocket(at: notListening)      // open (and so refusing) until the end of the check
+        defer { unlink(notListening) }
         for (path, what, code) in [(nothing, "a path where nothing is", ENOENT), (notListening, "a socket nobody listens on", ECONNREFUSED)] {
             let address = ManagerAddress(socketPath: path, directory: context.temporaryDirectory, serverPID: getpid())
             do {
@@ -139,6 +139,7 @@ extension Lesson07 {
                                    seen: "\(error)", look: "connect(to:) in \(file)")
             }
         }
+        bound.close()
     }
 
     /// Ends a manager the check did not expect to exist, whatever its code does: kills and reaps
@@ -189,9 +190,11 @@ extension Lesson07 {
         return names
     }
 
-    /// A Unix socket bound to `path` that does not listen: connect gets ECONNREFUSED.
-    static func boundSocket(at path: String) throws -> Int32 {
-        let fd = try valueOrErrno("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) }
+    /// A Unix socket bound to `path` that does not listen (connect gets ECONNREFUSED), which the
+    /// caller owns.
+    static func boundSocket(at path: String) throws -> OwnedDescriptor {
+        let socket = OwnedDescriptor(taking: try valueOrErrno("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) })
+        let fd = socket.rawValue
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -202,7 +205,7 @@ extension Lesson07 {
                 _ = try valueOrErrno("bind", object: path) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
         }
-        return fd
+        return socket
     }
 
     // MARK: - Part 10
