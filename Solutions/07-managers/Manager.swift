@@ -27,7 +27,7 @@ public enum Manager: ManagerContract {
             rmdir(directory)
             throw ManagerError.pathTooLong(socketPath)
         }
-        let listener: Int32
+        let listener: OwnedDescriptor
         do {
             listener = try listen(at: socketPath)
         } catch {
@@ -40,7 +40,7 @@ public enum Manager: ManagerContract {
         let pid = fork()
         if pid == -1 {
             let error = SystemError("fork")
-            Glibc.close(listener)
+            listener.close()
             unlink(socketPath)
             rmdir(directory)
             throw error
@@ -48,7 +48,7 @@ public enum Manager: ManagerContract {
         if pid == 0 {
             runServer(listener: listener, socketPath: socketPath, directory: directory)
         }
-        Glibc.close(listener)                      // the server owns it now
+        listener.close()                           // the server owns its copy now
         return ManagerAddress(socketPath: socketPath, directory: directory, serverPID: pid)
     }
 
@@ -60,23 +60,19 @@ public enum Manager: ManagerContract {
         return String(cString: made)
     }
 
-    /// A socket bound to `path` and listening. The corresponding C functions are `socket`,
-    /// `bind` and `listen`.
-    public static func listen(at path: String) throws -> Int32 {
+    /// A socket bound to `path` and listening, which the caller owns (a failed `bind` or
+    /// `listen` closes it). The corresponding C functions are `socket`, `bind` and `listen`.
+    public static func listen(at path: String) throws -> OwnedDescriptor {
         var address = try socketAddress(path)
-        let fd = try valueOrErrno("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) }
-        do {
-            try withUnsafePointer(to: &address) { pointer in
-                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    _ = try valueOrErrno("bind", object: path) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-                }
+        let socket = OwnedDescriptor(taking: try valueOrErrno("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) })
+        let fd = socket.rawValue
+        try withUnsafePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                _ = try valueOrErrno("bind", object: path) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
-            try valueOrErrno("listen", object: path) { Glibc.listen(fd, 64) }
-        } catch {
-            Glibc.close(fd)
-            throw error
         }
-        return fd
+        try valueOrErrno("listen", object: path) { Glibc.listen(fd, 64) }
+        return socket
     }
 
     /// `sockaddr_un` holding `path` (at most 107 bytes and a NUL).
@@ -93,11 +89,12 @@ public enum Manager: ManagerContract {
 
     // MARK: - The server (runs in the forked child, never returns)
 
-    public static func runServer(listener: Int32, socketPath: String, directory: String) -> Never {
+    /// Serves on `listener`, which the forked server owns until it ends.
+    public static func runServer(listener: consuming OwnedDescriptor, socketPath: String, directory: String) -> Never {
         let state = ServerState(socketPath: socketPath, directory: directory)
         let me = geteuid()
-        ServerLoop.acceptForever(listener, stop: state.removeSocketAndDirectory) { fd in
-            let connection = FramedConnection(owning: OwnedDescriptor(taking: fd))
+        ServerLoop.acceptForever(listener, stop: state.removeSocketAndDirectory) { accepted in
+            let connection = FramedConnection(owning: accepted)
             // Who is at the other end? The kernel recorded the peer's uid when it connected.
             // The 0700 directory already keeps other users out; this check does not rely on it.
             guard let peer = try? peerCredentials(of: connection.borrowed), peer.uid == me else {

@@ -6,19 +6,22 @@ import Contracts
 // same way, with other requests (its package target imports this one).
 
 public enum ServerLoop {
-    /// Accepts clients for ever and hands each accepted descriptor to `serve`, which starts the
-    /// client's thread. An interrupted `accept` (EINTR) or a client that left before it was
-    /// accepted (ECONNABORTED) is no reason to stop; any other failure of `accept` calls `stop`
-    /// (remove the socket) and ends the server with `_exit(1)`.
-    public static func acceptForever(_ listener: Int32, stop: () -> Void, _ serve: (Int32) -> Void) -> Never {
+    /// Accepts clients for ever on `listener` (the server's: the loop owns it until the server
+    /// ends) and hands each accepted descriptor to `serve`, which owns it from then on and starts
+    /// the client's thread.
+    /// An interrupted `accept` (EINTR) or a client that left before it was accepted
+    /// (ECONNABORTED) is no reason to stop; any other failure of `accept` calls `stop` (remove
+    /// the socket) and ends the server with `_exit(1)`.
+    public static func acceptForever(_ listener: consuming OwnedDescriptor, stop: () -> Void,
+                                     _ serve: (consuming OwnedDescriptor) -> Void) -> Never {
         while true {
-            let fd = accept(listener, nil, nil)
+            let fd = accept(listener.rawValue, nil, nil)
             if fd == -1 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 stop()
                 _exit(1)
             }
-            serve(fd)
+            serve(OwnedDescriptor(taking: fd))
         }
     }
 

@@ -28,58 +28,67 @@ public enum SyncManager: SyncManagerContract {
         let socketPath = directory + "/" + socketName
         guard socketPath.utf8.count <= UnixSocket.maximumPathBytes else { throw SyncManagerError.pathTooLong(socketPath) }
         let listener = try UnixSocket.listen(at: socketPath)
-        let pid = try forkServer(listener: listener.release(), authkey: nil, socketPath: socketPath)   // forkServer closes it
+        let pid = try forkServer(listener: listener, authkey: nil, socketPath: socketPath)   // forkServer closes it
         return SyncManagerAddress(socketPath: socketPath, serverPID: pid)
     }
 
     public static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress {
-        let (listener, port) = try listenOnLoopback()
-        let pid = try forkServer(listener: listener, authkey: authkey, socketPath: nil)
+        let loopback = try listenOnLoopback()
+        let port = loopback.port
+        let pid = try forkServer(listener: loopback.socket, authkey: authkey, socketPath: nil)
         return SyncManagerAddress(host: "127.0.0.1", port: port, serverPID: pid)
     }
 
     /// Forks the server on an already listening socket (bound before the fork: a client may
-    /// connect as soon as start returns). The child never returns.
-    static func forkServer(listener: Int32, authkey: [UInt8]?, socketPath: String?) throws -> pid_t {
+    /// connect as soon as start returns), and closes this process's copy. The child never returns.
+    static func forkServer(listener: consuming OwnedDescriptor, authkey: [UInt8]?, socketPath: String?) throws -> pid_t {
         fflush(nil)
         let pid = fork()
         if pid == -1 {
             let error = SystemError("fork")
-            Glibc.close(listener)
+            listener.close()
             if let socketPath { unlink(socketPath) }
             throw error
         }
         if pid == 0 { runServer(listener: listener, authkey: authkey, socketPath: socketPath) }
-        Glibc.close(listener)
+        listener.close()
         return pid
     }
 
-    /// A TCP socket listening on 127.0.0.1 at a port the kernel picks. Loopback only: nobody on
-    /// another machine can connect. The corresponding C functions are `socket`, `setsockopt`,
-    /// `bind`, `getsockname` and `listen`.
-    public static func listenOnLoopback() throws -> (fd: Int32, port: UInt16) {
-        let fd = try valueOrErrno("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
-        do {
-            var one: Int32 = 1
-            try valueOrErrno("setsockopt(SO_REUSEADDR)") { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
-            var address = loopbackAddress(port: 0)
-            try withUnsafePointer(to: &address) { pointer in
-                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    _ = try valueOrErrno("bind", object: "127.0.0.1:0") { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-            }
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            try withUnsafeMutablePointer(to: &address) { pointer in
-                try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                    _ = try valueOrErrno("getsockname") { getsockname(fd, raw, &length) }
-                }
-            }
-            try valueOrErrno("listen", object: "127.0.0.1") { Glibc.listen(fd, 64) }
-            return (fd, UInt16(bigEndian: address.sin_port))
-        } catch {
-            Glibc.close(fd)
-            throw error
+    /// A listening socket and the port it listens on. Frozen, so that its socket can be taken
+    /// out (to `forkServer`) in other modules.
+    @frozen
+    public struct Listener: ~Copyable {
+        public var socket: OwnedDescriptor
+        public let port: UInt16
+        public init(socket: consuming OwnedDescriptor, port: UInt16) {
+            self.socket = socket
+            self.port = port
         }
+    }
+
+    /// A TCP socket listening on 127.0.0.1 at a port the kernel picks, which the caller owns.
+    /// Loopback only: nobody on another machine can connect. The corresponding C functions are
+    /// `socket`, `setsockopt`, `bind`, `getsockname` and `listen`.
+    public static func listenOnLoopback() throws -> Listener {
+        let socket = OwnedDescriptor(taking: try valueOrErrno("socket") { Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+        let fd = socket.rawValue                                    // closed by `socket` if a step fails
+        var one: Int32 = 1
+        try valueOrErrno("setsockopt(SO_REUSEADDR)") { setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        var address = loopbackAddress(port: 0)
+        try withUnsafePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                _ = try valueOrErrno("bind", object: "127.0.0.1:0") { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
+                _ = try valueOrErrno("getsockname") { getsockname(fd, raw, &length) }
+            }
+        }
+        try valueOrErrno("listen", object: "127.0.0.1") { Glibc.listen(fd, 64) }
+        return Listener(socket: socket, port: UInt16(bigEndian: address.sin_port))
     }
 
     /// `sockaddr_in` for 127.0.0.1:`port` (both in network byte order).
@@ -93,14 +102,15 @@ public enum SyncManager: SyncManagerContract {
 
     // MARK: - The server (runs in the forked child, never returns)
 
-    static func runServer(listener: Int32, authkey: [UInt8]?, socketPath: String?) -> Never {
+    /// Serves on `listener`, which the forked server owns until it ends.
+    static func runServer(listener: consuming OwnedDescriptor, authkey: [UInt8]?, socketPath: String?) -> Never {
         let state = ServerState(socketPath: socketPath)
         var nextID = 0
-        ServerLoop.acceptForever(listener, stop: { if let socketPath { unlink(socketPath) } }) { fd in
+        ServerLoop.acceptForever(listener, stop: { if let socketPath { unlink(socketPath) } }) { accepted in
             nextID += 1
             // One thread per client: a client blocked in lock.acquire or event.wait (or stalled
             // in the handshake) holds up only its own thread.
-            let client = ClientThread(connection: FramedConnection(owning: OwnedDescriptor(taking: fd)), id: nextID, authkey: authkey, state: state)
+            let client = ClientThread(connection: FramedConnection(owning: accepted), id: nextID, authkey: authkey, state: state)
             Thread { client.run() }.start()
         }
     }

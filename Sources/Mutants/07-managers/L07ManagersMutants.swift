@@ -299,11 +299,12 @@ final class ConnectionPool: @unchecked Sendable {
     }
 }
 
-func runFlawedServer(listener: Int32, socketPath: String, directory: String, flaws: ServerFlaws) -> Never {
+/// The reference's server on `listener` (which the forked server owns until it ends), with switches.
+func runFlawedServer(listener: consuming OwnedDescriptor, socketPath: String, directory: String, flaws: ServerFlaws) -> Never {
     let shared = FlawedState(flaws, socketPath: socketPath, directory: directory)
     let pool = flaws.threadPool > 0 ? ConnectionPool(threads: flaws.threadPool) : nil
     while true {
-        let fd = accept(listener, nil, nil)
+        let fd = accept(listener.rawValue, nil, nil)
         if fd == -1 { if errno == EINTR { continue }; _exit(1) }
         let connection = FramedConnection(owning: OwnedDescriptor(taking: fd))
         if !flaws.noPeerCheck && !flaws.peerCheckAfterRequest {       // mistake (noPeerCheck): no check
@@ -341,7 +342,7 @@ func startFlawedServer(in parent: String, flaws: ServerFlaws, directoryMode: mod
     let pid = fork()
     if pid == -1 { throw SystemError("fork") }
     if pid == 0 { runFlawedServer(listener: listener, socketPath: socketPath, directory: directory, flaws: flaws) }
-    close(listener)
+    listener.close()
     return ManagerAddress(socketPath: socketPath, directory: directory, serverPID: pid)
 }
 
@@ -453,29 +454,32 @@ extension FlawedStart {
     static func shutdown(_ address: ManagerAddress) throws { try Manager.shutdown(address) }
 }
 
-/// socket + bind + listen with a `sockaddr_un` holding at most 107 bytes of `path`.
-func listenTruncating(at path: String) throws -> Int32 {
+/// socket + bind + listen with a `sockaddr_un` holding at most 107 bytes of `path`; the caller
+/// owns the socket.
+func listenTruncating(at path: String) throws -> OwnedDescriptor {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     withUnsafeMutableBytes(of: &address.sun_path) { raw in
         for (i, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[i] = byte }   // mistake: cut to fit
     }
-    let fd = try valueOrErrno("socket") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) }
+    let socket = OwnedDescriptor(taking: try valueOrErrno("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) })
+    let fd = socket.rawValue
     try withUnsafePointer(to: &address) { pointer in
         try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
             _ = try valueOrErrno("bind", object: path) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
     }
     try valueOrErrno("listen", object: path) { Glibc.listen(fd, 64) }
-    return fd
+    return socket
 }
 
-func forkReferenceServer(listener: Int32, socketPath: String, directory: String) throws -> ManagerAddress {
+/// Forks the reference's server on `listener` and closes this process's copy.
+func forkReferenceServer(listener: consuming OwnedDescriptor, socketPath: String, directory: String) throws -> ManagerAddress {
     fflush(nil)
     let pid = fork()
     if pid == -1 { throw SystemError("fork") }
     if pid == 0 { Manager.runServer(listener: listener, socketPath: socketPath, directory: directory) }
-    close(listener)
+    listener.close()
     return ManagerAddress(socketPath: socketPath, directory: directory, serverPID: pid)
 }
 
@@ -489,7 +493,8 @@ enum ListenAfterFork: FlawedStart {
         if pid == -1 { throw SystemError("fork") }
         if pid == 0 {
             // mistake: the socket is made in the server, after start may already have returned
-            guard let listener = try? Manager.listen(at: socketPath) else { _exit(1) }
+            let listener: OwnedDescriptor
+            do { listener = try Manager.listen(at: socketPath) } catch { _exit(1) }
             Manager.runServer(listener: listener, socketPath: socketPath, directory: directory)
         }
         // "wait until the server is ready": the socket file appears at bind, before listen
@@ -509,7 +514,7 @@ enum ListenerLeftOpenInParent: FlawedStart {
         let pid = fork()
         if pid == -1 { throw SystemError("fork") }
         if pid == 0 { Manager.runServer(listener: listener, socketPath: socketPath, directory: directory) }
-        // mistake: the parent's copy of `listener` stays open
+        _ = listener.release()                                         // mistake: the parent's copy of `listener` stays open
         return ManagerAddress(socketPath: socketPath, directory: directory, serverPID: pid)
     }
 }
@@ -576,6 +581,7 @@ struct ClientFlaws: Sendable {
 final class FlawedClient: ManagerClientContract {
     let connection: FramedConnection
     let flaws: ClientFlaws
+    /// The connection's descriptor number, which the `closeTwice` mistake closes by hand.
     let fd: Int32
     var closed = false
 
@@ -587,9 +593,9 @@ final class FlawedClient: ManagerClientContract {
         self.flaws = flaws
     }
 
-    init(fd: Int32, _ flaws: ClientFlaws) {
-        self.fd = fd
-        self.connection = FramedConnection(owning: OwnedDescriptor(taking: fd))
+    init(owning socket: consuming OwnedDescriptor, _ flaws: ClientFlaws) {
+        self.fd = socket.rawValue
+        self.connection = FramedConnection(owning: socket)
         self.flaws = flaws
     }
 
@@ -719,6 +725,6 @@ enum ConnectResultIgnored: FlawedClientManager {
                 _ = Glibc.connect(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size))   // mistake: -1 not looked at
             }
         }
-        return FlawedClient(fd: fd, clientFlaws)
+        return FlawedClient(owning: OwnedDescriptor(taking: fd), clientFlaws)
     }
 }

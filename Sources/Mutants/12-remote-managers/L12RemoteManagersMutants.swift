@@ -84,19 +84,19 @@ extension MutantSyncManager {
     static func start(in directory: String) throws -> SyncManagerAddress {
         let socketPath = directory + "/" + SyncManager.socketName
         let listener = try UnixSocket.listen(at: socketPath)
-        let pid = try forkMutantServer(listener: listener.release(), authkey: nil, socketPath: socketPath, mistake: mistake)
+        let pid = try forkMutantServer(listener: listener, authkey: nil, socketPath: socketPath, mistake: mistake)
         return SyncManagerAddress(socketPath: socketPath, serverPID: pid)
     }
 
     static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress {
-        let listener: Int32
-        let port: UInt16
+        let listening: SyncManager.Listener
         if mistake == .listensEverywhere {
-            (listener, port) = try listenOnEveryAddress()
+            listening = try listenOnEveryAddress()
         } else {
-            (listener, port) = try SyncManager.listenOnLoopback()
+            listening = try SyncManager.listenOnLoopback()
         }
-        let pid = try forkMutantServer(listener: listener, authkey: authkey, socketPath: nil, mistake: mistake)
+        let port = listening.port
+        let pid = try forkMutantServer(listener: listening.socket, authkey: authkey, socketPath: nil, mistake: mistake)
         return SyncManagerAddress(host: "127.0.0.1", port: port, serverPID: pid)
     }
 
@@ -164,8 +164,9 @@ enum BadRequestHangsUp: MutantSyncManager { static let mistake = Mistake.badRequ
 enum BadRequestUnanswered: MutantSyncManager { static let mistake = Mistake.badRequestUnanswered }
 
 /// The mistake of `listens-on-every-address`: the reference's listener, bound to INADDR_ANY.
-func listenOnEveryAddress() throws -> (Int32, UInt16) {
-    let fd = try valueOrErrno("socket") { socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+func listenOnEveryAddress() throws -> SyncManager.Listener {
+    let socket = OwnedDescriptor(taking: try valueOrErrno("socket") { Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) })
+    let fd = socket.rawValue
     var address = SyncManager.loopbackAddress(port: 0)
     address.sin_addr.s_addr = 0                                         // mistake: INADDR_ANY
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -176,7 +177,7 @@ func listenOnEveryAddress() throws -> (Int32, UInt16) {
         }
     }
     try valueOrErrno("listen") { listen(fd, 64) }
-    return (fd, UInt16(bigEndian: address.sin_port))
+    return SyncManager.Listener(socket: socket, port: UInt16(bigEndian: address.sin_port))
 }
 
 // MARK: - The handshake with one mistake
@@ -244,7 +245,8 @@ func mutantAnswer(_ connection: FramedConnection, authkey: [UInt8], mistake: Mis
 
 // MARK: - The server with one mistake
 
-func forkMutantServer(listener: Int32, authkey: [UInt8]?, socketPath: String?, mistake: Mistake) throws -> pid_t {
+/// Forks the server with `mistake` on `listener` and closes this process's copy.
+func forkMutantServer(listener: consuming OwnedDescriptor, authkey: [UInt8]?, socketPath: String?, mistake: Mistake) throws -> pid_t {
     fflush(nil)
     let pid = fork()
     if pid == -1 { throw SystemError("fork") }
@@ -252,14 +254,14 @@ func forkMutantServer(listener: Int32, authkey: [UInt8]?, socketPath: String?, m
         let state = MutantState(mistake: mistake)
         var nextID = 0
         while true {
-            let fd = accept(listener, nil, nil)
+            let fd = accept(listener.rawValue, nil, nil)
             if fd == -1 { if errno == EINTR { continue }; _exit(1) }
             nextID += 1
             let client = MutantClientThread(FramedConnection(owning: OwnedDescriptor(taking: fd)), nextID, authkey, socketPath, state)
             Thread { client.run() }.start()
         }
     }
-    close(listener)
+    listener.close()
     return pid
 }
 
@@ -526,7 +528,7 @@ enum PathLengthUnchecked: SyncManagerContract {
     static func start(in directory: String) throws -> SyncManagerAddress {
         let socketPath = directory + "/" + SyncManager.socketName
         let listener = try UnixSocket.listen(at: socketPath)          // mistake: no length check first
-        let pid = try forkMutantServer(listener: listener.release(), authkey: nil, socketPath: socketPath, mistake: .none)
+        let pid = try forkMutantServer(listener: listener, authkey: nil, socketPath: socketPath, mistake: .none)
         return SyncManagerAddress(socketPath: socketPath, serverPID: pid)
     }
     static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
