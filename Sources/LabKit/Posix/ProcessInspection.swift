@@ -195,6 +195,8 @@ public enum ProcessInspection {
     /// One open descriptor of a process: its number, what it refers to (`pipe:[1234]`,
     /// `socket:[99]`, a path) and its open flags (`O_RDONLY`, `O_WRONLY`… from `/proc/PID/fdinfo`).
     public struct OpenDescriptor: Sendable, Equatable {
+        /// The number in that process's descriptor table, read from `/proc/PID/fd`: a name for
+        /// what the process holds, not a descriptor of this process, so neither owned nor borrowed.
         public let fd: Int32
         public let target: String
         public let flags: Int32
