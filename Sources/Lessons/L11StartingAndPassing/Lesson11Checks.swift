@@ -607,17 +607,19 @@ extension Lesson11 {
     // MARK: - parts 7 and 8: a thread that holds the log's lock while another forks
 
     /// A thread that takes `WorkerLog`'s lock, says so, and keeps it until told to let go.
+    /// The holder owns both pipes (closed when it ends); the thread, a C function with one
+    /// pointer of context, gets a copy of the two numbers it uses.
     final class LockHolder {
         private var thread = pthread_t()
-        private let held: (read: Int32, write: Int32)
-        private let release: (read: Int32, write: Int32)
+        private let held: OwnedPipe
+        private let release: OwnedPipe
 
         init() throws {
-            held = try Descriptor.pipe()
-            release = try Descriptor.pipe()
+            held = try OwnedPipe()
+            release = try OwnedPipe()
             let box = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
-            box[0] = held.write
-            box[1] = release.read
+            box[0] = held.write.rawValue
+            box[1] = release.read.rawValue
             let rc = pthread_create(&thread, nil, { raw in
                 let fds = raw!.assumingMemoryBound(to: Int32.self)
                 WorkerLog.holdLock()
@@ -630,15 +632,14 @@ extension Lesson11 {
             }, box)
             if rc != 0 { throw SystemError("pthread_create", errno: rc) }
             var byte: UInt8 = 0
-            _ = read(held.read, &byte, 1)        // from here on the lock is held
+            _ = read(held.read.rawValue, &byte, 1)        // from here on the lock is held
         }
 
         /// Lets go of the lock and ends the thread.
         func finish() {
             var byte: UInt8 = 1
-            _ = write(release.write, &byte, 1)
+            _ = write(release.write.rawValue, &byte, 1)
             pthread_join(thread, nil)
-            for fd in [held.read, held.write, release.read, release.write] { Descriptor.close(fd) }
         }
     }
 
