@@ -176,15 +176,50 @@ public final class LockFreeRing: SPSCRingContract {
 
     public func tryReceive() throws -> [UInt8]? {
         let start = head.pointee.load(ordering: .relaxed)             // the consumer alone moves head
-        if start == cachedTail {
-            cachedTail = tail.pointee.load(ordering: .acquiring)       // the record's bytes are visible
-            if start == cachedTail {
-                guard closed.pointee.load(ordering: .acquiring) != 0 else { return nil }
-                cachedTail = tail.pointee.load(ordering: .acquiring)   // sent before close?
-                if start == cachedTail { throw RingError.closed }
-            }
+        guard try recordWaits(at: start) else { return nil }
+        let record = record(at: start)
+        let message = Array(record.bytes)
+        // Release: the copy above is done before the producer may reuse these bytes.
+        head.pointee.store(record.next, ordering: .releasing)
+        return message
+    }
+
+    public func tryReceive(upTo limit: Int, _ read: (UnsafeRawBufferPointer) -> Void) throws -> Int {
+        guard limit > 0 else { return 0 }
+        let start = head.pointee.load(ordering: .relaxed)
+        guard try recordWaits(at: start) else { return 0 }
+        let end = cachedTail
+        var at = start
+        var taken = 0
+        while taken < limit && at != end {
+            let record = record(at: at)
+            read(record.bytes)
+            at = record.next
+            taken += 1
         }
-        var position = Int(start % UInt64(capacity))
+        // Batched release: every read above is over before this one store hands their room back.
+        head.pointee.store(at, ordering: .releasing)
+        return taken
+    }
+
+    /// Whether a record waits at `start` (head). The cached copy of tail is loaded again only when
+    /// it says empty; an acquiring load, so every record up to tail is visible. False when the
+    /// ring is empty and open; `RingError.closed` when it is empty and closed.
+    func recordWaits(at start: UInt64) throws -> Bool {
+        if start != cachedTail { return true }
+        cachedTail = tail.pointee.load(ordering: .acquiring)
+        if start != cachedTail { return true }
+        guard closed.pointee.load(ordering: .acquiring) != 0 else { return false }
+        cachedTail = tail.pointee.load(ordering: .acquiring)           // sent before close?
+        if start != cachedTail { return true }
+        throw RingError.closed
+    }
+
+    /// The record that starts at `at` (a byte count, like head): its bytes in the ring, and
+    /// where the next record starts. A padding length means the record was put at 0: the bytes
+    /// from `at` to the end are skipped, and counted.
+    func record(at: UInt64) -> (bytes: UnsafeRawBufferPointer, next: UInt64) {
+        var position = Int(at % UInt64(capacity))
         var skipped = 0
         var length = UInt32(littleEndian: data.load(fromByteOffset: position, as: UInt32.self))
         if length == RingLayout.padding {
@@ -192,42 +227,8 @@ public final class LockFreeRing: SPSCRingContract {
             position = 0
             length = UInt32(littleEndian: data.load(fromByteOffset: 0, as: UInt32.self))
         }
-        let message = Array(UnsafeRawBufferPointer(start: data + position + 4, count: Int(length)))
-        // Release: the copy above is done before the producer may reuse these bytes.
-        head.pointee.store(start + UInt64(skipped + RingLayout.recordSize(Int(length))), ordering: .releasing)
-        return message
-    }
-
-    public func tryReceive(upTo limit: Int, _ read: (UnsafeRawBufferPointer) -> Void) throws -> Int {
-        guard limit > 0 else { return 0 }
-        let start = head.pointee.load(ordering: .relaxed)
-        if start == cachedTail {
-            cachedTail = tail.pointee.load(ordering: .acquiring)       // every record up to it is visible
-            if start == cachedTail {
-                guard closed.pointee.load(ordering: .acquiring) != 0 else { return 0 }
-                cachedTail = tail.pointee.load(ordering: .acquiring)   // sent before close?
-                if start == cachedTail { throw RingError.closed }
-            }
-        }
-        let end = cachedTail
-        var at = start
-        var taken = 0
-        while taken < limit && at != end {
-            var position = Int(at % UInt64(capacity))
-            var skipped = 0
-            var length = UInt32(littleEndian: data.load(fromByteOffset: position, as: UInt32.self))
-            if length == RingLayout.padding {
-                skipped = capacity - position
-                position = 0
-                length = UInt32(littleEndian: data.load(fromByteOffset: 0, as: UInt32.self))
-            }
-            read(UnsafeRawBufferPointer(start: data + position + 4, count: Int(length)))
-            at += UInt64(skipped + RingLayout.recordSize(Int(length)))
-            taken += 1
-        }
-        // Batched release: every read above is over before this one store hands their room back.
-        head.pointee.store(at, ordering: .releasing)
-        return taken
+        return (UnsafeRawBufferPointer(start: data + position + 4, count: Int(length)),
+                at + UInt64(skipped + RingLayout.recordSize(Int(length))))
     }
 
     public func receive(timeout: Double) throws -> [UInt8] {

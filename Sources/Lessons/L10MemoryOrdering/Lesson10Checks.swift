@@ -544,17 +544,14 @@ extension Lesson10 {
 
     // MARK: - part 6
 
-    /// Part 6: a receive on an empty ring sleeps and each of 5 sends wakes it within 1 s.
-    static func sleepingReceiveWakes<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
-        let (ring, memory) = try makeRing(R.self, 64 << 10)
-        let scratch = try block(4096)
-        defer { labUnmap(memory); labUnmap(scratch) }
-        let received = SharedCounter(at: scratch.baseAddress!)
-        let rounds = 5
-        let cpuBefore = cpuSeconds(children: true)
-        let consumer = try forkChild {
-            for i in 0..<rounds {
-                let got = try take(ring, timeout: 30, "round \(i + 1)")
+    /// A consumer process for the wake-up checks (parts 6 and 11): it receives messages 0 ..<
+    /// `messages` (64 bytes each, from `message(_:size:)`) one by one, adding 1 to `received`
+    /// after each, so the check sees how far it got; `what(i)` names message i in a failure.
+    static func wokenConsumer<R: SPSCRingContract>(_ ring: R, messages: Int, received: SharedCounter,
+                                                   _ what: @escaping (Int) -> String) throws -> pid_t {
+        try forkChild {
+            for i in 0..<messages {
+                let got = try take(ring, timeout: 30, what(i))
                 guard got == message(i, size: 64) else {
                     throw CheckFailure("the woken consumer received the wrong bytes", seen: difference(got, message(i, size: 64)),
                                        look: look("receive(timeout:)"))
@@ -563,6 +560,18 @@ extension Lesson10 {
             }
             return 0
         }
+    }
+
+
+    /// Part 6: a receive on an empty ring sleeps and each of 5 sends wakes it within 1 s.
+    static func sleepingReceiveWakes<R: SPSCRingContract>(_: R.Type, _ context: PartContext) throws {
+        let (ring, memory) = try makeRing(R.self, 64 << 10)
+        let scratch = try block(4096)
+        defer { labUnmap(memory); labUnmap(scratch) }
+        let received = SharedCounter(at: scratch.baseAddress!)
+        let rounds = 5
+        let cpuBefore = cpuSeconds(children: true)
+        let consumer = try wokenConsumer(ring, messages: rounds, received: received) { "round \($0 + 1)" }
         var latencies: [Double] = []
         var asleep = 0.0
         for i in 0..<rounds {
@@ -1111,16 +1120,8 @@ extension Lesson10 {
             defer { labUnmap(memory); labUnmap(scratch) }
             let received = SharedCounter(at: scratch.baseAddress!)
             let rounds = 3, batch = 3
-            let consumer = try forkChild {
-                for i in 0..<rounds * batch {
-                    let got = try take(ring, timeout: 30, "message \(i % batch + 1) of batch \(i / batch + 1)")
-                    guard got == message(i, size: 64) else {
-                        throw CheckFailure("the woken consumer received the wrong bytes", seen: difference(got, message(i, size: 64)),
-                                           look: look("receive(timeout:)"))
-                    }
-                    received.add()
-                }
-                return 0
+            let consumer = try wokenConsumer(ring, messages: rounds * batch, received: received) {
+                "message \($0 % batch + 1) of batch \($0 / batch + 1)"
             }
             for round in 0..<rounds {
                 guard waitUntilBlocked([consumer], timeout: 8) else {
