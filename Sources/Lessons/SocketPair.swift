@@ -1,4 +1,5 @@
 import Glibc
+import LabSupport
 
 /// A connected pair of `AF_UNIX` stream sockets, both close-on-exec, each end owned: what
 /// lesson 06's bench, lesson 07's bench and lesson 11's checks talk over. Its ends can be taken
@@ -14,4 +15,25 @@ struct SocketPair: ~Copyable {
         first = OwnedDescriptor(taking: fds[0])
         second = OwnedDescriptor(taking: fds[1])
     }
+}
+
+extension SocketPair {
+    /// Forks a child that talks over `second` (it closes its copy of `first` before `body`), and
+    /// closes `second` here: this process keeps `first`, the child `second`. The corresponding C
+    /// calls are `fork` (through `forkChild`) and `close`.
+    consuming func forkChild(talkingOver body: (borrowing OwnedDescriptor) throws -> Int32) throws -> ForkedPeer {
+        let mine = first, theirs = second
+        let child = try LabSupport.forkChild {
+            _ = Glibc.close(mine.rawValue)                      // the child's copy
+            return try body(theirs)
+        }
+        theirs.close()
+        return ForkedPeer(end: mine, child: child)
+    }
+}
+
+/// A child forked by `SocketPair.forkChild(talkingOver:)` and this process's end of the pair.
+struct ForkedPeer: ~Copyable {
+    var end: OwnedDescriptor
+    let child: pid_t
 }

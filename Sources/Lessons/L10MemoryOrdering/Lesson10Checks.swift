@@ -82,6 +82,17 @@ extension Lesson10 {
         return seconds
     }
 
+    /// Forks the producer of a stress run: it calls `send(i)` for messages 0..<count, then exits 0.
+    /// Returns the producer and when it started, for `producerFinished`.
+    static func forkProducer(count: Int, _ send: (Int) throws -> Void) throws -> (producer: pid_t, started: Double) {
+        let started = monotonicSeconds()
+        let producer = try forkChild {
+            for i in 0..<count { try send(i) }
+            return 0
+        }
+        return (producer, started)
+    }
+
     /// The messages of the two-process stress runs: message `i` has `(i × 13) mod 120` bytes, the
     /// first four (when there is room) the little-endian `i`, the rest a pattern of its size.
     struct StressMessages {
@@ -425,23 +436,19 @@ extension Lesson10 {
         let count = 500_000
         let stress = StressMessages()
         let sizeOf = stress.size, bodies = stress.bodies
-        let started = monotonicSeconds()
-        let producer = try forkChild {
-            for i in 0..<count {
-                let size = sizeOf(i)
-                var tries = 0
-                while try !attempt("trySend(count: \(size), _:) of message \(i)", look: look("trySend(count:_:)"), {
-                    try ring.trySend(count: size) { bytes in
-                        bodies[size].withUnsafeBytes { bytes.copyMemory(from: $0) }
-                        if size >= 4 { bytes.storeBytes(of: UInt32(truncatingIfNeeded: i).littleEndian, as: UInt32.self) }
-                    }
-                }) {
-                    tries += 1
-                    if tries > 1000 { usleep(20) } else { sched_yield() }
-                    if tries > 1_000_000 { throw CheckFailure("trySend said full for 20 s while the consumer was receiving", look: look("trySend(count:_:)")) }
+        let (producer, started) = try forkProducer(count: count) { i in
+            let size = sizeOf(i)
+            var tries = 0
+            while try !attempt("trySend(count: \(size), _:) of message \(i)", look: look("trySend(count:_:)"), {
+                try ring.trySend(count: size) { bytes in
+                    bodies[size].withUnsafeBytes { bytes.copyMemory(from: $0) }
+                    if size >= 4 { bytes.storeBytes(of: UInt32(truncatingIfNeeded: i).littleEndian, as: UInt32.self) }
                 }
+            }) {
+                tries += 1
+                if tries > 1000 { usleep(20) } else { sched_yield() }
+                if tries > 1_000_000 { throw CheckFailure("trySend said full for 20 s while the consumer was receiving", look: look("trySend(count:_:)")) }
             }
-            return 0
         }
         for i in 0..<count {
             let got = try take(ring, from: producer, timeout: 20, "message \(i) of \(count)")
@@ -1344,13 +1351,8 @@ extension Lesson10 {
         defer { labUnmap(memory) }
         let count = 100_000
         let stress = StressMessages()
-        let stressMessage = stress.message, matches = stress.matches
-        let started = monotonicSeconds()
-        let producer = try forkChild {
-            for i in 0..<count {
-                try attempt("send(message \(i), timeout: 20)", look: look("trySend(count:_:)")) { try ring.send(stressMessage(i), timeout: 20) }
-            }
-            return 0
+        let (producer, started) = try forkProducer(count: count) { i in
+            try attempt("send(message \(i), timeout: 20)", look: look("trySend(count:_:)")) { try ring.send(stress.message(i), timeout: 20) }
         }
         var next = 0, round = 0
         var bad: (index: Int, bytes: [UInt8])? = nil
@@ -1360,7 +1362,7 @@ extension Lesson10 {
             let taken: Int
             do {
                 taken = try ring.tryReceive(upTo: limit) { bytes in
-                    if bad == nil && (next >= count || !matches(bytes, next)) { bad = (next, Array(bytes)) }
+                    if bad == nil && (next >= count || !stress.matches(bytes, next)) { bad = (next, Array(bytes)) }
                     next += 1
                 }
             } catch {
@@ -1369,7 +1371,7 @@ extension Lesson10 {
             }
             if taken == 0 && bad == nil {
                 let got = try take(ring, timeout: 20, "message \(next) of \(count), when tryReceive(upTo:) found the ring empty")
-                if got != stressMessage(next) { bad = (next, got) }
+                if got != stress.message(next) { bad = (next, got) }
                 next += 1
             }
         }

@@ -193,11 +193,8 @@ extension Lesson11 {
     static func forkedChildReceives<L: MemfdSegmentContract>(_: L.Type, _ context: PartContext) throws {
         let size = 64 << 10
         let message = token(context, stream: 2, count: 32)
-        let sockets = try SocketPair()
-        let parentEnd = sockets.first, childEnd = sockets.second
         // Forked before the segment exists: the child has no copy of its descriptor.
-        let child = try forkChild {
-            _ = Glibc.close(parentEnd.rawValue)                 // the child's copy
+        let forked = try SocketPair().forkChild { childEnd in
             let fd = try attempt("receive(over:) in the child") { try L.receive(over: childEnd.rawValue) }
             guard isOpen(BorrowedDescriptor(ownedElsewhere: fd)) else {
                 throw CheckFailure("receive(over:) returned \(fd), which is no open descriptor in the child",
@@ -225,7 +222,7 @@ extension Lesson11 {
             try attempt("close() in the child") { try segment.close() }
             return 0
         }
-        childEnd.close()
+        let parentEnd = forked.end, child = forked.child
         let segment = try attempt("create(name: \"lab11-part2\", size: \(size))") { try L.create(name: "lab11-part2", size: size) }
         defer { try? segment.close() }
         try requireSized(segment, size, after: "create(name: \"lab11-part2\", size: \(size))")
@@ -345,17 +342,14 @@ extension Lesson11 {
         try attempt("close()") { try segment.close() }
 
         // Kill the creator while the part holds the only other descriptor.
-        let sockets = try SocketPair()
-        let parentEnd = sockets.first, childEnd = sockets.second
-        let creator = try forkChild {
-            _ = Glibc.close(parentEnd.rawValue)                 // the child's copy
+        let forked = try SocketPair().forkChild { childEnd in
             let made = try attempt("create(name: \"lab11-killed\", size: 4096) in the child") { try L.create(name: "lab11-killed", size: 4096) }
             try requireSized(made, 4096, after: "create(name: \"lab11-killed\", size: 4096) in the child")
             for i in 0..<message.count { made.bytes[i] = message[i] ^ 0x3C }
             try attempt("send(descriptor:over:) in the child") { try L.send(descriptor: made.descriptor, over: childEnd.rawValue) }
             while true { pause() }
         }
-        childEnd.close()
+        let parentEnd = forked.end, creator = forked.child
         let received = OwnedDescriptor(taking: try attempt("receive(over:)") { try L.receive(over: parentEnd.rawValue) })
         kill(creator, SIGKILL)
         var status: Int32 = 0
@@ -376,10 +370,7 @@ extension Lesson11 {
     static func sealedHandOff<L: MemfdSegmentContract>(_: L.Type, _ context: PartContext) throws {
         let size = 8192
         let message = token(context, stream: 4, count: 32)
-        let sockets = try SocketPair()
-        let parentEnd = sockets.first, childEnd = sockets.second
-        let child = try forkChild {
-            _ = Glibc.close(parentEnd.rawValue)                 // the child's copy
+        let forked = try SocketPair().forkChild { childEnd in
             let fd = try attempt("receive(over:) in the child") { try L.receive(over: childEnd.rawValue) }
             do {
                 let writable = try L.map(descriptor: fd, writable: true)
@@ -416,7 +407,7 @@ extension Lesson11 {
             }
             return 0
         }
-        childEnd.close()
+        let parentEnd = forked.end, child = forked.child
         let segment = try attempt("create(name: \"lab11-sealed\", size: \(size))") { try L.create(name: "lab11-sealed", size: size) }
         defer { try? segment.close() }
         try requireSized(segment, size, after: "create(name: \"lab11-sealed\", size: \(size))")
@@ -851,10 +842,7 @@ extension Lesson11 {
         let rounds = 7
         _ = InheritanceReport.statusBuffer          // allocated now, never in a forked child
         // The fork server starts first, while the part is small, single-threaded and blocks nothing.
-        let sockets = try SocketPair()
-        let serverEnd = sockets.first, partEnd = sockets.second
-        let server = try forkChild {
-            _ = Glibc.close(partEnd.rawValue)                   // the child's copy
+        let forked = try SocketPair().forkChild { serverEnd in
             var request: (UInt8, UInt8) = (0, 0)
             while read(serverEnd.rawValue, &request, 2) == 2 {
                 let worker = fork()
@@ -869,6 +857,7 @@ extension Lesson11 {
             }
             return 0
         }
+        let partEnd = forked.end, server = forked.child
         defer { kill(server, SIGKILL); var s: Int32 = 0; _ = waitpid(server, &s, 0) }
 
         // Now make the part what a real program often is: big, threaded, with things to inherit.
