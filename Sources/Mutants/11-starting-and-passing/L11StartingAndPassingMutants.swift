@@ -9,53 +9,53 @@ public enum MemfdSegmentMutants {
         [
             // create
             Mutant(name: "no-ftruncate", mistake: "create never sizes the memfd: it stays 0 bytes (touching the mapping is SIGBUS, Python cannot map it)",
-                   caughtBy: [1, 2, 3, 5], implementation: NoFtruncate.self),
+                   caughtBy: [1, 2, 3, 5], implementation: FaultyCreate<NoFtruncate>.self),
             Mutant(name: "named-segment", mistake: "create uses shm_open with a name and unlinks it only in close: the name sits in /dev/shm, and a killed creator leaves it there",
                    caughtBy: [1, 3], implementation: NamedSegmentInstead.self),
             Mutant(name: "no-cloexec", mistake: "memfd_create without MFD_CLOEXEC: every program the process starts inherits the segment",
-                   caughtBy: [1], implementation: NoCloexec.self),
+                   caughtBy: [1], implementation: FaultyCreate<NoCloexec>.self),
             Mutant(name: "no-allow-sealing", mistake: "memfd_create without MFD_ALLOW_SEALING: the memfd is born with F_SEAL_SEAL and can never be sealed",
-                   caughtBy: [1, 4], implementation: NoAllowSealing.self),
+                   caughtBy: [1, 4], implementation: FaultyCreate<NoAllowSealing>.self),
             Mutant(name: "no-size-check", mistake: "create passes any size on to the system calls: size 0 comes back as mmap's EINVAL, not .invalidSize",
-                   caughtBy: [1], implementation: NoSizeCheck.self),
+                   caughtBy: [1], implementation: FaultyCreate<NoSizeCheck>.self),
             Mutant(name: "close-keeps-descriptor", mistake: "close unmaps but never closes the descriptor: the memory lives as long as the process",
                    caughtBy: [1], implementation: CloseKeepsDescriptor.self),
             // send / receive / map
             Mutant(name: "number-as-bytes", mistake: "send writes the descriptor's number as four plain bytes and receive reads it back: a number that means nothing in another process",
                    caughtBy: [2, 3, 5], implementation: NumberAsBytes.self),
             Mutant(name: "map-private", mistake: "map(descriptor:writable:) maps with MAP_PRIVATE: the receiver writes to a private copy",
-                   caughtBy: [2, 3, 5], implementation: MapPrivate.self),
+                   caughtBy: [2, 3, 5], implementation: FaultyMap<MapPrivate>.self),
             Mutant(name: "control-buffer-too-small", mistake: "receive gives recvmsg room for the int only, not CMSG_SPACE(sizeof(int)): MSG_CTRUNC, the kernel drops the descriptor",
-                   caughtBy: [2, 5], implementation: ControlBufferTooSmall.self),
+                   caughtBy: [2, 5], implementation: FaultyReceive<ControlBufferTooSmall>.self),
             Mutant(name: "received-not-cloexec", mistake: "receive calls recvmsg without MSG_CMSG_CLOEXEC: the received descriptor leaks into every program started later",
-                   caughtBy: [2], implementation: ReceivedNotCloexec.self),
+                   caughtBy: [2], implementation: FaultyReceive<ReceivedNotCloexec>.self),
             Mutant(name: "receive-returns-minus-one", mistake: "receive returns the descriptor field as it is, -1, at end of file and for a message without a descriptor, instead of throwing",
-                   caughtBy: [2], implementation: ReceiveReturnsMinusOne.self),
+                   caughtBy: [2], implementation: FaultyReceive<ReceiveReturnsMinusOne>.self),
             Mutant(name: "data-byte-zero", mistake: "send's one data byte is 0 instead of the number of descriptors: Python's recv_handle refuses it",
                    caughtBy: [5], implementation: DataByteZero.self),
             // seals
             Mutant(name: "seal-keeps-writable-mapping", mistake: "sealReadOnly adds F_SEAL_WRITE while its own writable shared mapping still exists: EBUSY",
-                   caughtBy: [4], implementation: SealKeepsWritableMapping.self),
+                   caughtBy: [4], implementation: FaultySeal<SealKeepsWritableMapping>.self),
             Mutant(name: "no-seal-seal", mistake: "sealReadOnly forgets F_SEAL_SEAL: the receiver can still add seals",
-                   caughtBy: [4], implementation: NoSealSeal.self),
+                   caughtBy: [4], implementation: FaultySeal<NoSealSeal>.self),
             Mutant(name: "no-seal-shrink", mistake: "sealReadOnly seals writes only: the receiver can shrink the file under everyone's mapping",
-                   caughtBy: [4], implementation: NoSealShrink.self),
+                   caughtBy: [4], implementation: FaultySeal<NoSealShrink>.self),
             Mutant(name: "map-always-writable", mistake: "map ignores writable: false and always asks for PROT_WRITE, which a sealed memfd refuses",
-                   caughtBy: [4], implementation: MapAlwaysWritable.self),
+                   caughtBy: [4], implementation: FaultyMap<MapAlwaysWritable>.self),
             // reserve
             Mutant(name: "reserve-by-ftruncate", mistake: "reserve calls ftruncate, which sets the size and reserves no page",
-                   caughtBy: [6], implementation: ReserveByFtruncate.self),
+                   caughtBy: [6], implementation: FaultyReserve<ReserveByFtruncate>.self),
             Mutant(name: "fallocate-errno", mistake: "reserve treats posix_fallocate like a -1/errno call: its returned ENOSPC is never seen",
-                   caughtBy: [6], implementation: FallocateErrno.self),
+                   caughtBy: [6], implementation: FaultyReserve<FallocateErrno>.self),
             Mutant(name: "enospc-as-system-error", mistake: "reserve reports ENOSPC as .systemError instead of .noSpace(requested:)",
-                   caughtBy: [6], implementation: EnospcAsSystemError.self),
+                   caughtBy: [6], implementation: FaultyReserve<EnospcAsSystemError>.self),
             // spawn
             Mutant(name: "log-in-child", mistake: "spawn forks and writes a log line in the child before execve: the log's lock was held by another thread at fork",
-                   caughtBy: [8], as: .deadlocked, implementation: LogInChild.self),
+                   caughtBy: [8], as: .deadlocked, implementation: FaultySpawn<LogInChild>.self),
             Mutant(name: "exit-after-failed-exec", mistake: "spawn forks and, when execve fails, ends the child with exit(127): the parent's exit handlers run in the child",
-                   caughtBy: [8], implementation: ExitAfterFailedExec.self),
+                   caughtBy: [8], implementation: FaultySpawn<ExitAfterFailedExec>.self),
             Mutant(name: "child-returns-after-failed-exec", mistake: "spawn forks and, when execve fails, throws in the child: the child goes on running the parent's code",
-                   caughtBy: [8], implementation: ChildReturnsAfterFailedExec.self),
+                   caughtBy: [8], implementation: FaultySpawn<ChildReturnsAfterFailedExec>.self),
         ]
     }
 }
@@ -80,74 +80,37 @@ extension ForwardsToMemfdSegment {
     public static func spawn(executable: String, arguments: [String]) throws -> pid_t { try MemfdSegment.spawn(executable: executable, arguments: arguments) }
 }
 
-extension MemfdSegmentMutants {
-    /// The reference create with knobs.
-    static func create(name: String, size: Int, flags: UInt32 = MFD_CLOEXEC | MFD_ALLOW_SEALING, truncate: Bool = true) throws -> MemfdSegment {
-        guard size > 0 else { throw MemfdError.invalidSize(size) }
-        let fd = memfd_create(name, flags)
-        if fd == -1 { throw MemfdSegment.error("memfd_create") }
-        if truncate && ftruncate(fd, off_t(size)) == -1 { Glibc.close(fd); throw MemfdSegment.error("ftruncate") }
-        return MemfdSegment(descriptor: fd, bytes: try MemfdSegment.mapShared(fd, size: size, writable: true))
-    }
 
-    /// The reference map with knobs.
-    static func map(descriptor: Int32, writable: Bool, flags: Int32 = MAP_SHARED) throws -> MemfdSegment {
-        var info = stat()
-        if fstat(descriptor, &info) == -1 { throw MemfdSegment.error("fstat") }
-        let size = Int(info.st_size)
-        guard size > 0 else { throw MemfdError.invalidSize(size) }
-        guard let address = mmap(nil, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, flags, descriptor, 0),
-              address != MAP_FAILED else { throw MemfdSegment.error("mmap") }
-        return MemfdSegment(descriptor: descriptor, bytes: UnsafeMutableRawBufferPointer(start: address, count: size))
-    }
+// MARK: - create
 
-    /// The reference receive with knobs.
-    static func receive(over socket: Int32, controlSpace: Int = SCMRights.space(descriptors: 1),
-                        flags: Int32 = MSG_CMSG_CLOEXEC, throwing: Bool = true) throws -> Int32 {
-        let received = SCMRights.receive(socket: socket, controlSpace: controlSpace, flags: flags)
-        if received.count == -1 { throw MemfdSegment.error("recvmsg") }
-        if !throwing { return received.descriptor }
-        if received.count == 0 { throw MemfdError.endOfFile }
-        if received.messageFlags & Int32(MSG_CTRUNC) != 0 || received.descriptor == -1 { throw MemfdError.noDescriptor }
-        return received.descriptor
-    }
+/// Which step of create a `FaultyCreate` gets wrong (each kind is one mutant).
+public protocol CreateMistake {}
+public enum NoFtruncate: CreateMistake {}
+public enum NoCloexec: CreateMistake {}
+public enum NoAllowSealing: CreateMistake {}
+public enum NoSizeCheck: CreateMistake {}
 
-    /// seals the reference way, with the seals given and optionally without remapping first.
-    static func seal(_ segment: MemfdSegment, seals: Int32, remap: Bool = true) throws {
-        if remap {
-            try segment.sealReadOnly()       // (adds all four; used only with `seals` equal to them)
-            return
-        }
-        if addSeals(segment.descriptor, seals) == -1 { throw MemfdSegment.error("fcntl(F_ADD_SEALS)") }
-    }
-
-    /// fork + execve, with the mistakes a hand-written launcher makes.
-    enum ChildMistake { case logs, exits, returns }
-    static func forkExec(_ executable: String, _ arguments: [String], mistake: ChildMistake) throws -> pid_t {
-        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        fflush(nil)
-        let pid = fork()
-        if pid == -1 { throw MemfdSegment.error("fork") }
-        if pid == 0 {
-            if mistake == .logs { WorkerLog.write("spawn: starting \(executable)") }
-            execv(argv[0]!, &argv)
-            let code = errno
-            switch mistake {
-            case .exits: exit(127)
-            case .returns: throw MemfdSegment.error("execve", code)
-            case .logs: _exit(127)
-            }
-        }
-        return pid
-    }
-}
-
-public final class NoFtruncate: ForwardsToMemfdSegment {
+/// The reference create (memfd_create, ftruncate, mmap) with the mistake M at its line; the rest forwards.
+public final class FaultyCreate<M: CreateMistake>: ForwardsToMemfdSegment {
     public let inner: MemfdSegment
     public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func create(name: String, size: Int) throws -> NoFtruncate {
-        NoFtruncate(try MemfdSegmentMutants.create(name: name, size: size, truncate: false))
+    public static func create(name: String, size: Int) throws -> FaultyCreate {
+        if M.self != NoSizeCheck.self { guard size > 0 else { throw MemfdError.invalidSize(size) } }   // mistake (NoSizeCheck): any size goes on
+        let flags = M.self == NoCloexec.self ? MFD_ALLOW_SEALING                                    // mistake (NoCloexec): no MFD_CLOEXEC
+            : M.self == NoAllowSealing.self ? MFD_CLOEXEC                                             // mistake (NoAllowSealing): never sealable
+            : MFD_CLOEXEC | MFD_ALLOW_SEALING
+        let fd = memfd_create(name, flags)
+        if fd == -1 { throw MemfdSegment.error("memfd_create") }
+        if M.self != NoFtruncate.self && ftruncate(fd, off_t(size)) == -1 {                         // mistake (NoFtruncate): never sized
+            Glibc.close(fd)
+            throw MemfdSegment.error("ftruncate")
+        }
+        do {
+            return FaultyCreate(MemfdSegment(descriptor: fd, bytes: try MemfdSegment.mapShared(fd, size: size, writable: true)))
+        } catch {
+            if M.self == NoSizeCheck.self { Glibc.close(fd) }   // as before: only no-size-check closes the memfd when mmap fails
+            throw error
+        }
     }
 }
 
@@ -158,7 +121,7 @@ public final class NamedSegmentInstead: ForwardsToMemfdSegment {
     public static func create(name: String, size: Int) throws -> NamedSegmentInstead {
         guard size > 0 else { throw MemfdError.invalidSize(size) }
         let path = "/\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)
+        let fd = shm_open(path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0o600)                      // mistake: a name in /dev/shm
         if fd == -1 { throw MemfdSegment.error("shm_open") }
         if ftruncate(fd, off_t(size)) == -1 { Glibc.close(fd); shm_unlink(path); throw MemfdSegment.error("ftruncate") }
         let segment = NamedSegmentInstead(MemfdSegment(descriptor: fd, bytes: try MemfdSegment.mapShared(fd, size: size, writable: true)))
@@ -171,38 +134,6 @@ public final class NamedSegmentInstead: ForwardsToMemfdSegment {
     }
 }
 
-public final class NoCloexec: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func create(name: String, size: Int) throws -> NoCloexec {
-        NoCloexec(try MemfdSegmentMutants.create(name: name, size: size, flags: MFD_ALLOW_SEALING))
-    }
-}
-
-public final class NoAllowSealing: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func create(name: String, size: Int) throws -> NoAllowSealing {
-        NoAllowSealing(try MemfdSegmentMutants.create(name: name, size: size, flags: MFD_CLOEXEC))
-    }
-}
-
-public final class NoSizeCheck: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func create(name: String, size: Int) throws -> NoSizeCheck {
-        let fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)
-        if fd == -1 { throw MemfdSegment.error("memfd_create") }
-        if ftruncate(fd, off_t(size)) == -1 { Glibc.close(fd); throw MemfdSegment.error("ftruncate") }
-        do {
-            return NoSizeCheck(MemfdSegment(descriptor: fd, bytes: try MemfdSegment.mapShared(fd, size: size, writable: true)))
-        } catch {
-            Glibc.close(fd)
-            throw error
-        }
-    }
-}
-
 public final class CloseKeepsDescriptor: ForwardsToMemfdSegment {
     public let inner: MemfdSegment
     var closed = false
@@ -210,16 +141,18 @@ public final class CloseKeepsDescriptor: ForwardsToMemfdSegment {
     public func close() throws {
         guard !closed else { return }
         closed = true
-        if munmap(inner.bytes.baseAddress, inner.size) == -1 { throw MemfdSegment.error("munmap") }
+        if munmap(inner.bytes.baseAddress, inner.size) == -1 { throw MemfdSegment.error("munmap") }   // mistake: the descriptor stays open
     }
 }
+
+// MARK: - send / receive / map
 
 public final class NumberAsBytes: ForwardsToMemfdSegment {
     public let inner: MemfdSegment
     public init(_ inner: MemfdSegment) { self.inner = inner }
     public static func send(descriptor: Int32, over socket: Int32) throws {
         var number = descriptor
-        if write(socket, &number, 4) != 4 { throw MemfdSegment.error("write") }
+        if write(socket, &number, 4) != 4 { throw MemfdSegment.error("write") }                  // mistake: a number, not a descriptor
     }
     public static func receive(over socket: Int32) throws -> Int32 {
         var number: Int32 = -1
@@ -230,142 +163,146 @@ public final class NumberAsBytes: ForwardsToMemfdSegment {
     }
 }
 
-public final class MapPrivate: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func map(descriptor: Int32, writable: Bool) throws -> MapPrivate {
-        MapPrivate(try MemfdSegmentMutants.map(descriptor: descriptor, writable: writable, flags: MAP_PRIVATE))
-    }
-}
-
-public final class ControlBufferTooSmall: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func receive(over socket: Int32) throws -> Int32 {
-        try MemfdSegmentMutants.receive(over: socket, controlSpace: MemoryLayout<Int32>.size)
-    }
-}
-
-public final class ReceivedNotCloexec: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func receive(over socket: Int32) throws -> Int32 {
-        try MemfdSegmentMutants.receive(over: socket, flags: 0)
-    }
-}
-
-public final class ReceiveReturnsMinusOne: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func receive(over socket: Int32) throws -> Int32 {
-        try MemfdSegmentMutants.receive(over: socket, throwing: false)
-    }
-}
-
 public final class DataByteZero: ForwardsToMemfdSegment {
     public let inner: MemfdSegment
     public init(_ inner: MemfdSegment) { self.inner = inner }
     public static func send(descriptor: Int32, over socket: Int32) throws {
-        if SCMRights.send(socket: socket, descriptor: descriptor, byte: 0) == -1 { throw MemfdSegment.error("sendmsg") }
+        if SCMRights.send(socket: socket, descriptor: descriptor, byte: 0) == -1 { throw MemfdSegment.error("sendmsg") }   // mistake: byte 0
     }
 }
 
-public final class SealKeepsWritableMapping: ForwardsToMemfdSegment {
+/// Which step of receive a `FaultyReceive` gets wrong.
+public protocol ReceiveMistake {}
+public enum ControlBufferTooSmall: ReceiveMistake {}
+public enum ReceivedNotCloexec: ReceiveMistake {}
+public enum ReceiveReturnsMinusOne: ReceiveMistake {}
+
+/// The reference receive (recvmsg through `SCMRights.receive`) with the mistake M at its line; the rest forwards.
+public final class FaultyReceive<M: ReceiveMistake>: ForwardsToMemfdSegment {
     public let inner: MemfdSegment
     public init(_ inner: MemfdSegment) { self.inner = inner }
+    public static func receive(over socket: Int32) throws -> Int32 {
+        let space = M.self == ControlBufferTooSmall.self ? MemoryLayout<Int32>.size                 // mistake (ControlBufferTooSmall): room for the int only
+            : SCMRights.space(descriptors: 1)
+        let flags: Int32 = M.self == ReceivedNotCloexec.self ? 0 : MSG_CMSG_CLOEXEC                 // mistake (ReceivedNotCloexec): no MSG_CMSG_CLOEXEC
+        let received = SCMRights.receive(socket: socket, controlSpace: space, flags: flags)
+        if received.count == -1 { throw MemfdSegment.error("recvmsg") }
+        if M.self == ReceiveReturnsMinusOne.self { return received.descriptor }                    // mistake (ReceiveReturnsMinusOne): -1 is returned
+        if received.count == 0 { throw MemfdError.endOfFile }
+        if received.messageFlags & Int32(MSG_CTRUNC) != 0 || received.descriptor == -1 { throw MemfdError.noDescriptor }
+        return received.descriptor
+    }
+}
+
+/// Which step of map a `FaultyMap` gets wrong.
+public protocol MapMistake {}
+public enum MapPrivate: MapMistake {}
+public enum MapAlwaysWritable: MapMistake {}
+
+/// The reference map (fstat, mmap) with the mistake M at its line; the rest forwards.
+public final class FaultyMap<M: MapMistake>: ForwardsToMemfdSegment {
+    public let inner: MemfdSegment
+    public init(_ inner: MemfdSegment) { self.inner = inner }
+    public static func map(descriptor: Int32, writable: Bool) throws -> FaultyMap {
+        var info = stat()
+        if fstat(descriptor, &info) == -1 { throw MemfdSegment.error("fstat") }
+        let size = Int(info.st_size)
+        guard size > 0 else { throw MemfdError.invalidSize(size) }
+        let protection = writable || M.self == MapAlwaysWritable.self ? PROT_READ | PROT_WRITE : PROT_READ   // mistake (MapAlwaysWritable)
+        let flags = M.self == MapPrivate.self ? MAP_PRIVATE : MAP_SHARED                          // mistake (MapPrivate): a private copy
+        guard let address = mmap(nil, size, protection, flags, descriptor, 0), address != MAP_FAILED else {
+            throw MemfdSegment.error("mmap")
+        }
+        return FaultyMap(MemfdSegment(descriptor: descriptor, bytes: UnsafeMutableRawBufferPointer(start: address, count: size)))
+    }
+}
+
+// MARK: - seals
+
+/// Which step of sealReadOnly a `FaultySeal` gets wrong.
+public protocol SealMistake {}
+public enum SealKeepsWritableMapping: SealMistake {}
+public enum NoSealSeal: SealMistake {}
+public enum NoSealShrink: SealMistake {}
+
+/// The reference sealReadOnly (munmap, F_ADD_SEALS, mmap read-only) with the mistake M at its line; the rest forwards.
+public final class FaultySeal<M: SealMistake>: ForwardsToMemfdSegment {
+    public let inner: MemfdSegment
+    var view: UnsafeMutableRawBufferPointer?     // the read-only mapping made by sealReadOnly
+    public init(_ inner: MemfdSegment) { self.inner = inner }
+    public var bytes: UnsafeMutableRawBufferPointer { view ?? inner.bytes }
     public func sealReadOnly() throws {
-        try MemfdSegmentMutants.seal(inner, seals: F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL, remap: false)
+        if M.self != SealKeepsWritableMapping.self { munmap(inner.bytes.baseAddress, inner.size) }   // mistake (SealKeepsWritableMapping): still mapped
+        let seals = M.self == NoSealSeal.self ? F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE          // mistake (NoSealSeal): no F_SEAL_SEAL
+            : M.self == NoSealShrink.self ? F_SEAL_WRITE | F_SEAL_SEAL                                // mistake (NoSealShrink): writes only
+            : F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL
+        if addSeals(inner.descriptor, seals) == -1 { throw MemfdSegment.error("fcntl(F_ADD_SEALS)") }
+        if M.self != SealKeepsWritableMapping.self {
+            view = try MemfdSegment.mapShared(inner.descriptor, size: inner.size, writable: false)
+        }
     }
-}
-
-/// Unmaps, seals with `seals` and maps read-only, like the reference but for the seals.
-func remapAndSeal(_ segment: MemfdSegment, _ seals: Int32) throws -> UnsafeMutableRawBufferPointer {
-    munmap(segment.bytes.baseAddress, segment.size)
-    if addSeals(segment.descriptor, seals) == -1 { throw MemfdSegment.error("fcntl(F_ADD_SEALS)") }
-    return try MemfdSegment.mapShared(segment.descriptor, size: segment.size, writable: false)
-}
-
-public final class NoSealSeal: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    var view: UnsafeMutableRawBufferPointer?
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public var bytes: UnsafeMutableRawBufferPointer { view ?? inner.bytes }
-    public func sealReadOnly() throws { view = try remapAndSeal(inner, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) }
     public func close() throws {
         if let view { munmap(view.baseAddress, view.count); self.view = nil; Glibc.close(inner.descriptor) } else { try inner.close() }
     }
 }
 
-public final class NoSealShrink: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    var view: UnsafeMutableRawBufferPointer?
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public var bytes: UnsafeMutableRawBufferPointer { view ?? inner.bytes }
-    public func sealReadOnly() throws { view = try remapAndSeal(inner, F_SEAL_WRITE | F_SEAL_SEAL) }
-    public func close() throws {
-        if let view { munmap(view.baseAddress, view.count); self.view = nil; Glibc.close(inner.descriptor) } else { try inner.close() }
-    }
-}
+// MARK: - reserve
 
-public final class MapAlwaysWritable: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func map(descriptor: Int32, writable: Bool) throws -> MapAlwaysWritable {
-        MapAlwaysWritable(try MemfdSegmentMutants.map(descriptor: descriptor, writable: true))
-    }
-}
+/// How a `FaultyReserve` gets reserve wrong.
+public protocol ReserveMistake {}
+public enum ReserveByFtruncate: ReserveMistake {}
+public enum FallocateErrno: ReserveMistake {}
+public enum EnospcAsSystemError: ReserveMistake {}
 
-public final class ReserveByFtruncate: ForwardsToMemfdSegment {
+/// reserve done wrong the way M says; the rest forwards.
+public final class FaultyReserve<M: ReserveMistake>: ForwardsToMemfdSegment {
     public let inner: MemfdSegment
     public init(_ inner: MemfdSegment) { self.inner = inner }
     public static func reserve(descriptor: Int32, bytes: Int) throws {
-        if ftruncate(descriptor, off_t(bytes)) == -1 {
-            if errno == ENOSPC || errno == EFBIG { throw MemfdError.noSpace(requested: bytes) }
-            throw MemfdSegment.error("ftruncate")
+        switch M.self {
+        case is ReserveByFtruncate.Type:
+            if ftruncate(descriptor, off_t(bytes)) == -1 {                                          // mistake: sets the size, reserves no page
+                if errno == ENOSPC || errno == EFBIG { throw MemfdError.noSpace(requested: bytes) }
+                throw MemfdSegment.error("ftruncate")
+            }
+        case is FallocateErrno.Type:
+            if posix_fallocate(descriptor, 0, off_t(bytes)) == -1 {                                // mistake: it returns the error, never -1
+                if errno == ENOSPC { throw MemfdError.noSpace(requested: bytes) }
+                throw MemfdSegment.error("posix_fallocate")
+            }
+        default:
+            let code = posix_fallocate(descriptor, 0, off_t(bytes))
+            if code != 0 { throw MemfdSegment.error("posix_fallocate", code) }                      // mistake (EnospcAsSystemError): ENOSPC too
         }
     }
 }
 
-public final class FallocateErrno: ForwardsToMemfdSegment {
+// MARK: - spawn
+
+/// What the child of a `FaultySpawn` does wrong.
+public protocol SpawnMistake {}
+public enum LogInChild: SpawnMistake {}
+public enum ExitAfterFailedExec: SpawnMistake {}
+public enum ChildReturnsAfterFailedExec: SpawnMistake {}
+
+/// spawn as a hand-written fork + execv (not the reference's posix_spawn), with the mistake M in the child; the rest forwards.
+public final class FaultySpawn<M: SpawnMistake>: ForwardsToMemfdSegment {
     public let inner: MemfdSegment
     public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func reserve(descriptor: Int32, bytes: Int) throws {
-        if posix_fallocate(descriptor, 0, off_t(bytes)) == -1 {
-            if errno == ENOSPC { throw MemfdError.noSpace(requested: bytes) }
-            throw MemfdSegment.error("posix_fallocate")
+    public static func spawn(executable: String, arguments: [String]) throws -> pid_t {
+        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        fflush(nil)
+        let pid = fork()
+        if pid == -1 { throw MemfdSegment.error("fork") }
+        if pid == 0 {
+            if M.self == LogInChild.self { WorkerLog.write("spawn: starting \(executable)") }          // mistake (LogInChild): a lock held at fork
+            execv(argv[0]!, &argv)
+            let code = errno
+            if M.self == ExitAfterFailedExec.self { exit(127) }                                       // mistake (ExitAfterFailedExec): exit handlers run
+            if M.self == ChildReturnsAfterFailedExec.self { throw MemfdSegment.error("execve", code) }   // mistake (ChildReturnsAfterFailedExec)
+            _exit(127)
         }
-    }
-}
-
-public final class EnospcAsSystemError: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func reserve(descriptor: Int32, bytes: Int) throws {
-        let code = posix_fallocate(descriptor, 0, off_t(bytes))
-        if code != 0 { throw MemfdSegment.error("posix_fallocate", code) }
-    }
-}
-
-public final class LogInChild: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func spawn(executable: String, arguments: [String]) throws -> pid_t {
-        try MemfdSegmentMutants.forkExec(executable, arguments, mistake: .logs)
-    }
-}
-
-public final class ExitAfterFailedExec: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func spawn(executable: String, arguments: [String]) throws -> pid_t {
-        try MemfdSegmentMutants.forkExec(executable, arguments, mistake: .exits)
-    }
-}
-
-public final class ChildReturnsAfterFailedExec: ForwardsToMemfdSegment {
-    public let inner: MemfdSegment
-    public init(_ inner: MemfdSegment) { self.inner = inner }
-    public static func spawn(executable: String, arguments: [String]) throws -> pid_t {
-        try MemfdSegmentMutants.forkExec(executable, arguments, mistake: .returns)
+        return pid
     }
 }
