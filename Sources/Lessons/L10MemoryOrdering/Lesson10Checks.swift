@@ -47,6 +47,19 @@ extension Lesson10 {
         return nil
     }
 
+    /// Looks with `look` for 0.15 s (`seenTooEarly`) while `other` waits half-way through its write,
+    /// then lets it go on (`looked`). When the look saw something, kills `other` and throws the
+    /// failure made of what it saw.
+    static func failIfSeenMidWrite<T>(_ look: () throws -> T?, other: pid_t, looked: SharedFlag,
+                                      _ failure: (T) -> CheckFailure) throws {
+        let early = try seenTooEarly(look)
+        looked.value = 1
+        if let early {
+            killAndReap([other])
+            throw failure(early)
+        }
+    }
+
     /// Receives one message with `receive(timeout:)`, failing with the call named.
     static func take<R: SPSCRingContract>(_ ring: R, timeout: Double = 10, _ what: String) throws -> [UInt8] {
         do {
@@ -176,15 +189,12 @@ extension Lesson10 {
                                    seen: "\(givenCount) bytes", look: look("publish(count:_:)"))
             }
             // The writer now waits inside write, half the payload written: look.
-            let early = seenTooEarly { publication.read() }
-            readerLooked.value = 1
-            if let early {
-                killAndReap([writer])
-                throw CheckFailure("a reader saw the flag while the payload was still being written",
-                                   expected: "read() returns nil until the whole payload is written, then all of it",
-                                   seen: "read() returned a payload while the writer was half-way through it (round \(round)): \(difference(early, expected))",
-                                   cause: "the flag is set before the payload is written: publish must call write (and store the length) first and set the flag last, with .releasing",
-                                   look: look("publish(count:_:)"))
+            try failIfSeenMidWrite({ publication.read() }, other: writer, looked: readerLooked) { early in
+                CheckFailure("a reader saw the flag while the payload was still being written",
+                             expected: "read() returns nil until the whole payload is written, then all of it",
+                             seen: "read() returned a payload while the writer was half-way through it (round \(round)): \(difference(early, expected))",
+                             cause: "the flag is set before the payload is written: publish must call write (and store the length) first and set the flag last, with .releasing",
+                             look: look("publish(count:_:)"))
             }
             guard let end = waitForProcess(writer, timeout: 10) else {
                 throw CheckFailure("publish did not return in the writer process", look: look("publish(count:_:)"))
@@ -413,15 +423,13 @@ extension Lesson10 {
                 killAndReap([producer])
                 throw CheckFailure("trySend never called its write callback", look: look("trySend(count:_:)"))
             }
-            let early = try seenTooEarly { try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() } }
-            consumerLooked.value = 1
-            if let early {
-                killAndReap([producer])
-                throw CheckFailure("the consumer received a message while the producer was still copying it into the ring",
-                                   expected: "tryReceive() returns nil until the message is whole",
-                                   seen: "a message of \(early.count) bytes while the producer was half-way through write: \(difference(early, message(10, size: size)))",
-                                   cause: "tail is published before the bytes are copied: call write(…) first, then tail.store(…, ordering: .releasing)",
-                                   look: look("trySend(count:_:)"))
+            try failIfSeenMidWrite({ try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() } },
+                                   other: producer, looked: consumerLooked) { early in
+                CheckFailure("the consumer received a message while the producer was still copying it into the ring",
+                             expected: "tryReceive() returns nil until the message is whole",
+                             seen: "a message of \(early.count) bytes while the producer was half-way through write: \(difference(early, message(10, size: size)))",
+                             cause: "tail is published before the bytes are copied: call write(…) first, then tail.store(…, ordering: .releasing)",
+                             look: look("trySend(count:_:)"))
             }
             let end = waitForProcess(producer, timeout: 10)
             try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: look("trySend(count:_:)"))
@@ -744,7 +752,7 @@ extension Lesson10 {
             try require(got == message(i, size: 200), CheckFailure("message \(i) sent before the producer died arrived wrong",
                                                                    seen: difference(got, message(i, size: 200)), look: look("tryReceive()")))
         }
-        if let half = try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() } {
+        if let half = try attempt("tryReceive()", look: look("tryReceive()"), { try ring.tryReceive() }) {
             throw CheckFailure("the consumer received the message the producer died writing",
                                expected: "nothing: a message is visible only once whole",
                                seen: "\(half.count) bytes: \(difference(half, message(100, size: 200)))",
