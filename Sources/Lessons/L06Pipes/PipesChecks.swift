@@ -805,51 +805,28 @@ extension Lesson06 {
     /// Part 7: a peer that dies mid-message gives PipeError.truncated, not a hang or a crash.
     static func peerDiesMidMessage<L: PipeConnectionContract>(_: L.Type, _ context: PartContext) throws {
         // 1. Sending to a socket whose other end is closed: EPIPE, not death by SIGPIPE.
-        let (socket, closedPeer) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
-        closedPeer.close()
-        try expectEPIPE("send(_:) on a socket whose other end is closed",
-                        cause: "without MSG_NOSIGNAL, send()/write() on a socket whose peer is gone raises SIGPIPE and the process dies") {
-            try socket.send(Array("anyone there?".utf8))
-        }
-        socket.close()
         // 2. The same on a pipe whose read end is closed.
-        let (deadReader, lonelyWriter) = try attempt("pipe(duplex: false)") { try L.pipe(duplex: false) }
-        deadReader.close()
-        try expectEPIPE("send(_:) on a pipe whose read end is closed",
-                        cause: "a pipe has no MSG_NOSIGNAL: ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) so that write() fails with EPIPE instead") {
-            try lonelyWriter.send(Array("anyone there?".utf8))
+        for (duplex, call, cause) in [
+            (true, "send(_:) on a socket whose other end is closed",
+             "without MSG_NOSIGNAL, send()/write() on a socket whose peer is gone raises SIGPIPE and the process dies"),
+            (false, "send(_:) on a pipe whose read end is closed",
+             "a pipe has no MSG_NOSIGNAL: ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)) so that write() fails with EPIPE instead"),
+        ] {
+            let (gone, sender) = try attempt("pipe(duplex: \(duplex))") { try L.pipe(duplex: duplex) }
+            gone.close()
+            try expectEPIPE(call, cause: cause) { try sender.send(Array("anyone there?".utf8)) }
+            sender.close()
         }
-        lonelyWriter.close()
 
         // 3. A writer killed in the middle of a payload.
-        let (reader, writer) = try attempt("pipe(duplex: false)") { try L.pipe(duplex: false) }
-        let killed = try forkChild {
-            Glibc.close(reader.descriptor)
-            try rawWrite(writer.borrowedDescriptor, bigEndianLength(1000) + Array(repeating: 42, count: 10))
-            kill(getpid(), SIGKILL)
-            return 0
-        }
-        writer.close()
-        _ = try waitForProcess(killed)
-        try requireReceive(reader, gives: .truncated(expected: 1000, received: 10),
-                           "receive() after the writer died 10 bytes into a 1000-byte payload",
-                           cause: "read() returned 0 in the middle of the payload: that is a truncated message (PipeError.truncated(expected: 1000, received: 10)), not a clean end-of-file. The writer sent the length 00 00 03 E8, which is 1000 read big-endian")
-        reader.close()
-
+        try receiveAfterPeerKilled(L.self, duplex: false, wrote: bigEndianLength(1000) + Array(repeating: 42, count: 10),
+                                   gives: .truncated(expected: 1000, received: 10),
+                                   "receive() after the writer died 10 bytes into a 1000-byte payload",
+                                   cause: "read() returned 0 in the middle of the payload: that is a truncated message (PipeError.truncated(expected: 1000, received: 10)), not a clean end-of-file. The writer sent the length 00 00 03 E8, which is 1000 read big-endian")
         // 4. A peer killed in the middle of the length prefix (socket pair).
-        let (mine, theirs) = try attempt("pipe(duplex: true)") { try L.pipe(duplex: true) }
-        let halfway = try forkChild {
-            Glibc.close(mine.descriptor)
-            try rawWrite(theirs.borrowedDescriptor, [0, 0])
-            kill(getpid(), SIGKILL)
-            return 0
-        }
-        theirs.close()
-        _ = try waitForProcess(halfway)
-        try requireReceive(mine, gives: .truncated(expected: 4, received: 2),
-                           "receive() after the peer died 2 bytes into the length prefix",
-                           cause: "0 bytes before a message is endOfFile; some but not all of the 4 length bytes is PipeError.truncated(expected: 4, received: 2)")
-        mine.close()
+        try receiveAfterPeerKilled(L.self, duplex: true, wrote: [0, 0], gives: .truncated(expected: 4, received: 2),
+                                   "receive() after the peer died 2 bytes into the length prefix",
+                                   cause: "0 bytes before a message is endOfFile; some but not all of the 4 length bytes is PipeError.truncated(expected: 4, received: 2)")
 
         // 5. Lengths that cannot be: negative, Python's 8-byte marker, over the maximum.
         for (header, length) in [([0xFF, 0xFF, 0xFF, 0xF0] as [UInt8], -16), ([0xFF, 0xFF, 0xFF, 0xFF], -1),
@@ -950,6 +927,24 @@ extension Lesson06 {
             throw CheckFailure("\(call) threw the wrong error", expected: "\(expected)", seen: "\(error)", look: "\(file)")
         }
         throw CheckFailure("\(call) did not throw", expected: "\(expected)", seen: "no error", look: "\(file)")
+    }
+
+    /// A peer forked with the second end of `pipe(duplex:)` writes `bytes` raw and kills itself
+    /// (SIGKILL); then `receive()` on the first end must throw `expected`.
+    static func receiveAfterPeerKilled<L: PipeConnectionContract>(_: L.Type, duplex: Bool, wrote bytes: [UInt8],
+                                                                  gives expected: PipeError, _ call: String,
+                                                                  cause: String) throws {
+        let (mine, theirs) = try attempt("pipe(duplex: \(duplex))") { try L.pipe(duplex: duplex) }
+        let killed = try forkChild {
+            Glibc.close(mine.descriptor)
+            try rawWrite(theirs.borrowedDescriptor, bytes)
+            kill(getpid(), SIGKILL)
+            return 0
+        }
+        theirs.close()
+        _ = try waitForProcess(killed)
+        try requireReceive(mine, gives: expected, call, cause: cause)
+        mine.close()
     }
 
     static func expectEPIPE(_ call: String, cause: String, _ body: () throws -> Void) throws {
