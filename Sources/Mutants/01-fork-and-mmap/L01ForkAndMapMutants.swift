@@ -56,6 +56,14 @@ extension ForwardsToForkAndMap {
     public static func waitForChild(_ pid: pid_t) throws -> ChildStatus { try ForkAndMap.waitForChild(pid) }
 }
 
+/// The reference's decoding of a `waitpid` status word: WTERMSIG 0 means the child exited
+/// (WEXITSTATUS is its code), anything else is the signal that killed it.
+fileprivate func decoded(_ status: Int32) -> ChildStatus {
+    let signal = status & 0x7f
+    if signal == 0 { return .exited((status >> 8) & 0xff) }
+    return .signaled(signal)
+}
+
 enum MapPrivate: ForwardsToForkAndMap {
     static func mapSharedBlock(bytes: Int) throws -> UnsafeMutableRawBufferPointer {
         guard bytes > 0 else { throw ForkAndMapError.invalidSize(bytes) }
@@ -87,9 +95,7 @@ enum WaitNoHang: ForwardsToForkAndMap {
     static func waitForChild(_ pid: pid_t) throws -> ChildStatus {
         var status: Int32 = 0
         if waitpid(pid, &status, WNOHANG) == -1 { throw SystemError("waitpid", object: "pid \(pid)") }   // mistake: WNOHANG
-        let signal = status & 0x7f
-        if signal == 0 { return .exited((status >> 8) & 0xff) }
-        return .signaled(signal)
+        return decoded(status)
     }
 }
 
@@ -174,9 +180,7 @@ enum WaitsForAnyChild: ForwardsToForkAndMap {
         while waitpid(-1, &status, 0) == -1 {            // mistake: any child, not `pid`
             if errno != EINTR { throw SystemError("waitpid") }
         }
-        let signal = status & 0x7f
-        if signal == 0 { return .exited((status >> 8) & 0xff) }
-        return .signaled(signal)
+        return decoded(status)
     }
 }
 
@@ -184,9 +188,7 @@ enum NoEintrRetry: ForwardsToForkAndMap {
     static func waitForChild(_ pid: pid_t) throws -> ChildStatus {
         var status: Int32 = 0
         if waitpid(pid, &status, 0) == -1 { throw SystemError("waitpid") }   // mistake: EINTR is not retried
-        let signal = status & 0x7f
-        if signal == 0 { return .exited((status >> 8) & 0xff) }
-        return .signaled(signal)
+        return decoded(status)
     }
 }
 
@@ -194,9 +196,7 @@ enum UncheckedWaitpid: ForwardsToForkAndMap {
     static func waitForChild(_ pid: pid_t) throws -> ChildStatus {
         var status: Int32 = 0
         _ = waitpid(pid, &status, 0)                      // mistake: -1 (ECHILD) goes unnoticed
-        let signal = status & 0x7f
-        if signal == 0 { return .exited((status >> 8) & 0xff) }
-        return .signaled(signal)
+        return decoded(status)
     }
 }
 

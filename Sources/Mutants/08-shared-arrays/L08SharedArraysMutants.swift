@@ -131,29 +131,14 @@ extension ForwardsToSharedArrays {
         try SharedArrays.bands(rows: rows, workers: workers)
     }
     public static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
-        var pids: [pid_t] = []
-        for band in try bands(rows: array.shape[0], workers: workers) {
-            pids.append(try forkChild {
-                try fill(array, rows: band, with: value)
-                return 0
-            })
-        }
-        try waitForWorkers(pids)
+        try waitForWorkers(try forkFillers(array, workers: workers, with: value))
     }
     public static func parallelSum(_ array: SharedArray<Double>, workers: Int) throws -> Double {
         let bands = try bands(rows: array.shape[0], workers: workers)
-        let rowLength = array.count / array.shape[0]
-        let elements = (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize).assumingMemoryBound(to: Double.self)
         let partials = try labSharedBlock(bytes: 8 * workers)
         defer { labUnmap(partials) }
-        var pids: [pid_t] = []
-        for (worker, band) in bands.enumerated() {
-            pids.append(try forkChild {
-                var sum = 0.0
-                for k in (band.lowerBound * rowLength)..<(band.upperBound * rowLength) { sum += elements[k] }
-                partials.storeBytes(of: sum, toByteOffset: 8 * worker, as: Double.self)
-                return 0
-            })
+        let pids = try forkSummers(array, bands: bands) { worker, sum in
+            partials.storeBytes(of: sum, toByteOffset: 8 * worker, as: Double.self)
         }
         try waitForWorkers(pids)
         return (0..<workers).reduce(0.0) { $0 + partials.load(fromByteOffset: 8 * $1, as: Double.self) }
@@ -169,12 +154,47 @@ extension ForwardsToSharedArrays {
     }
 }
 
-/// Waits for every worker; throws for the first that did not exit with 0.
-fileprivate func waitForWorkers(_ pids: [pid_t]) throws {
+extension ForwardsToSharedArrays {
+    /// The reference's workers for `parallelFill`: forks (`forkChild`) one child per band of
+    /// `Self.bands(rows:workers:)`, each filling its band with `Self.fill`; the pids in band order.
+    fileprivate static func forkFillers<E: SharedElement>(_ array: SharedArray<E>, workers: Int,
+                                                          with value: (_ index: [Int]) -> E) throws -> [pid_t] {
+        var pids: [pid_t] = []
+        for band in try bands(rows: array.shape[0], workers: workers) {
+            pids.append(try forkChild {
+                try fill(array, rows: band, with: value)
+                return 0
+            })
+        }
+        return pids
+    }
+
+    /// The reference's workers for `parallelSum`: forks (`forkChild`) one child per band, each
+    /// adding up its rows and handing (worker, sum) to `report`, in the child; the pids in band order.
+    fileprivate static func forkSummers(_ array: SharedArray<Double>, bands: [Range<Int>],
+                                        report: (_ worker: Int, _ sum: Double) -> Void) throws -> [pid_t] {
+        let rowLength = array.count / array.shape[0]
+        let elements = (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize).assumingMemoryBound(to: Double.self)
+        var pids: [pid_t] = []
+        for (worker, band) in bands.enumerated() {
+            pids.append(try forkChild {
+                var sum = 0.0
+                for k in (band.lowerBound * rowLength)..<(band.upperBound * rowLength) { sum += elements[k] }
+                report(worker, sum)
+                return 0
+            })
+        }
+        return pids
+    }
+}
+
+/// Waits (`waitForProcess`, i.e. waitpid) for every worker in order; then throws for the first
+/// whose end `failed` calls a failure (by default: anything but exiting with 0).
+fileprivate func waitForWorkers(_ pids: [pid_t], failed: (ProcessEnd) -> Bool = { $0 != .exited(0) }) throws {
     var failure: SharedArrayError?
     for (worker, pid) in pids.enumerated() {
         let end = try waitForProcess(pid)
-        if end != .exited(0) && failure == nil { failure = .workerFailed(worker: worker, end: end) }
+        if failed(end) && failure == nil { failure = .workerFailed(worker: worker, end: end) }
     }
     if let failure { throw failure }
 }
@@ -299,31 +319,18 @@ fileprivate enum FillInParent: ForwardsToSharedArrays {
 
 fileprivate enum WorkerFailureIgnored: ForwardsToSharedArrays {
     static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
-        var pids: [pid_t] = []
-        for band in try bands(rows: array.shape[0], workers: workers) {
-            pids.append(try forkChild {
-                try fill(array, rows: band, with: value)
-                return 0
-            })
+        for pid in try forkFillers(array, workers: workers, with: value) {
+            _ = try waitForProcess(pid)                             // mistake: how they ended is ignored
         }
-        for pid in pids { _ = try waitForProcess(pid) }            // mistake: how they ended is ignored
     }
 }
 
 fileprivate enum PartialSumsInChildVariable: ForwardsToSharedArrays {
     static func parallelSum(_ array: SharedArray<Double>, workers: Int) throws -> Double {
         let bands = try bands(rows: array.shape[0], workers: workers)
-        let rowLength = array.count / array.shape[0]
-        let elements = (array.segment.bytes.baseAddress! + SharedArrayLayout.headerSize).assumingMemoryBound(to: Double.self)
         var partials = [Double](repeating: 0, count: workers)      // mistake: private memory, copied by fork
-        var pids: [pid_t] = []
-        for (worker, band) in bands.enumerated() {
-            pids.append(try forkChild {
-                var sum = 0.0
-                for k in (band.lowerBound * rowLength)..<(band.upperBound * rowLength) { sum += elements[k] }
-                partials[worker] = sum                             // …so the parent never sees this
-                return 0
-            })
+        let pids = try forkSummers(array, bands: bands) { worker, sum in
+            partials[worker] = sum                                 // …so the parent never sees this
         }
         try waitForWorkers(pids)
         return partials.reduce(0, +)
@@ -500,55 +507,35 @@ fileprivate struct MistakenShareableList {
     }
 }
 
-fileprivate enum ListAbsoluteOffsets: ForwardsToSharedArrays {
-    static let list = MistakenShareableList(absoluteOffsets: true)
-    static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment { try list.create(items, name: name) }
-    static func readShareableList(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] { try list.read(bytes) }
-    static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
-        try list.set(value, at: index, in: bytes)
-    }
-}
-
-fileprivate enum ListCapacityFromCharacters: ForwardsToSharedArrays {
-    static let list = MistakenShareableList(capacityFromCharacters: true)
+/// A list mutant whose `createShareableList` is `list.create` (the mutant's one mistake switched on in `list`).
+fileprivate protocol CreatesListWithMistake: ForwardsToSharedArrays { static var list: MistakenShareableList { get } }
+extension CreatesListWithMistake {
     static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment { try list.create(items, name: name) }
 }
-
-fileprivate enum ListNoZeroFill: ForwardsToSharedArrays {
-    static let list = MistakenShareableList(zeroFill: false)
-    static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
-        try list.set(value, at: index, in: bytes)
-    }
-}
-
-fileprivate enum ListLenientUTF8: ForwardsToSharedArrays {
-    static let list = MistakenShareableList(lenientUTF8: true)
+/// A list mutant whose `readShareableList` is `list.read`.
+fileprivate protocol ReadsListWithMistake: ForwardsToSharedArrays { static var list: MistakenShareableList { get } }
+extension ReadsListWithMistake {
     static func readShareableList(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] { try list.read(bytes) }
 }
-
-fileprivate enum ListNegativeIndex: ForwardsToSharedArrays {
-    static let list = MistakenShareableList(negativeIndex: true)
+/// A list mutant whose `setShareableListItem` is `list.set`.
+fileprivate protocol SetsListItemWithMistake: ForwardsToSharedArrays { static var list: MistakenShareableList { get } }
+extension SetsListItemWithMistake {
     static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
         try list.set(value, at: index, in: bytes)
     }
 }
 
-fileprivate enum ListCheckAfterWrite: ForwardsToSharedArrays {
-    static let list = MistakenShareableList(checkAfterWrite: true)
-    static func setShareableListItem(_ value: ShareableValue, at index: Int, in bytes: UnsafeMutableRawBufferPointer) throws {
-        try list.set(value, at: index, in: bytes)
-    }
+// Each list mutant: which of the three it does with `list`, and `list`'s one mistake; the others forward to the reference.
+fileprivate enum ListAbsoluteOffsets: CreatesListWithMistake, ReadsListWithMistake, SetsListItemWithMistake {
+    static let list = MistakenShareableList(absoluteOffsets: true)          // mistake: offsets from the segment's start
 }
-
-fileprivate enum ListOffsetsOrderUnchecked: ForwardsToSharedArrays {
-    static let list = MistakenShareableList(offsetsInOrder: false)
-    static func readShareableList(_ bytes: UnsafeRawBufferPointer) throws -> [ShareableValue] { try list.read(bytes) }
-}
-
-fileprivate enum ListItemLimitOffByOne: ForwardsToSharedArrays {
-    static let list = MistakenShareableList(longestItem: 9_999_992)
-    static func createShareableList(_ items: [ShareableValue], name: String) throws -> SharedSegment { try list.create(items, name: name) }
-}
+fileprivate enum ListCapacityFromCharacters: CreatesListWithMistake { static let list = MistakenShareableList(capacityFromCharacters: true) }  // mistake
+fileprivate enum ListNoZeroFill: SetsListItemWithMistake { static let list = MistakenShareableList(zeroFill: false) }                          // mistake
+fileprivate enum ListLenientUTF8: ReadsListWithMistake { static let list = MistakenShareableList(lenientUTF8: true) }                          // mistake
+fileprivate enum ListNegativeIndex: SetsListItemWithMistake { static let list = MistakenShareableList(negativeIndex: true) }                   // mistake
+fileprivate enum ListCheckAfterWrite: SetsListItemWithMistake { static let list = MistakenShareableList(checkAfterWrite: true) }               // mistake
+fileprivate enum ListOffsetsOrderUnchecked: ReadsListWithMistake { static let list = MistakenShareableList(offsetsInOrder: false) }            // mistake
+fileprivate enum ListItemLimitOffByOne: CreatesListWithMistake { static let list = MistakenShareableList(longestItem: 9_999_992) }             // mistake: one too many
 
 // MARK: - more arrays
 
@@ -620,33 +607,17 @@ fileprivate enum BandsNegativeRowsCrash: ForwardsToSharedArrays {
 
 fileprivate enum WorkerSignalIgnored: ForwardsToSharedArrays {
     static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
-        var pids: [pid_t] = []
-        for band in try bands(rows: array.shape[0], workers: workers) {
-            pids.append(try forkChild {
-                try fill(array, rows: band, with: value)
-                return 0
-            })
-        }
-        var failure: SharedArrayError?
-        for (worker, pid) in pids.enumerated() {
-            let end = try waitForProcess(pid)
-            if case .exited(let code) = end, code != 0, failure == nil {   // mistake: a worker killed by a signal passes
-                failure = .workerFailed(worker: worker, end: end)
-            }
-        }
-        if let failure { throw failure }
+        let pids = try forkFillers(array, workers: workers, with: value)
+        try waitForWorkers(pids, failed: { end in
+            if case .exited(let code) = end { return code != 0 }
+            return false                                            // mistake: a worker killed by a signal passes
+        })
     }
 }
 
 fileprivate enum StopsAtFirstFailure: ForwardsToSharedArrays {
     static func parallelFill<E: SharedElement>(_ array: SharedArray<E>, workers: Int, with value: (_ index: [Int]) -> E) throws {
-        var pids: [pid_t] = []
-        for band in try bands(rows: array.shape[0], workers: workers) {
-            pids.append(try forkChild {
-                try fill(array, rows: band, with: value)
-                return 0
-            })
-        }
+        let pids = try forkFillers(array, workers: workers, with: value)
         for (worker, pid) in pids.enumerated() {
             let end = try waitForProcess(pid)
             if end != .exited(0) { throw SharedArrayError.workerFailed(worker: worker, end: end) }   // mistake: the rest never waited for
