@@ -94,7 +94,7 @@ enum SubmissionGrade {
                     for file in swiftFiles { try files.copyItem(atPath: theirs + "/" + file, toPath: target + "/" + file) }
                 }
                 // The lesson text is excluded from the target by name; it is not graded.
-                files.createFile(atPath: target + "/README.md", contents: Data())
+                try Data().write(to: URL(fileURLWithPath: target + "/README.md"))
             }
         } catch {
             removeTree(scratch)
