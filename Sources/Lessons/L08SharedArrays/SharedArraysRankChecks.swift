@@ -72,7 +72,7 @@ extension Lesson08 {
     }
 
     /// The index of row-major `position` in `shape`: the lab's own oracle.
-    static func indexOf(_ position: Int, _ shape: [Int]) -> [Int] {
+    public static func indexOf(_ position: Int, _ shape: [Int]) -> [Int] {
         var index = [Int](repeating: 0, count: shape.count)
         var rest = position
         for k in (0..<shape.count).reversed() {

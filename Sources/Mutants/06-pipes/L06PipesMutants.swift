@@ -3,7 +3,9 @@ import LabKit
 import Lessons
 import Solution06
 
-/// Lesson 06's realistic mistakes. Each wraps the reference `Connection` except for its one mistake.
+/// Lesson 06's realistic mistakes. Each wraps the reference `Connection` except for its one mistake;
+/// the reference steps around a mistake (framing, read and write loops, poll, the forked writer) are
+/// the helpers below the `ForwardsToConnection` declaration.
 public enum PipesMutants {
     public static var all: [Mutant<any PipeConnectionContract.Type>] {
         [
@@ -89,28 +91,68 @@ extension ForwardsToConnection {
     }
 }
 
-/// The reference's startWriter, but with `C.pipe` — so that a mutant's own pipe() is used.
-func startWriterUsing<C: PipeConnectionContract>(_: C.Type, _ body: (C) throws -> Void) throws -> (reader: C, writer: pid_t) {
+/// The reference's startWriter, but with `C.pipe`, so that a mutant's own pipe() is used: the child
+/// closes its read end, runs `body`, closes its write end and exits 0 (1 if `body` threw).
+public func startWriterUsing<C: PipeConnectionContract>(_ type: C.Type, _ body: (C) throws -> Void) throws -> (reader: C, writer: pid_t) {
+    try startWriterUsing(type) { reader, writer in
+        reader.close()
+        let code = exitCode(running: body, on: writer)
+        writer.close()
+        exitFlushed(code)
+    }
+}
+
+/// startWriter with the child's part replaced: `C.pipe(duplex: false)`, fork (`forkWriter`), then in
+/// the child `child(reader, writer)`, which ends the process; the parent closes its write end.
+func startWriterUsing<C: PipeConnectionContract>(_: C.Type, child: (_ reader: C, _ writer: C) -> Never) throws -> (reader: C, writer: pid_t) {
     let (reader, writer) = try C.pipe(duplex: false)
+    let pid = try forkWriter { child(reader, writer) }
+    writer.close()
+    return (reader, pid)
+}
+
+/// fflush(nil), then fork(): the child runs `child` (which ends with `exitFlushed`); the parent gets
+/// the child's pid.
+func forkWriter(_ child: () -> Never) throws -> pid_t {
     fflush(nil)
     let pid = fork()
     if pid == -1 { throw SystemError("fork") }
-    if pid == 0 {
-        reader.close()
-        var code: Int32 = 0
-        do { try body(writer) } catch { code = 1 }
-        writer.close()
-        fflush(nil)
-        _exit(code)
-    }
-    writer.close()
-    return (reader, pid)
+    if pid == 0 { child() }
+    return pid
+}
+
+/// How the writer's body ends as an exit code: 0, or 1 if it threw.
+func exitCode<C>(running body: (C) throws -> Void, on writer: C) -> Int32 {
+    do { try body(writer) } catch { return 1 }
+    return 0
+}
+
+/// Ends a forked writer: fflush(nil), then _exit(code).
+func exitFlushed(_ code: Int32) -> Never {
+    fflush(nil)
+    _exit(code)
 }
 
 /// Big-endian 4-byte length.
 public func lengthPrefix(_ count: Int) -> [UInt8] {
     let n = UInt32(count)
     return [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]
+}
+
+/// The first 4 bytes of a length prefix as one big-endian number.
+func bigEndianBits<Bytes: Collection>(_ header: Bytes) -> UInt32 where Bytes.Element == UInt8 {
+    header.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+}
+
+/// The length a prefix says, as the reference reads it: big-endian and signed (Python's "!i").
+public func bigEndianLength<Bytes: Collection>(_ header: Bytes) -> Int where Bytes.Element == UInt8 {
+    Int(Int32(bitPattern: bigEndianBits(header)))
+}
+
+/// The reference's check of a received length: 0 through maximumMessageBytes, else badLength.
+public func checkedLength(_ length: Int) throws -> Int {
+    guard length >= 0, length <= maximumMessageBytes else { throw PipeError.badLength(length) }
+    return length
 }
 
 /// Reads into `buffer` until full or end-of-file, retrying EINTR (the reference's loop).
@@ -125,44 +167,120 @@ func readLoop(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) throws -> In
     return done
 }
 
-/// The reference's receive with a pluggable header decoding.
-func receiveFrame(_ fd: Int32, decode: ([UInt8]) -> Int) throws -> [UInt8] {
-    guard fd >= 0 else { throw PipeError.closed }
+/// The length prefix read with `readLoop`, and how many of its 4 bytes came before end-of-file:
+/// endOfFile when none did.
+func readHeaderBytes(_ fd: Int32) throws -> (header: [UInt8], got: Int) {
     var header: [UInt8] = [0, 0, 0, 0]
     let got = try header.withUnsafeMutableBytes { try readLoop(fd, $0) }
     if got == 0 { throw PipeError.endOfFile }
+    return (header, got)
+}
+
+/// The reference's reading of the length prefix: endOfFile when nothing came, truncated when 1 to
+/// 3 bytes did.
+func readHeader(_ fd: Int32) throws -> [UInt8] {
+    let (header, got) = try readHeaderBytes(fd)
     if got < 4 { throw PipeError.truncated(expected: 4, received: got) }
-    let length = decode(header)
-    guard length >= 0, length <= maximumMessageBytes else { throw PipeError.badLength(length) }
+    return header
+}
+
+/// The reference's reading of a `length`-byte payload with `readLoop`: truncated when it ends early.
+func readPayload(_ fd: Int32, _ length: Int) throws -> [UInt8] {
     var message = [UInt8](repeating: 0, count: length)
     let received = try message.withUnsafeMutableBytes { try readLoop(fd, $0) }
     if received < length { throw PipeError.truncated(expected: length, received: received) }
     return message
 }
 
-/// The reference's write loop: send(MSG_NOSIGNAL) on sockets, write() on pipes, EINTR retried.
-func sendLoop(_ fd: Int32, _ bytes: [UInt8]) throws {
+/// The reference's receive with a pluggable header decoding.
+func receiveFrame(_ fd: Int32, decode: ([UInt8]) -> Int) throws -> [UInt8] {
+    guard fd >= 0 else { throw PipeError.closed }
+    let header = try readHeader(fd)
+    return try readPayload(fd, checkedLength(decode(header)))
+}
+
+/// Reads exactly `count` bytes with read(), `step` judging each result: it returns whether to count
+/// the `n` bytes (false: call read() again) or throws. For mutants whose mistake is in that step.
+func readExactly(_ fd: Int32, _ count: Int, _ step: (_ n: Int, _ done: Int) throws -> Bool) throws -> [UInt8] {
+    var buffer = [UInt8](repeating: 0, count: count)
+    var done = 0
+    while done < count {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, count - done) }
+        if try step(n, done) { done += n }
+    }
+    return buffer
+}
+
+/// A receive over `readExactly` with a mutant's `step` (`count` is what that read wants): 4 bytes of
+/// length, checked, then the payload (no read for a length of 0).
+func receiveFrame(_ fd: Int32, step: (_ n: Int, _ done: Int, _ count: Int) throws -> Bool) throws -> [UInt8] {
+    guard fd >= 0 else { throw PipeError.closed }
+    func exactly(_ count: Int) throws -> [UInt8] { try readExactly(fd, count) { try step($0, $1, count) } }
+    let length = try checkedLength(bigEndianLength(exactly(4)))
+    return length == 0 ? [] : try exactly(length)
+}
+
+/// One attempt at writing as the reference does: send(MSG_NOSIGNAL), or write() where `fd` is no
+/// socket (ENOTSOCK).
+func sendOrWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    let n = send(fd, bytes, count, Int32(MSG_NOSIGNAL))
+    return n == -1 && errno == ENOTSOCK ? write(fd, bytes, count) : n
+}
+
+/// Writes all of `bytes`, one `attempt` (write() or send()) at the rest at a time, retrying EINTR.
+/// An `attempt` may throw for a mistake of its own.
+func writeAll(_ bytes: [UInt8], _ attempt: (UnsafeRawPointer, Int) throws -> Int) throws {
     try bytes.withUnsafeBytes { raw in
         var done = 0
         while done < raw.count {
-            var n = send(fd, raw.baseAddress! + done, raw.count - done, Int32(MSG_NOSIGNAL))
-            if n == -1 && errno == ENOTSOCK { n = write(fd, raw.baseAddress! + done, raw.count - done) }
+            let n = try attempt(raw.baseAddress! + done, raw.count - done)
             if n == -1 { if errno == EINTR { continue }; throw SystemError("write") }
             done += n
         }
     }
 }
 
+/// The reference's write loop: send(MSG_NOSIGNAL) on sockets, write() on pipes, EINTR retried.
+func sendLoop(_ fd: Int32, _ bytes: [UInt8]) throws {
+    try writeAll(bytes) { sendOrWrite(fd, $0, $1) }
+}
+
+/// A write loop with write() only (EINTR retried), whatever `fd` is.
 public func writeLoop(_ fd: Int32, _ bytes: [UInt8]) throws {
-    try bytes.withUnsafeBytes { raw in
-        var done = 0
-        while done < raw.count {
-            let n = write(fd, raw.baseAddress! + done, raw.count - done)
-            if n == -1 { if errno == EINTR { continue }; throw SystemError("write") }
-            done += n
-        }
+    try writeAll(bytes) { write(fd, $0, $1) }
+}
+
+/// The contract's poll arguments: closed when `fd` is -1, invalidTimeout when `timeout` is negative or NaN.
+func checkPollArguments(_ fd: Int32, _ timeout: Double) throws {
+    guard fd >= 0 else { throw PipeError.closed }
+    guard timeout >= 0 else { throw PipeError.invalidTimeout(timeout) }
+}
+
+/// poll()'s milliseconds for `timeout` seconds: -1 (for ever) for infinity, else clamped to
+/// Int32.max and rounded `rounding` (the reference rounds up).
+func pollMilliseconds(_ timeout: Double, rounding: FloatingPointRoundingRule = .up) -> Int32 {
+    timeout.isInfinite ? -1 : Int32(min(timeout * 1000, Double(Int32.max)).rounded(rounding))
+}
+
+/// One poll() on `fd` for POLLIN for `millis`, not retried: what poll() returned (-1 with errno
+/// set) and the revents.
+func pollOnce(_ fd: Int32, _ millis: Int32) -> (ready: Int32, events: Int16) {
+    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+    let ready = Glibc.poll(&entry, 1, millis)
+    return (ready, entry.revents)
+}
+
+/// poll() on `fd` for POLLIN for `millis`, EINTR retried with the same `millis`; the revents.
+func pollEvents(_ fd: Int32, _ millis: Int32) throws -> Int16 {
+    while true {
+        let (ready, events) = pollOnce(fd, millis)
+        if ready != -1 { return events }
+        if errno != EINTR { throw SystemError("poll") }
     }
 }
+
+/// What the reference counts as ready: input, hang-up (end-of-file) or an error.
+let readyEvents = Int16(POLLIN | POLLHUP | POLLERR)
 
 final class SingleWrite: ForwardsToConnection {
     let inner: Connection
@@ -170,8 +288,7 @@ final class SingleWrite: ForwardsToConnection {
     func send(_ message: [UInt8]) throws {
         guard descriptor >= 0 else { throw PipeError.closed }
         let frame = lengthPrefix(message.count) + message
-        var n = frame.withUnsafeBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if n == -1 && errno == ENOTSOCK { n = frame.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) } }   // mistake: once
+        let n = frame.withUnsafeBytes { sendOrWrite(descriptor, $0.baseAddress!, $0.count) }   // mistake: once
         if n == -1 { throw SystemError("write") }
     }
 }
@@ -181,12 +298,8 @@ final class SingleRead: ForwardsToConnection {
     init(inner: Connection) { self.inner = inner }
     func receive() throws -> [UInt8] {
         guard descriptor >= 0 else { throw PipeError.closed }
-        var header: [UInt8] = [0, 0, 0, 0]
-        let got = try header.withUnsafeMutableBytes { try readLoop(descriptor, $0) }
-        if got == 0 { throw PipeError.endOfFile }
-        let length = Int(Int32(bitPattern: UInt32(header[0]) << 24 | UInt32(header[1]) << 16 | UInt32(header[2]) << 8 | UInt32(header[3])))
-        guard length >= 0, length <= maximumMessageBytes else { throw PipeError.badLength(length) }
-        var message = [UInt8](repeating: 0, count: length)
+        let (header, _) = try readHeaderBytes(descriptor)      // 1 to 3 bytes before end-of-file are not reported either
+        var message = [UInt8](repeating: 0, count: try checkedLength(bigEndianLength(header)))
         let n = message.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }   // mistake: once
         if n == -1 { throw SystemError("read") }
         return Array(message[0..<n])
@@ -213,21 +326,10 @@ final class NoEndOfFileHandling: ForwardsToConnection {
     let inner: Connection
     init(inner: Connection) { self.inner = inner }
     func receive() throws -> [UInt8] {
-        guard descriptor >= 0 else { throw PipeError.closed }
-        func readExactly(_ count: Int) throws -> [UInt8] {
-            var buffer = [UInt8](repeating: 0, count: count)
-            var done = 0
-            while done < count {                               // mistake: 0 (end-of-file) loops for ever
-                let n = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + done, count - done) }
-                if n == -1 { if errno == EINTR { continue }; throw SystemError("read") }
-                done += n
-            }
-            return buffer
+        try receiveFrame(descriptor) { n, _, _ in
+            if n == -1 { if errno == EINTR { return false }; throw SystemError("read") }
+            return true                                         // mistake: 0 (end-of-file) counts, so it loops for ever
         }
-        let h = try readExactly(4)
-        let length = Int(Int32(bitPattern: UInt32(h[0]) << 24 | UInt32(h[1]) << 16 | UInt32(h[2]) << 8 | UInt32(h[3])))
-        guard length >= 0, length <= maximumMessageBytes else { throw PipeError.badLength(length) }
-        return length == 0 ? [] : try readExactly(length)
     }
 }
 
@@ -237,16 +339,10 @@ final class WriteEndLeftOpen: ForwardsToConnection {
     static func startWriter(_ body: (WriteEndLeftOpen) throws -> Void) throws -> (reader: WriteEndLeftOpen, writer: pid_t) {
         var fds: [Int32] = [-1, -1]
         try valueOrErrno("pipe") { Glibc.pipe(&fds) }
-        fflush(nil)
-        let pid = fork()
-        if pid == -1 { throw SystemError("fork") }
-        if pid == 0 {
+        let pid = try forkWriter {
             Glibc.close(fds[0])
             let writer = WriteEndLeftOpen(descriptor: fds[1])
-            var code: Int32 = 0
-            do { try body(writer) } catch { code = 1 }
-            fflush(nil)
-            _exit(code)
+            exitFlushed(exitCode(running: body, on: writer))
         }
         return (WriteEndLeftOpen(descriptor: fds[0]), pid)   // mistake: fds[1] stays open in the parent
     }
@@ -292,34 +388,18 @@ final class NoEINTRRetry: ForwardsToConnection {
     let inner: Connection
     init(inner: Connection) { self.inner = inner }
     func receive() throws -> [UInt8] {
-        guard descriptor >= 0 else { throw PipeError.closed }
-        func readAll(_ count: Int) throws -> [UInt8] {
-            var buffer = [UInt8](repeating: 0, count: count)
-            var done = 0
-            while done < count {
-                let n = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + done, count - done) }
-                if n == -1 { throw SystemError("read", object: "fd \(descriptor)") }   // mistake: EINTR too
-                if n == 0 { if done == 0 && count == 4 { throw PipeError.endOfFile }; throw PipeError.truncated(expected: count, received: done) }
-                done += n
-            }
-            return buffer
+        try receiveFrame(descriptor) { n, done, count in
+            if n == -1 { throw SystemError("read", object: "fd \(descriptor)") }   // mistake: EINTR too
+            if n == 0 { if done == 0 && count == 4 { throw PipeError.endOfFile }; throw PipeError.truncated(expected: count, received: done) }
+            return true
         }
-        let h = try readAll(4)
-        let length = Int(Int32(bitPattern: UInt32(h[0]) << 24 | UInt32(h[1]) << 16 | UInt32(h[2]) << 8 | UInt32(h[3])))
-        guard length >= 0, length <= maximumMessageBytes else { throw PipeError.badLength(length) }
-        return length == 0 ? [] : try readAll(length)
     }
     func send(_ message: [UInt8]) throws {
         guard descriptor >= 0 else { throw PipeError.closed }
-        let frame = lengthPrefix(message.count) + message
-        try frame.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Glibc.send(descriptor, raw.baseAddress! + done, raw.count - done, Int32(MSG_NOSIGNAL))
-                let m = n == -1 && errno == ENOTSOCK ? write(descriptor, raw.baseAddress! + done, raw.count - done) : n
-                if m == -1 { throw SystemError("write", object: "fd \(descriptor)") }   // mistake: EINTR too
-                done += m
-            }
+        try writeAll(lengthPrefix(message.count) + message) { bytes, count in
+            let n = sendOrWrite(descriptor, bytes, count)
+            if n == -1 { throw SystemError("write", object: "fd \(descriptor)") }   // mistake: EINTR too
+            return n
         }
     }
 }
@@ -328,10 +408,8 @@ final class PollSecondsAsMilliseconds: ForwardsToConnection {
     let inner: Connection
     init(inner: Connection) { self.inner = inner }
     func poll(timeout: Double) throws -> Bool {
-        guard descriptor >= 0 else { throw PipeError.closed }
-        guard timeout >= 0 else { throw PipeError.invalidTimeout(timeout) }
-        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let ready = Glibc.poll(&entry, 1, Int32(min(timeout, 1e6)))   // mistake: seconds passed as milliseconds
+        try checkPollArguments(descriptor, timeout)
+        let (ready, _) = pollOnce(descriptor, Int32(min(timeout, 1e6)))   // mistake: seconds passed as milliseconds
         if ready == -1 { throw SystemError("poll") }
         return ready > 0
     }
@@ -341,14 +419,9 @@ final class PollIgnoresHangUp: ForwardsToConnection {
     let inner: Connection
     init(inner: Connection) { self.inner = inner }
     func poll(timeout: Double) throws -> Bool {
-        guard descriptor >= 0 else { throw PipeError.closed }
-        guard timeout >= 0 else { throw PipeError.invalidTimeout(timeout) }
-        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let millis = timeout.isInfinite ? -1 : Int32(min(timeout * 1000, Double(Int32.max)))
-        while Glibc.poll(&entry, 1, millis) == -1 {
-            if errno != EINTR { throw SystemError("poll") }
-        }
-        return entry.revents & Int16(POLLIN) != 0               // mistake: POLLHUP alone is end-of-file
+        try checkPollArguments(descriptor, timeout)
+        let events = try pollEvents(descriptor, pollMilliseconds(timeout, rounding: .towardZero))   // truncated, not rounded up
+        return events & Int16(POLLIN) != 0                      // mistake: POLLHUP alone is end-of-file
     }
 }
 
@@ -366,15 +439,8 @@ final class NoLengthCheck: ForwardsToConnection {
     init(inner: Connection) { self.inner = inner }
     func receive() throws -> [UInt8] {
         guard descriptor >= 0 else { throw PipeError.closed }
-        var header: [UInt8] = [0, 0, 0, 0]
-        let got = try header.withUnsafeMutableBytes { try readLoop(descriptor, $0) }
-        if got == 0 { throw PipeError.endOfFile }
-        if got < 4 { throw PipeError.truncated(expected: 4, received: got) }
-        let length = Int(Int32(bitPattern: UInt32(header[0]) << 24 | UInt32(header[1]) << 16 | UInt32(header[2]) << 8 | UInt32(header[3])))
-        var message = [UInt8](repeating: 0, count: length)       // mistake: a negative length traps
-        let received = try message.withUnsafeMutableBytes { try readLoop(descriptor, $0) }
-        if received < length { throw PipeError.truncated(expected: length, received: received) }
-        return message
+        let length = bigEndianLength(try readHeader(descriptor))   // mistake: not checked (a negative length traps)
+        return try readPayload(descriptor, length)
     }
 }
 
@@ -390,7 +456,7 @@ final class LengthIncludesHeader: ForwardsToConnection {
     }
     func receive() throws -> [UInt8] {
         try receiveFrame(descriptor) { h in
-            Int(Int32(bitPattern: UInt32(h[0]) << 24 | UInt32(h[1]) << 16 | UInt32(h[2]) << 8 | UInt32(h[3]))) - 4
+            bigEndianLength(h) - 4
         }
     }
 }
@@ -407,19 +473,11 @@ final class ChildKeepsReader: ForwardsToConnection {
     let inner: Connection
     init(inner: Connection) { self.inner = inner }
     static func startWriter(_ body: (ChildKeepsReader) throws -> Void) throws -> (reader: ChildKeepsReader, writer: pid_t) {
-        let (reader, writer) = try pipe(duplex: false)
-        fflush(nil)
-        let pid = fork()
-        if pid == -1 { throw SystemError("fork") }
-        if pid == 0 {
-            var code: Int32 = 0                                 // mistake: reader.close() forgotten here
-            do { try body(writer) } catch { code = 1 }
+        try startWriterUsing(ChildKeepsReader.self) { _, writer in
+            let code = exitCode(running: body, on: writer)      // mistake: reader.close() forgotten here
             writer.close()
-            fflush(nil)
-            _exit(code)
+            exitFlushed(code)
         }
-        writer.close()
-        return (reader, pid)
     }
 }
 
@@ -427,19 +485,12 @@ final class WriterExitCodeZero: ForwardsToConnection {
     let inner: Connection
     init(inner: Connection) { self.inner = inner }
     static func startWriter(_ body: (WriterExitCodeZero) throws -> Void) throws -> (reader: WriterExitCodeZero, writer: pid_t) {
-        let (reader, writer) = try pipe(duplex: false)
-        fflush(nil)
-        let pid = fork()
-        if pid == -1 { throw SystemError("fork") }
-        if pid == 0 {
+        try startWriterUsing(WriterExitCodeZero.self) { reader, writer in
             reader.close()
             try? body(writer)                                   // mistake: the error is dropped, the exit code is 0
             writer.close()
-            fflush(nil)
-            _exit(0)
+            exitFlushed(0)
         }
-        writer.close()
-        return (reader, pid)
     }
 }
 
@@ -465,8 +516,7 @@ final class ReadAheadDiscardsRest: ForwardsToConnection {
                 throw PipeError.truncated(expected: 4, received: have)
             }
         }
-        let length = Int(Int32(bitPattern: UInt32(chunk[0]) << 24 | UInt32(chunk[1]) << 16 | UInt32(chunk[2]) << 8 | UInt32(chunk[3])))
-        guard length >= 0, length <= maximumMessageBytes else { throw PipeError.badLength(length) }
+        let length = try checkedLength(bigEndianLength(chunk))
         while have < 4 + length {
             if try more() == 0 { throw PipeError.truncated(expected: length, received: have - 4) }
         }
@@ -501,12 +551,7 @@ final class HeaderSingleRead: ForwardsToConnection {
         if got == -1 { throw SystemError("read") }
         if got == 0 { throw PipeError.endOfFile }
         if got < 4 { throw PipeError.truncated(expected: 4, received: got) }   // mistake: a short read is not the end
-        let length = Int(Int32(bitPattern: UInt32(header[0]) << 24 | UInt32(header[1]) << 16 | UInt32(header[2]) << 8 | UInt32(header[3])))
-        guard length >= 0, length <= maximumMessageBytes else { throw PipeError.badLength(length) }
-        var message = [UInt8](repeating: 0, count: length)
-        let received = try message.withUnsafeMutableBytes { try readLoop(descriptor, $0) }
-        if received < length { throw PipeError.truncated(expected: length, received: received) }
-        return message
+        return try readPayload(descriptor, checkedLength(bigEndianLength(header)))
     }
 }
 
@@ -514,16 +559,14 @@ final class PollWholeMessageOnly: ForwardsToConnection {
     let inner: Connection
     init(inner: Connection) { self.inner = inner }
     func poll(timeout: Double) throws -> Bool {
-        guard descriptor >= 0 else { throw PipeError.closed }
-        guard timeout >= 0 else { throw PipeError.invalidTimeout(timeout) }
+        try checkPollArguments(descriptor, timeout)
         let deadline = monotonicSeconds() + min(timeout, 1e9)
         while true {
             guard try inner.poll(timeout: max(0, deadline - monotonicSeconds())) else { return false }
             var waiting: Int32 = 0
             _ = ioctl(descriptor, UInt(FIONREAD), &waiting)
-            var status = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            _ = Glibc.poll(&status, 1, 0)
-            if waiting >= 4 || status.revents & Int16(POLLHUP) != 0 { return true }   // mistake: wants a whole length
+            let hungUp = pollOnce(descriptor, 0).events & Int16(POLLHUP) != 0
+            if waiting >= 4 || hungUp { return true }   // mistake: wants a whole length
             if monotonicSeconds() >= deadline { return false }
             usleep(1000)
         }
@@ -534,13 +577,11 @@ final class PollNoEINTRRetry: ForwardsToConnection {
     let inner: Connection
     init(inner: Connection) { self.inner = inner }
     func poll(timeout: Double) throws -> Bool {
-        guard descriptor >= 0 else { throw PipeError.closed }
-        guard timeout >= 0 else { throw PipeError.invalidTimeout(timeout) }
-        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let millis = timeout.isInfinite ? -1 : Int32(min(timeout * 1000, Double(Int32.max)).rounded(.up))
-        let ready = Glibc.poll(&entry, 1, millis)
+        try checkPollArguments(descriptor, timeout)
+        let millis = pollMilliseconds(timeout)
+        let (ready, events) = pollOnce(descriptor, millis)
         if ready == -1 { throw SystemError("poll", object: "fd \(descriptor)") }   // mistake: EINTR too
-        return ready > 0 && entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
+        return ready > 0 && events & readyEvents != 0
     }
 }
 
@@ -548,14 +589,9 @@ final class PollHugeTimeoutTraps: ForwardsToConnection {
     let inner: Connection
     init(inner: Connection) { self.inner = inner }
     func poll(timeout: Double) throws -> Bool {
-        guard descriptor >= 0 else { throw PipeError.closed }
-        guard timeout >= 0 else { throw PipeError.invalidTimeout(timeout) }
-        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        try checkPollArguments(descriptor, timeout)
         let millis = Int32(timeout * 1000)                     // mistake: traps for .infinity and 1e12
-        while Glibc.poll(&entry, 1, millis) == -1 {
-            if errno != EINTR { throw SystemError("poll") }
-        }
-        return entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
+        return try pollEvents(descriptor, millis) & readyEvents != 0
     }
 }
 
@@ -572,7 +608,7 @@ final class UnsignedLength: ForwardsToConnection {
     init(inner: Connection) { self.inner = inner }
     func receive() throws -> [UInt8] {
         try receiveFrame(descriptor) { h in
-            Int(UInt32(h[0]) << 24 | UInt32(h[1]) << 16 | UInt32(h[2]) << 8 | UInt32(h[3]))   // mistake: unsigned
+            Int(bigEndianBits(h))                               // mistake: unsigned
         }
     }
 }
@@ -593,12 +629,7 @@ final class PollNaNAccepted: ForwardsToConnection {
     func poll(timeout: Double) throws -> Bool {
         guard descriptor >= 0 else { throw PipeError.closed }
         if timeout < 0 { throw PipeError.invalidTimeout(timeout) }   // mistake: NaN < 0 is false
-        var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-        let millis = timeout.isInfinite ? -1 : Int32(min(timeout * 1000, Double(Int32.max)).rounded(.up))
-        while Glibc.poll(&entry, 1, millis) == -1 {
-            if errno != EINTR { throw SystemError("poll") }
-        }
-        return entry.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
+        return try pollEvents(descriptor, pollMilliseconds(timeout)) & readyEvents != 0
     }
 }
 

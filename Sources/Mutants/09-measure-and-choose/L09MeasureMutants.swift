@@ -4,6 +4,7 @@ import Lessons
 import Solution05
 import Solution06
 import Solution08
+import Mutants06
 import Mutants08
 
 /// Lesson 09's realistic mistakes: code that passes lessons 05, 06 and 08 but is slow where it
@@ -118,38 +119,11 @@ public enum OneByteWrites: ConnectionHabit { public static let habit = SlowConne
 public enum OneByteReads: ConnectionHabit { public static let habit = SlowConnectionHabit.oneByteReads }
 public enum SmallChunkWrites: ConnectionHabit { public static let habit = SlowConnectionHabit.smallChunkWrites }
 
-/// The reference connection, except for how many bytes each write() or read() moves.
-public final class SlowConnection<Habit: ConnectionHabit>: PipeConnectionContract {
-    let inner: Connection
-
-    init(inner: Connection) { self.inner = inner }
-    public convenience init(descriptor: Int32) { self.init(inner: Connection(descriptor: descriptor)) }
-
-    public var descriptor: Int32 { inner.descriptor }
-    public func poll(timeout: Double) throws -> Bool { try inner.poll(timeout: timeout) }
-    public func close() { inner.close() }
-
-    public static func pipe(duplex: Bool) throws -> (SlowConnection, SlowConnection) {
-        let (a, b) = try Connection.pipe(duplex: duplex)
-        return (SlowConnection(inner: a), SlowConnection(inner: b))
-    }
-
-    public static func startWriter(_ body: (SlowConnection) throws -> Void) throws -> (reader: SlowConnection, writer: pid_t) {
-        let (reader, writer) = try pipe(duplex: false)
-        fflush(nil)
-        let pid = fork()
-        if pid == -1 { throw SystemError("fork") }
-        if pid == 0 {
-            reader.close()
-            var code: Int32 = 0
-            do { try body(writer) } catch { code = 1 }
-            writer.close()
-            fflush(nil)
-            _exit(code)
-        }
-        writer.close()
-        return (reader, pid)
-    }
+/// The reference connection, except for how many bytes each write() or read() moves (the rest is
+/// lesson 06's forwarding to the reference).
+public final class SlowConnection<Habit: ConnectionHabit>: ForwardsToConnection {
+    public let inner: Connection
+    public init(inner: Connection) { self.inner = inner }
 
     /// Writes all of `bytes` in pieces of at most `piece` bytes, one write() each.
     func write(_ bytes: [UInt8], piece: Int) throws {
@@ -168,8 +142,7 @@ public final class SlowConnection<Habit: ConnectionHabit>: PipeConnectionContrac
     }
 
     public func send(_ message: [UInt8]) throws {
-        let n = UInt32(message.count)
-        let header = [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]
+        let header = lengthPrefix(message.count)
         switch Habit.habit {
         case .oneByteWrites: try write(header + message, piece: 1)               // mistake: a system call per byte
         case .smallChunkWrites: try write(header + message, piece: 16)           // mistake: 16 bytes per system call
@@ -201,8 +174,7 @@ public final class SlowConnection<Habit: ConnectionHabit>: PipeConnectionContrac
         guard Habit.habit == .oneByteReads else { return try inner.receive() }
         guard descriptor >= 0 else { throw PipeError.closed }
         guard let header = try readBytes(4) else { throw PipeError.endOfFile }
-        let length = Int(Int32(bitPattern: UInt32(header[0]) << 24 | UInt32(header[1]) << 16 | UInt32(header[2]) << 8 | UInt32(header[3])))
-        guard length >= 0 && length <= maximumMessageBytes else { throw PipeError.badLength(length) }
+        let length = try checkedLength(bigEndianLength(header))
         if length == 0 { return [] }
         guard let payload = try readBytes(length) else { throw PipeError.truncated(expected: length, received: 0) }
         return payload
@@ -211,29 +183,18 @@ public final class SlowConnection<Habit: ConnectionHabit>: PipeConnectionContrac
 
 // MARK: - Lesson 08: copies that are not one bulk copy
 
-/// The index of the element at row-major `position`.
-func rowMajorIndex(of position: Int, shape: [Int]) -> [Int] {
-    var index = [Int](repeating: 0, count: shape.count)
-    var rest = position
-    for k in (0..<shape.count).reversed() {
-        index[k] = rest % shape[k]
-        rest /= shape[k]
-    }
-    return index
-}
-
 enum ElementByElementCopy: ForwardsToSharedArrays {
     static func copy<E: SharedElement>(_ values: [E], into array: SharedArray<E>) throws {
         guard values.count == array.count else { throw SharedArrayError.countMismatch(expected: array.count, got: values.count) }
         for (position, value) in values.enumerated() {
-            try setElement(value, at: rowMajorIndex(of: position, shape: array.shape), of: array)   // mistake: one at a time
+            try setElement(value, at: Lesson08.indexOf(position, array.shape), of: array)   // mistake: one at a time
         }
     }
 
     static func copy<E: SharedElement>(_ array: SharedArray<E>, into values: inout [E]) throws {
         guard values.count == array.count else { throw SharedArrayError.countMismatch(expected: array.count, got: values.count) }
         for position in values.indices {
-            values[position] = try element(at: rowMajorIndex(of: position, shape: array.shape), of: array)   // mistake: one at a time
+            values[position] = try element(at: Lesson08.indexOf(position, array.shape), of: array)   // mistake: one at a time
         }
     }
 }
@@ -242,7 +203,7 @@ enum CopyOutElementByElement: ForwardsToSharedArrays {
     static func copy<E: SharedElement>(_ array: SharedArray<E>, into values: inout [E]) throws {
         guard values.count == array.count else { throw SharedArrayError.countMismatch(expected: array.count, got: values.count) }
         for position in values.indices {
-            values[position] = try element(at: rowMajorIndex(of: position, shape: array.shape), of: array)   // mistake: one at a time
+            values[position] = try element(at: Lesson08.indexOf(position, array.shape), of: array)   // mistake: one at a time
         }
     }
 }
