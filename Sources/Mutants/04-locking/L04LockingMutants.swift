@@ -135,8 +135,10 @@ struct NoLockMutex: ForwardsToSharedMutex {
     func unlock() throws {}
 }
 
-/// Initialises with the given attribute switches.
+/// Initialises with the given attribute switches, after the reference's 8-byte alignment check
+/// (pthread_mutexattr_setpshared and pthread_mutexattr_setrobust as switched, then pthread_mutex_init).
 func initialize(_ address: UnsafeMutableRawPointer, shared: Bool, robust: Bool) throws -> SharedMutex {
+    guard Int(bitPattern: address) % 8 == 0 else { throw LockingError.misaligned(address: UInt(bitPattern: address)) }
     var attributes = pthread_mutexattr_t()
     pthread_mutexattr_init(&attributes)
     defer { pthread_mutexattr_destroy(&attributes) }
@@ -148,32 +150,38 @@ func initialize(_ address: UnsafeMutableRawPointer, shared: Bool, robust: Bool) 
     return SharedMutex(at: address)
 }
 
+/// A mutant whose one mistake is in the attributes its mutex is initialised with.
+protocol MutexAttributeMistake: LockingContract {
+    static var shared: Bool { get }
+    static var robust: Bool { get }
+}
+/// The reference mutex, initialised with the attribute switches of the mistake `M`.
+struct MisattributedMutex<M: MutexAttributeMistake>: ForwardsToSharedMutex { let base: SharedMutex }
+extension MisattributedMutex {
+    init(initializingAt address: UnsafeMutableRawPointer) throws {
+        base = try initialize(address, shared: M.shared, robust: M.robust)
+    }
+}
+
+enum NotProcessShared: MutexAttributeMistake {
+    typealias Mutex = MisattributedMutex<NotProcessShared>; typealias Semaphore = ReferenceSemaphore
+    static let shared = false, robust = false    // mistake: pthread_mutex_init(m, nil)
+}
+enum RobustNotProcessShared: MutexAttributeMistake {
+    typealias Mutex = MisattributedMutex<RobustNotProcessShared>; typealias Semaphore = ReferenceSemaphore
+    static let shared = false, robust = true     // mistake: no PTHREAD_PROCESS_SHARED
+}
+enum NotRobust: MutexAttributeMistake {
+    typealias Mutex = MisattributedMutex<NotRobust>; typealias Semaphore = ReferenceSemaphore
+    static let shared = true, robust = false     // mistake: no PTHREAD_MUTEX_ROBUST
+}
+
 enum TryLockWaits: LockingContract { typealias Mutex = TryLockWaitsMutex; typealias Semaphore = ReferenceSemaphore }
 struct TryLockWaitsMutex: ForwardsToSharedMutex {
     let base: SharedMutex
     func tryLock(timeout: Double) throws -> LockOutcome? {
         guard timeout >= 0 else { throw LockingError.invalidTimeout(timeout) }
         return try lock()                // mistake: waits as long as it takes, whatever the timeout
-    }
-}
-
-enum NotProcessShared: LockingContract { typealias Mutex = NotProcessSharedMutex; typealias Semaphore = ReferenceSemaphore }
-struct NotProcessSharedMutex: ForwardsToSharedMutex {
-    let base: SharedMutex
-    init(base: SharedMutex) { self.base = base }
-    init(initializingAt address: UnsafeMutableRawPointer) throws {
-        guard Int(bitPattern: address) % 8 == 0 else { throw LockingError.misaligned(address: UInt(bitPattern: address)) }
-        base = try initialize(address, shared: false, robust: false)  // mistake: pthread_mutex_init(m, nil)
-    }
-}
-
-enum RobustNotProcessShared: LockingContract { typealias Mutex = RobustNotProcessSharedMutex; typealias Semaphore = ReferenceSemaphore }
-struct RobustNotProcessSharedMutex: ForwardsToSharedMutex {
-    let base: SharedMutex
-    init(base: SharedMutex) { self.base = base }
-    init(initializingAt address: UnsafeMutableRawPointer) throws {
-        guard Int(bitPattern: address) % 8 == 0 else { throw LockingError.misaligned(address: UInt(bitPattern: address)) }
-        base = try initialize(address, shared: false, robust: true)   // mistake: no PTHREAD_PROCESS_SHARED
     }
 }
 
@@ -187,14 +195,14 @@ struct WithLockHidesOwnerDeathMutex: ForwardsToSharedMutex {
     }
 }
 
-enum NotRobust: LockingContract { typealias Mutex = NotRobustMutex; typealias Semaphore = ReferenceSemaphore }
-struct NotRobustMutex: ForwardsToSharedMutex {
-    let base: SharedMutex
-    init(base: SharedMutex) { self.base = base }
-    init(initializingAt address: UnsafeMutableRawPointer) throws {
-        guard Int(bitPattern: address) % 8 == 0 else { throw LockingError.misaligned(address: UInt(bitPattern: address)) }
-        base = try initialize(address, shared: true, robust: false)   // mistake: no PTHREAD_MUTEX_ROBUST
-    }
+/// The reference's tryLock(timeout:): a negative or NaN timeout is refused, then pthread_mutex_trylock
+/// for 0, else pthread_mutex_timedlock until `deadline(timeout)`; `consistent` as in `outcome`.
+func tryLocking(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, timeout: Double,
+                deadline: (Double) -> timespec = absoluteDeadline(after:), consistent: Bool = true) throws -> LockOutcome? {
+    guard timeout >= 0 else { throw LockingError.invalidTimeout(timeout) }
+    if timeout == 0 { return try outcome(pthread_mutex_trylock(mutex), mutex, call: "pthread_mutex_trylock", consistent: consistent) }
+    var deadline = deadline(timeout)
+    return try outcome(pthread_mutex_timedlock(mutex, &deadline), mutex, call: "pthread_mutex_timedlock", consistent: consistent)
 }
 
 enum NoConsistent: LockingContract { typealias Mutex = NoConsistentMutex; typealias Semaphore = ReferenceSemaphore }
@@ -204,10 +212,7 @@ struct NoConsistentMutex: ForwardsToSharedMutex {
         try outcome(pthread_mutex_lock(raw), raw, call: "pthread_mutex_lock", consistent: false)!   // mistake
     }
     func tryLock(timeout: Double) throws -> LockOutcome? {
-        guard timeout >= 0 else { throw LockingError.invalidTimeout(timeout) }
-        if timeout == 0 { return try outcome(pthread_mutex_trylock(raw), raw, call: "pthread_mutex_trylock", consistent: false) }
-        var deadline = absoluteDeadline(after: timeout)
-        return try outcome(pthread_mutex_timedlock(raw, &deadline), raw, call: "pthread_mutex_timedlock", consistent: false)
+        try tryLocking(raw, timeout: timeout, consistent: false)                               // mistake
     }
 }
 
@@ -215,11 +220,7 @@ enum RelativeDeadline: LockingContract { typealias Mutex = RelativeDeadlineMutex
 struct RelativeDeadlineMutex: ForwardsToSharedMutex {
     let base: SharedMutex
     func tryLock(timeout: Double) throws -> LockOutcome? {
-        guard timeout >= 0 else { throw LockingError.invalidTimeout(timeout) }
-        if timeout == 0 { return try outcome(pthread_mutex_trylock(raw), raw, call: "pthread_mutex_trylock") }
-        let whole = timeout.rounded(.down)
-        var deadline = timespec(tv_sec: Int(whole), tv_nsec: Int((timeout - whole) * 1e9))   // mistake: a duration, not a time
-        return try outcome(pthread_mutex_timedlock(raw, &deadline), raw, call: "pthread_mutex_timedlock")
+        try tryLocking(raw, timeout: timeout, deadline: durationAsDeadline)   // mistake: a duration, not a time
     }
 }
 
@@ -242,27 +243,32 @@ struct NeverUnlinkedSemaphore: ForwardsToNamedSemaphore {
     static func unlink(name: String) throws {}                          // mistake: the name stays in /dev/shm
 }
 
+/// The reference's wait(timeout:) after its timeout check: the reference's sem_trywait for 0, else
+/// sem_timedwait until `deadline(timeout)`, again after EINTR; false once it fails with ETIMEDOUT.
+/// Other failures throw SystemError("sem_timedwait", object: `object`).
+func timedWait(_ base: NamedSemaphore, timeout: Double, deadline: (Double) -> timespec = absoluteDeadline(after:),
+               object: String = "") throws -> Bool {
+    guard timeout >= 0 else { throw LockingError.invalidTimeout(timeout) }
+    if timeout == 0 { return try base.wait(timeout: 0) }
+    var deadline = deadline(timeout)
+    while sem_timedwait(base.semaphore, &deadline) == -1 {
+        if errno == ETIMEDOUT { return false }
+        if errno != EINTR { throw SystemError("sem_timedwait", object: object) }
+    }
+    return true
+}
+
 enum SemaphoreRelativeDeadline: LockingContract { typealias Mutex = ReferenceMutex; typealias Semaphore = RelativeDeadlineSemaphore }
 struct RelativeDeadlineSemaphore: ForwardsToNamedSemaphore {
     let base: NamedSemaphore
     func wait(timeout: Double) throws -> Bool {
-        guard timeout >= 0 else { throw LockingError.invalidTimeout(timeout) }
-        if timeout == 0 { return try base.wait(timeout: 0) }
-        let whole = timeout.rounded(.down)
-        var deadline = timespec(tv_sec: Int(whole), tv_nsec: Int((timeout - whole) * 1e9))   // mistake
-        while sem_timedwait(base.semaphore, &deadline) == -1 {
-            if errno == ETIMEDOUT { return false }
-            if errno != EINTR { throw SystemError("sem_timedwait") }
-        }
-        return true
+        try timedWait(base, timeout: timeout, deadline: durationAsDeadline)   // mistake: a duration, not a time
     }
 }
 
 enum SemaphoreNoExcl: LockingContract { typealias Mutex = ReferenceMutex; typealias Semaphore = NoExclSemaphore }
-struct NoExclSemaphore: NamedSemaphoreContract {
-    let semaphore: UnsafeMutablePointer<sem_t>
-    let reference: NamedSemaphore
-
+struct NoExclSemaphore: ForwardsToNamedSemaphore {
+    let base: NamedSemaphore
     static func create(name: String, value: Int) throws -> NoExclSemaphore {
         guard name.hasPrefix("/"), name.utf8.count > 1, name.utf8.count <= 252, !name.dropFirst().contains("/") else {
             throw LockingError.invalidName(name)
@@ -272,17 +278,8 @@ struct NoExclSemaphore: NamedSemaphoreContract {
             throw SystemError("sem_open", object: name)
         }
         sem_close(semaphore)
-        let reference = try NamedSemaphore.open(name: name)
-        return NoExclSemaphore(semaphore: reference.semaphore, reference: reference)
+        return NoExclSemaphore(base: try NamedSemaphore.open(name: name))
     }
-    static func open(name: String) throws -> NoExclSemaphore {
-        let reference = try NamedSemaphore.open(name: name)
-        return NoExclSemaphore(semaphore: reference.semaphore, reference: reference)
-    }
-    func wait(timeout: Double) throws -> Bool { try reference.wait(timeout: timeout) }
-    func post() throws { try reference.post() }
-    func close() throws { try reference.close() }
-    static func unlink(name: String) throws { try NamedSemaphore.unlink(name: name) }
 }
 
 /// Now plus `seconds` on CLOCK_REALTIME.
@@ -294,6 +291,22 @@ func absoluteDeadline(after seconds: Double) -> timespec {
     var wholeSeconds = Int(now.tv_sec) + Int(whole)
     if nanoseconds >= 1_000_000_000 { wholeSeconds += 1; nanoseconds -= 1_000_000_000 }
     return timespec(tv_sec: wholeSeconds, tv_nsec: nanoseconds)
+}
+
+/// The mistaken deadline of the relative-deadline mutants: the timeout itself as a timespec, a
+/// duration where the timed calls want a time (so it lies in 1970 and has always passed).
+func durationAsDeadline(_ seconds: Double) -> timespec {
+    let whole = seconds.rounded(.down)
+    return timespec(tv_sec: Int(whole), tv_nsec: Int((seconds - whole) * 1e9))   // mistake: a duration, not a time
+}
+
+/// The mistaken deadline of the no-nanosecond-carry mutants: now plus `seconds` on CLOCK_REALTIME,
+/// with tv_nsec left at 1,000,000,000 or more when the fractions add up past a second.
+func uncarriedDeadline(_ seconds: Double) -> timespec {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    let whole = seconds.rounded(.down)
+    return timespec(tv_sec: now.tv_sec + Int(whole), tv_nsec: now.tv_nsec + Int((seconds - whole) * 1e9))   // mistake: no carry
 }
 
 // MARK: - Mistakes written from the clause table
@@ -349,13 +362,7 @@ enum NoNanosecondCarry: LockingContract { typealias Mutex = NoNanosecondCarryMut
 struct NoNanosecondCarryMutex: ForwardsToSharedMutex {
     let base: SharedMutex
     func tryLock(timeout: Double) throws -> LockOutcome? {
-        guard timeout >= 0 else { throw LockingError.invalidTimeout(timeout) }
-        if timeout == 0 { return try outcome(pthread_mutex_trylock(raw), raw, call: "pthread_mutex_trylock") }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let whole = timeout.rounded(.down)
-        var deadline = timespec(tv_sec: now.tv_sec + Int(whole), tv_nsec: now.tv_nsec + Int((timeout - whole) * 1e9))   // mistake: no carry
-        return try outcome(pthread_mutex_timedlock(raw, &deadline), raw, call: "pthread_mutex_timedlock")
+        try tryLocking(raw, timeout: timeout, deadline: uncarriedDeadline)   // mistake: no carry
     }
 }
 
@@ -398,6 +405,11 @@ func validateName(_ name: String, limit: Int = 251, refuseNUL: Bool = true) thro
     }
 }
 
+/// The reference's value check: 0 through SEM_VALUE_MAX.
+func checkValue(_ value: Int) throws {
+    guard value >= 0, value <= Int(SEM_VALUE_MAX) else { throw LockingError.invalidValue(value) }
+}
+
 /// sem_open(name, O_CREAT | O_EXCL, mode, value) as the reference does it, with the mode given.
 func createSemaphore(_ name: String, _ value: Int, mode: mode_t = 0o600) throws -> NamedSemaphore {
     guard let semaphore = sem_open(name, O_CREAT | O_EXCL, mode, UInt32(truncatingIfNeeded: value)) else {
@@ -422,7 +434,7 @@ struct NULAcceptedSemaphore: ForwardsToNamedSemaphore {
     let base: NamedSemaphore
     static func create(name: String, value: Int) throws -> Self {
         try validateName(name, refuseNUL: false)                         // mistake: NUL passes
-        guard value >= 0, value <= Int(SEM_VALUE_MAX) else { throw LockingError.invalidValue(value) }
+        try checkValue(value)
         return Self(base: try createSemaphore(name, value))
     }
     static func unlink(name: String) throws {
@@ -473,7 +485,7 @@ struct Mode0644Semaphore: ForwardsToNamedSemaphore {
     let base: NamedSemaphore
     static func create(name: String, value: Int) throws -> Self {
         try validateName(name)
-        guard value >= 0, value <= Int(SEM_VALUE_MAX) else { throw LockingError.invalidValue(value) }
+        try checkValue(value)
         return Self(base: try createSemaphore(name, value, mode: 0o644))  // mistake: readable by everyone
     }
 }
@@ -521,16 +533,6 @@ enum SemaphoreNoNanosecondCarry: LockingContract { typealias Mutex = ReferenceMu
 struct NoNanosecondCarrySemaphore: ForwardsToNamedSemaphore {
     let base: NamedSemaphore
     func wait(timeout: Double) throws -> Bool {
-        guard timeout >= 0 else { throw LockingError.invalidTimeout(timeout) }
-        if timeout == 0 { return try base.wait(timeout: 0) }
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let whole = timeout.rounded(.down)
-        var deadline = timespec(tv_sec: now.tv_sec + Int(whole), tv_nsec: now.tv_nsec + Int((timeout - whole) * 1e9))   // mistake: no carry
-        while sem_timedwait(base.semaphore, &deadline) == -1 {
-            if errno == ETIMEDOUT { return false }
-            if errno != EINTR { throw SystemError("sem_timedwait", object: base.name) }
-        }
-        return true
+        try timedWait(base, timeout: timeout, deadline: uncarriedDeadline, object: base.name)   // mistake: no carry
     }
 }

@@ -330,31 +330,29 @@ func runFlawedServer(listener: consuming OwnedDescriptor, socketPath: String, di
 
 /// The reference's start, with a flawed server and directory mode.
 func startFlawedServer(in parent: String, flaws: ServerFlaws, directoryMode: mode_t = 0o700) throws -> ManagerAddress {
-    let directory = try Manager.makePrivateDirectory(in: parent)
+    let (directory, socketPath) = try privateSocketPath(in: parent)
     chmod(directory, directoryMode)
-    let socketPath = directory + "/" + Manager.socketName
-    guard socketPath.utf8.count <= UnixSocket.maximumPathBytes else {
-        rmdir(directory)
-        throw ManagerError.pathTooLong(socketPath)
-    }
+    try checkLength(of: socketPath, removing: directory)
     let listener = try Manager.listen(at: socketPath)
-    fflush(nil)
-    let pid = fork()
-    if pid == -1 { throw SystemError("fork") }
-    if pid == 0 { runFlawedServer(listener: listener, socketPath: socketPath, directory: directory, flaws: flaws) }
-    listener.close()
-    return ManagerAddress(socketPath: socketPath, directory: directory, serverPID: pid)
+    return try forkServer(listener: listener, socketPath: socketPath, directory: directory, flaws: flaws)
+}
+
+/// A manager that forwards every requirement to the reference; mutants override one.
+protocol ForwardsToManager: ManagerContract {}
+extension ForwardsToManager {
+    static func start(in parent: String) throws -> ManagerAddress { try Manager.start(in: parent) }
+    static func shutdown(_ address: ManagerAddress) throws { try Manager.shutdown(address) }
+}
+extension ForwardsToManager where Client == ManagerClient {
+    static func connect(to address: ManagerAddress) throws -> ManagerClient { try Manager.connect(to: address) }
 }
 
 /// The reference everywhere but the server.
-protocol FlawedServerManager: ManagerContract where Client == ManagerClient {
+protocol FlawedServerManager: ForwardsToManager where Client == ManagerClient {
     static var flaws: ServerFlaws { get }
 }
-
 extension FlawedServerManager {
     static func start(in parent: String) throws -> ManagerAddress { try startFlawedServer(in: parent, flaws: flaws) }
-    static func connect(to address: ManagerAddress) throws -> ManagerClient { try Manager.connect(to: address) }
-    static func shutdown(_ address: ManagerAddress) throws { try Manager.shutdown(address) }
 }
 
 enum NoServerLock: FlawedServerManager { static let flaws = ServerFlaws(noLock: true) }
@@ -378,14 +376,13 @@ enum PeerCheckedAfterRequest: FlawedServerManager { static let flaws = ServerFla
 enum RefusedSilently: FlawedServerManager { static let flaws = ServerFlaws(refuseSilently: true) }
 
 /// Its own client finds the error by "out of range", so it passes everything it runs itself.
-enum OutOfRangeTextChanged: ManagerContract {
+enum OutOfRangeTextChanged: ForwardsToManager {
     static func start(in parent: String) throws -> ManagerAddress {
         try startFlawedServer(in: parent, flaws: ServerFlaws(outOfRangeText: "index # out of range"))   // mistake: other words
     }
     static func connect(to address: ManagerAddress) throws -> FlawedClient {
         FlawedClient(try Manager.connect(to: address), ClientFlaws(outOfRangeByContains: true))
     }
-    static func shutdown(_ address: ManagerAddress) throws { try Manager.shutdown(address) }
 }
 
 enum WorldReadableDirectory: FlawedServerManager {
@@ -395,15 +392,26 @@ enum WorldReadableDirectory: FlawedServerManager {
     }
 }
 
+/// Shutdown as a first draft writes it: connect (throws when that fails), `ask` the server to stop,
+/// close, reap it with waitpid(pid, 0) (again after EINTR, with no time limit), then, when
+/// `cleanUp`, unlink the socket and rmdir the directory.
+func draftShutdown(_ address: ManagerAddress, cleanUp: Bool = true,
+                   ask: (ManagerClient) throws -> Void = { _ = try $0.call(ManagerRequest(.shutdown)) }) throws {
+    let client = try Manager.connect(to: address)
+    try ask(client)
+    client.close()
+    var status: Int32 = 0
+    while waitpid(address.serverPID, &status, 0) == -1 && errno == EINTR {}
+    if cleanUp {
+        unlink(address.socketPath)
+        rmdir(address.directory)
+    }
+}
+
 enum SocketLeftBehind: FlawedServerManager {
     static let flaws = ServerFlaws(keepSocket: true)
     static func shutdown(_ address: ManagerAddress) throws {
-        let client = try Manager.connect(to: address)
-        _ = try client.call(ManagerRequest(.shutdown))
-        client.close()
-        var status: Int32 = 0
-        while waitpid(address.serverPID, &status, 0) == -1 && errno == EINTR {}
-        // mistake: neither the server nor shutdown unlinks the socket or removes the directory
+        try draftShutdown(address, cleanUp: false)   // mistake: neither the server nor shutdown unlinks the socket or removes the directory
     }
 }
 
@@ -422,37 +430,21 @@ enum ShutdownWithoutWait: FlawedServerManager {
 enum ShutdownGivesUpOnDeadServer: FlawedServerManager {
     static let flaws = ServerFlaws()
     static func shutdown(_ address: ManagerAddress) throws {
-        let client = try Manager.connect(to: address)          // mistake: throws here when the server is gone…
-        _ = try client.call(ManagerRequest(.shutdown))
-        client.close()
-        var status: Int32 = 0
-        while waitpid(address.serverPID, &status, 0) == -1 && errno == EINTR {}   // …so this never runs
-        unlink(address.socketPath)
-        rmdir(address.directory)
+        try draftShutdown(address)   // mistake: connects first and throws when the server is gone, so it is never reaped
     }
 }
 
 enum ShutdownRequestNotExiting: FlawedServerManager {
     static let flaws = ServerFlaws(shutdownNotExiting: true)
     static func shutdown(_ address: ManagerAddress) throws {
-        let client = try Manager.connect(to: address)
-        _ = try? client.call(ManagerRequest(.shutdown))
-        client.close()
-        var status: Int32 = 0
-        while waitpid(address.serverPID, &status, 0) == -1 && errno == EINTR {}   // waits for a server that never ends
-        unlink(address.socketPath)
-        rmdir(address.directory)
+        try draftShutdown(address, ask: { _ = try? $0.call(ManagerRequest(.shutdown)) })   // waits for a server that never ends
     }
 }
 
 // MARK: - start and connect with one mistake
 
-/// The reference's start, with the socket address made by `fill` and the listening moved.
-protocol FlawedStart: ManagerContract where Client == ManagerClient {}
-extension FlawedStart {
-    static func connect(to address: ManagerAddress) throws -> ManagerClient { try Manager.connect(to: address) }
-    static func shutdown(_ address: ManagerAddress) throws { try Manager.shutdown(address) }
-}
+/// The reference with its own start, which each mutant below writes with one mistake.
+protocol FlawedStart: ForwardsToManager where Client == ManagerClient {}
 
 /// socket + bind + listen with a `sockaddr_un` holding at most 107 bytes of `path`; the caller
 /// owns the socket.
@@ -473,21 +465,45 @@ func listenTruncating(at path: String) throws -> OwnedDescriptor {
     return socket
 }
 
-/// Forks the reference's server on `listener` and closes this process's copy.
-func forkReferenceServer(listener: consuming OwnedDescriptor, socketPath: String, directory: String) throws -> ManagerAddress {
+/// The reference start's first step: a private directory (`Manager.makePrivateDirectory`, mkdtemp)
+/// and the socket's path in it, not yet checked.
+func privateSocketPath(in parent: String) throws -> (directory: String, socketPath: String) {
+    let directory = try Manager.makePrivateDirectory(in: parent)
+    return (directory, directory + "/" + Manager.socketName)
+}
+
+/// The reference start's length check: a path that sun_path cannot hold removes the directory
+/// (rmdir) and throws pathTooLong.
+func checkLength(of socketPath: String, removing directory: String) throws {
+    guard socketPath.utf8.count <= UnixSocket.maximumPathBytes else {
+        rmdir(directory)
+        throw ManagerError.pathTooLong(socketPath)
+    }
+}
+
+/// The reference start's last step: fflush(nil), fork the server on `listener` (the reference's,
+/// or the flawed one when `flaws` is given) and close this process's copy, unless
+/// `closeParentCopy` is false.
+func forkServer(listener: consuming OwnedDescriptor, socketPath: String, directory: String,
+                flaws: ServerFlaws? = nil, closeParentCopy: Bool = true) throws -> ManagerAddress {
     fflush(nil)
     let pid = fork()
     if pid == -1 { throw SystemError("fork") }
-    if pid == 0 { Manager.runServer(listener: listener, socketPath: socketPath, directory: directory) }
-    listener.close()
+    if pid == 0 {
+        if let flaws {
+            runFlawedServer(listener: listener, socketPath: socketPath, directory: directory, flaws: flaws)
+        } else {
+            Manager.runServer(listener: listener, socketPath: socketPath, directory: directory)
+        }
+    }
+    if closeParentCopy { listener.close() } else { _ = listener.release() }
     return ManagerAddress(socketPath: socketPath, directory: directory, serverPID: pid)
 }
 
 enum ListenAfterFork: FlawedStart {
     static func start(in parent: String) throws -> ManagerAddress {
-        let directory = try Manager.makePrivateDirectory(in: parent)
-        let socketPath = directory + "/" + Manager.socketName
-        guard socketPath.utf8.count <= UnixSocket.maximumPathBytes else { rmdir(directory); throw ManagerError.pathTooLong(socketPath) }
+        let (directory, socketPath) = try privateSocketPath(in: parent)
+        try checkLength(of: socketPath, removing: directory)
         fflush(nil)
         let pid = fork()
         if pid == -1 { throw SystemError("fork") }
@@ -506,48 +522,40 @@ enum ListenAfterFork: FlawedStart {
 
 enum ListenerLeftOpenInParent: FlawedStart {
     static func start(in parent: String) throws -> ManagerAddress {
-        let directory = try Manager.makePrivateDirectory(in: parent)
-        let socketPath = directory + "/" + Manager.socketName
-        guard socketPath.utf8.count <= UnixSocket.maximumPathBytes else { rmdir(directory); throw ManagerError.pathTooLong(socketPath) }
+        let (directory, socketPath) = try privateSocketPath(in: parent)
+        try checkLength(of: socketPath, removing: directory)
         let listener = try Manager.listen(at: socketPath)
-        fflush(nil)
-        let pid = fork()
-        if pid == -1 { throw SystemError("fork") }
-        if pid == 0 { Manager.runServer(listener: listener, socketPath: socketPath, directory: directory) }
-        _ = listener.release()                                         // mistake: the parent's copy of `listener` stays open
-        return ManagerAddress(socketPath: socketPath, directory: directory, serverPID: pid)
+        return try forkServer(listener: listener, socketPath: socketPath, directory: directory,
+                              closeParentCopy: false)               // mistake: the parent's copy of `listener` stays open
     }
 }
 
 enum PathTruncated: FlawedStart {
     static func start(in parent: String) throws -> ManagerAddress {
-        let directory = try Manager.makePrivateDirectory(in: parent)
-        let socketPath = directory + "/" + Manager.socketName          // mistake: no length check
+        let (directory, socketPath) = try privateSocketPath(in: parent)   // mistake: no length check
         let listener = try listenTruncating(at: socketPath)
-        return try forkReferenceServer(listener: listener, socketPath: socketPath, directory: directory)
+        return try forkServer(listener: listener, socketPath: socketPath, directory: directory)
     }
 }
 
 enum PathLimitOffByOne: FlawedStart {
     static func start(in parent: String) throws -> ManagerAddress {
-        let directory = try Manager.makePrivateDirectory(in: parent)
-        let socketPath = directory + "/" + Manager.socketName
+        let (directory, socketPath) = try privateSocketPath(in: parent)
         guard socketPath.utf8.count < UnixSocket.maximumPathBytes else {   // mistake: 107 itself fits
             rmdir(directory)
             throw ManagerError.pathTooLong(socketPath)
         }
-        return try forkReferenceServer(listener: try Manager.listen(at: socketPath), socketPath: socketPath, directory: directory)
+        return try forkServer(listener: try Manager.listen(at: socketPath), socketPath: socketPath, directory: directory)
     }
 }
 
 enum TooLongLeavesDirectory: FlawedStart {
     static func start(in parent: String) throws -> ManagerAddress {
-        let directory = try Manager.makePrivateDirectory(in: parent)
-        let socketPath = directory + "/" + Manager.socketName
+        let (directory, socketPath) = try privateSocketPath(in: parent)
         guard socketPath.utf8.count <= UnixSocket.maximumPathBytes else {
             throw ManagerError.pathTooLong(socketPath)                     // mistake: the directory stays
         }
-        return try forkReferenceServer(listener: try Manager.listen(at: socketPath), socketPath: socketPath, directory: directory)
+        return try forkServer(listener: try Manager.listen(at: socketPath), socketPath: socketPath, directory: directory)
     }
 }
 
@@ -556,8 +564,8 @@ enum MissingParentTraps: FlawedStart {
         var template = Array("\(parent)/manager-XXXXXX".utf8CString)
         let directory = String(cString: mkdtemp(&template)!)              // mistake: nil when the parent is missing
         let socketPath = directory + "/" + Manager.socketName
-        guard socketPath.utf8.count <= UnixSocket.maximumPathBytes else { rmdir(directory); throw ManagerError.pathTooLong(socketPath) }
-        return try forkReferenceServer(listener: try Manager.listen(at: socketPath), socketPath: socketPath, directory: directory)
+        try checkLength(of: socketPath, removing: directory)
+        return try forkServer(listener: try Manager.listen(at: socketPath), socketPath: socketPath, directory: directory)
     }
 }
 
@@ -691,14 +699,11 @@ struct FlawedDict: DictProxyContract {
 }
 
 /// The reference manager with a flawed client.
-protocol FlawedClientManager: ManagerContract where Client == FlawedClient {
+protocol FlawedClientManager: ForwardsToManager where Client == FlawedClient {
     static var clientFlaws: ClientFlaws { get }
 }
-
 extension FlawedClientManager {
-    static func start(in parent: String) throws -> ManagerAddress { try Manager.start(in: parent) }
     static func connect(to address: ManagerAddress) throws -> FlawedClient { FlawedClient(try Manager.connect(to: address), clientFlaws) }
-    static func shutdown(_ address: ManagerAddress) throws { try Manager.shutdown(address) }
 }
 
 enum ClientSideIncrement: FlawedClientManager { static let clientFlaws = ClientFlaws(clientSideIncrement: true) }

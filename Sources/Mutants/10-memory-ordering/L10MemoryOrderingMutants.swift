@@ -333,32 +333,48 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
         return M.self == BatchReturnsRequested.self ? counts.count : written    // mistake (BatchReturnsRequested)
     }
 
-    public func tryReceive() throws -> [UInt8]? {
-        if M.self == ClosedFirst.self, closed.pointee.load(ordering: .acquiring) != 0 { throw RingError.closed }  // mistake
-        let start = head.pointee.load(ordering: .relaxed)
+    /// Whether a record waits at `start`, as the reference's recordWaits(at:): the cached tail first,
+    /// the shared tail reloaded only when the cache says empty (unless TailNeverReloaded); false
+    /// when empty, RingError.closed once closed and drained.
+    private func recordWaits(at start: UInt64) throws -> Bool {
         if start == cachedTail {
             if M.self != TailNeverReloaded.self { cachedTail = tail.pointee.load(ordering: .acquiring) }   // mistake (TailNeverReloaded)
             if start == cachedTail {
-                guard closed.pointee.load(ordering: .acquiring) != 0 else { return nil }
+                guard closed.pointee.load(ordering: .acquiring) != 0 else { return false }
                 cachedTail = tail.pointee.load(ordering: .acquiring)
                 if start == cachedTail { throw RingError.closed }
             }
         }
-        var position = Int(start % UInt64(capacity))
+        return true
+    }
+
+    /// The record that starts at `at`, as the reference's record(at:): where its message lies, its
+    /// length (never past the block) and where the next record starts. A padding length moves
+    /// the record to 0 when `followingPadding`.
+    private func record(at: UInt64, followingPadding: Bool) -> (position: Int, count: Int, next: UInt64) {
+        var position = Int(at % UInt64(capacity))
         var skipped = 0
         if capacity - position < 4 {                                              // only an unpadded ring gets here
             skipped = capacity - position
             position = 0
         }
         var length = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: position, as: UInt32.self))
-        if length == RingLayout.padding && M.self != PaddingNotFollowed.self {    // mistake (PaddingNotFollowed)
+        if length == RingLayout.padding && followingPadding {
             skipped = capacity - position
             position = 0
             length = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         }
         let count = max(0, min(Int(length), capacity - position - 4))             // no reading past the block
-        let message = Array(UnsafeRawBufferPointer(start: data + position + 4, count: count))
-        head.pointee.store(start + UInt64(skipped + recordSize(count)), ordering: .releasing)
+        return (position, count, at + UInt64(skipped + recordSize(count)))
+    }
+
+    public func tryReceive() throws -> [UInt8]? {
+        if M.self == ClosedFirst.self, closed.pointee.load(ordering: .acquiring) != 0 { throw RingError.closed }  // mistake
+        let start = head.pointee.load(ordering: .relaxed)
+        guard try recordWaits(at: start) else { return nil }
+        let found = record(at: start, followingPadding: M.self != PaddingNotFollowed.self)   // mistake (PaddingNotFollowed)
+        let message = Array(UnsafeRawBufferPointer(start: data + found.position + 4, count: found.count))
+        head.pointee.store(found.next, ordering: .releasing)
         return message
     }
 
@@ -366,37 +382,20 @@ public final class FaultyRing<M: RingMistake>: SPSCRingContract {
         guard limit > 0 else { return 0 }
         if M.self == ClosedFirst.self, closed.pointee.load(ordering: .acquiring) != 0 { throw RingError.closed }
         let start = head.pointee.load(ordering: .relaxed)
-        if start == cachedTail {
-            if M.self != TailNeverReloaded.self { cachedTail = tail.pointee.load(ordering: .acquiring) }
-            if start == cachedTail {
-                guard closed.pointee.load(ordering: .acquiring) != 0 else { return 0 }
-                cachedTail = tail.pointee.load(ordering: .acquiring)
-                if start == cachedTail {
-                    if M.self == BatchReceiveNeverClosed.self { return 0 }          // mistake: closed never said
-                    throw RingError.closed
-                }
-            }
+        do {
+            guard try recordWaits(at: start) else { return 0 }
+        } catch RingError.closed where M.self == BatchReceiveNeverClosed.self {
+            return 0                                                             // mistake: closed never said
         }
         let end = cachedTail
         /// The records from `start` up to `limit` of them: where each message lies, and head after each.
         var records: [(position: Int, count: Int, next: UInt64)] = []
         var at = start
         while (records.count < limit || M.self == LimitIgnored.self) && at != end {   // mistake (LimitIgnored)
-            var position = Int(at % UInt64(capacity))
-            var skipped = 0
-            if capacity - position < 4 {                                      // only an unpadded ring gets here
-                skipped = capacity - position
-                position = 0
-            }
-            var length = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: position, as: UInt32.self))
-            if length == RingLayout.padding && M.self != PaddingNotFollowed.self && M.self != BatchReceiveIgnoresPadding.self {
-                skipped = capacity - position                                 // mistake (BatchReceiveIgnoresPadding): not followed
-                position = 0
-                length = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-            }
-            let count = max(0, min(Int(length), capacity - position - 4))     // no reading past the block
-            at += UInt64(skipped + recordSize(count))
-            records.append((position, count, at))
+            let found = record(at: at, followingPadding: M.self != PaddingNotFollowed.self
+                                                         && M.self != BatchReceiveIgnoresPadding.self)   // mistake (BatchReceiveIgnoresPadding)
+            at = found.next
+            records.append(found)
             if at &- start > UInt64(capacity) { break }                       // a misread length: no further
         }
         if M.self == ReleaseBeforeRead.self { head.pointee.store(at, ordering: .releasing) }   // mistake: released first

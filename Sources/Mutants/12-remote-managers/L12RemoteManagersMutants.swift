@@ -404,20 +404,26 @@ final class MutantState: @unchecked Sendable {
     }
 }
 
-// MARK: - A client with one mistake
+// MARK: - Forwarding
 
-enum ClientSideIncrement: SyncManagerContract {
+/// A manager that forwards every requirement to the reference; mutants override one.
+protocol ForwardsToSyncManager: SyncManagerContract {}
+extension ForwardsToSyncManager {
     static func start(in directory: String) throws -> SyncManagerAddress { try SyncManager.start(in: directory) }
     static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
+    static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws { try SyncManager.shutdown(address, authkey: authkey) }
+    static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws { try SyncManager.deliverChallenge(connection, authkey: authkey) }
+    static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws { try SyncManager.answerChallenge(connection, authkey: authkey) }
+}
+extension ForwardsToSyncManager where Client == SyncClient {
+    static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> SyncClient { try SyncManager.connect(to: address, authkey: authkey) }
+}
+
+// MARK: - A client with one mistake
+
+enum ClientSideIncrement: ForwardsToSyncManager {
     static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> GetThenSetClient {
         GetThenSetClient(inner: try SyncManager.connect(to: address, authkey: authkey))
-    }
-    static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws { try SyncManager.shutdown(address, authkey: authkey) }
-    static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        try SyncManager.deliverChallenge(connection, authkey: authkey)
-    }
-    static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        try SyncManager.answerChallenge(connection, authkey: authkey)
     }
 }
 
@@ -444,12 +450,7 @@ struct GetThenSetValue: ValueProxyContract {
 
 // MARK: - Shutdown with one mistake
 
-enum ShutdownWithoutWait: SyncManagerContract {
-    static func start(in directory: String) throws -> SyncManagerAddress { try SyncManager.start(in: directory) }
-    static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
-    static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> SyncClient {
-        try SyncManager.connect(to: address, authkey: authkey)
-    }
+enum ShutdownWithoutWait: ForwardsToSyncManager {
     static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws {
         let client = try connect(to: address, authkey: authkey)
         _ = try client.call(SyncRequest(.shutdown))
@@ -458,19 +459,11 @@ enum ShutdownWithoutWait: SyncManagerContract {
         if let socketPath = address.socketPath { unlink(socketPath) }
         // mistake: no waitpid — the server stays a zombie
     }
-    static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        try SyncManager.deliverChallenge(connection, authkey: authkey)
-    }
-    static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        try SyncManager.answerChallenge(connection, authkey: authkey)
-    }
 }
 
 // MARK: - A client whose call() lets the connection's errors escape
 
-enum ErrorsNotTranslated: SyncManagerContract {
-    static func start(in directory: String) throws -> SyncManagerAddress { try SyncManager.start(in: directory) }
-    static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
+enum ErrorsNotTranslated: ForwardsToSyncManager {
     static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> RawClient {
         if let socketPath = address.socketPath {
             return RawClient(connection: FramedConnection(owning: try UnixSocket.connect(to: socketPath)))
@@ -479,13 +472,6 @@ enum ErrorsNotTranslated: SyncManagerContract {
         try SyncManager.answerChallenge(connection, authkey: authkey ?? [])
         try SyncManager.deliverChallenge(connection, authkey: authkey ?? [])
         return RawClient(connection: connection)
-    }
-    static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws { try SyncManager.shutdown(address, authkey: authkey) }
-    static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        try SyncManager.deliverChallenge(connection, authkey: authkey)
-    }
-    static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        try SyncManager.answerChallenge(connection, authkey: authkey)
     }
 }
 
@@ -524,22 +510,11 @@ struct RawProxy: ValueProxyContract, LockProxyContract, EventProxyContract {
     func wait(timeout: Double?) throws -> Bool { try result(.eventWait, timeout: timeout).flag ?? false }
 }
 
-enum PathLengthUnchecked: SyncManagerContract {
+enum PathLengthUnchecked: ForwardsToSyncManager {
     static func start(in directory: String) throws -> SyncManagerAddress {
         let socketPath = directory + "/" + SyncManager.socketName
         let listener = try UnixSocket.listen(at: socketPath)          // mistake: no length check first
         let pid = try forkMutantServer(listener: listener, authkey: nil, socketPath: socketPath, mistake: .none)
         return SyncManagerAddress(socketPath: socketPath, serverPID: pid)
-    }
-    static func startRemote(authkey: [UInt8]) throws -> SyncManagerAddress { try SyncManager.startRemote(authkey: authkey) }
-    static func connect(to address: SyncManagerAddress, authkey: [UInt8]?) throws -> SyncClient {
-        try SyncManager.connect(to: address, authkey: authkey)
-    }
-    static func shutdown(_ address: SyncManagerAddress, authkey: [UInt8]?) throws { try SyncManager.shutdown(address, authkey: authkey) }
-    static func deliverChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        try SyncManager.deliverChallenge(connection, authkey: authkey)
-    }
-    static func answerChallenge(_ connection: FramedConnection, authkey: [UInt8]) throws {
-        try SyncManager.answerChallenge(connection, authkey: authkey)
     }
 }
