@@ -47,6 +47,29 @@ extension Lesson10 {
         return nil
     }
 
+    /// The page a check shares with a process it forked to stop inside the student's callback,
+    /// so that this process can look at a half-done write or read: the forked side calls
+    /// `waitForLook(atMost:)` there; this side waits for `halfway`, looks, then sets `looked`.
+    struct MidCallPause {
+        let page: UnsafeMutableRawBufferPointer
+        init() throws { page = try block(4096) }
+        /// Set by the forked process once it is inside the callback.
+        var halfway: SharedFlag { SharedFlag(at: page.baseAddress!) }
+        /// Set by this process once it has looked.
+        var looked: SharedFlag { SharedFlag(at: page.baseAddress! + 64) }
+        /// What the student's call returned in the forked process.
+        var returned: SharedCounter { SharedCounter(at: page.baseAddress! + 128) }
+        /// Bytes 192 on, for the part's own notes.
+        var own: UnsafeMutableRawPointer { page.baseAddress! + 192 }
+
+        /// In the forked process, inside the callback: says it is there, and waits until this
+        /// process has looked (at most `seconds`).
+        func waitForLook(atMost seconds: Double) {
+            halfway.value = 1
+            _ = looked.wait(for: 1, timeout: seconds)
+        }
+    }
+
     /// Looks with `look` for 0.15 s (`seenTooEarly`) while `other` waits half-way through its write,
     /// then lets it go on (`looked`). When the look saw something, kills `other` and throws the
     /// failure made of what it saw.
@@ -154,11 +177,9 @@ extension Lesson10 {
         let expected = (0..<count).map { byte($0) }
         for round in 1...2 {
             let memory = try block(64 + count)
-            let scratch = try block(4096)
-            defer { labUnmap(memory); labUnmap(scratch) }
-            let halfway = SharedFlag(at: scratch.baseAddress!)
-            let readerLooked = SharedFlag(at: scratch.baseAddress! + 64)
-            let handed = scratch.baseAddress! + 128
+            let pause = try MidCallPause()
+            defer { labUnmap(memory); labUnmap(pause.page) }
+            let handed = pause.own
             let publication = P(over: memory)
             if let before = publication.read() {
                 throw CheckFailure("read() returned a payload before anything was published",
@@ -169,15 +190,14 @@ extension Lesson10 {
             let writer = try forkChild {
                 publication.publish(count: count) { payload in
                     handed.storeBytes(of: Int64(payload.count), as: Int64.self)
-                    guard payload.count == count else { halfway.value = 1; return }
+                    guard payload.count == count else { pause.halfway.value = 1; return }
                     for i in 0..<count / 2 { payload[i] = byte(i) }
-                    halfway.value = 1
-                    _ = readerLooked.wait(for: 1, timeout: 0.3)      // the reader's moment to look
+                    pause.waitForLook(atMost: 0.3)                  // the reader's moment to look
                     for i in count / 2..<count { payload[i] = byte(i) }
                 }
                 return 0
             }
-            guard halfway.wait(for: 1, timeout: 10) else {
+            guard pause.halfway.wait(for: 1, timeout: 10) else {
                 killAndReap([writer])
                 throw CheckFailure("publish(count:_:) never called its write callback", expected: "publish lets write fill the payload",
                                    seen: "no call within 10 s", look: look("publish(count:_:)"))
@@ -189,7 +209,7 @@ extension Lesson10 {
                                    seen: "\(givenCount) bytes", look: look("publish(count:_:)"))
             }
             // The writer now waits inside write, half the payload written: look.
-            try failIfSeenMidWrite({ publication.read() }, other: writer, looked: readerLooked) { early in
+            try failIfSeenMidWrite({ publication.read() }, other: writer, looked: pause.looked) { early in
                 CheckFailure("a reader saw the flag while the payload was still being written",
                              expected: "read() returns nil until the whole payload is written, then all of it",
                              seen: "read() returned a payload while the writer was half-way through it (round \(round)): \(difference(early, expected))",
@@ -393,10 +413,8 @@ extension Lesson10 {
         // A. Stopped mid-copy.
         do {
             let (ring, memory) = try makeRing(R.self, 64 << 10)
-            let scratch = try block(4096)
-            defer { labUnmap(memory); labUnmap(scratch) }
-            let halfway = SharedFlag(at: scratch.baseAddress!)
-            let consumerLooked = SharedFlag(at: scratch.baseAddress! + 64)
+            let pause = try MidCallPause()
+            defer { labUnmap(memory); labUnmap(pause.page) }
             let size = 4000
             let producer = try forkChild {
                 for i in 0..<10 {
@@ -406,8 +424,7 @@ extension Lesson10 {
                 let sent = try attempt("trySend(count: \(size), _:)", look: look("trySend(count:_:)")) {
                     try ring.trySend(count: size) { bytes in
                         for i in 0..<size / 2 { bytes[i] = expected[i] }
-                        halfway.value = 1
-                        _ = consumerLooked.wait(for: 1, timeout: 0.3)   // the consumer's moment to look
+                        pause.waitForLook(atMost: 0.3)                 // the consumer's moment to look
                         for i in size / 2..<size { bytes[i] = expected[i] }
                     }
                 }
@@ -419,12 +436,12 @@ extension Lesson10 {
                 try require(got == message(i, size: 100), CheckFailure("message \(i) arrived different", expected: "the 100 bytes sent",
                                                                        seen: difference(got, message(i, size: 100)), look: look("tryReceive()")))
             }
-            guard halfway.wait(for: 1, timeout: 10) else {
+            guard pause.halfway.wait(for: 1, timeout: 10) else {
                 killAndReap([producer])
                 throw CheckFailure("trySend never called its write callback", look: look("trySend(count:_:)"))
             }
             try failIfSeenMidWrite({ try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() } },
-                                   other: producer, looked: consumerLooked) { early in
+                                   other: producer, looked: pause.looked) { early in
                 CheckFailure("the consumer received a message while the producer was still copying it into the ring",
                              expected: "tryReceive() returns nil until the message is whole",
                              seen: "a message of \(early.count) bytes while the producer was half-way through write: \(difference(early, message(10, size: size)))",
@@ -1007,12 +1024,9 @@ extension Lesson10 {
         // A. Stopped inside the last message's write: none of the batch is visible yet.
         do {
             let (ring, memory) = try makeRing(R.self, 64 << 10)
-            let scratch = try block(4096)
-            defer { labUnmap(memory); labUnmap(scratch) }
-            let halfway = SharedFlag(at: scratch.baseAddress!)
-            let consumerLooked = SharedFlag(at: scratch.baseAddress! + 64)
-            let returned = SharedCounter(at: scratch.baseAddress! + 128)
-            let handed = scratch.baseAddress! + 192                   // the sizes write was handed, in order
+            let pause = try MidCallPause()
+            defer { labUnmap(memory); labUnmap(pause.page) }
+            let handed = pause.own                           // the sizes write was handed, in order
             let batch = 8, size = 100
             let producer = try forkChild {
                 let written = try attempt("trySend(batch: 8 × \(size) bytes, _:)", look: batchLook) {
@@ -1025,15 +1039,14 @@ extension Lesson10 {
                             return
                         }
                         for i in 0..<size / 2 { bytes[i] = expected[i] }
-                        halfway.value = 1
-                        _ = consumerLooked.wait(for: 1, timeout: 2)     // the consumer's moment to look
+                        pause.waitForLook(atMost: 2)                   // the consumer's moment to look
                         for i in size / 2..<size { bytes[i] = expected[i] }
                     }
                 }
-                returned.add(UInt64(written))
+                pause.returned.add(UInt64(written))
                 return 0
             }
-            guard halfway.wait(for: 1, timeout: 10) else {
+            guard pause.halfway.wait(for: 1, timeout: 10) else {
                 killAndReap([producer])
                 let sizes = (0..<batch).map { Int(handed.load(fromByteOffset: 4 * $0, as: Int32.self)) }
                 throw CheckFailure("trySend(batch:) never called write for the last of 8 messages",
@@ -1045,7 +1058,7 @@ extension Lesson10 {
                 tailSeen = max(tailSeen, tailAt(memory))
                 return try attempt("tryReceive()", look: look("tryReceive()")) { try ring.tryReceive() }
             }
-            consumerLooked.value = 1
+            pause.looked.value = 1
             if early != nil || tailSeen != 0 {
                 killAndReap([producer])
                 let which = early.flatMap { got in (0..<batch).first { message($0, size: size) == got } }
@@ -1058,7 +1071,7 @@ extension Lesson10 {
             }
             let end = waitForProcess(producer, timeout: 10)
             try requireEqual(end, .exited(0), "the producer did not finish cleanly", look: batchLook)
-            try requireEqual(Int(returned.value), batch, "what trySend(batch:) returned for 8 messages in an empty 64 KiB ring",
+            try requireEqual(Int(pause.returned.value), batch, "what trySend(batch:) returned for 8 messages in an empty 64 KiB ring",
                              cause: "it returns how many messages it wrote and published", look: batchLook)
             try requireEqual(tailAt(memory), UInt64(batch * RingLayout.recordSize(size)), "tail (byte 64) after a batch of 8 × \(size) bytes",
                              cause: "the batch's one store of tail moves it past every record: 8 × \(RingLayout.recordSize(size)) bytes", look: batchLook)
@@ -1230,12 +1243,9 @@ extension Lesson10 {
         // A. Stopped inside the last read: head has not moved.
         do {
             let (ring, memory) = try makeRing(R.self, 64 << 10)
-            let scratch = try block(4096)
-            defer { labUnmap(memory); labUnmap(scratch) }
-            let halfway = SharedFlag(at: scratch.baseAddress!)
-            let producerLooked = SharedFlag(at: scratch.baseAddress! + 64)
-            let returned = SharedCounter(at: scratch.baseAddress! + 128)
-            let wrong = SharedCounter(at: scratch.baseAddress! + 192)    // 1 + the index of the first wrong message
+            let pause = try MidCallPause()
+            defer { labUnmap(memory); labUnmap(pause.page) }
+            let wrong = SharedCounter(at: pause.own)    // 1 + the index of the first wrong message
             let batch = 8, size = 100
             for i in 0..<batch {
                 try attempt("send(message \(i + 1) of \(batch))", look: look("trySend(count:_:)")) { try ring.send(message(i, size: size), timeout: 1) }
@@ -1248,21 +1258,20 @@ extension Lesson10 {
                             if wrong.value == 0 { wrong.add(UInt64(index + 1)) }
                         }
                         if index == batch - 1 {
-                            halfway.value = 1
-                            _ = producerLooked.wait(for: 1, timeout: 2)     // the producer's moment to look
+                            pause.waitForLook(atMost: 2)                   // the producer's moment to look
                         }
                         index += 1
                     }
                 }
-                returned.add(UInt64(taken))
+                pause.returned.add(UInt64(taken))
                 return 0
             }
-            guard halfway.wait(for: 1, timeout: 10) else {
+            guard pause.halfway.wait(for: 1, timeout: 10) else {
                 let end = waitForProcess(consumer, timeout: 2)
                 killAndReap([consumer])
                 throw CheckFailure("tryReceive(upTo: 8, _:) never handed read the 8th of 8 messages in the ring",
                                    expected: "read called once per message, oldest first, up to the limit",
-                                   seen: end.map { "the consumer ended (\($0)) after tryReceive returned \(returned.value)" } ?? "no 8th call within 10 s",
+                                   seen: end.map { "the consumer ended (\($0)) after tryReceive returned \(pause.returned.value)" } ?? "no 8th call within 10 s",
                                    look: releaseLook)
             }
             var headSeen: UInt64 = 0
@@ -1270,7 +1279,7 @@ extension Lesson10 {
                 headSeen = max(headSeen, headAt(memory))
                 return nil
             }
-            producerLooked.value = 1
+            pause.looked.value = 1
             if headSeen != 0 {
                 killAndReap([consumer])
                 let record = UInt64(RingLayout.recordSize(size))
@@ -1288,7 +1297,7 @@ extension Lesson10 {
                 throw CheckFailure("read was handed other bytes than message \(wrong.value) of the batch",
                                    expected: "the messages in order, each exactly its bytes in the ring", look: releaseLook)
             }
-            try requireEqual(Int(returned.value), batch, "what tryReceive(upTo: 8, _:) returned with 8 messages in the ring", look: releaseLook)
+            try requireEqual(Int(pause.returned.value), batch, "what tryReceive(upTo: 8, _:) returned with 8 messages in the ring", look: releaseLook)
             try requireEqual(headAt(memory), UInt64(batch * RingLayout.recordSize(size)), "head (byte 128) after the batch of 8 was read",
                              cause: "one store of head past every record read", look: releaseLook)
         }
