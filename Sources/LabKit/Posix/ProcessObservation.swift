@@ -54,6 +54,39 @@ public func waitUntilBlocked(_ pids: [pid_t], timeout: Double, window: Double = 
     }
 }
 
+/// How `watchUntilAsleep` found processes that should go to sleep.
+public enum SleepWatch: Equatable, Sendable {
+    /// Every one of them is blocked, as `waitUntilBlocked` means it.
+    case asleep
+    /// One of them ended (or is a zombie) first.
+    case ended
+    /// They kept running: the most CPU one of them has used so far, the most context switches one
+    /// of them made since the watch began, and how long the watch lasted.
+    case running(cpuSeconds: Double, switches: Int, seconds: Double)
+}
+
+/// Waits until every process in `pids` is blocked (`waitUntilBlocked`), for up to `timeout`
+/// seconds (a loaded machine may take that long to let a process reach its sleep), but ends early
+/// when one of them has used more than `cpuLimit` seconds of CPU, or made more than `switchLimit`
+/// context switches since the watch began: a process on its way to sleep needs milliseconds and a
+/// few switches; one that busy-waits or naps in a loop is not on its way. The corresponding files
+/// are `/proc/PID/stat`, `status` and `schedstat`.
+public func watchUntilAsleep(_ pids: [pid_t], timeout: Double = 8, cpuLimit: Double = 1, switchLimit: Int = 500) -> SleepWatch {
+    let started = monotonicSeconds()
+    let switchesAtStart = pids.map { ProcessSnapshot.of($0)?.contextSwitches ?? 0 }
+    while true {
+        if waitUntilBlocked(pids, timeout: 0.5) { return .asleep }
+        let snapshots = pids.map { ProcessSnapshot.of($0) }
+        if snapshots.contains(where: { $0 == nil || $0!.state == "Z" }) { return .ended }
+        let cpu = snapshots.compactMap { $0?.cpuSeconds }.max() ?? 0
+        let switches = zip(snapshots, switchesAtStart).map { ($0?.contextSwitches ?? 0) - $1 }.max() ?? 0
+        let seconds = monotonicSeconds() - started
+        if cpu > cpuLimit || switches > switchLimit || seconds >= timeout {
+            return .running(cpuSeconds: cpu, switches: switches, seconds: seconds)
+        }
+    }
+}
+
 /// The same for every thread of process `pid` (`/proc/PID/task/TID`): a server that has finished
 /// reacting to what just happened (a client that died, a request) sleeps in accept, read or poll
 /// in every thread. False when `timeout` passes first or the process ended (or is a zombie).

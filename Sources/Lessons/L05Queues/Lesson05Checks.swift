@@ -99,26 +99,10 @@ extension Lesson05 {
     /// Waits until `pids` sleep inside `call` (on an empty or full queue); otherwise fails,
     /// telling a process that spins from one that returned at once.
     static func requireAsleep(_ pids: [pid_t], in call: String, function: String) throws {
-        // Up to 8 s for a loaded machine to let the processes reach their sleep; but a process
-        // that has used a second of CPU, or woken up hundreds of times, is not on its way to
-        // sleep (a right one needs milliseconds and a few context switches): said at once.
-        let started = monotonicSeconds()
-        let switchesAtStart = pids.map { ProcessSnapshot.of($0)?.contextSwitches ?? 0 }
-        var snapshots: [ProcessSnapshot?] = []
-        repeat {
-            if waitUntilBlocked(pids, timeout: 0.5) { return }
-            snapshots = pids.map { ProcessSnapshot.of($0) }
-            if snapshots.contains(where: { $0 == nil || $0!.state == "Z" }) { break }
-            let cpu = snapshots.compactMap { $0?.cpuSeconds }.max() ?? 0
-            let switches = zip(snapshots, switchesAtStart).map { ($0?.contextSwitches ?? 0) - $1 }.max() ?? 0
-            if cpu > 1 || switches > 500 { break }
-        } while monotonicSeconds() - started < 8
-        let elapsed = monotonicSeconds() - started
-        let returned = snapshots.contains { $0 == nil || $0!.state == "Z" }
-        let cpu = snapshots.compactMap { $0?.cpuSeconds }.max() ?? 0
-        let switches = zip(snapshots, switchesAtStart).map { ($0?.contextSwitches ?? 0) - $1 }.max() ?? 0
+        let watch = watchUntilAsleep(pids)
+        if watch == .asleep { return }
         killAndReap(pids)
-        if returned {
+        guard case let .running(cpu, switches, elapsed) = watch else {
             throw CheckFailure("\(call) returned at once instead of waiting",
                                expected: "it sleeps until the queue changes or its timeout is up",
                                seen: "it ended within moments (its error is below)",
@@ -131,8 +115,6 @@ extension Lesson05 {
                            cause: "it loops (busy-waits, or naps and looks again) instead of waiting on a condition variable: pthread_cond_timedwait(condition, lock.address, &deadline)",
                            look: look(function))
     }
-
-
 
     /// The address a process sleeps on in futex(2) (`/proc/PID/syscall`, first argument); nil
     /// when it is not asleep in futex.
@@ -528,12 +510,16 @@ extension Lesson05 {
 
     /// Waits with timeouts the deadline arithmetic can get wrong end on their event, not on a
     /// trap or an error: get(timeout: .infinity), get(timeout: 5.999) (a fraction that carries
-    /// into the next second in all but 1 ms of every second), put(timeout: .infinity) on a full queue.
+    /// into the next second, arranged: see below), put(timeout: .infinity) on a full queue.
     static func waitsThatEndOnTheirEvent<Q: SharedQueueContract>(_: Q.Type) throws {
         let (queue, _, release) = try makeQueue(Q.self, 4096)
         defer { release() }
         for (label, timeout) in [(".infinity", Double.infinity), ("5.999", 5.999)] {
             let call = "get(timeout: \(label)) on an empty queue"
+            // now + 5.999 s carries into the next second unless now's nanoseconds are under
+            // 1,000,001: fork only when they are between 0.01 s and 0.8 s, so the child's clock,
+            // read moments later, is past 0.01 s too.
+            while !(0.01..<0.8).contains(monotonicSeconds().truncatingRemainder(dividingBy: 1)) { usleep(2_000) }
             let consumer = try forkChild {
                 let message = try attempt(call, look: look("get(timeout:)")) { try queue.get(timeout: timeout) }
                 return message == [9] ? 0 : 3

@@ -83,6 +83,26 @@ extension Lesson10 {
         }
     }
 
+    /// Waits until `consumer`, in `receive` on an empty ring, sleeps in the kernel; otherwise kills
+    /// it and fails, at once when it has used a second of CPU or made 5,000 context switches (a
+    /// receive that spins a while before it sleeps, as the reference does 320 times, stays far
+    /// below that; one that loops over tryReceive does not).
+    static func requireReceiveAsleep(_ consumer: pid_t, _ call: String = "receive on an empty ring") throws {
+        let watch = watchUntilAsleep([consumer], switchLimit: 5_000)
+        if watch == .asleep { return }
+        killAndReap([consumer])
+        guard case let .running(cpu, switches, seconds) = watch else {
+            throw CheckFailure("\(call) returned instead of waiting", expected: "it sleeps in the kernel (Futex.wait) until a send wakes it",
+                               seen: "the consumer ended before it slept",
+                               cause: "receive gave up on the empty ring at once: it must wait on the wake word until a message comes or its timeout is up",
+                               look: look("receive(timeout:)"))
+        }
+        throw CheckFailure("\(call) never went to sleep", expected: "it sleeps in the kernel (Futex.wait) until a send wakes it",
+                           seen: "it kept running: \(secondsText(cpu)) of CPU and \(switches) context switches in \(secondsText(seconds))",
+                           cause: "receive loops over tryReceive (with sched_yield or a nap) instead of waiting on the wake word",
+                           look: look("receive(timeout:)"))
+    }
+
     /// Receives one message with `receive(timeout:)`, failing with the call named.
     static func take<R: SPSCRingContract>(_ ring: R, timeout: Double = 10, _ what: String) throws -> [UInt8] {
         do {
@@ -607,15 +627,7 @@ extension Lesson10 {
         var latencies: [Double] = []
         var asleep = 0.0
         for i in 0..<rounds {
-            if !waitUntilBlocked([consumer], timeout: 8) {
-                let snapshot = ProcessSnapshot.of(consumer)
-                killAndReap([consumer])
-                throw CheckFailure("receive on an empty ring never went to sleep",
-                                   expected: "it sleeps in the kernel (Futex.wait) until a send wakes it",
-                                   seen: snapshot.map { "it kept running: \(secondsText($0.cpuSeconds)) of CPU so far" } ?? "the consumer ended",
-                                   cause: "receive loops over tryReceive (with sched_yield or a nap) instead of waiting on the wake word",
-                                   look: look("receive(timeout:)"))
-            }
+            try requireReceiveAsleep(consumer)
             usleep(150_000)                                          // it sleeps; this is what its CPU is measured over
             asleep += 0.15
             let sent = monotonicSeconds()
@@ -668,10 +680,7 @@ extension Lesson10 {
                 }
                 return 0
             }
-            guard waitUntilBlocked([consumer], timeout: 8) else {
-                killAndReap([consumer])
-                throw CheckFailure("receive(timeout: 30) on an empty ring did not go to sleep", look: look("receive(timeout:)"))
-            }
+            try requireReceiveAsleep(consumer, "receive(timeout: 30) on an empty ring")
             ring.close()
             guard let end = waitForProcess(consumer, timeout: 2) else {
                 throw CheckFailure("close() did not wake a consumer asleep in receive", expected: "receive throws RingError.closed at once",
@@ -1152,10 +1161,7 @@ extension Lesson10 {
                 "message \($0 % batch + 1) of batch \($0 / batch + 1)"
             }
             for round in 0..<rounds {
-                guard waitUntilBlocked([consumer], timeout: 8) else {
-                    killAndReap([consumer])
-                    throw CheckFailure("receive on an empty ring never went to sleep", look: look("receive(timeout:)"))
-                }
+                try requireReceiveAsleep(consumer)
                 let sent = try attempt("trySend(batch: 3 × 64 bytes, _:)", look: batchLook) {
                     try ring.trySend(batch: [64, 64, 64]) { index, bytes in
                         guard bytes.count == 64 else { return }
