@@ -256,7 +256,8 @@ extension Lesson10 {
     // MARK: - part 2
 
     /// Part 2: readers in three processes never see a torn record while one writer updates it;
-    /// first with the writer pausing in the middle of each write (arranged), then flat out.
+    /// first with writes that meet the readers' copies (arranged), then with the writer pausing
+    /// in the middle of each write (arranged), then flat out.
     static func seqlockNeverTorn<S: SeqlockContract>(_: S.Type, _ context: PartContext) throws {
         let scratch = try block(4096)
         defer { labUnmap(scratch) }
@@ -266,18 +267,25 @@ extension Lesson10 {
         let example = scratch.baseAddress! + 192                     // the first torn record's two values
 
         /// One writer (a child) and three readers (two children and this process) on a record of
-        /// `words` words; the writer pauses `pause` µs in the middle of each write.
-        func phase(_ name: String, words: Int, writes: Int, pause: UInt32) throws -> (reads: UInt64, seconds: Double) {
+        /// `words` words; the writer pauses `pause` µs in the middle of each write, or, `crossing`,
+        /// writes the words from the last down, 4 KiB at a time, and sleeps `pause` µs between
+        /// writes.
+        func phase(_ name: String, words: Int, writes: Int, pause: UInt32, crossing: Bool = false) throws -> (reads: UInt64, seconds: Double) {
             let memory = try block(64 + 8 * words)
             defer { labUnmap(memory) }
             let lock = S(over: memory, words: words)
+            // A crossing write stores value × 0x0101…01 (all 8 bytes alike), so memset can write it.
+            let word = { (value: UInt64) in crossing ? value &* 0x0101_0101_0101_0101 : value }
             done.value = 0
             let readsBefore = readsCount.value
             func readLoop() {
                 while done.value == 0 {
                     let record = lock.read()
                     readsCount.add()
-                    if record.count != words || record.contains(where: { $0 != record[0] }) {
+                    // Whole: every word equal to the next (the copy compared with itself one word on).
+                    let whole = record.count == words
+                        && record.withUnsafeBytes { memcmp($0.baseAddress!, $0.baseAddress! + 8, $0.count - 8) == 0 }
+                    if !whole {
                         if tornCount.add() == 1 {
                             example.storeBytes(of: record.first ?? 0, as: UInt64.self)
                             example.storeBytes(of: record.first(where: { $0 != record.first }) ?? UInt64(record.count), toByteOffset: 8, as: UInt64.self)
@@ -290,10 +298,17 @@ extension Lesson10 {
             let writer = try forkChild {
                 for value in 1...UInt64(writes) {
                     lock.write { record in
+                        if crossing {
+                            for start in stride(from: words - 512, through: 0, by: -512) {
+                                memset(record.baseAddress! + start, Int32(value), 512 * 8)
+                            }
+                            return
+                        }
                         for i in 0..<words / 2 { record[i] = value }
                         if pause > 0 { usleep(pause) }
                         for i in words / 2..<words { record[i] = value }
                     }
+                    if crossing { usleep(pause) }
                 }
                 done.value = 1
                 return 0
@@ -318,21 +333,28 @@ extension Lesson10 {
                 throw CheckFailure("read() returned a torn record (\(name))",
                                    expected: "every word of each record read is the same value (one write's)",
                                    seen: "\(torn) torn records in \(readsCount.value - readsBefore) reads; the first mixed \(a) and \(b)",
-                                   cause: pause > 0
+                                   cause: pause > 0 && !crossing
                                        ? "the writer was paused in the middle of a write: read returned the copy without checking that the sequence was even and unchanged across the copy"
                                        : "a write began while read was copying: read must load the sequence again after the copy (behind an .acquiring fence), compare it with the one before, and retry when they differ or the first was odd",
                                    look: look("read()"))
             }
             let final = lock.read()
-            try requireEqual(final, [UInt64](repeating: UInt64(writes), count: words), "the record after the last write (\(name))",
+            try requireEqual(final, [UInt64](repeating: word(UInt64(writes)), count: words), "the record after the last write (\(name))",
                              cause: "write must leave the words as update left them and the sequence even", look: look("write(_:)"))
             return (readsCount.value - readsBefore, seconds)
         }
+        // A read that does not look at the sequence again after its copy is torn when a write
+        // begins during the copy. Arranged first: 4 MiB records (a copy takes a millisecond or
+        // more), each write 0.1 ms after the last, from the last word down (it meets a copy going
+        // up). Whether the writer runs beside a reader or takes its CPU in the middle of the copy,
+        // the copy ends with new words above the meeting point and old ones below.
+        let crossing = try phase("4 MiB records, written from the end down, 0.1 ms apart", words: 512 << 10, writes: 200,
+                                 pause: 100, crossing: true)
         let paused = try phase("the writer pausing 2 ms in the middle of each write", words: 64, writes: 40, pause: 2000)
         // 20,000 writes: a read without the second look at the sequence sees a hundred or so torn.
         let flatOutWrites = 20_000
         let flatOut = try phase("the writer flat out, 8 KiB records", words: 1024, writes: flatOutWrites, pause: 0)
-        Console.out("paused writer: \(paused.reads) reads in \(secondsText(paused.seconds)), none torn; flat out: \(flatOutWrites) writes of 8 KiB and \(flatOut.reads) reads in \(secondsText(flatOut.seconds)), none torn\n")
+        Console.out("4 MiB records: \(crossing.reads) reads in \(secondsText(crossing.seconds)); paused writer: \(paused.reads) reads in \(secondsText(paused.seconds)); flat out: \(flatOutWrites) writes of 8 KiB and \(flatOut.reads) reads in \(secondsText(flatOut.seconds)), none torn\n")
     }
 
     // MARK: - part 3
