@@ -63,7 +63,12 @@ public enum Manager: ManagerContract {
     /// A socket bound to `path` and listening, which the caller owns (a failed `bind` or
     /// `listen` closes it). The corresponding C functions are `socket`, `bind` and `listen`.
     public static func listen(at path: String) throws -> OwnedDescriptor {
-        var address = try socketAddress(path)
+        try listen(on: socketAddress(path), path: path)
+    }
+
+    /// The same on an address already filled in (`path` names it in errors).
+    public static func listen(on address: sockaddr_un, path: String) throws -> OwnedDescriptor {
+        var address = address
         let socket = OwnedDescriptor(taking: try valueOrErrno("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) })
         let fd = socket.rawValue
         try withUnsafePointer(to: &address) { pointer in

@@ -519,7 +519,7 @@ extension Lesson05 {
             // now + 5.999 s carries into the next second unless now's nanoseconds are under
             // 1,000,001: fork only when they are between 0.01 s and 0.8 s, so the child's clock,
             // read moments later, is past 0.01 s too.
-            while !(0.01..<0.8).contains(monotonicSeconds().truncatingRemainder(dividingBy: 1)) { usleep(2_000) }
+            while timeout.isFinite && !(0.01..<0.8).contains(monotonicSeconds().truncatingRemainder(dividingBy: 1)) { usleep(2_000) }
             let consumer = try forkChild {
                 let message = try attempt(call, look: look("get(timeout:)")) { try queue.get(timeout: timeout) }
                 return message == [9] ? 0 : 3

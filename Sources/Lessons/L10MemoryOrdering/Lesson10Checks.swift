@@ -255,6 +255,19 @@ extension Lesson10 {
 
     // MARK: - part 2
 
+    /// How the writer of a part-2 phase writes.
+    enum SeqlockWrites: Equatable {
+        /// The first half of the words, a pause of this many µs, the second half.
+        case pausedMidway(UInt32)
+        /// The words from the last down, 4 KiB at a time (memset), then this many µs before
+        /// the next write.
+        case crossing(UInt32)
+        /// One after the other, no pause.
+        case flatOut
+
+        var isCrossing: Bool { if case .crossing = self { return true }; return false }
+    }
+
     /// Part 2: readers in three processes never see a torn record while one writer updates it;
     /// first with writes that meet the readers' copies (arranged), then with the writer pausing
     /// in the middle of each write (arranged), then flat out.
@@ -267,10 +280,9 @@ extension Lesson10 {
         let example = scratch.baseAddress! + 192                     // the first torn record's two values
 
         /// One writer (a child) and three readers (two children and this process) on a record of
-        /// `words` words; the writer pauses `pause` µs in the middle of each write, or, `crossing`,
-        /// writes the words from the last down, 4 KiB at a time, and sleeps `pause` µs between
-        /// writes.
-        func phase(_ name: String, words: Int, writes: Int, pause: UInt32, crossing: Bool = false) throws -> (reads: UInt64, seconds: Double) {
+        /// `words` words, written `writes` times as `shape` says.
+        func phase(_ name: String, words: Int, writes: Int, _ shape: SeqlockWrites) throws -> (reads: UInt64, seconds: Double) {
+            let crossing = shape.isCrossing
             let memory = try block(64 + 8 * words)
             defer { labUnmap(memory) }
             let lock = S(over: memory, words: words)
@@ -298,17 +310,20 @@ extension Lesson10 {
             let writer = try forkChild {
                 for value in 1...UInt64(writes) {
                     lock.write { record in
-                        if crossing {
+                        switch shape {
+                        case .crossing:
                             for start in stride(from: words - 512, through: 0, by: -512) {
                                 memset(record.baseAddress! + start, Int32(value), 512 * 8)
                             }
-                            return
+                        case .pausedMidway(let pause):
+                            for i in 0..<words / 2 { record[i] = value }
+                            usleep(pause)
+                            for i in words / 2..<words { record[i] = value }
+                        case .flatOut:
+                            for i in 0..<words { record[i] = value }
                         }
-                        for i in 0..<words / 2 { record[i] = value }
-                        if pause > 0 { usleep(pause) }
-                        for i in words / 2..<words { record[i] = value }
                     }
-                    if crossing { usleep(pause) }
+                    if case .crossing(let gap) = shape { usleep(gap) }
                 }
                 done.value = 1
                 return 0
@@ -329,11 +344,12 @@ extension Lesson10 {
             }
             let torn = tornCount.value
             if torn > 0 {
-                let a = example.load(as: UInt64.self), b = example.load(fromByteOffset: 8, as: UInt64.self)
+                // Which writes the words came from (a crossing write's word is its number × 0x0101…01).
+                let a = example.load(as: UInt64.self) / word(1), b = example.load(fromByteOffset: 8, as: UInt64.self) / word(1)
                 throw CheckFailure("read() returned a torn record (\(name))",
                                    expected: "every word of each record read is the same value (one write's)",
-                                   seen: "\(torn) torn records in \(readsCount.value - readsBefore) reads; the first mixed \(a) and \(b)",
-                                   cause: pause > 0 && !crossing
+                                   seen: "\(torn) torn records in \(readsCount.value - readsBefore) reads; the first mixed words of write \(a) and write \(b)",
+                                   cause: !crossing && shape != .flatOut
                                        ? "the writer was paused in the middle of a write: read returned the copy without checking that the sequence was even and unchanged across the copy"
                                        : "a write began while read was copying: read must load the sequence again after the copy (behind an .acquiring fence), compare it with the one before, and retry when they differ or the first was odd",
                                    look: look("read()"))
@@ -348,12 +364,13 @@ extension Lesson10 {
         // more), each write 0.1 ms after the last, from the last word down (it meets a copy going
         // up). Whether the writer runs beside a reader or takes its CPU in the middle of the copy,
         // the copy ends with new words above the meeting point and old ones below.
-        let crossing = try phase("4 MiB records, written from the end down, 0.1 ms apart", words: 512 << 10, writes: 200,
-                                 pause: 100, crossing: true)
-        let paused = try phase("the writer pausing 2 ms in the middle of each write", words: 64, writes: 40, pause: 2000)
-        // 20,000 writes: a read without the second look at the sequence sees a hundred or so torn.
+        let crossing = try phase("4 MiB records, written from the end down, 0.1 ms apart", words: 512 << 10, writes: 200, .crossing(100))
+        let paused = try phase("the writer pausing 2 ms in the middle of each write", words: 64, writes: 40, .pausedMidway(2000))
+        // 20,000 writes flat out: readers in three processes beside a writer that never waits.
+        // What it finds torn, it finds when the scheduler runs them side by side; the two phases
+        // above arrange it.
         let flatOutWrites = 20_000
-        let flatOut = try phase("the writer flat out, 8 KiB records", words: 1024, writes: flatOutWrites, pause: 0)
+        let flatOut = try phase("the writer flat out, 8 KiB records", words: 1024, writes: flatOutWrites, .flatOut)
         Console.out("4 MiB records: \(crossing.reads) reads in \(secondsText(crossing.seconds)); paused writer: \(paused.reads) reads in \(secondsText(paused.seconds)); flat out: \(flatOutWrites) writes of 8 KiB and \(flatOut.reads) reads in \(secondsText(flatOut.seconds)), none torn\n")
     }
 

@@ -446,23 +446,15 @@ enum ShutdownRequestNotExiting: FlawedServerManager {
 /// The reference with its own start, which each mutant below writes with one mistake.
 protocol FlawedStart: ForwardsToManager where Client == ManagerClient {}
 
-/// socket + bind + listen with a `sockaddr_un` holding at most 107 bytes of `path`; the caller
-/// owns the socket.
+/// The reference's listen (`Manager.listen(on:path:)`: socket + bind + listen) on a `sockaddr_un`
+/// holding at most 107 bytes of `path`; the caller owns the socket.
 func listenTruncating(at path: String) throws -> OwnedDescriptor {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     withUnsafeMutableBytes(of: &address.sun_path) { raw in
         for (i, byte) in path.utf8.prefix(raw.count - 1).enumerated() { raw[i] = byte }   // mistake: cut to fit
     }
-    let socket = OwnedDescriptor(taking: try valueOrErrno("socket") { Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0) })
-    let fd = socket.rawValue
-    try withUnsafePointer(to: &address) { pointer in
-        try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-            _ = try valueOrErrno("bind", object: path) { bind(fd, raw, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-    }
-    try valueOrErrno("listen", object: path) { Glibc.listen(fd, 64) }
-    return socket
+    return try Manager.listen(on: address, path: path)
 }
 
 /// The reference start's first step: a private directory (`Manager.makePrivateDirectory`, mkdtemp)

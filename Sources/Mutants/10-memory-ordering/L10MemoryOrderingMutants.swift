@@ -32,6 +32,8 @@ public enum LockFreeMutants {
                caughtBy: [2], implementation: seqlock(ReturnsTorn.self)),
         Mutant(name: "seqlock-no-recheck", mistake: "read waits for an even sequence, copies, and never looks at the sequence again (a write that starts during the copy goes unnoticed)",
                caughtBy: [2], implementation: seqlock(NoRecheck.self)),
+        Mutant(name: "seqlock-odd-accepted", mistake: "read retries only when the two sequence values differ: a copy taken while a write is under way (the same odd value before and after) is returned",
+               caughtBy: [2], implementation: seqlock(OddAccepted.self)),
         Mutant(name: "sequence-bumped-once", mistake: "write adds 2 to the sequence after the update only: it is never odd, so a read during a write looks whole",
                caughtBy: [2], implementation: seqlock(BumpedOnce.self)),
         Mutant(name: "indices-on-one-cache-line", mistake: "head sits at byte 72, on tail's cache line, so that every message bounces one line between the two CPUs",
@@ -129,6 +131,7 @@ public protocol SeqlockMistake {}
 public enum ReturnsTorn: SeqlockMistake {}
 public enum NoRecheck: SeqlockMistake {}
 public enum BumpedOnce: SeqlockMistake {}
+public enum OddAccepted: SeqlockMistake {}
 
 public struct FaultySeqlock<M: SeqlockMistake>: SeqlockContract {
     let inner: Seqlock
@@ -158,12 +161,18 @@ public struct FaultySeqlock<M: SeqlockMistake>: SeqlockContract {
             copy.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: words, count: count) }
             return copy                                                                     // mistake: … and never looks again
         }
-        let first = sequence.pointee.load(ordering: .acquiring)
-        copy.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: words, count: count) }
-        atomicMemoryFence(ordering: .acquiring)
-        let second = sequence.pointee.load(ordering: .relaxed)
-        _ = first == second && first & 1 == 0                                              // mistake: computed, not used
-        return copy
+        while true {
+            let first = sequence.pointee.load(ordering: .acquiring)
+            copy.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: words, count: count) }
+            atomicMemoryFence(ordering: .acquiring)
+            let second = sequence.pointee.load(ordering: .relaxed)
+            if M.self == OddAccepted.self {
+                if first == second { return copy }                                          // mistake: an odd value is not a whole copy
+                continue
+            }
+            _ = first == second && first & 1 == 0                                          // mistake: computed, not used
+            return copy
+        }
     }
 }
 
